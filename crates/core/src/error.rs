@@ -1,0 +1,39 @@
+//! Errors of the core. Business rejections are not errors: they are outcomes that get recorded
+//! (idempotency stores failures too). A [`CoreError`] rolls the transaction back.
+
+use walletd_protocol::ResultCode;
+
+/// A failure of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    #[error("a record with this key exists already: {0}")]
+    Duplicate(String),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the storage worker stopped")]
+    Stopped,
+}
+
+/// Why a core operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("{code}: {message}")]
+    Rejected { code: ResultCode, message: String },
+    #[error("ledger invariant violated: {0}")]
+    Invariant(String),
+}
+
+impl CoreError {
+    /// A business rejection with a code.
+    pub fn rejected(code: ResultCode, message: impl Into<String>) -> Self {
+        CoreError::Rejected { code, message: message.into() }
+    }
+}

@@ -1,0 +1,548 @@
+//! A double-entry ledger on TigerBeetle's model.
+//!
+//! Accounts keep four running sums (pending and posted debits and credits); transfers are
+//! immutable; a two-phase transfer is first *pending* (it reserves funds and has a timeout) and is
+//! later *posted* (in full or in part) or *voided*, each by a transfer of its own. A batch of legs
+//! given to [`apply`] is linked: all legs happen or none does.
+//!
+//! Architecture invariant: per currency, the sum of all debits equals the sum of all credits, and
+//! no account with [`flags::DEBITS_MUST_NOT_EXCEED_CREDITS`] is ever overdrawn. [`verify`] checks
+//! both, and recomputes every balance from the transfers.
+
+use crate::error::{CoreError, StoreError};
+use crate::storage::Tx;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use walletd_protocol::Currency;
+
+/// Database id of an account.
+pub type AccountId = i64;
+/// Database id of a transfer.
+pub type TransferId = i64;
+
+/// Account flags (a bit set, as TigerBeetle's).
+pub mod flags {
+    /// Debits (pending and posted) may never exceed posted credits: a user's wallet, a merchant's
+    /// settlement account.
+    pub const DEBITS_MUST_NOT_EXCEED_CREDITS: u32 = 1;
+    /// Credits may never exceed posted debits.
+    pub const CREDITS_MUST_NOT_EXCEED_DEBITS: u32 = 2;
+}
+
+/// What an account belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// A wallet user's balance in one currency.
+    UserWallet,
+    /// A merchant client's settlement balance in one currency.
+    Merchant,
+    /// Where top-ups come from: the outside world. It runs "negative" (debits exceed credits).
+    Funding,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::UserWallet => "user_wallet",
+            AccountKind::Merchant => "merchant",
+            AccountKind::Funding => "funding",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user_wallet" => Some(AccountKind::UserWallet),
+            "merchant" => Some(AccountKind::Merchant),
+            "funding" => Some(AccountKind::Funding),
+            _ => None,
+        }
+    }
+
+    /// The flags accounts of this kind are created with.
+    pub fn default_flags(self) -> u32 {
+        match self {
+            AccountKind::UserWallet | AccountKind::Merchant => flags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            AccountKind::Funding => 0,
+        }
+    }
+}
+
+/// An account and its running sums, all in minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub kind: AccountKind,
+    pub owner_id: String,
+    pub currency: Currency,
+    pub flags: u32,
+    pub debits_pending: i64,
+    pub debits_posted: i64,
+    pub credits_pending: i64,
+    pub credits_posted: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Account {
+    /// Posted credits minus posted debits (what the owner has, holds not subtracted).
+    pub fn posted_balance(&self) -> i64 {
+        self.credits_posted.saturating_sub(self.debits_posted)
+    }
+
+    /// What can still be spent: posted credits minus posted and pending debits.
+    pub fn available_balance(&self) -> i64 {
+        self.credits_posted.saturating_sub(self.debits_posted).saturating_sub(self.debits_pending)
+    }
+
+    fn breaks_flags(&self) -> bool {
+        let debits = self.debits_posted.checked_add(self.debits_pending);
+        let credits = self.credits_posted.checked_add(self.credits_pending);
+        (self.flags & flags::DEBITS_MUST_NOT_EXCEED_CREDITS != 0
+            && debits.is_none_or(|d| d > self.credits_posted))
+            || (self.flags & flags::CREDITS_MUST_NOT_EXCEED_DEBITS != 0
+                && credits.is_none_or(|c| c > self.debits_posted))
+    }
+}
+
+/// An account to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub kind: AccountKind,
+    pub owner_id: String,
+    pub currency: Currency,
+    pub flags: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a transfer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    /// Moves posted funds at once.
+    Single,
+    /// Reserves funds until posted, voided or timed out.
+    Pending,
+    /// Posts (part of) a pending transfer; the rest is released.
+    PostPending,
+    /// Releases a pending transfer.
+    VoidPending,
+}
+
+impl TransferKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferKind::Single => "single",
+            TransferKind::Pending => "pending",
+            TransferKind::PostPending => "post_pending",
+            TransferKind::VoidPending => "void_pending",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "single" => Some(TransferKind::Single),
+            "pending" => Some(TransferKind::Pending),
+            "post_pending" => Some(TransferKind::PostPending),
+            "void_pending" => Some(TransferKind::VoidPending),
+            _ => None,
+        }
+    }
+}
+
+/// An immutable transfer as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub kind: TransferKind,
+    pub debit_account_id: AccountId,
+    pub credit_account_id: AccountId,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// For post and void: the pending transfer they resolve.
+    pub pending_id: Option<TransferId>,
+    /// For pending transfers: when they stop being postable.
+    pub timeout_at: Option<DateTime<Utc>>,
+    /// Why the money moved, e.g. `top_up`, `payment_hold`, `refund`.
+    pub code: String,
+    /// The business record it belongs to (a payment id, a refund id, …).
+    pub reference: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One leg of a linked batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leg {
+    Single { debit: AccountId, credit: AccountId, amount_minor: i64, code: String, reference: String },
+    Pending {
+        debit: AccountId,
+        credit: AccountId,
+        amount_minor: i64,
+        timeout_at: DateTime<Utc>,
+        code: String,
+        reference: String,
+    },
+    /// Posts `amount_minor` (or everything when `None`) of a pending transfer.
+    Post { pending_id: TransferId, amount_minor: Option<i64>, code: String, reference: String },
+    Void { pending_id: TransferId, code: String, reference: String },
+}
+
+/// Why the ledger refused a batch. Nothing of the batch was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("account {0} does not exist")]
+    AccountNotFound(AccountId),
+    #[error("accounts {0} and {1} are in different currencies")]
+    CurrencyMismatch(AccountId, AccountId),
+    #[error("a transfer must move a positive amount")]
+    AmountNotPositive,
+    #[error("debit and credit account are the same")]
+    SameAccount,
+    #[error("account {0} would be overdrawn")]
+    ExceedsCredits(AccountId),
+    #[error("account {0} would exceed its debits")]
+    ExceedsDebits(AccountId),
+    #[error("pending transfer {0} does not exist")]
+    PendingNotFound(TransferId),
+    #[error("transfer {0} is not pending")]
+    NotPending(TransferId),
+    #[error("pending transfer {0} was already posted or voided")]
+    PendingAlreadyResolved(TransferId),
+    #[error("pending transfer {0} has timed out")]
+    PendingExpired(TransferId),
+    #[error("cannot post more than pending transfer {0} holds")]
+    ExceedsPendingAmount(TransferId),
+    #[error("balance arithmetic overflowed")]
+    Overflow,
+}
+
+/// Finds the account of `owner_id` in `currency`, creating it (with the kind's default flags) if
+/// it does not exist.
+pub fn ensure_account(
+    tx: &mut dyn Tx,
+    kind: AccountKind,
+    owner_id: &str,
+    currency: Currency,
+    now: DateTime<Utc>,
+) -> Result<Account, StoreError> {
+    if let Some(a) = tx.find_account(kind, owner_id, currency)? {
+        return Ok(a);
+    }
+    tx.insert_account(&NewAccount {
+        kind,
+        owner_id: owner_id.to_owned(),
+        currency,
+        flags: kind.default_flags(),
+        created_at: now,
+    })
+}
+
+/// The funding account of `currency` (the single system account money enters from).
+pub fn funding_account(tx: &mut dyn Tx, currency: Currency, now: DateTime<Utc>) -> Result<Account, StoreError> {
+    ensure_account(tx, AccountKind::Funding, "system", currency, now)
+}
+
+fn add(a: i64, b: i64) -> Result<i64, LedgerError> {
+    a.checked_add(b).ok_or(LedgerError::Overflow)
+}
+
+fn sub(a: i64, b: i64) -> Result<i64, LedgerError> {
+    let r = a.checked_sub(b).ok_or(LedgerError::Overflow)?;
+    if r < 0 {
+        return Err(LedgerError::Overflow);
+    }
+    Ok(r)
+}
+
+/// Applies a linked batch: every leg or none. Accounts are locked in ascending id order (the
+/// fixed order that keeps concurrent batches on PostgreSQL free of deadlocks), the batch is played
+/// on in-memory copies, and only a fully valid batch is written.
+///
+/// Returns `Ok(Err(..))` when the ledger refuses the batch (a business outcome, e.g. not enough
+/// balance) and `Err` only when storage fails.
+pub fn apply(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    legs: &[Leg],
+) -> Result<Result<Vec<TransferId>, LedgerError>, StoreError> {
+    // Pending transfers referenced by post/void legs.
+    let mut pendings: HashMap<TransferId, Transfer> = HashMap::new();
+    for leg in legs {
+        if let Leg::Post { pending_id, .. } | Leg::Void { pending_id, .. } = leg {
+            match tx.get_transfer(*pending_id)? {
+                Some(t) => {
+                    pendings.insert(*pending_id, t);
+                }
+                None => return Ok(Err(LedgerError::PendingNotFound(*pending_id))),
+            }
+        }
+    }
+    let mut ids: Vec<AccountId> = Vec::new();
+    for leg in legs {
+        match leg {
+            Leg::Single { debit, credit, .. } | Leg::Pending { debit, credit, .. } => {
+                ids.push(*debit);
+                ids.push(*credit);
+            }
+            Leg::Post { pending_id, .. } | Leg::Void { pending_id, .. } => {
+                let p = &pendings[pending_id];
+                ids.push(p.debit_account_id);
+                ids.push(p.credit_account_id);
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let locked = tx.lock_accounts(&ids)?;
+    let mut accounts: BTreeMap<AccountId, Account> = locked.into_iter().map(|a| (a.id, a)).collect();
+    if let Some(missing) = ids.iter().find(|id| !accounts.contains_key(id)) {
+        return Ok(Err(LedgerError::AccountNotFound(*missing)));
+    }
+
+    let mut resolved_in_batch: Vec<TransferId> = Vec::new();
+    let mut planned: Vec<Transfer> = Vec::with_capacity(legs.len());
+    for leg in legs {
+        let step = plan_leg(tx, now, leg, &pendings, &mut accounts, &mut resolved_in_batch)?;
+        match step {
+            Ok(t) => planned.push(t),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    for account in accounts.values() {
+        tx.update_account_balances(account)?;
+    }
+    let mut out = Vec::with_capacity(planned.len());
+    for t in &planned {
+        out.push(tx.insert_transfer(t)?);
+    }
+    Ok(Ok(out))
+}
+
+fn plan_leg(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    leg: &Leg,
+    pendings: &HashMap<TransferId, Transfer>,
+    accounts: &mut BTreeMap<AccountId, Account>,
+    resolved_in_batch: &mut Vec<TransferId>,
+) -> Result<Result<Transfer, LedgerError>, StoreError> {
+    let plan = |kind, debit: AccountId, credit: AccountId, amount: i64, pending_id, timeout_at, code: &str, reference: &str, accounts: &BTreeMap<AccountId, Account>| {
+        Transfer {
+            id: 0,
+            kind,
+            debit_account_id: debit,
+            credit_account_id: credit,
+            amount_minor: amount,
+            currency: accounts[&debit].currency,
+            pending_id,
+            timeout_at,
+            code: code.to_owned(),
+            reference: reference.to_owned(),
+            created_at: now,
+        }
+    };
+    let result = match leg {
+        Leg::Single { debit, credit, amount_minor, code, reference }
+        | Leg::Pending { debit, credit, amount_minor, code, reference, .. } => {
+            let pending = matches!(leg, Leg::Pending { .. });
+            if *amount_minor <= 0 {
+                return Ok(Err(LedgerError::AmountNotPositive));
+            }
+            if debit == credit {
+                return Ok(Err(LedgerError::SameAccount));
+            }
+            if accounts[debit].currency != accounts[credit].currency {
+                return Ok(Err(LedgerError::CurrencyMismatch(*debit, *credit)));
+            }
+            let r = (|| {
+                let mut d = accounts[debit].clone();
+                let mut c = accounts[credit].clone();
+                if pending {
+                    d.debits_pending = add(d.debits_pending, *amount_minor)?;
+                    c.credits_pending = add(c.credits_pending, *amount_minor)?;
+                } else {
+                    d.debits_posted = add(d.debits_posted, *amount_minor)?;
+                    c.credits_posted = add(c.credits_posted, *amount_minor)?;
+                }
+                Ok((d, c))
+            })();
+            let (d, c) = match r {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            };
+            if d.breaks_flags() {
+                return Ok(Err(LedgerError::ExceedsCredits(d.id)));
+            }
+            if c.breaks_flags() {
+                return Ok(Err(LedgerError::ExceedsDebits(c.id)));
+            }
+            accounts.insert(d.id, d);
+            accounts.insert(c.id, c);
+            let (kind, timeout_at) = match leg {
+                Leg::Pending { timeout_at, .. } => (TransferKind::Pending, Some(*timeout_at)),
+                _ => (TransferKind::Single, None),
+            };
+            plan(kind, *debit, *credit, *amount_minor, None, timeout_at, code, reference, accounts)
+        }
+        Leg::Post { pending_id, code, reference, .. } | Leg::Void { pending_id, code, reference } => {
+            let p = &pendings[pending_id];
+            let asked = match leg {
+                Leg::Post { amount_minor, .. } => *amount_minor,
+                _ => None,
+            };
+            if p.kind != TransferKind::Pending {
+                return Ok(Err(LedgerError::NotPending(*pending_id)));
+            }
+            if resolved_in_batch.contains(pending_id) || tx.find_resolution(*pending_id)?.is_some() {
+                return Ok(Err(LedgerError::PendingAlreadyResolved(*pending_id)));
+            }
+            let post = matches!(leg, Leg::Post { .. });
+            if post && p.timeout_at.is_some_and(|t| now >= t) {
+                return Ok(Err(LedgerError::PendingExpired(*pending_id)));
+            }
+            let amount = if post { asked.unwrap_or(p.amount_minor) } else { p.amount_minor };
+            if post && (amount <= 0 || amount > p.amount_minor) {
+                return Ok(Err(LedgerError::ExceedsPendingAmount(*pending_id)));
+            }
+            let r = (|| {
+                let mut d = accounts[&p.debit_account_id].clone();
+                let mut c = accounts[&p.credit_account_id].clone();
+                d.debits_pending = sub(d.debits_pending, p.amount_minor)?;
+                c.credits_pending = sub(c.credits_pending, p.amount_minor)?;
+                if post {
+                    d.debits_posted = add(d.debits_posted, amount)?;
+                    c.credits_posted = add(c.credits_posted, amount)?;
+                }
+                Ok((d, c))
+            })();
+            let (d, c) = match r {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            };
+            accounts.insert(d.id, d);
+            accounts.insert(c.id, c);
+            resolved_in_batch.push(*pending_id);
+            let kind = if post { TransferKind::PostPending } else { TransferKind::VoidPending };
+            plan(kind, p.debit_account_id, p.credit_account_id, amount, Some(*pending_id), None, code, reference, accounts)
+        }
+    };
+    Ok(Ok(result))
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Per currency: (total debits posted, total credits posted, total debits pending, total credits pending).
+    pub totals: BTreeMap<String, (i64, i64, i64, i64)>,
+    pub accounts_checked: usize,
+    pub transfers_checked: usize,
+    /// Every broken invariant, in words. Empty means the books are sound.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks the ledger's invariants: per currency, debits equal credits (posted and pending); no
+/// flagged account breaks its flag; every account's sums equal what its transfers add up to; no
+/// pending transfer is resolved twice.
+pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
+    let accounts = tx.list_accounts()?;
+    let mut report = VerifyReport { accounts_checked: accounts.len(), ..Default::default() };
+    let mut expected: HashMap<AccountId, [i64; 4]> = accounts.iter().map(|a| (a.id, [0; 4])).collect();
+    let mut pending_amounts: HashMap<TransferId, i64> = HashMap::new();
+    let mut resolved: HashMap<TransferId, TransferId> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let batch = tx.list_transfers(after, 1000)?;
+        if batch.is_empty() {
+            break;
+        }
+        for t in &batch {
+            report.transfers_checked += 1;
+            after = t.id;
+            let overflow = || CoreError::Invariant("sum of transfers overflowed".into());
+            let bump = |exp: &mut HashMap<AccountId, [i64; 4]>, id: AccountId, slot: usize, delta: i64| -> Result<(), CoreError> {
+                let e = exp.get_mut(&id).ok_or_else(|| CoreError::Invariant(format!("transfer names unknown account {id}")))?;
+                e[slot] = e[slot].checked_add(delta).ok_or_else(overflow)?;
+                Ok(())
+            };
+            // slots: 0 debits_pending, 1 debits_posted, 2 credits_pending, 3 credits_posted
+            match t.kind {
+                TransferKind::Single => {
+                    bump(&mut expected, t.debit_account_id, 1, t.amount_minor)?;
+                    bump(&mut expected, t.credit_account_id, 3, t.amount_minor)?;
+                }
+                TransferKind::Pending => {
+                    pending_amounts.insert(t.id, t.amount_minor);
+                    bump(&mut expected, t.debit_account_id, 0, t.amount_minor)?;
+                    bump(&mut expected, t.credit_account_id, 2, t.amount_minor)?;
+                }
+                TransferKind::PostPending | TransferKind::VoidPending => {
+                    let pid = t.pending_id.unwrap_or_default();
+                    let Some(held) = pending_amounts.get(&pid).copied() else {
+                        report.problems.push(format!("transfer {} resolves unknown pending transfer {pid}", t.id));
+                        continue;
+                    };
+                    if let Some(first) = resolved.insert(pid, t.id) {
+                        report.problems.push(format!("pending transfer {pid} resolved twice ({first} and {})", t.id));
+                    }
+                    bump(&mut expected, t.debit_account_id, 0, -held)?;
+                    bump(&mut expected, t.credit_account_id, 2, -held)?;
+                    if t.kind == TransferKind::PostPending {
+                        if t.amount_minor > held {
+                            report.problems.push(format!("transfer {} posts more than pending {pid} held", t.id));
+                        }
+                        bump(&mut expected, t.debit_account_id, 1, t.amount_minor)?;
+                        bump(&mut expected, t.credit_account_id, 3, t.amount_minor)?;
+                    }
+                }
+            }
+        }
+    }
+    for a in &accounts {
+        let e = expected[&a.id];
+        let stored = [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted];
+        if e != stored {
+            report.problems.push(format!(
+                "account {} ({} {} {}) has sums {:?} but its transfers add up to {:?}",
+                a.id,
+                a.kind.as_str(),
+                a.owner_id,
+                a.currency,
+                stored,
+                e
+            ));
+        }
+        if a.breaks_flags() {
+            report.problems.push(format!(
+                "account {} ({} {} {}) is overdrawn: debits {}+{} pending, credits {}",
+                a.id,
+                a.kind.as_str(),
+                a.owner_id,
+                a.currency,
+                a.debits_posted,
+                a.debits_pending,
+                a.credits_posted
+            ));
+        }
+        let entry = report.totals.entry(a.currency.code().to_owned()).or_default();
+        let sum = |x: i64, y: i64| x.checked_add(y).ok_or_else(|| CoreError::Invariant("totals overflowed".into()));
+        entry.0 = sum(entry.0, a.debits_posted)?;
+        entry.1 = sum(entry.1, a.credits_posted)?;
+        entry.2 = sum(entry.2, a.debits_pending)?;
+        entry.3 = sum(entry.3, a.credits_pending)?;
+    }
+    for (currency, (dp, cp, dpe, cpe)) in &report.totals {
+        if dp != cp {
+            report.problems.push(format!("{currency}: posted debits {dp} != posted credits {cp}"));
+        }
+        if dpe != cpe {
+            report.problems.push(format!("{currency}: pending debits {dpe} != pending credits {cpe}"));
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,19 @@
+//! The payment core of walletd: parties (merchant clients, wallet users), the double-entry ledger,
+//! payments, refunds, idempotency and the notification outbox, over a narrow storage trait.
+//!
+//! Architecture invariant: nothing in here does network I/O or reads the clock or randomness
+//! directly. Time and identifiers come in through [`clock::Clock`] and [`clock::IdSource`].
+
+pub mod clock;
+pub mod error;
+pub mod idempotency;
+pub mod ledger;
+pub mod outbox;
+pub mod parties;
+pub mod payments;
+pub mod refunds;
+pub mod storage;
+pub mod wallet;
+
+pub use error::{CoreError, StoreError};
+pub use wallet::{Wallet, WalletConfig};

@@ -1,0 +1,64 @@
+//! The notification outbox: a row per notification, written in the same transaction as the state
+//! it reports, sent later by the notifier with retries. Nothing is "sent later" from memory.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a notification reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxKind {
+    /// A payment reached SUCCESS or FAIL.
+    PaymentResult,
+    /// A refund succeeded.
+    RefundResult,
+}
+
+/// Where a notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutboxStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "PENDING",
+            OutboxStatus::Delivered => "DELIVERED",
+            OutboxStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    pub http_status: Option<u16>,
+    pub latency_ms: u64,
+    /// The start of the answer (at most 512 characters) or the transport error.
+    pub answer: String,
+    pub delivered: bool,
+}
+
+/// A notification to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The notification id; a re-delivery carries the same id.
+    pub id: String,
+    pub client_id: String,
+    pub kind: OutboxKind,
+    /// `payment_id` or `refund_id` this is about.
+    pub subject_id: String,
+    pub url: String,
+    /// A snapshot of the record at the moment of the state change (the dialect renders it).
+    pub snapshot: serde_json::Value,
+    pub status: OutboxStatus,
+    pub attempts: Vec<Attempt>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}

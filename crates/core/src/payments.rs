@@ -1,0 +1,668 @@
+//! Payments: the state machine and the money movements behind it.
+//!
+//! A payment starts PROCESSING. Its payer is known either at once (the merchant named the user, or
+//! a synchronous scenario) or when the user signs in at the cashier; at that moment the user's funds
+//! are held by a pending transfer that times out at the payment's expiry. Confirming posts the hold
+//! to the merchant (SUCCESS); declining, cancelling or expiring voids it (FAIL or CANCELLED).
+//! Every final state writes its notification to the outbox in the same transaction.
+
+use crate::error::{CoreError, StoreError};
+use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
+use crate::ledger::{self, AccountKind, Leg, LedgerError, TransferId};
+use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
+use crate::storage::Tx;
+use crate::wallet::Context;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use walletd_protocol::{Amount, Currency, ResultCode};
+
+/// The reason a payment carries when it expired unpaid (the wording of PROTOCOL.md §2.11).
+pub const EXPIRED_REASON: &str = "Order payment expired.";
+
+/// Which dialect (and version) created a payment; it decides the shape of its notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    MiniProgramV1,
+    MiniProgramV2,
+    AlphaPay,
+    Store,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::MiniProgramV1 => "mini_program_v1",
+            Channel::MiniProgramV2 => "mini_program_v2",
+            Channel::AlphaPay => "alphapay",
+            Channel::Store => "store",
+        }
+    }
+}
+
+/// How the payer approves the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    /// The user pays on the wallet's cashier page.
+    Cashier,
+}
+
+/// The life-cycle state, as inquiryPayment reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    Processing,
+    Success,
+    Fail,
+    Cancelled,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Processing => "PROCESSING",
+            PaymentStatus::Success => "SUCCESS",
+            PaymentStatus::Fail => "FAIL",
+            PaymentStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// True once the payment can no longer change (refunds aside).
+    pub fn is_final(self) -> bool {
+        self != PaymentStatus::Processing
+    }
+}
+
+/// A payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub payment_id: String,
+    pub client_id: String,
+    pub payment_request_id: String,
+    pub channel: Channel,
+    pub scenario: Scenario,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    /// Sum of successful refunds, minor units.
+    pub refunded_minor: i64,
+    pub status: PaymentStatus,
+    pub payer_user_id: Option<String>,
+    pub hold_transfer_id: Option<TransferId>,
+    pub settle_transfer_id: Option<TransferId>,
+    pub order_title: String,
+    pub reference_order_id: Option<String>,
+    pub merchant_display_name: Option<String>,
+    pub partner_id: Option<String>,
+    pub app_id: Option<String>,
+    pub notify_url: Option<String>,
+    pub return_url: Option<String>,
+    pub extend_info: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub fail_reason: Option<String>,
+}
+
+impl Payment {
+    /// The amount as a typed value.
+    pub fn amount(&self) -> Amount {
+        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
+    }
+
+    /// What is still refundable.
+    pub fn refundable_minor(&self) -> i64 {
+        self.amount_minor.saturating_sub(self.refunded_minor)
+    }
+}
+
+/// A request to take a payment.
+#[derive(Debug, Clone)]
+pub struct PayCommand {
+    /// The authenticated client that sent the request.
+    pub client_id: String,
+    pub channel: Channel,
+    /// v1 `partnerId`, checked against the client.
+    pub partner_id: Option<String>,
+    /// v2 `appId`, checked against the client's registered app ids.
+    pub app_id: Option<String>,
+    pub payment_request_id: String,
+    pub amount: Amount,
+    pub scenario: Scenario,
+    pub order_title: String,
+    pub reference_order_id: Option<String>,
+    pub merchant_display_name: Option<String>,
+    /// The payer, when the merchant already knows them (a `customerId` from applyToken).
+    pub payer_user_id: Option<String>,
+    pub expiry_time: Option<DateTime<Utc>>,
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub extend_info: Option<String>,
+}
+
+impl PayCommand {
+    fn fingerprint(&self) -> String {
+        fingerprint(&[
+            ("channel", self.channel.as_str()),
+            ("currency", self.amount.currency().code()),
+            ("value", &self.amount.wire_value()),
+            ("scenario", &format!("{:?}", self.scenario)),
+            ("partnerId", self.partner_id.as_deref().unwrap_or("")),
+            ("appId", self.app_id.as_deref().unwrap_or("")),
+            ("payer", self.payer_user_id.as_deref().unwrap_or("")),
+        ])
+    }
+}
+
+/// What a pay request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayOutcome {
+    /// Waiting for the user (answer A/ACCEPT with the cashier link).
+    Accepted(Payment),
+    /// Paid (answer S).
+    Succeeded(Payment),
+    /// A repeat of a request whose payment has since failed or been cancelled.
+    Closed(Payment),
+    /// Refused (answer F with this code).
+    Rejected { code: ResultCode, message: String },
+    /// Unknown to the merchant for now (answer U); the payment may exist and resolve later.
+    Unknown { code: ResultCode, message: String, payment: Option<Payment> },
+}
+
+/// Which payment a request means: `payment_id` wins when both are given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentRef {
+    pub payment_id: Option<String>,
+    pub payment_request_id: Option<String>,
+}
+
+/// A refusal found while evaluating a request.
+pub(crate) type Refusal = (ResultCode, String);
+
+fn refuse<T>(code: ResultCode, message: impl Into<String>) -> Result<Result<T, Refusal>, CoreError> {
+    Ok(Err((code, message.into())))
+}
+
+/// Start of the UTC day of `now` (daily limits count from here).
+pub(crate) fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or(now)
+}
+
+/// Checks the v1 `partnerId` / v2 `appId` and the client's status.
+pub(crate) fn check_client(
+    tx: &mut dyn Tx,
+    client: &Client,
+    partner_id: Option<&str>,
+    app_id: Option<&str>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    if let Some(partner) = partner_id {
+        if partner != client.partner_id {
+            return match tx.find_client_by_partner(partner)? {
+                Some(_) => refuse(ResultCode::AccessDenied, format!("partnerId {partner} belongs to another client")),
+                None => refuse(ResultCode::PartnerNotExist, format!("partnerId {partner} does not exist")),
+            };
+        }
+    }
+    if client.status != PartyStatus::Active {
+        return refuse(
+            ResultCode::PartnerStatusAbnormal,
+            format!("client {} is {}", client.client_id, client.status.as_str()),
+        );
+    }
+    if let Some(app) = app_id {
+        if !client.app_ids.is_empty() && !client.app_ids.iter().any(|a| a == app) {
+            return refuse(ResultCode::AccessDenied, format!("appId {app} is not registered to this client"));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Reserved amounts that force an outcome, honoured only in sandbox mode (README "Sandbox").
+pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
+    match value_minor {
+        9901 => Some((ResultCode::RiskReject, "Sandbox: amount 9901 always ends in RISK_REJECT")),
+        9902 => Some((ResultCode::UserStatusAbnormal, "Sandbox: amount 9902 always ends in USER_STATUS_ABNORMAL")),
+        9903 => Some((ResultCode::UnknownException, "Sandbox: amount 9903 answers U; the payment exists, inquire")),
+        9904 => Some((ResultCode::UserBalanceNotEnough, "Sandbox: amount 9904 always ends in USER_BALANCE_NOT_ENOUGH")),
+        9905 => Some((ResultCode::PaymentInProcess, "Sandbox: amount 9905 answers U/PAYMENT_IN_PROCESS; inquire")),
+        _ => None,
+    }
+}
+
+/// pay, inside one transaction.
+pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<PayOutcome, CoreError> {
+    let now = ctx.now();
+    let fp = cmd.fingerprint();
+    if let Some(rec) = tx.get_idempotency("pay", &cmd.client_id, &cmd.payment_request_id)? {
+        if rec.fingerprint != fp {
+            return Ok(PayOutcome::Rejected {
+                code: ResultCode::RepeatReqInconsistent,
+                message: format!(
+                    "paymentRequestId {} was used before with different content",
+                    cmd.payment_request_id
+                ),
+            });
+        }
+        return replay(tx, &rec.outcome);
+    }
+    let (outcome, stored) = match evaluate_pay(ctx, tx, cmd, now)? {
+        Err((code, message)) => {
+            let stored = StoredOutcome::Rejected { code: code.as_str().to_owned(), message: message.clone() };
+            (PayOutcome::Rejected { code, message }, stored)
+        }
+        Ok(outcome) => {
+            let stored = match &outcome {
+                PayOutcome::Unknown { code, message, payment: Some(p) } => StoredOutcome::UnknownPayment {
+                    payment_id: p.payment_id.clone(),
+                    code: code.as_str().to_owned(),
+                    message: message.clone(),
+                },
+                PayOutcome::Accepted(p) | PayOutcome::Succeeded(p) | PayOutcome::Closed(p) => {
+                    StoredOutcome::Payment { payment_id: p.payment_id.clone() }
+                }
+                PayOutcome::Rejected { code, message } | PayOutcome::Unknown { code, message, payment: None } => {
+                    StoredOutcome::Rejected { code: code.as_str().to_owned(), message: message.clone() }
+                }
+            };
+            (outcome, stored)
+        }
+    };
+    tx.insert_idempotency(&IdempotencyRecord {
+        scope: "pay".into(),
+        client_id: cmd.client_id.clone(),
+        key: cmd.payment_request_id.clone(),
+        fingerprint: fp,
+        outcome: stored,
+        created_at: now,
+    })?;
+    Ok(outcome)
+}
+
+/// What a repeat of a keyed pay request answers.
+fn replay(tx: &mut dyn Tx, outcome: &StoredOutcome) -> Result<PayOutcome, CoreError> {
+    match outcome {
+        StoredOutcome::Rejected { code, message } => Ok(PayOutcome::Rejected {
+            code: ResultCode::from_wire(code).unwrap_or(ResultCode::ProcessFail),
+            message: message.clone(),
+        }),
+        StoredOutcome::Payment { payment_id } | StoredOutcome::UnknownPayment { payment_id, .. } => {
+            let payment = tx
+                .get_payment(payment_id)?
+                .ok_or_else(|| CoreError::Invariant(format!("idempotency record names missing payment {payment_id}")))?;
+            Ok(match payment.status {
+                PaymentStatus::Processing => PayOutcome::Accepted(payment),
+                PaymentStatus::Success => PayOutcome::Succeeded(payment),
+                PaymentStatus::Fail | PaymentStatus::Cancelled => PayOutcome::Closed(payment),
+            })
+        }
+        StoredOutcome::Refund { .. } => Err(CoreError::Invariant("pay key holds a refund outcome".into())),
+    }
+}
+
+fn evaluate_pay(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &PayCommand,
+    now: DateTime<Utc>,
+) -> Result<Result<PayOutcome, Refusal>, CoreError> {
+    let client = tx
+        .get_client(&cmd.client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {}", cmd.client_id)))?;
+    if let Err(r) = check_client(tx, &client, cmd.partner_id.as_deref(), cmd.app_id.as_deref())? {
+        return Ok(Err(r));
+    }
+    let amount = cmd.amount;
+    if amount.is_zero() {
+        return refuse(ResultCode::ParamIllegal, "paymentAmount.value must be greater than zero");
+    }
+    if !client.accepts_currency(amount.currency()) {
+        return refuse(
+            ResultCode::CurrencyNotSupport,
+            format!("client {} does not accept {}", client.client_id, amount.currency()),
+        );
+    }
+    let taken_today = tx.sum_client_takings_since(&client.client_id, amount.currency(), day_start(now))?;
+    match check_limits(client.limits_in(amount.currency()), amount, taken_today) {
+        Some(LimitBreach::PerPayment { limit_minor }) => {
+            return refuse(
+                ResultCode::PaymentAmountExceedLimit,
+                format!("the amount exceeds the merchant's per-payment limit of {limit_minor} minor units"),
+            )
+        }
+        Some(LimitBreach::Daily { limit_minor, .. }) => {
+            return refuse(
+                ResultCode::PaymentAmountExceedLimit,
+                format!("the amount exceeds the merchant's daily limit of {limit_minor} minor units"),
+            )
+        }
+        None => {}
+    }
+    let expires_at = match cmd.expiry_time {
+        Some(t) if t <= now => return refuse(ResultCode::ParamIllegal, "paymentExpiryTime is in the past"),
+        Some(t) => t.min(now + Duration::seconds(ctx.config.max_payment_expiry_secs)),
+        None => now + Duration::seconds(ctx.config.payment_expiry_secs),
+    };
+    let sandbox = if ctx.config.sandbox { sandbox_outcome(amount.value_minor()) } else { None };
+    if let Some((code, message)) = sandbox {
+        if code.status() == walletd_protocol::ResultStatus::Failed {
+            return refuse(code, message);
+        }
+    }
+    let mut payment = Payment {
+        payment_id: ctx.ids.new_id("payment", now),
+        client_id: client.client_id.clone(),
+        payment_request_id: cmd.payment_request_id.clone(),
+        channel: cmd.channel,
+        scenario: cmd.scenario,
+        currency: amount.currency(),
+        amount_minor: amount.value_minor(),
+        refunded_minor: 0,
+        status: PaymentStatus::Processing,
+        payer_user_id: None,
+        hold_transfer_id: None,
+        settle_transfer_id: None,
+        order_title: cmd.order_title.clone(),
+        reference_order_id: cmd.reference_order_id.clone(),
+        merchant_display_name: cmd.merchant_display_name.clone(),
+        partner_id: cmd.partner_id.clone().or_else(|| Some(client.partner_id.clone())),
+        app_id: cmd.app_id.clone(),
+        notify_url: cmd.notify_url.clone().or_else(|| client.default_notify_url.clone()),
+        return_url: cmd.return_url.clone(),
+        extend_info: cmd.extend_info.clone(),
+        created_at: now,
+        expires_at,
+        paid_at: None,
+        closed_at: None,
+        fail_reason: None,
+    };
+    if let Some(user_id) = &cmd.payer_user_id {
+        if let Err(r) = hold_funds(tx, &mut payment, user_id, now)? {
+            return Ok(Err(r));
+        }
+    }
+    tx.insert_payment(&payment)?;
+    if let Some((code, message)) = sandbox {
+        return Ok(Ok(PayOutcome::Unknown { code, message: message.to_owned(), payment: Some(payment) }));
+    }
+    Ok(Ok(PayOutcome::Accepted(payment)))
+}
+
+/// Makes `user_id` the payer of `payment` and holds the amount in their wallet until the
+/// payment expires. The payment is changed in memory only; the caller stores it.
+pub(crate) fn hold_funds(
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let Some(user) = tx.get_user(user_id)? else {
+        return refuse(ResultCode::UserNotExist, format!("user {user_id} does not exist"));
+    };
+    if user.status != PartyStatus::Active {
+        return refuse(ResultCode::UserStatusAbnormal, format!("user {user_id} is {}", user.status.as_str()));
+    }
+    let amount = payment.amount();
+    let spent = tx.sum_user_spending_since(user_id, amount.currency(), day_start(now))?;
+    if let Some(breach) = check_limits(user.limits_in(amount.currency()), amount, spent) {
+        let which = match breach {
+            LimitBreach::PerPayment { .. } => "per-payment",
+            LimitBreach::Daily { .. } => "daily",
+        };
+        return refuse(ResultCode::UserAmountExceedLimit, format!("the amount exceeds the user's {which} limit"));
+    }
+    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, user_id, amount.currency(), now)?;
+    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, &payment.client_id, amount.currency(), now)?;
+    let legs = [Leg::Pending {
+        debit: wallet.id,
+        credit: merchant.id,
+        amount_minor: amount.value_minor(),
+        timeout_at: payment.expires_at,
+        code: "payment_hold".into(),
+        reference: payment.payment_id.clone(),
+    }];
+    match ledger::apply(tx, now, &legs)? {
+        Ok(ids) => {
+            payment.payer_user_id = Some(user_id.to_owned());
+            payment.hold_transfer_id = ids.first().copied();
+            Ok(Ok(()))
+        }
+        Err(LedgerError::ExceedsCredits(_)) => refuse(
+            ResultCode::UserBalanceNotEnough,
+            format!("the available balance of user {user_id} does not cover {amount}"),
+        ),
+        Err(e) => Err(CoreError::Invariant(format!("hold for payment {}: {e}", payment.payment_id))),
+    }
+}
+
+/// Writes the notification of a payment's final state, if the payment has somewhere to send it.
+pub(crate) fn enqueue_payment_notice(ctx: &Context, tx: &mut dyn Tx, payment: &Payment) -> Result<(), StoreError> {
+    let Some(url) = payment.notify_url.clone() else {
+        return Ok(());
+    };
+    let now = ctx.now();
+    let snapshot = serde_json::to_value(payment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.insert_outbox(&OutboxEntry {
+        id: ctx.ids.new_id("notify", now),
+        client_id: payment.client_id.clone(),
+        kind: OutboxKind::PaymentResult,
+        subject_id: payment.payment_id.clone(),
+        url,
+        snapshot,
+        status: OutboxStatus::Pending,
+        attempts: Vec::new(),
+        next_attempt_at: now,
+        lease_until: None,
+        created_at: now,
+    })
+}
+
+/// Why a payment could not be confirmed or declined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalOutcome {
+    /// The payment is now in this (final) state.
+    Done(Payment),
+    /// Nothing changed; the user sees this code and message (the payment stays payable unless it
+    /// was already final).
+    Refused { code: ResultCode, message: String, payment: Payment },
+}
+
+/// The user (cashier or admin) approves: hold the funds if not yet held, then post the hold.
+pub(crate) fn confirm(ctx: &Context, tx: &mut dyn Tx, payment_id: &str, user_id: &str) -> Result<ApprovalOutcome, CoreError> {
+    let now = ctx.now();
+    let mut payment =
+        tx.get_payment(payment_id)?.ok_or_else(|| CoreError::NotFound(format!("payment {payment_id}")))?;
+    if payment.status != PaymentStatus::Processing {
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::OrderStatusInvalid,
+            message: format!("payment {payment_id} is already {}", payment.status.as_str()),
+            payment,
+        });
+    }
+    if now >= payment.expires_at {
+        expire_one(ctx, tx, &mut payment)?;
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::OrderStatusInvalid,
+            message: EXPIRED_REASON.into(),
+            payment,
+        });
+    }
+    match &payment.payer_user_id {
+        Some(payer) if payer != user_id => {
+            return Ok(ApprovalOutcome::Refused {
+                code: ResultCode::AccessDenied,
+                message: "this payment belongs to another user".into(),
+                payment,
+            })
+        }
+        Some(_) => {}
+        None => {
+            if let Err((code, message)) = hold_funds(tx, &mut payment, user_id, now)? {
+                return Ok(ApprovalOutcome::Refused { code, message, payment });
+            }
+        }
+    }
+    let hold = payment
+        .hold_transfer_id
+        .ok_or_else(|| CoreError::Invariant(format!("payment {payment_id} has a payer but no hold")))?;
+    let legs = [Leg::Post { pending_id: hold, amount_minor: None, code: "payment_settle".into(), reference: payment.payment_id.clone() }];
+    match ledger::apply(tx, now, &legs)? {
+        Ok(ids) => {
+            payment.settle_transfer_id = ids.first().copied();
+            payment.status = PaymentStatus::Success;
+            payment.paid_at = Some(now);
+            tx.update_payment(&payment)?;
+            enqueue_payment_notice(ctx, tx, &payment)?;
+            Ok(ApprovalOutcome::Done(payment))
+        }
+        Err(e) => Err(CoreError::Invariant(format!("posting the hold of payment {payment_id}: {e}"))),
+    }
+}
+
+/// Ends a PROCESSING payment as FAIL with `reason`: voids its hold and enqueues the notice.
+pub(crate) fn fail(ctx: &Context, tx: &mut dyn Tx, payment: &mut Payment, reason: &str) -> Result<(), CoreError> {
+    let now = ctx.now();
+    release_hold(tx, payment, now, "payment_void")?;
+    payment.status = PaymentStatus::Fail;
+    payment.closed_at = Some(now);
+    payment.fail_reason = Some(reason.to_owned());
+    tx.update_payment(payment)?;
+    enqueue_payment_notice(ctx, tx, payment)?;
+    Ok(())
+}
+
+fn release_hold(tx: &mut dyn Tx, payment: &Payment, now: DateTime<Utc>, code: &str) -> Result<(), CoreError> {
+    if let Some(hold) = payment.hold_transfer_id {
+        if tx.find_resolution(hold)?.is_none() {
+            let legs = [Leg::Void { pending_id: hold, code: code.into(), reference: payment.payment_id.clone() }];
+            ledger::apply(tx, now, &legs)?
+                .map_err(|e| CoreError::Invariant(format!("voiding the hold of {}: {e}", payment.payment_id)))?;
+        }
+    }
+    Ok(())
+}
+
+fn expire_one(ctx: &Context, tx: &mut dyn Tx, payment: &mut Payment) -> Result<(), CoreError> {
+    fail(ctx, tx, payment, EXPIRED_REASON)
+}
+
+/// The user declines at the cashier (or an operator declines for them).
+pub(crate) fn decline(ctx: &Context, tx: &mut dyn Tx, payment_id: &str, reason: &str) -> Result<ApprovalOutcome, CoreError> {
+    let mut payment =
+        tx.get_payment(payment_id)?.ok_or_else(|| CoreError::NotFound(format!("payment {payment_id}")))?;
+    if payment.status != PaymentStatus::Processing {
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::OrderStatusInvalid,
+            message: format!("payment {payment_id} is already {}", payment.status.as_str()),
+            payment,
+        });
+    }
+    fail(ctx, tx, &mut payment, reason)?;
+    Ok(ApprovalOutcome::Done(payment))
+}
+
+/// Fails every PROCESSING payment whose expiry has passed (at most `limit`); returns how many.
+pub(crate) fn expire_due(ctx: &Context, tx: &mut dyn Tx, limit: u32) -> Result<usize, CoreError> {
+    let due = tx.list_expired_payments(ctx.now(), limit)?;
+    let n = due.len();
+    for mut p in due {
+        expire_one(ctx, tx, &mut p)?;
+    }
+    Ok(n)
+}
+
+/// Finds the payment a request means, if it belongs to `client_id`.
+pub(crate) fn find(tx: &mut dyn Tx, client_id: &str, r: &PaymentRef) -> Result<Option<Payment>, CoreError> {
+    let found = match (&r.payment_id, &r.payment_request_id) {
+        (Some(id), _) => tx.get_payment(id)?,
+        (None, Some(req)) => tx.get_payment_by_request(client_id, req)?,
+        (None, None) => None,
+    };
+    Ok(found.filter(|p| p.client_id == client_id))
+}
+
+/// What a cancel request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled { payment: Payment, cancel_time: DateTime<Utc> },
+    Rejected { code: ResultCode, message: String },
+}
+
+/// The merchant cancels: an unpaid payment is closed and its hold released; a paid one is returned
+/// to the payer in full, within the cancel window. Cancelling a cancelled payment answers S again.
+pub(crate) fn cancel(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    partner_id: Option<&str>,
+    r: &PaymentRef,
+) -> Result<CancelOutcome, CoreError> {
+    let now = ctx.now();
+    let rejected = |code: ResultCode, message: String| Ok(CancelOutcome::Rejected { code, message });
+    let client = tx.get_client(client_id)?.ok_or_else(|| CoreError::NotFound(format!("client {client_id}")))?;
+    if let Err((code, message)) = check_client(tx, &client, partner_id, None)? {
+        return rejected(code, message);
+    }
+    let Some(mut payment) = find(tx, client_id, r)? else {
+        return rejected(ResultCode::OrderNotExist, "no such payment for this client".into());
+    };
+    match payment.status {
+        PaymentStatus::Cancelled => {
+            let cancel_time = payment.closed_at.unwrap_or(now);
+            Ok(CancelOutcome::Cancelled { payment, cancel_time })
+        }
+        PaymentStatus::Fail => rejected(
+            ResultCode::OrderStatusInvalid,
+            format!("payment {} has already failed", payment.payment_id),
+        ),
+        PaymentStatus::Processing => {
+            release_hold(tx, &payment, now, "payment_cancel")?;
+            payment.status = PaymentStatus::Cancelled;
+            payment.closed_at = Some(now);
+            tx.update_payment(&payment)?;
+            Ok(CancelOutcome::Cancelled { payment, cancel_time: now })
+        }
+        PaymentStatus::Success => {
+            if payment.refunded_minor > 0 {
+                return rejected(
+                    ResultCode::OrderStatusInvalid,
+                    "a payment with refunds cannot be cancelled; refund the rest instead".into(),
+                );
+            }
+            if now > payment.created_at + Duration::seconds(ctx.config.cancel_window_secs) {
+                return rejected(
+                    ResultCode::CancelWindowExceed,
+                    format!("the cancel window of {} s has passed", ctx.config.cancel_window_secs),
+                );
+            }
+            let payer = payment
+                .payer_user_id
+                .clone()
+                .ok_or_else(|| CoreError::Invariant(format!("paid payment {} has no payer", payment.payment_id)))?;
+            let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, payment.currency, now)?;
+            let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, payment.currency, now)?;
+            let legs = [Leg::Single {
+                debit: merchant.id,
+                credit: wallet.id,
+                amount_minor: payment.amount_minor,
+                code: "payment_cancel_return".into(),
+                reference: payment.payment_id.clone(),
+            }];
+            match ledger::apply(tx, now, &legs)? {
+                Ok(_) => {}
+                Err(LedgerError::ExceedsCredits(_)) => {
+                    return rejected(
+                        ResultCode::MerchantBalanceNotEnough,
+                        "the merchant balance does not cover returning this payment".into(),
+                    )
+                }
+                Err(e) => return Err(CoreError::Invariant(format!("cancel return: {e}"))),
+            }
+            payment.status = PaymentStatus::Cancelled;
+            payment.closed_at = Some(now);
+            tx.update_payment(&payment)?;
+            Ok(CancelOutcome::Cancelled { payment, cancel_time: now })
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Refunds: partial and repeated, never more in total than was paid, paid from the merchant's
+//! settlement balance back to the payer's wallet.
+
+use crate::error::CoreError;
+use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
+use crate::ledger::{self, AccountKind, Leg, LedgerError, TransferId};
+use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::payments::{check_client, find, Channel, PaymentRef, PaymentStatus};
+use crate::storage::Tx;
+use crate::wallet::Context;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use walletd_protocol::{Amount, Currency, ResultCode};
+
+/// Where a refund stands (inquiryRefund's `refundStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RefundStatus {
+    Processing,
+    Success,
+    Fail,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Processing => "PROCESSING",
+            RefundStatus::Success => "SUCCESS",
+            RefundStatus::Fail => "FAIL",
+        }
+    }
+}
+
+/// A refund as stored. Only successful refunds are stored; refused ones live in the idempotency
+/// record of their request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub refund_id: String,
+    pub client_id: String,
+    pub refund_request_id: String,
+    pub payment_id: String,
+    pub payment_request_id: String,
+    pub channel: Channel,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub reason: Option<String>,
+    pub status: RefundStatus,
+    pub transfer_id: Option<TransferId>,
+    pub notify_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+impl Refund {
+    pub fn amount(&self) -> Amount {
+        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
+    }
+}
+
+/// A request to refund (part of) a payment.
+#[derive(Debug, Clone)]
+pub struct RefundCommand {
+    pub client_id: String,
+    pub channel: Channel,
+    pub partner_id: Option<String>,
+    pub refund_request_id: String,
+    pub payment: PaymentRef,
+    pub amount: Amount,
+    pub reason: Option<String>,
+    /// Where to report the refund (AlphaPay sends refund notifications; the Mini Program does not).
+    pub notify_url: Option<String>,
+}
+
+/// What a refund request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded(Refund),
+    Rejected { code: ResultCode, message: String },
+}
+
+/// Which refund a request means: `refund_id` wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundRef {
+    pub refund_id: Option<String>,
+    pub refund_request_id: Option<String>,
+}
+
+pub(crate) fn refund(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand) -> Result<RefundOutcome, CoreError> {
+    let now = ctx.now();
+    let fp = fingerprint(&[
+        ("paymentId", cmd.payment.payment_id.as_deref().unwrap_or("")),
+        ("paymentRequestId", cmd.payment.payment_request_id.as_deref().unwrap_or("")),
+        ("currency", cmd.amount.currency().code()),
+        ("value", &cmd.amount.wire_value()),
+    ]);
+    if let Some(rec) = tx.get_idempotency("refund", &cmd.client_id, &cmd.refund_request_id)? {
+        if rec.fingerprint != fp {
+            return Ok(RefundOutcome::Rejected {
+                code: ResultCode::RepeatReqInconsistent,
+                message: format!("refundRequestId {} was used before with different content", cmd.refund_request_id),
+            });
+        }
+        return match rec.outcome {
+            StoredOutcome::Refund { refund_id } => tx
+                .get_refund(&refund_id)?
+                .map(RefundOutcome::Succeeded)
+                .ok_or_else(|| CoreError::Invariant(format!("idempotency record names missing refund {refund_id}"))),
+            StoredOutcome::Rejected { code, message } => Ok(RefundOutcome::Rejected {
+                code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
+                message,
+            }),
+            _ => Err(CoreError::Invariant("refund key holds a payment outcome".into())),
+        };
+    }
+    let outcome = evaluate(ctx, tx, cmd, now)?;
+    let stored = match &outcome {
+        RefundOutcome::Succeeded(r) => StoredOutcome::Refund { refund_id: r.refund_id.clone() },
+        RefundOutcome::Rejected { code, message } => {
+            StoredOutcome::Rejected { code: code.as_str().to_owned(), message: message.clone() }
+        }
+    };
+    tx.insert_idempotency(&IdempotencyRecord {
+        scope: "refund".into(),
+        client_id: cmd.client_id.clone(),
+        key: cmd.refund_request_id.clone(),
+        fingerprint: fp,
+        outcome: stored,
+        created_at: now,
+    })?;
+    Ok(outcome)
+}
+
+fn evaluate(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand, now: DateTime<Utc>) -> Result<RefundOutcome, CoreError> {
+    let rejected = |code: ResultCode, message: String| Ok(RefundOutcome::Rejected { code, message });
+    let client =
+        tx.get_client(&cmd.client_id)?.ok_or_else(|| CoreError::NotFound(format!("client {}", cmd.client_id)))?;
+    if let Err((code, message)) = check_client(tx, &client, cmd.partner_id.as_deref(), None)? {
+        return rejected(code, message);
+    }
+    let Some(mut payment) = find(tx, &cmd.client_id, &cmd.payment)? else {
+        return rejected(ResultCode::OrderNotExist, "no such payment for this client".into());
+    };
+    if payment.status != PaymentStatus::Success {
+        return rejected(
+            ResultCode::OrderStatusInvalid,
+            format!("only a successful payment can be refunded; this one is {}", payment.status.as_str()),
+        );
+    }
+    if cmd.amount.currency() != payment.currency {
+        return rejected(
+            ResultCode::CurrencyNotSupport,
+            format!("the refund must be in the payment's currency {}", payment.currency),
+        );
+    }
+    if cmd.amount.is_zero() {
+        return rejected(ResultCode::ParamIllegal, "refundAmount.value must be greater than zero".into());
+    }
+    let paid_at = payment.paid_at.unwrap_or(payment.created_at);
+    if now > paid_at + Duration::seconds(ctx.config.refund_window_secs) {
+        return rejected(
+            ResultCode::RefundWindowExceed,
+            format!("the refund window of {} s has passed", ctx.config.refund_window_secs),
+        );
+    }
+    let total = payment.refunded_minor.checked_add(cmd.amount.value_minor());
+    if total.is_none_or(|t| t > payment.amount_minor) {
+        return rejected(
+            ResultCode::RefundAmountExceed,
+            format!(
+                "refunds would total more than the payment: {} already refunded of {}, {} asked",
+                payment.refunded_minor,
+                payment.amount_minor,
+                cmd.amount.value_minor()
+            ),
+        );
+    }
+    let payer = payment
+        .payer_user_id
+        .clone()
+        .ok_or_else(|| CoreError::Invariant(format!("paid payment {} has no payer", payment.payment_id)))?;
+    let refund_id = ctx.ids.new_id("refund", now);
+    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, &cmd.client_id, payment.currency, now)?;
+    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, payment.currency, now)?;
+    let legs = [Leg::Single {
+        debit: merchant.id,
+        credit: wallet.id,
+        amount_minor: cmd.amount.value_minor(),
+        code: "refund".into(),
+        reference: refund_id.clone(),
+    }];
+    let transfer_id = match ledger::apply(tx, now, &legs)? {
+        Ok(ids) => ids.first().copied(),
+        Err(LedgerError::ExceedsCredits(_)) => {
+            return rejected(
+                ResultCode::PartnerBalanceNotEnough,
+                "the merchant balance does not cover this refund".into(),
+            )
+        }
+        Err(e) => return Err(CoreError::Invariant(format!("refund transfer: {e}"))),
+    };
+    payment.refunded_minor = total.unwrap_or(payment.amount_minor);
+    tx.update_payment(&payment)?;
+    let refund = Refund {
+        refund_id,
+        client_id: cmd.client_id.clone(),
+        refund_request_id: cmd.refund_request_id.clone(),
+        payment_id: payment.payment_id.clone(),
+        payment_request_id: payment.payment_request_id.clone(),
+        channel: cmd.channel,
+        currency: payment.currency,
+        amount_minor: cmd.amount.value_minor(),
+        reason: cmd.reason.clone(),
+        status: RefundStatus::Success,
+        transfer_id,
+        notify_url: cmd.notify_url.clone(),
+        created_at: now,
+        refunded_at: Some(now),
+    };
+    tx.insert_refund(&refund)?;
+    if let Some(url) = &refund.notify_url {
+        let snapshot = serde_json::to_value(&refund).map_err(|e| CoreError::Invariant(e.to_string()))?;
+        tx.insert_outbox(&OutboxEntry {
+            id: ctx.ids.new_id("notify", now),
+            client_id: refund.client_id.clone(),
+            kind: OutboxKind::RefundResult,
+            subject_id: refund.refund_id.clone(),
+            url: url.clone(),
+            snapshot,
+            status: OutboxStatus::Pending,
+            attempts: Vec::new(),
+            next_attempt_at: now,
+            lease_until: None,
+            created_at: now,
+        })?;
+    }
+    Ok(RefundOutcome::Succeeded(refund))
+}
+
+pub(crate) fn find_refund(tx: &mut dyn Tx, client_id: &str, r: &RefundRef) -> Result<Option<Refund>, CoreError> {
+    let found = match (&r.refund_id, &r.refund_request_id) {
+        (Some(id), _) => tx.get_refund(id)?,
+        (None, Some(req)) => tx.get_refund_by_request(client_id, req)?,
+        (None, None) => None,
+    };
+    Ok(found.filter(|f| f.client_id == client_id))
+}

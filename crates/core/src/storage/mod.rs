@@ -1,0 +1,144 @@
+//! The narrow storage seam.
+//!
+//! [`Tx`] is one open transaction with typed record operations and no business rules. The domain
+//! logic (ledger, payments, refunds) is written once, as closures over `&mut dyn Tx`, and a
+//! [`Store`] runs each closure inside one transaction of its backend:
+//!
+//! * SQLite ([`sqlite::SqliteStore`]): one writer thread that batches queued closures into one
+//!   transaction (a savepoint each), so a durable commit is paid once per batch; reader threads
+//!   for read-only work.
+//! * PostgreSQL: the same `Tx` on a pool of connections; `lock_accounts` takes `FOR UPDATE` row
+//!   locks in id order, `claim_outbox` uses `FOR UPDATE SKIP LOCKED`; a closure may be run again
+//!   after a serialization failure, which is why jobs are `FnMut`.
+//!
+//! Architecture invariant: a closure either commits everything it wrote or nothing.
+
+pub mod sqlite;
+
+use crate::error::{CoreError, StoreError};
+use crate::idempotency::IdempotencyRecord;
+use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId};
+use crate::outbox::OutboxEntry;
+use crate::parties::{Client, User};
+use crate::payments::Payment;
+use crate::refunds::Refund;
+use chrono::{DateTime, Utc};
+use std::any::Any;
+use walletd_protocol::Currency;
+
+/// One open transaction. Every method is a plain record operation.
+pub trait Tx {
+    // Merchant clients.
+    fn insert_client(&mut self, client: &Client) -> Result<(), StoreError>;
+    fn update_client(&mut self, client: &Client) -> Result<(), StoreError>;
+    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StoreError>;
+    fn list_clients(&mut self) -> Result<Vec<Client>, StoreError>;
+
+    // Wallet users.
+    fn insert_user(&mut self, user: &User) -> Result<(), StoreError>;
+    fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
+    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StoreError>;
+    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError>;
+    fn list_users(&mut self) -> Result<Vec<User>, StoreError>;
+
+    // Ledger accounts.
+    fn insert_account(&mut self, account: &NewAccount) -> Result<Account, StoreError>;
+    fn find_account(&mut self, kind: AccountKind, owner_id: &str, currency: Currency)
+        -> Result<Option<Account>, StoreError>;
+    /// Reads the accounts with these ids (given sorted ascending), locking them for the rest of the
+    /// transaction where the backend has row locks. Missing ids are simply absent from the result.
+    fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
+    fn update_account_balances(&mut self, account: &Account) -> Result<(), StoreError>;
+    fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError>;
+    fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StoreError>;
+
+    // Ledger transfers (immutable).
+    /// Stores a transfer (its `id` field is ignored) and returns the id it got.
+    fn insert_transfer(&mut self, transfer: &Transfer) -> Result<TransferId, StoreError>;
+    fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StoreError>;
+    /// The post or void transfer that resolved `pending_id`, if any.
+    fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError>;
+    /// Transfers with id greater than `after`, ascending, at most `limit`.
+    fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError>;
+
+    // Payments.
+    fn insert_payment(&mut self, payment: &Payment) -> Result<(), StoreError>;
+    fn update_payment(&mut self, payment: &Payment) -> Result<(), StoreError>;
+    fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StoreError>;
+    fn get_payment_by_request(&mut self, client_id: &str, payment_request_id: &str)
+        -> Result<Option<Payment>, StoreError>;
+    /// Payments still PROCESSING whose expiry time is at or before `now`, oldest first.
+    fn list_expired_payments(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError>;
+    /// Sum of minor units of payments by `payer_user_id` in `currency` created since `since` that
+    /// hold or took money (PROCESSING with a payer, or SUCCESS).
+    fn sum_user_spending_since(&mut self, payer_user_id: &str, currency: Currency, since: DateTime<Utc>)
+        -> Result<i64, StoreError>;
+    /// The same for everything a merchant client took since `since`.
+    fn sum_client_takings_since(&mut self, client_id: &str, currency: Currency, since: DateTime<Utc>)
+        -> Result<i64, StoreError>;
+    fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError>;
+
+    // Refunds.
+    fn insert_refund(&mut self, refund: &Refund) -> Result<(), StoreError>;
+    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError>;
+    fn get_refund_by_request(&mut self, client_id: &str, refund_request_id: &str)
+        -> Result<Option<Refund>, StoreError>;
+
+    // Idempotency keys.
+    fn get_idempotency(&mut self, scope: &str, client_id: &str, key: &str)
+        -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Fails with [`StoreError::Duplicate`] if the key is taken.
+    fn insert_idempotency(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    // Notification outbox.
+    fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    fn update_outbox(&mut self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StoreError>;
+    /// Pending entries due at `now` whose lease (if any) has run out; each gets `lease_until` set
+    /// in this transaction so no other worker takes it meanwhile.
+    fn claim_outbox(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32)
+        -> Result<Vec<OutboxEntry>, StoreError>;
+    fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Records a one-time value (an AlphaPay nonce, a store salt) in `scope` until `expires_at`.
+    /// Returns false if the value is already recorded and not yet expired.
+    fn claim_once(&mut self, scope: &str, value: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>)
+        -> Result<bool, StoreError>;
+}
+
+/// A unit of work: runs inside one transaction, returns a boxed result.
+pub type Job = Box<dyn FnMut(&mut dyn Tx) -> Result<Box<dyn Any + Send>, CoreError> + Send>;
+
+/// Whether a job writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// The answer channel of a submitted job.
+pub type JobReply = tokio::sync::oneshot::Receiver<Result<Box<dyn Any + Send>, CoreError>>;
+
+/// A storage backend that runs jobs in transactions.
+pub trait Store: Send + Sync + 'static {
+    /// Queues `job`; the reply arrives once its transaction committed (or rolled back).
+    fn submit(&self, access: Access, job: Job) -> JobReply;
+    /// A short name for logs (`sqlite`, `postgres`).
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Runs `f` in one transaction of `store` and returns its typed result.
+pub async fn transact<R, F>(store: &dyn Store, access: Access, mut f: F) -> Result<R, CoreError>
+where
+    R: Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
+{
+    let job: Job = Box::new(move |tx| f(tx).map(|r| Box::new(r) as Box<dyn Any + Send>));
+    let reply = store.submit(access, job);
+    let boxed = reply.await.map_err(|_| CoreError::Store(StoreError::Stopped))??;
+    boxed
+        .downcast::<R>()
+        .map(|b| *b)
+        .map_err(|_| CoreError::Invariant("storage job returned an unexpected type".into()))
+}

@@ -1,0 +1,741 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! One writer thread owns the only writing connection. It takes every job waiting in its queue
+//! (up to [`MAX_BATCH`]), runs them in one transaction with a savepoint each — a failed job rolls
+//! back to its savepoint and leaves the others alone — and commits once. Answers are sent only
+//! after the commit, so a caller never sees a result that could still be lost. Reader threads
+//! serve read-only jobs from their own connections.
+
+use super::{Access, Job, JobReply, Store, Tx};
+use crate::error::{CoreError, StoreError};
+use crate::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
+use crate::outbox::OutboxEntry;
+use crate::parties::{Client, User};
+use crate::payments::Payment;
+use crate::refunds::Refund;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use walletd_protocol::Currency;
+
+/// The most jobs one group commit takes.
+pub const MAX_BATCH: usize = 512;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE clients (
+    client_id TEXT PRIMARY KEY,
+    partner_id TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL
+);
+CREATE TABLE users (
+    user_id TEXT PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL
+);
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    flags INTEGER NOT NULL,
+    debits_pending INTEGER NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
+    debits_posted INTEGER NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
+    credits_pending INTEGER NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
+    credits_posted INTEGER NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
+    created_at TEXT NOT NULL,
+    UNIQUE (kind, owner_id, currency)
+);
+CREATE TABLE transfers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    debit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    credit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency TEXT NOT NULL,
+    pending_id INTEGER REFERENCES transfers(id),
+    timeout_at TEXT,
+    code TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX transfers_one_resolution ON transfers(pending_id) WHERE pending_id IS NOT NULL;
+CREATE TABLE payments (
+    payment_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    payment_request_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payer_user_id TEXT,
+    currency TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (client_id, payment_request_id)
+);
+CREATE INDEX payments_due ON payments(status, expires_at);
+CREATE INDEX payments_payer ON payments(payer_user_id, currency, created_at);
+CREATE INDEX payments_client ON payments(client_id, currency, created_at);
+CREATE TABLE refunds (
+    refund_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    refund_request_id TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (client_id, refund_request_id)
+);
+CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (scope, client_id, key)
+);
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    lease_until TEXT,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+CREATE TABLE once_values (
+    scope TEXT NOT NULL,
+    value TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (scope, value)
+);
+"#];
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(f, ref msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                StoreError::Duplicate(msg.clone().unwrap_or_else(|| "constraint violated".into()))
+            }
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// Time stamps are stored as fixed-width UTC text, so text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time stamp {s:?}: {e}")))
+}
+
+fn to_doc<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+struct Envelope {
+    job: Job,
+    reply: tokio::sync::oneshot::Sender<Result<Box<dyn Any + Send>, CoreError>>,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    writer: Mutex<mpsc::Sender<Envelope>>,
+    readers: Mutex<mpsc::Sender<Envelope>>,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, applies migrations and starts the
+    /// writer and `readers` reader threads.
+    pub fn open(path: &Path, readers: usize) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit is durable once it returns; group commit pays for it once per batch.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        configure(&conn)?;
+        migrate(&mut conn)?;
+
+        let (wtx, wrx) = mpsc::channel::<Envelope>();
+        std::thread::Builder::new()
+            .name("walletd-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, wrx))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+
+        let (rtx, rrx) = mpsc::channel::<Envelope>();
+        let rrx = Arc::new(Mutex::new(rrx));
+        for i in 0..readers.max(1) {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&conn)?;
+            let rrx = rrx.clone();
+            std::thread::Builder::new()
+                .name(format!("walletd-sqlite-reader-{i}"))
+                .spawn(move || reader_loop(conn, rrx))
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+        }
+        Ok(SqliteStore { writer: Mutex::new(wtx), readers: Mutex::new(rtx) })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let done = usize::try_from(done).unwrap_or(0);
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {done}, newer than this walletd knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn run_job(conn: &Connection, job: &mut Job) -> Result<Box<dyn Any + Send>, CoreError> {
+    let mut tx = SqliteTx { conn };
+    match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
+        Ok(r) => r,
+        Err(_) => Err(CoreError::Invariant("a storage job panicked".into())),
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let msg = e.to_string();
+            for env in batch {
+                let _ = env.reply.send(Err(StoreError::Backend(format!("begin failed: {msg}")).into()));
+            }
+            continue;
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for env in batch.iter_mut() {
+            let result = match conn.execute_batch("SAVEPOINT job") {
+                Err(e) => Err(StoreError::from(e).into()),
+                Ok(()) => {
+                    let r = run_job(&conn, &mut env.job);
+                    let end = if r.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                    match conn.execute_batch(end) {
+                        Ok(()) => r,
+                        Err(e) => Err(StoreError::from(e).into()),
+                    }
+                }
+            };
+            results.push(result);
+        }
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                for (env, r) in batch.into_iter().zip(results) {
+                    let _ = env.reply.send(r);
+                }
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                let msg = e.to_string();
+                for env in batch {
+                    let _ = env.reply.send(Err(StoreError::Backend(format!("commit failed: {msg}")).into()));
+                }
+            }
+        }
+    }
+}
+
+fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
+    loop {
+        let next = {
+            let guard = match rx.lock() {
+                Ok(g) => g,
+                Err(_) => return,
+            };
+            guard.recv()
+        };
+        let Ok(mut env) = next else { return };
+        let r = match conn.execute_batch("BEGIN") {
+            Err(e) => Err(StoreError::from(e).into()),
+            Ok(()) => {
+                let r = run_job(&conn, &mut env.job);
+                let _ = conn.execute_batch("COMMIT");
+                r
+            }
+        };
+        let _ = env.reply.send(r);
+    }
+}
+
+impl Store for SqliteStore {
+    fn submit(&self, access: Access, job: Job) -> JobReply {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let queue = match access {
+            Access::Write => &self.writer,
+            Access::Read => &self.readers,
+        };
+        let sent = queue.lock().map(|q| q.send(Envelope { job, reply }));
+        if let Ok(Err(mpsc::SendError(env))) = sent {
+            let _ = env.reply.send(Err(StoreError::Stopped.into()));
+        }
+        rx
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+const ACCOUNT_COLS: &str = "id, kind, owner_id, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted, created_at";
+const TRANSFER_COLS: &str =
+    "id, kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at";
+
+fn currency(s: &str) -> Result<Currency, StoreError> {
+    Currency::from_code(s).ok_or_else(|| StoreError::Corrupt(format!("unknown currency {s:?}")))
+}
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
+    let kind: String = r.get(1)?;
+    let cur: String = r.get(3)?;
+    let created: String = r.get(9)?;
+    let flags: i64 = r.get(4)?;
+    let (id, owner_id, dp, dpo, cp, cpo) = (r.get(0)?, r.get(2)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
+    Ok((|| {
+        Ok(Account {
+            id,
+            kind: AccountKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {kind:?}")))?,
+            owner_id,
+            currency: currency(&cur)?,
+            flags: u32::try_from(flags).map_err(|_| StoreError::Corrupt("account flags".into()))?,
+            debits_pending: dp,
+            debits_posted: dpo,
+            credits_pending: cp,
+            credits_posted: cpo,
+            created_at: parse_ts(&created)?,
+        })
+    })())
+}
+
+fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Result<Transfer, StoreError>> {
+    let kind: String = r.get(1)?;
+    let cur: String = r.get(5)?;
+    let timeout: Option<String> = r.get(7)?;
+    let created: String = r.get(10)?;
+    let (id, debit, credit, amount, pending_id, code, reference) =
+        (r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(6)?, r.get(8)?, r.get(9)?);
+    Ok((|| {
+        Ok(Transfer {
+            id,
+            kind: TransferKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("transfer kind {kind:?}")))?,
+            debit_account_id: debit,
+            credit_account_id: credit,
+            amount_minor: amount,
+            currency: currency(&cur)?,
+            pending_id,
+            timeout_at: timeout.as_deref().map(parse_ts).transpose()?,
+            code,
+            reference,
+            created_at: parse_ts(&created)?,
+        })
+    })())
+}
+
+impl SqliteTx<'_> {
+    fn one_doc<T: DeserializeOwned>(&self, sql: &str, args: impl rusqlite::Params) -> Result<Option<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let doc: Option<String> = st.query_row(args, |r| r.get(0)).optional()?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+
+    fn many_docs<T: DeserializeOwned>(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let docs = st.query_map(args, |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        docs.iter().map(|d| from_doc(d)).collect()
+    }
+
+    fn accounts(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Account>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map(args, account_row)?.collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().collect()
+    }
+
+    fn transfers(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Transfer>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map(args, transfer_row)?.collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().collect()
+    }
+
+    fn changed_one(n: usize, what: &str) -> Result<(), StoreError> {
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!("expected to change one {what}, changed {n}")))
+        }
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO clients (client_id, partner_id, doc) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.client_id, c.partner_id, to_doc(c)?])?;
+        Ok(())
+    }
+
+    fn update_client(&mut self, c: &Client) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE clients SET partner_id = ?2, doc = ?3 WHERE client_id = ?1")?
+            .execute(params![c.client_id, c.partner_id, to_doc(c)?])?;
+        Self::changed_one(n, "client")
+    }
+
+    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        self.one_doc("SELECT doc FROM clients WHERE client_id = ?1", [client_id])
+    }
+
+    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StoreError> {
+        self.one_doc("SELECT doc FROM clients WHERE partner_id = ?1", [partner_id])
+    }
+
+    fn list_clients(&mut self) -> Result<Vec<Client>, StoreError> {
+        self.many_docs("SELECT doc FROM clients ORDER BY client_id", [])
+    }
+
+    fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO users (user_id, login, doc) VALUES (?1, ?2, ?3)")?
+            .execute(params![u.user_id, u.login, to_doc(u)?])?;
+        Ok(())
+    }
+
+    fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE users SET login = ?2, doc = ?3 WHERE user_id = ?1")?
+            .execute(params![u.user_id, u.login, to_doc(u)?])?;
+        Self::changed_one(n, "user")
+    }
+
+    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StoreError> {
+        self.one_doc("SELECT doc FROM users WHERE user_id = ?1", [user_id])
+    }
+
+    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
+        self.one_doc("SELECT doc FROM users WHERE login = ?1", [login])
+    }
+
+    fn list_users(&mut self) -> Result<Vec<User>, StoreError> {
+        self.many_docs("SELECT doc FROM users ORDER BY user_id", [])
+    }
+
+    fn insert_account(&mut self, a: &NewAccount) -> Result<Account, StoreError> {
+        let id: AccountId = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO accounts (kind, owner_id, currency, flags, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            )?
+            .query_row(params![a.kind.as_str(), a.owner_id, a.currency.code(), a.flags, ts(a.created_at)], |r| r.get(0))?;
+        Ok(Account {
+            id,
+            kind: a.kind,
+            owner_id: a.owner_id.clone(),
+            currency: a.currency,
+            flags: a.flags,
+            debits_pending: 0,
+            debits_posted: 0,
+            credits_pending: 0,
+            credits_posted: 0,
+            created_at: a.created_at,
+        })
+    }
+
+    fn find_account(&mut self, kind: AccountKind, owner_id: &str, cur: Currency) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 AND currency = ?3");
+        Ok(self.accounts(&sql, params![kind.as_str(), owner_id, cur.code()])?.pop())
+    }
+
+    fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        // The single writer already serialises every write transaction: no row lock needed.
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1");
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.accounts(&sql, [id])?);
+        }
+        Ok(out)
+    }
+
+    fn update_account_balances(&mut self, a: &Account) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE accounts SET debits_pending = ?2, debits_posted = ?3, credits_pending = ?4, credits_posted = ?5 WHERE id = ?1",
+            )?
+            .execute(params![a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted])?;
+        Self::changed_one(n, "account")
+    }
+
+    fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError> {
+        self.accounts(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"), [])
+    }
+
+    fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 ORDER BY currency");
+        self.accounts(&sql, params![kind.as_str(), owner_id])
+    }
+
+    fn insert_transfer(&mut self, t: &Transfer) -> Result<TransferId, StoreError> {
+        let id = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO transfers (kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    t.kind.as_str(),
+                    t.debit_account_id,
+                    t.credit_account_id,
+                    t.amount_minor,
+                    t.currency.code(),
+                    t.pending_id,
+                    t.timeout_at.map(ts),
+                    t.code,
+                    t.reference,
+                    ts(t.created_at)
+                ],
+                |r| r.get(0),
+            )?;
+        Ok(id)
+    }
+
+    fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StoreError> {
+        Ok(self.transfers(&format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id = ?1"), [id])?.pop())
+    }
+
+    fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError> {
+        Ok(self.transfers(&format!("SELECT {TRANSFER_COLS} FROM transfers WHERE pending_id = ?1"), [pending_id])?.pop())
+    }
+
+    fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id > ?1 ORDER BY id LIMIT ?2");
+        self.transfers(&sql, params![after, limit])
+    }
+
+    fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO payments (payment_id, client_id, payment_request_id, status, payer_user_id, currency, amount_minor, created_at, expires_at, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                p.payment_id,
+                p.client_id,
+                p.payment_request_id,
+                p.status.as_str(),
+                p.payer_user_id,
+                p.currency.code(),
+                p.amount_minor,
+                ts(p.created_at),
+                ts(p.expires_at),
+                to_doc(p)?
+            ])?;
+        Ok(())
+    }
+
+    fn update_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE payments SET status = ?2, payer_user_id = ?3, expires_at = ?4, doc = ?5 WHERE payment_id = ?1",
+            )?
+            .execute(params![p.payment_id, p.status.as_str(), p.payer_user_id, ts(p.expires_at), to_doc(p)?])?;
+        Self::changed_one(n, "payment")
+    }
+
+    fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
+        self.one_doc("SELECT doc FROM payments WHERE payment_id = ?1", [payment_id])
+    }
+
+    fn get_payment_by_request(&mut self, client_id: &str, request_id: &str) -> Result<Option<Payment>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM payments WHERE client_id = ?1 AND payment_request_id = ?2",
+            [client_id, request_id],
+        )
+    }
+
+    fn list_expired_payments(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM payments WHERE status = 'PROCESSING' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            params![ts(now), limit],
+        )
+    }
+
+    fn sum_user_spending_since(&mut self, user: &str, cur: Currency, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        let sum: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE payer_user_id = ?1 AND currency = ?2 \
+                 AND created_at >= ?3 AND status IN ('PROCESSING', 'SUCCESS')",
+            )?
+            .query_row(params![user, cur.code(), ts(since)], |r| r.get(0))?;
+        Ok(sum)
+    }
+
+    fn sum_client_takings_since(&mut self, client: &str, cur: Currency, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        let sum: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE client_id = ?1 AND currency = ?2 \
+                 AND created_at >= ?3 AND (status = 'SUCCESS' OR (status = 'PROCESSING' AND payer_user_id IS NOT NULL))",
+            )?
+            .query_row(params![client, cur.code(), ts(since)], |r| r.get(0))?;
+        Ok(sum)
+    }
+
+    fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError> {
+        match client_id {
+            Some(c) => self.many_docs(
+                "SELECT doc FROM payments WHERE client_id = ?1 ORDER BY created_at DESC LIMIT ?2",
+                params![c, limit],
+            ),
+            None => self.many_docs("SELECT doc FROM payments ORDER BY created_at DESC LIMIT ?1", params![limit]),
+        }
+    }
+
+    fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO refunds (refund_id, client_id, refund_request_id, payment_id, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![r.refund_id, r.client_id, r.refund_request_id, r.payment_id, to_doc(r)?])?;
+        Ok(())
+    }
+
+    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError> {
+        self.one_doc("SELECT doc FROM refunds WHERE refund_id = ?1", [refund_id])
+    }
+
+    fn get_refund_by_request(&mut self, client_id: &str, request_id: &str) -> Result<Option<Refund>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM refunds WHERE client_id = ?1 AND refund_request_id = ?2",
+            [client_id, request_id],
+        )
+    }
+
+    fn get_idempotency(&mut self, scope: &str, client_id: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = ?1 AND client_id = ?2 AND key = ?3",
+        )?;
+        let row: Option<(String, String, String)> =
+            st.query_row([scope, client_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        row.map(|(fingerprint, outcome, created)| {
+            Ok(IdempotencyRecord {
+                scope: scope.to_owned(),
+                client_id: client_id.to_owned(),
+                key: key.to_owned(),
+                fingerprint,
+                outcome: from_doc::<StoredOutcome>(&outcome)?,
+                created_at: parse_ts(&created)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO idempotency (scope, client_id, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![r.scope, r.client_id, r.key, r.fingerprint, to_doc(&r.outcome)?, ts(r.created_at)])?;
+        Ok(())
+    }
+
+    fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outbox (id, status, next_attempt_at, lease_until, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                e.id,
+                e.status.as_str(),
+                ts(e.next_attempt_at),
+                e.lease_until.map(ts),
+                ts(e.created_at),
+                to_doc(e)?
+            ])?;
+        Ok(())
+    }
+
+    fn update_outbox(&mut self, e: &OutboxEntry) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = ?4, doc = ?5 WHERE id = ?1")?
+            .execute(params![e.id, e.status.as_str(), ts(e.next_attempt_at), e.lease_until.map(ts), to_doc(e)?])?;
+        Self::changed_one(n, "notification")
+    }
+
+    fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        self.one_doc("SELECT doc FROM outbox WHERE id = ?1", [id])
+    }
+
+    fn claim_outbox(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut due: Vec<OutboxEntry> = self.many_docs(
+            "SELECT doc FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= ?1 \
+             AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY next_attempt_at LIMIT ?2",
+            params![ts(now), limit],
+        )?;
+        for e in due.iter_mut() {
+            e.lease_until = Some(lease_until);
+            self.update_outbox(e)?;
+        }
+        Ok(due)
+    }
+
+    fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.many_docs("SELECT doc FROM outbox ORDER BY created_at DESC LIMIT ?1", [limit])
+    }
+
+    fn claim_once(&mut self, scope: &str, value: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM once_values WHERE scope = ?1 AND value = ?2 AND expires_at <= ?3")?
+            .execute(params![scope, value, ts(now)])?;
+        let n = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO once_values (scope, value, expires_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![scope, value, ts(expires_at)])?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,367 @@
+//! [`Wallet`]: the async face of the core. Each method is one storage transaction.
+
+use crate::clock::{Clock, IdSource};
+use crate::error::CoreError;
+use crate::ledger::{self, Account, AccountKind, Leg, TransferId, VerifyReport};
+use crate::outbox::{Attempt, OutboxEntry, OutboxStatus};
+use crate::parties::{Client, User};
+use crate::payments::{self, ApprovalOutcome, CancelOutcome, PayCommand, PayOutcome, Payment, PaymentRef};
+use crate::refunds::{self, Refund, RefundCommand, RefundOutcome, RefundRef};
+use crate::storage::{transact, Access, Store, Tx};
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+use walletd_protocol::Amount;
+
+/// Business rules that an operator may tune.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletConfig {
+    /// How long a cashier payment stays payable when the merchant gives no expiry (PROTOCOL §2.14).
+    pub payment_expiry_secs: i64,
+    /// The longest expiry a merchant may ask for.
+    pub max_payment_expiry_secs: i64,
+    /// How long after creation a paid payment may still be cancelled (PROTOCOL §2.7).
+    pub cancel_window_secs: i64,
+    /// How long after payment a refund may be made (PROTOCOL §2.8).
+    pub refund_window_secs: i64,
+    /// Honour the reserved sandbox amounts.
+    pub sandbox: bool,
+}
+
+impl Default for WalletConfig {
+    fn default() -> Self {
+        WalletConfig {
+            payment_expiry_secs: 15 * 60,
+            max_payment_expiry_secs: 7 * 24 * 3600,
+            cancel_window_secs: 24 * 3600,
+            refund_window_secs: 365 * 24 * 3600,
+            sandbox: false,
+        }
+    }
+}
+
+/// What a transaction needs besides the store: rules, time and ids.
+pub struct Context {
+    pub config: WalletConfig,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+}
+
+impl Context {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// The wallet: parties, ledger, payments and refunds over one store.
+#[derive(Clone)]
+pub struct Wallet {
+    store: Arc<dyn Store>,
+    ctx: Arc<Context>,
+}
+
+impl Wallet {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, config: WalletConfig) -> Self {
+        Wallet { store, ctx: Arc::new(Context { config, clock, ids }) }
+    }
+
+    pub fn config(&self) -> &WalletConfig {
+        &self.ctx.config
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ctx.now()
+    }
+
+    pub fn ids(&self) -> &Arc<dyn IdSource> {
+        &self.ctx.ids
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Runs `f` in a write transaction with the wallet's context.
+    pub async fn write<R, F>(&self, mut f: F) -> Result<R, CoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&Context, &mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
+    {
+        let ctx = self.ctx.clone();
+        transact(self.store.as_ref(), Access::Write, move |tx| f(&ctx, tx)).await
+    }
+
+    /// Runs `f` in a read-only transaction.
+    pub async fn read<R, F>(&self, mut f: F) -> Result<R, CoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&Context, &mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
+    {
+        let ctx = self.ctx.clone();
+        transact(self.store.as_ref(), Access::Read, move |tx| f(&ctx, tx)).await
+    }
+
+    // ---- parties ----
+
+    /// Registers a new merchant client.
+    pub async fn add_client(&self, client: Client) -> Result<Client, CoreError> {
+        self.write(move |_, tx| {
+            if tx.get_client(&client.client_id)?.is_some() {
+                return Err(CoreError::Invalid(format!("client {} exists already", client.client_id)));
+            }
+            if tx.find_client_by_partner(&client.partner_id)?.is_some() {
+                return Err(CoreError::Invalid(format!("partnerId {} is taken", client.partner_id)));
+            }
+            tx.insert_client(&client)?;
+            Ok(client.clone())
+        })
+        .await
+    }
+
+    pub async fn get_client(&self, client_id: &str) -> Result<Option<Client>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_client(&id)?)).await
+    }
+
+    pub async fn list_clients(&self) -> Result<Vec<Client>, CoreError> {
+        self.read(|_, tx| Ok(tx.list_clients()?)).await
+    }
+
+    /// Changes a client with `f` and stores it.
+    pub async fn update_client<F>(&self, client_id: &str, f: F) -> Result<Client, CoreError>
+    where
+        F: Fn(&Context, &mut Client) -> Result<(), CoreError> + Send + 'static,
+    {
+        let id = client_id.to_owned();
+        self.write(move |ctx, tx| {
+            let mut c = tx.get_client(&id)?.ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
+            f(ctx, &mut c)?;
+            tx.update_client(&c)?;
+            Ok(c)
+        })
+        .await
+    }
+
+    /// Registers a new wallet user.
+    pub async fn add_user(&self, user: User) -> Result<User, CoreError> {
+        self.write(move |_, tx| {
+            if tx.get_user(&user.user_id)?.is_some() {
+                return Err(CoreError::Invalid(format!("user {} exists already", user.user_id)));
+            }
+            if tx.get_user_by_login(&user.login)?.is_some() {
+                return Err(CoreError::Invalid(format!("login {} is taken", user.login)));
+            }
+            tx.insert_user(&user)?;
+            Ok(user.clone())
+        })
+        .await
+    }
+
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<User>, CoreError> {
+        let id = user_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_user(&id)?)).await
+    }
+
+    pub async fn get_user_by_login(&self, login: &str) -> Result<Option<User>, CoreError> {
+        let login = login.to_owned();
+        self.read(move |_, tx| Ok(tx.get_user_by_login(&login)?)).await
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, CoreError> {
+        self.read(|_, tx| Ok(tx.list_users()?)).await
+    }
+
+    /// Changes a user with `f` and stores it.
+    pub async fn update_user<F>(&self, user_id: &str, f: F) -> Result<User, CoreError>
+    where
+        F: Fn(&mut User) -> Result<(), CoreError> + Send + 'static,
+    {
+        let id = user_id.to_owned();
+        self.write(move |_, tx| {
+            let mut u = tx.get_user(&id)?.ok_or_else(|| CoreError::NotFound(format!("user {id}")))?;
+            f(&mut u)?;
+            tx.update_user(&u)?;
+            Ok(u)
+        })
+        .await
+    }
+
+    // ---- ledger ----
+
+    /// Money enters the wallet: a transfer from the funding account to the user's wallet.
+    pub async fn top_up(&self, user_id: &str, amount: Amount) -> Result<TransferId, CoreError> {
+        if amount.is_zero() {
+            return Err(CoreError::Invalid("a top-up must be greater than zero".into()));
+        }
+        let id = user_id.to_owned();
+        self.write(move |ctx, tx| {
+            let now = ctx.now();
+            tx.get_user(&id)?.ok_or_else(|| CoreError::NotFound(format!("user {id}")))?;
+            let funding = ledger::funding_account(tx, amount.currency(), now)?;
+            let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &id, amount.currency(), now)?;
+            let legs = [Leg::Single {
+                debit: funding.id,
+                credit: wallet.id,
+                amount_minor: amount.value_minor(),
+                code: "top_up".into(),
+                reference: id.clone(),
+            }];
+            let ids = ledger::apply(tx, now, &legs)?.map_err(|e| CoreError::Invalid(e.to_string()))?;
+            ids.first().copied().ok_or_else(|| CoreError::Invariant("no transfer id".into()))
+        })
+        .await
+    }
+
+    /// Every account with its sums.
+    pub async fn accounts(&self) -> Result<Vec<Account>, CoreError> {
+        self.read(|_, tx| Ok(tx.list_accounts()?)).await
+    }
+
+    /// The accounts of one owner.
+    pub async fn accounts_of(&self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, CoreError> {
+        let owner = owner_id.to_owned();
+        self.read(move |_, tx| Ok(tx.list_accounts_of(kind, &owner)?)).await
+    }
+
+    /// Checks the ledger invariants (see [`ledger::verify`]).
+    pub async fn verify(&self) -> Result<VerifyReport, CoreError> {
+        self.read(|_, tx| ledger::verify(tx)).await
+    }
+
+    // ---- payments ----
+
+    pub async fn pay(&self, cmd: PayCommand) -> Result<PayOutcome, CoreError> {
+        self.write(move |ctx, tx| payments::pay(ctx, tx, &cmd)).await
+    }
+
+    pub async fn inquire_payment(&self, client_id: &str, r: PaymentRef) -> Result<Option<Payment>, CoreError> {
+        let client = client_id.to_owned();
+        self.read(move |_, tx| payments::find(tx, &client, &r)).await
+    }
+
+    pub async fn get_payment(&self, payment_id: &str) -> Result<Option<Payment>, CoreError> {
+        let id = payment_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_payment(&id)?)).await
+    }
+
+    pub async fn list_payments(&self, client_id: Option<String>, limit: u32) -> Result<Vec<Payment>, CoreError> {
+        self.read(move |_, tx| Ok(tx.list_payments(client_id.as_deref(), limit)?)).await
+    }
+
+    pub async fn cancel_payment(
+        &self,
+        client_id: &str,
+        partner_id: Option<String>,
+        r: PaymentRef,
+    ) -> Result<CancelOutcome, CoreError> {
+        let client = client_id.to_owned();
+        self.write(move |ctx, tx| payments::cancel(ctx, tx, &client, partner_id.as_deref(), &r)).await
+    }
+
+    /// The user approves the payment (cashier "Pay", or `admin payment confirm`).
+    pub async fn confirm_payment(&self, payment_id: &str, user_id: &str) -> Result<ApprovalOutcome, CoreError> {
+        let (p, u) = (payment_id.to_owned(), user_id.to_owned());
+        self.write(move |ctx, tx| payments::confirm(ctx, tx, &p, &u)).await
+    }
+
+    /// The user declines the payment; it fails with `reason`.
+    pub async fn decline_payment(&self, payment_id: &str, reason: &str) -> Result<ApprovalOutcome, CoreError> {
+        let (p, r) = (payment_id.to_owned(), reason.to_owned());
+        self.write(move |ctx, tx| payments::decline(ctx, tx, &p, &r)).await
+    }
+
+    /// Fails payments whose expiry passed; returns how many. Call it periodically and at start.
+    pub async fn expire_due(&self, limit: u32) -> Result<usize, CoreError> {
+        self.write(move |ctx, tx| payments::expire_due(ctx, tx, limit)).await
+    }
+
+    // ---- refunds ----
+
+    pub async fn refund(&self, cmd: RefundCommand) -> Result<RefundOutcome, CoreError> {
+        self.write(move |ctx, tx| refunds::refund(ctx, tx, &cmd)).await
+    }
+
+    pub async fn inquire_refund(&self, client_id: &str, r: RefundRef) -> Result<Option<Refund>, CoreError> {
+        let client = client_id.to_owned();
+        self.read(move |_, tx| refunds::find_refund(tx, &client, &r)).await
+    }
+
+    // ---- outbox ----
+
+    /// Takes up to `limit` due notifications and leases them for `lease_secs`.
+    pub async fn claim_notifications(&self, lease_secs: i64, limit: u32) -> Result<Vec<OutboxEntry>, CoreError> {
+        self.write(move |ctx, tx| {
+            let now = ctx.now();
+            Ok(tx.claim_outbox(now, now + Duration::seconds(lease_secs), limit)?)
+        })
+        .await
+    }
+
+    /// Records one delivery attempt. `next_attempt_at` is when to try again; `None` with an
+    /// undelivered attempt marks the notification failed (the schedule is spent).
+    pub async fn record_attempt(
+        &self,
+        id: &str,
+        attempt: Attempt,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<OutboxEntry, CoreError> {
+        let id = id.to_owned();
+        self.write(move |_, tx| {
+            let mut e = tx.get_outbox(&id)?.ok_or_else(|| CoreError::NotFound(format!("notification {id}")))?;
+            e.status = if attempt.delivered {
+                OutboxStatus::Delivered
+            } else if next_attempt_at.is_some() {
+                OutboxStatus::Pending
+            } else {
+                OutboxStatus::Failed
+            };
+            if let Some(t) = next_attempt_at {
+                e.next_attempt_at = t;
+            }
+            e.lease_until = None;
+            e.attempts.push(attempt.clone());
+            tx.update_outbox(&e)?;
+            Ok(e)
+        })
+        .await
+    }
+
+    pub async fn get_notification(&self, id: &str) -> Result<Option<OutboxEntry>, CoreError> {
+        let id = id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_outbox(&id)?)).await
+    }
+
+    pub async fn list_notifications(&self, limit: u32) -> Result<Vec<OutboxEntry>, CoreError> {
+        self.read(move |_, tx| Ok(tx.list_outbox(limit)?)).await
+    }
+
+    /// Puts a notification back in the queue, due now (an operator's resend).
+    pub async fn resend_notification(&self, id: &str) -> Result<OutboxEntry, CoreError> {
+        let id = id.to_owned();
+        self.write(move |ctx, tx| {
+            let mut e = tx.get_outbox(&id)?.ok_or_else(|| CoreError::NotFound(format!("notification {id}")))?;
+            e.status = OutboxStatus::Pending;
+            e.next_attempt_at = ctx.now();
+            e.lease_until = None;
+            tx.update_outbox(&e)?;
+            Ok(e)
+        })
+        .await
+    }
+
+    /// Records a one-time value for `ttl_secs`; false if it was seen and has not expired.
+    pub async fn claim_once(&self, scope: &str, value: &str, ttl_secs: i64) -> Result<bool, CoreError> {
+        let (s, v) = (scope.to_owned(), value.to_owned());
+        self.write(move |ctx, tx| {
+            let now = ctx.now();
+            tx.claim_once(&s, &v, now + Duration::seconds(ttl_secs), now).map_err(CoreError::from)
+        })
+        .await
+    }
+}
+
+/// Convenience for tests and the CLI: the outcome's payment, if any.
+pub fn approval_payment(o: &ApprovalOutcome) -> &Payment {
+    match o {
+        ApprovalOutcome::Done(p) | ApprovalOutcome::Refused { payment: p, .. } => p,
+    }
+}

@@ -1,0 +1,14 @@
+//! Wire formats of walletd's three dialects: signatures, content to sign, time stamps,
+//! result codes, money values and the request/response shapes. No I/O, no storage.
+
+pub mod amount;
+pub mod content;
+pub mod crypto;
+pub mod miniprogram;
+pub mod result;
+pub mod signature;
+pub mod store_signature;
+pub mod time;
+
+pub use amount::{Amount, AmountError, Currency};
+pub use result::{ResultCode, ResultStatus};
