@@ -1,1 +1,165 @@
-fn main() {}
+//! `walletd`: the server, its operator commands and the merchant-side tools, in one binary.
+
+mod admin;
+mod call;
+mod demo;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use walletd_protocol::crypto::{Algorithm, PrivateKey};
+use walletd_server::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "walletd",
+    version,
+    about = "An e-wallet backend: Mini Program OpenAPI, AlphaPay and store API over one payment core"
+)]
+struct Cli {
+    /// A TOML configuration file (environment variables WALLETD_* override it).
+    #[arg(long, global = true, env = "WALLETD_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory (database and wallet key); overrides the configuration.
+    #[arg(long, global = true, env = "WALLETD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, env = "WALLETD_LISTEN")]
+        listen: Option<String>,
+        /// Honour the reserved sandbox amounts (never in production).
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Start a sandbox wallet with a demo merchant and users, and print a walkthrough.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Key pairs for merchants and for the wallet.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Operator commands (work on the data directory; the server may be running).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Send a signed Mini Program request as a merchant and check the signed answer.
+    Call(call::CallArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new key pair as private_key.pem (PKCS#8) and public_key.pem (SPKI).
+    Generate {
+        #[arg(long, value_parser = ["rsa2048", "ecc224"], default_value = "rsa2048")]
+        algorithm: String,
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Loads the configuration and applies the command-line data directory.
+fn load_config(cli_config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+    let mut config = Config::load(cli_config).context("reading the configuration")?;
+    if let Some(d) = data_dir {
+        config.data_dir = d.to_path_buf();
+    }
+    Ok(config)
+}
+
+/// Writes a fresh key pair into `dir`.
+pub fn generate_keys(algorithm: Algorithm, dir: &Path) -> anyhow::Result<PrivateKey> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let key = PrivateKey::generate(algorithm).context("generating a key pair")?;
+    let private = dir.join("private_key.pem");
+    walletd_server::wallet_key::write_private(&private, &key.to_pkcs8_pem())?;
+    let public = dir.join("public_key.pem");
+    std::fs::write(&public, key.public_key().to_spki_pem())
+        .with_context(|| format!("writing {}", public.display()))?;
+    Ok(key)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let ok = std::process::ExitCode::SUCCESS;
+    match cli.command {
+        Command::Serve { listen, sandbox } => {
+            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            config.sandbox |= sandbox;
+            init_logging(&config.log_format);
+            let app = walletd_server::Application::build(config.clone()).await?;
+            tracing::info!(
+                address = %app.local_addr(),
+                data_dir = %config.data_dir.display(),
+                sandbox = config.sandbox,
+                "walletd listening"
+            );
+            app.run_until_stopped(walletd_server::shutdown_signal()).await?;
+            Ok(ok)
+        }
+        Command::Demo { listen } => {
+            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen).await?;
+            Ok(ok)
+        }
+        Command::Keys {
+            command: KeysCommand::Generate { algorithm, out_dir },
+        } => {
+            let alg = if algorithm == "ecc224" {
+                Algorithm::Ecc224
+            } else {
+                Algorithm::Rsa256
+            };
+            let key = generate_keys(alg, &out_dir)?;
+            println!(
+                "wrote {} and {} ({})",
+                out_dir.join("private_key.pem").display(),
+                out_dir.join("public_key.pem").display(),
+                key.algorithm()
+            );
+            Ok(ok)
+        }
+        Command::Admin { command } => {
+            let config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            admin::run(&config, command).await
+        }
+        Command::Call(args) => call::run(args).await,
+    }
+}

@@ -28,7 +28,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        ManualClock { now_ms: AtomicI64::new(start.timestamp_millis()) }
+        ManualClock {
+            now_ms: AtomicI64::new(start.timestamp_millis()),
+        }
     }
 
     /// Moves the clock forward by `ms` milliseconds.
@@ -60,14 +62,18 @@ pub struct RandomIds {
 
 impl Default for RandomIds {
     fn default() -> Self {
-        RandomIds { rng: Mutex::new(rand::rngs::StdRng::from_entropy()) }
+        RandomIds {
+            rng: Mutex::new(rand::rngs::StdRng::from_entropy()),
+        }
     }
 }
 
 impl RandomIds {
     /// Deterministic ids from a seed (simulations that must replay).
     pub fn seeded(seed: u64) -> Self {
-        RandomIds { rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)) }
+        RandomIds {
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
+        }
     }
 }
 
@@ -80,7 +86,12 @@ impl IdSource for RandomIds {
             "capture" => "13",
             _ => "19",
         };
-        format!("{}{}{:016}", now.format("%Y%m%d%H%M%S"), kind, rng.gen_range(0..10_000_000_000_000_000u64))
+        format!(
+            "{}{}{:016}",
+            now.format("%Y%m%d%H%M%S"),
+            kind,
+            rng.gen_range(0..10_000_000_000_000_000u64)
+        )
     }
 
     fn random_hex(&self, len: usize) -> String {
@@ -101,6 +112,10 @@ impl IdSource for SequentialIds {
     }
 
     fn random_hex(&self, len: usize) -> String {
-        format!("{:0width$x}", self.next.fetch_add(1, Ordering::SeqCst) + 1, width = len * 2)
+        format!(
+            "{:0width$x}",
+            self.next.fetch_add(1, Ordering::SeqCst) + 1,
+            width = len * 2
+        )
     }
 }

@@ -34,6 +34,9 @@ pub enum CoreError {
 impl CoreError {
     /// A business rejection with a code.
     pub fn rejected(code: ResultCode, message: impl Into<String>) -> Self {
-        CoreError::Rejected { code, message: message.into() }
+        CoreError::Rejected {
+            code,
+            message: message.into(),
+        }
     }
 }

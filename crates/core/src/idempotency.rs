@@ -14,7 +14,11 @@ pub enum StoredOutcome {
     /// The request created this payment; a repeat reports the payment as it is now.
     Payment { payment_id: String },
     /// The answer was U (unknown) although the payment exists; a repeat reports the payment.
-    UnknownPayment { payment_id: String, code: String, message: String },
+    UnknownPayment {
+        payment_id: String,
+        code: String,
+        message: String,
+    },
     /// The request created this refund.
     Refund { refund_id: String },
 }

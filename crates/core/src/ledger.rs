@@ -92,7 +92,9 @@ impl Account {
 
     /// What can still be spent: posted credits minus posted and pending debits.
     pub fn available_balance(&self) -> i64 {
-        self.credits_posted.saturating_sub(self.debits_posted).saturating_sub(self.debits_pending)
+        self.credits_posted
+            .saturating_sub(self.debits_posted)
+            .saturating_sub(self.debits_pending)
     }
 
     fn breaks_flags(&self) -> bool {
@@ -173,7 +175,13 @@ pub struct Transfer {
 /// One leg of a linked batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Leg {
-    Single { debit: AccountId, credit: AccountId, amount_minor: i64, code: String, reference: String },
+    Single {
+        debit: AccountId,
+        credit: AccountId,
+        amount_minor: i64,
+        code: String,
+        reference: String,
+    },
     Pending {
         debit: AccountId,
         credit: AccountId,
@@ -183,8 +191,17 @@ pub enum Leg {
         reference: String,
     },
     /// Posts `amount_minor` (or everything when `None`) of a pending transfer.
-    Post { pending_id: TransferId, amount_minor: Option<i64>, code: String, reference: String },
-    Void { pending_id: TransferId, code: String, reference: String },
+    Post {
+        pending_id: TransferId,
+        amount_minor: Option<i64>,
+        code: String,
+        reference: String,
+    },
+    Void {
+        pending_id: TransferId,
+        code: String,
+        reference: String,
+    },
 }
 
 /// Why the ledger refused a batch. Nothing of the batch was written.
@@ -238,7 +255,11 @@ pub fn ensure_account(
 }
 
 /// The funding account of `currency` (the single system account money enters from).
-pub fn funding_account(tx: &mut dyn Tx, currency: Currency, now: DateTime<Utc>) -> Result<Account, StoreError> {
+pub fn funding_account(
+    tx: &mut dyn Tx,
+    currency: Currency,
+    now: DateTime<Utc>,
+) -> Result<Account, StoreError> {
     ensure_account(tx, AccountKind::Funding, "system", currency, now)
 }
 
@@ -326,7 +347,15 @@ fn plan_leg(
     accounts: &mut BTreeMap<AccountId, Account>,
     resolved_in_batch: &mut Vec<TransferId>,
 ) -> Result<Result<Transfer, LedgerError>, StoreError> {
-    let plan = |kind, debit: AccountId, credit: AccountId, amount: i64, pending_id, timeout_at, code: &str, reference: &str, accounts: &BTreeMap<AccountId, Account>| {
+    let plan = |kind,
+                debit: AccountId,
+                credit: AccountId,
+                amount: i64,
+                pending_id,
+                timeout_at,
+                code: &str,
+                reference: &str,
+                accounts: &BTreeMap<AccountId, Account>| {
         Transfer {
             id: 0,
             kind,
@@ -342,8 +371,21 @@ fn plan_leg(
         }
     };
     let result = match leg {
-        Leg::Single { debit, credit, amount_minor, code, reference }
-        | Leg::Pending { debit, credit, amount_minor, code, reference, .. } => {
+        Leg::Single {
+            debit,
+            credit,
+            amount_minor,
+            code,
+            reference,
+        }
+        | Leg::Pending {
+            debit,
+            credit,
+            amount_minor,
+            code,
+            reference,
+            ..
+        } => {
             let pending = matches!(leg, Leg::Pending { .. });
             if *amount_minor <= 0 {
                 return Ok(Err(LedgerError::AmountNotPositive));
@@ -382,9 +424,29 @@ fn plan_leg(
                 Leg::Pending { timeout_at, .. } => (TransferKind::Pending, Some(*timeout_at)),
                 _ => (TransferKind::Single, None),
             };
-            plan(kind, *debit, *credit, *amount_minor, None, timeout_at, code, reference, accounts)
+            plan(
+                kind,
+                *debit,
+                *credit,
+                *amount_minor,
+                None,
+                timeout_at,
+                code,
+                reference,
+                accounts,
+            )
         }
-        Leg::Post { pending_id, code, reference, .. } | Leg::Void { pending_id, code, reference } => {
+        Leg::Post {
+            pending_id,
+            code,
+            reference,
+            ..
+        }
+        | Leg::Void {
+            pending_id,
+            code,
+            reference,
+        } => {
             let p = &pendings[pending_id];
             let asked = match leg {
                 Leg::Post { amount_minor, .. } => *amount_minor,
@@ -400,7 +462,11 @@ fn plan_leg(
             if post && p.timeout_at.is_some_and(|t| now >= t) {
                 return Ok(Err(LedgerError::PendingExpired(*pending_id)));
             }
-            let amount = if post { asked.unwrap_or(p.amount_minor) } else { p.amount_minor };
+            let amount = if post {
+                asked.unwrap_or(p.amount_minor)
+            } else {
+                p.amount_minor
+            };
             if post && (amount <= 0 || amount > p.amount_minor) {
                 return Ok(Err(LedgerError::ExceedsPendingAmount(*pending_id)));
             }
@@ -422,8 +488,22 @@ fn plan_leg(
             accounts.insert(d.id, d);
             accounts.insert(c.id, c);
             resolved_in_batch.push(*pending_id);
-            let kind = if post { TransferKind::PostPending } else { TransferKind::VoidPending };
-            plan(kind, p.debit_account_id, p.credit_account_id, amount, Some(*pending_id), None, code, reference, accounts)
+            let kind = if post {
+                TransferKind::PostPending
+            } else {
+                TransferKind::VoidPending
+            };
+            plan(
+                kind,
+                p.debit_account_id,
+                p.credit_account_id,
+                amount,
+                Some(*pending_id),
+                None,
+                code,
+                reference,
+                accounts,
+            )
         }
     };
     Ok(Ok(result))
@@ -451,7 +531,10 @@ impl VerifyReport {
 /// pending transfer is resolved twice.
 pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
     let accounts = tx.list_accounts()?;
-    let mut report = VerifyReport { accounts_checked: accounts.len(), ..Default::default() };
+    let mut report = VerifyReport {
+        accounts_checked: accounts.len(),
+        ..Default::default()
+    };
     let mut expected: HashMap<AccountId, [i64; 4]> = accounts.iter().map(|a| (a.id, [0; 4])).collect();
     let mut pending_amounts: HashMap<TransferId, i64> = HashMap::new();
     let mut resolved: HashMap<TransferId, TransferId> = HashMap::new();
@@ -465,8 +548,14 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
             report.transfers_checked += 1;
             after = t.id;
             let overflow = || CoreError::Invariant("sum of transfers overflowed".into());
-            let bump = |exp: &mut HashMap<AccountId, [i64; 4]>, id: AccountId, slot: usize, delta: i64| -> Result<(), CoreError> {
-                let e = exp.get_mut(&id).ok_or_else(|| CoreError::Invariant(format!("transfer names unknown account {id}")))?;
+            let bump = |exp: &mut HashMap<AccountId, [i64; 4]>,
+                        id: AccountId,
+                        slot: usize,
+                        delta: i64|
+             -> Result<(), CoreError> {
+                let e = exp
+                    .get_mut(&id)
+                    .ok_or_else(|| CoreError::Invariant(format!("transfer names unknown account {id}")))?;
                 e[slot] = e[slot].checked_add(delta).ok_or_else(overflow)?;
                 Ok(())
             };
@@ -484,17 +573,25 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
                 TransferKind::PostPending | TransferKind::VoidPending => {
                     let pid = t.pending_id.unwrap_or_default();
                     let Some(held) = pending_amounts.get(&pid).copied() else {
-                        report.problems.push(format!("transfer {} resolves unknown pending transfer {pid}", t.id));
+                        report.problems.push(format!(
+                            "transfer {} resolves unknown pending transfer {pid}",
+                            t.id
+                        ));
                         continue;
                     };
                     if let Some(first) = resolved.insert(pid, t.id) {
-                        report.problems.push(format!("pending transfer {pid} resolved twice ({first} and {})", t.id));
+                        report.problems.push(format!(
+                            "pending transfer {pid} resolved twice ({first} and {})",
+                            t.id
+                        ));
                     }
                     bump(&mut expected, t.debit_account_id, 0, -held)?;
                     bump(&mut expected, t.credit_account_id, 2, -held)?;
                     if t.kind == TransferKind::PostPending {
                         if t.amount_minor > held {
-                            report.problems.push(format!("transfer {} posts more than pending {pid} held", t.id));
+                            report
+                                .problems
+                                .push(format!("transfer {} posts more than pending {pid} held", t.id));
                         }
                         bump(&mut expected, t.debit_account_id, 1, t.amount_minor)?;
                         bump(&mut expected, t.credit_account_id, 3, t.amount_minor)?;
@@ -505,7 +602,12 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
     }
     for a in &accounts {
         let e = expected[&a.id];
-        let stored = [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted];
+        let stored = [
+            a.debits_pending,
+            a.debits_posted,
+            a.credits_pending,
+            a.credits_posted,
+        ];
         if e != stored {
             report.problems.push(format!(
                 "account {} ({} {} {}) has sums {:?} but its transfers add up to {:?}",
@@ -530,7 +632,10 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
             ));
         }
         let entry = report.totals.entry(a.currency.code().to_owned()).or_default();
-        let sum = |x: i64, y: i64| x.checked_add(y).ok_or_else(|| CoreError::Invariant("totals overflowed".into()));
+        let sum = |x: i64, y: i64| {
+            x.checked_add(y)
+                .ok_or_else(|| CoreError::Invariant("totals overflowed".into()))
+        };
         entry.0 = sum(entry.0, a.debits_posted)?;
         entry.1 = sum(entry.1, a.credits_posted)?;
         entry.2 = sum(entry.2, a.debits_pending)?;
@@ -538,10 +643,14 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
     }
     for (currency, (dp, cp, dpe, cpe)) in &report.totals {
         if dp != cp {
-            report.problems.push(format!("{currency}: posted debits {dp} != posted credits {cp}"));
+            report
+                .problems
+                .push(format!("{currency}: posted debits {dp} != posted credits {cp}"));
         }
         if dpe != cpe {
-            report.problems.push(format!("{currency}: pending debits {dpe} != pending credits {cpe}"));
+            report.problems.push(format!(
+                "{currency}: pending debits {dpe} != pending credits {cpe}"
+            ));
         }
     }
     Ok(report)

@@ -175,9 +175,14 @@ pub fn check_limits(limits: Limits, amount: Amount, spent_today_minor: i64) -> O
         }
     }
     if let Some(limit) = limits.daily_minor {
-        let total = spent_today_minor.checked_add(amount.value_minor()).unwrap_or(i64::MAX);
+        let total = spent_today_minor
+            .checked_add(amount.value_minor())
+            .unwrap_or(i64::MAX);
         if total > limit {
-            return Some(LimitBreach::Daily { limit_minor: limit, used_minor: spent_today_minor });
+            return Some(LimitBreach::Daily {
+                limit_minor: limit,
+                used_minor: spent_today_minor,
+            });
         }
     }
     None

@@ -8,7 +8,7 @@
 
 use crate::error::{CoreError, StoreError};
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, Leg, LedgerError, TransferId};
+use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
 use crate::storage::Tx;
@@ -168,7 +168,11 @@ pub enum PayOutcome {
     /// Refused (answer F with this code).
     Rejected { code: ResultCode, message: String },
     /// Unknown to the merchant for now (answer U); the payment may exist and resolve later.
-    Unknown { code: ResultCode, message: String, payment: Option<Payment> },
+    Unknown {
+        code: ResultCode,
+        message: String,
+        payment: Option<Payment>,
+    },
 }
 
 /// Which payment a request means: `payment_id` wins when both are given.
@@ -187,7 +191,10 @@ fn refuse<T>(code: ResultCode, message: impl Into<String>) -> Result<Result<T, R
 
 /// Start of the UTC day of `now` (daily limits count from here).
 pub(crate) fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or(now)
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(now)
 }
 
 /// Checks the v1 `partnerId` / v2 `appId` and the client's status.
@@ -200,8 +207,14 @@ pub(crate) fn check_client(
     if let Some(partner) = partner_id {
         if partner != client.partner_id {
             return match tx.find_client_by_partner(partner)? {
-                Some(_) => refuse(ResultCode::AccessDenied, format!("partnerId {partner} belongs to another client")),
-                None => refuse(ResultCode::PartnerNotExist, format!("partnerId {partner} does not exist")),
+                Some(_) => refuse(
+                    ResultCode::AccessDenied,
+                    format!("partnerId {partner} belongs to another client"),
+                ),
+                None => refuse(
+                    ResultCode::PartnerNotExist,
+                    format!("partnerId {partner} does not exist"),
+                ),
             };
         }
     }
@@ -213,7 +226,10 @@ pub(crate) fn check_client(
     }
     if let Some(app) = app_id {
         if !client.app_ids.is_empty() && !client.app_ids.iter().any(|a| a == app) {
-            return refuse(ResultCode::AccessDenied, format!("appId {app} is not registered to this client"));
+            return refuse(
+                ResultCode::AccessDenied,
+                format!("appId {app} is not registered to this client"),
+            );
         }
     }
     Ok(Ok(()))
@@ -222,11 +238,26 @@ pub(crate) fn check_client(
 /// Reserved amounts that force an outcome, honoured only in sandbox mode (README "Sandbox").
 pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
     match value_minor {
-        9901 => Some((ResultCode::RiskReject, "Sandbox: amount 9901 always ends in RISK_REJECT")),
-        9902 => Some((ResultCode::UserStatusAbnormal, "Sandbox: amount 9902 always ends in USER_STATUS_ABNORMAL")),
-        9903 => Some((ResultCode::UnknownException, "Sandbox: amount 9903 answers U; the payment exists, inquire")),
-        9904 => Some((ResultCode::UserBalanceNotEnough, "Sandbox: amount 9904 always ends in USER_BALANCE_NOT_ENOUGH")),
-        9905 => Some((ResultCode::PaymentInProcess, "Sandbox: amount 9905 answers U/PAYMENT_IN_PROCESS; inquire")),
+        9901 => Some((
+            ResultCode::RiskReject,
+            "Sandbox: amount 9901 always ends in RISK_REJECT",
+        )),
+        9902 => Some((
+            ResultCode::UserStatusAbnormal,
+            "Sandbox: amount 9902 always ends in USER_STATUS_ABNORMAL",
+        )),
+        9903 => Some((
+            ResultCode::UnknownException,
+            "Sandbox: amount 9903 answers U; the payment exists, inquire",
+        )),
+        9904 => Some((
+            ResultCode::UserBalanceNotEnough,
+            "Sandbox: amount 9904 always ends in USER_BALANCE_NOT_ENOUGH",
+        )),
+        9905 => Some((
+            ResultCode::PaymentInProcess,
+            "Sandbox: amount 9905 answers U/PAYMENT_IN_PROCESS; inquire",
+        )),
         _ => None,
     }
 }
@@ -249,22 +280,37 @@ pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<Pa
     }
     let (outcome, stored) = match evaluate_pay(ctx, tx, cmd, now)? {
         Err((code, message)) => {
-            let stored = StoredOutcome::Rejected { code: code.as_str().to_owned(), message: message.clone() };
+            let stored = StoredOutcome::Rejected {
+                code: code.as_str().to_owned(),
+                message: message.clone(),
+            };
             (PayOutcome::Rejected { code, message }, stored)
         }
         Ok(outcome) => {
             let stored = match &outcome {
-                PayOutcome::Unknown { code, message, payment: Some(p) } => StoredOutcome::UnknownPayment {
+                PayOutcome::Unknown {
+                    code,
+                    message,
+                    payment: Some(p),
+                } => StoredOutcome::UnknownPayment {
                     payment_id: p.payment_id.clone(),
                     code: code.as_str().to_owned(),
                     message: message.clone(),
                 },
                 PayOutcome::Accepted(p) | PayOutcome::Succeeded(p) | PayOutcome::Closed(p) => {
-                    StoredOutcome::Payment { payment_id: p.payment_id.clone() }
+                    StoredOutcome::Payment {
+                        payment_id: p.payment_id.clone(),
+                    }
                 }
-                PayOutcome::Rejected { code, message } | PayOutcome::Unknown { code, message, payment: None } => {
-                    StoredOutcome::Rejected { code: code.as_str().to_owned(), message: message.clone() }
-                }
+                PayOutcome::Rejected { code, message }
+                | PayOutcome::Unknown {
+                    code,
+                    message,
+                    payment: None,
+                } => StoredOutcome::Rejected {
+                    code: code.as_str().to_owned(),
+                    message: message.clone(),
+                },
             };
             (outcome, stored)
         }
@@ -288,9 +334,9 @@ fn replay(tx: &mut dyn Tx, outcome: &StoredOutcome) -> Result<PayOutcome, CoreEr
             message: message.clone(),
         }),
         StoredOutcome::Payment { payment_id } | StoredOutcome::UnknownPayment { payment_id, .. } => {
-            let payment = tx
-                .get_payment(payment_id)?
-                .ok_or_else(|| CoreError::Invariant(format!("idempotency record names missing payment {payment_id}")))?;
+            let payment = tx.get_payment(payment_id)?.ok_or_else(|| {
+                CoreError::Invariant(format!("idempotency record names missing payment {payment_id}"))
+            })?;
             Ok(match payment.status {
                 PaymentStatus::Processing => PayOutcome::Accepted(payment),
                 PaymentStatus::Success => PayOutcome::Succeeded(payment),
@@ -315,12 +361,19 @@ fn evaluate_pay(
     }
     let amount = cmd.amount;
     if amount.is_zero() {
-        return refuse(ResultCode::ParamIllegal, "paymentAmount.value must be greater than zero");
+        return refuse(
+            ResultCode::ParamIllegal,
+            "paymentAmount.value must be greater than zero",
+        );
     }
     if !client.accepts_currency(amount.currency()) {
         return refuse(
             ResultCode::CurrencyNotSupport,
-            format!("client {} does not accept {}", client.client_id, amount.currency()),
+            format!(
+                "client {} does not accept {}",
+                client.client_id,
+                amount.currency()
+            ),
         );
     }
     let taken_today = tx.sum_client_takings_since(&client.client_id, amount.currency(), day_start(now))?;
@@ -344,7 +397,11 @@ fn evaluate_pay(
         Some(t) => t.min(now + Duration::seconds(ctx.config.max_payment_expiry_secs)),
         None => now + Duration::seconds(ctx.config.payment_expiry_secs),
     };
-    let sandbox = if ctx.config.sandbox { sandbox_outcome(amount.value_minor()) } else { None };
+    let sandbox = if ctx.config.sandbox {
+        sandbox_outcome(amount.value_minor())
+    } else {
+        None
+    };
     if let Some((code, message)) = sandbox {
         if code.status() == walletd_protocol::ResultStatus::Failed {
             return refuse(code, message);
@@ -368,7 +425,10 @@ fn evaluate_pay(
         merchant_display_name: cmd.merchant_display_name.clone(),
         partner_id: cmd.partner_id.clone().or_else(|| Some(client.partner_id.clone())),
         app_id: cmd.app_id.clone(),
-        notify_url: cmd.notify_url.clone().or_else(|| client.default_notify_url.clone()),
+        notify_url: cmd
+            .notify_url
+            .clone()
+            .or_else(|| client.default_notify_url.clone()),
         return_url: cmd.return_url.clone(),
         extend_info: cmd.extend_info.clone(),
         created_at: now,
@@ -384,7 +444,11 @@ fn evaluate_pay(
     }
     tx.insert_payment(&payment)?;
     if let Some((code, message)) = sandbox {
-        return Ok(Ok(PayOutcome::Unknown { code, message: message.to_owned(), payment: Some(payment) }));
+        return Ok(Ok(PayOutcome::Unknown {
+            code,
+            message: message.to_owned(),
+            payment: Some(payment),
+        }));
     }
     Ok(Ok(PayOutcome::Accepted(payment)))
 }
@@ -401,7 +465,10 @@ pub(crate) fn hold_funds(
         return refuse(ResultCode::UserNotExist, format!("user {user_id} does not exist"));
     };
     if user.status != PartyStatus::Active {
-        return refuse(ResultCode::UserStatusAbnormal, format!("user {user_id} is {}", user.status.as_str()));
+        return refuse(
+            ResultCode::UserStatusAbnormal,
+            format!("user {user_id} is {}", user.status.as_str()),
+        );
     }
     let amount = payment.amount();
     let spent = tx.sum_user_spending_since(user_id, amount.currency(), day_start(now))?;
@@ -410,10 +477,19 @@ pub(crate) fn hold_funds(
             LimitBreach::PerPayment { .. } => "per-payment",
             LimitBreach::Daily { .. } => "daily",
         };
-        return refuse(ResultCode::UserAmountExceedLimit, format!("the amount exceeds the user's {which} limit"));
+        return refuse(
+            ResultCode::UserAmountExceedLimit,
+            format!("the amount exceeds the user's {which} limit"),
+        );
     }
     let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, user_id, amount.currency(), now)?;
-    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, &payment.client_id, amount.currency(), now)?;
+    let merchant = ledger::ensure_account(
+        tx,
+        AccountKind::Merchant,
+        &payment.client_id,
+        amount.currency(),
+        now,
+    )?;
     let legs = [Leg::Pending {
         debit: wallet.id,
         credit: merchant.id,
@@ -432,12 +508,19 @@ pub(crate) fn hold_funds(
             ResultCode::UserBalanceNotEnough,
             format!("the available balance of user {user_id} does not cover {amount}"),
         ),
-        Err(e) => Err(CoreError::Invariant(format!("hold for payment {}: {e}", payment.payment_id))),
+        Err(e) => Err(CoreError::Invariant(format!(
+            "hold for payment {}: {e}",
+            payment.payment_id
+        ))),
     }
 }
 
 /// Writes the notification of a payment's final state, if the payment has somewhere to send it.
-pub(crate) fn enqueue_payment_notice(ctx: &Context, tx: &mut dyn Tx, payment: &Payment) -> Result<(), StoreError> {
+pub(crate) fn enqueue_payment_notice(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment: &Payment,
+) -> Result<(), StoreError> {
     let Some(url) = payment.notify_url.clone() else {
         return Ok(());
     };
@@ -465,14 +548,24 @@ pub enum ApprovalOutcome {
     Done(Payment),
     /// Nothing changed; the user sees this code and message (the payment stays payable unless it
     /// was already final).
-    Refused { code: ResultCode, message: String, payment: Payment },
+    Refused {
+        code: ResultCode,
+        message: String,
+        payment: Payment,
+    },
 }
 
 /// The user (cashier or admin) approves: hold the funds if not yet held, then post the hold.
-pub(crate) fn confirm(ctx: &Context, tx: &mut dyn Tx, payment_id: &str, user_id: &str) -> Result<ApprovalOutcome, CoreError> {
+pub(crate) fn confirm(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment_id: &str,
+    user_id: &str,
+) -> Result<ApprovalOutcome, CoreError> {
     let now = ctx.now();
-    let mut payment =
-        tx.get_payment(payment_id)?.ok_or_else(|| CoreError::NotFound(format!("payment {payment_id}")))?;
+    let mut payment = tx
+        .get_payment(payment_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("payment {payment_id}")))?;
     if payment.status != PaymentStatus::Processing {
         return Ok(ApprovalOutcome::Refused {
             code: ResultCode::OrderStatusInvalid,
@@ -499,14 +592,23 @@ pub(crate) fn confirm(ctx: &Context, tx: &mut dyn Tx, payment_id: &str, user_id:
         Some(_) => {}
         None => {
             if let Err((code, message)) = hold_funds(tx, &mut payment, user_id, now)? {
-                return Ok(ApprovalOutcome::Refused { code, message, payment });
+                return Ok(ApprovalOutcome::Refused {
+                    code,
+                    message,
+                    payment,
+                });
             }
         }
     }
     let hold = payment
         .hold_transfer_id
         .ok_or_else(|| CoreError::Invariant(format!("payment {payment_id} has a payer but no hold")))?;
-    let legs = [Leg::Post { pending_id: hold, amount_minor: None, code: "payment_settle".into(), reference: payment.payment_id.clone() }];
+    let legs = [Leg::Post {
+        pending_id: hold,
+        amount_minor: None,
+        code: "payment_settle".into(),
+        reference: payment.payment_id.clone(),
+    }];
     match ledger::apply(tx, now, &legs)? {
         Ok(ids) => {
             payment.settle_transfer_id = ids.first().copied();
@@ -516,12 +618,19 @@ pub(crate) fn confirm(ctx: &Context, tx: &mut dyn Tx, payment_id: &str, user_id:
             enqueue_payment_notice(ctx, tx, &payment)?;
             Ok(ApprovalOutcome::Done(payment))
         }
-        Err(e) => Err(CoreError::Invariant(format!("posting the hold of payment {payment_id}: {e}"))),
+        Err(e) => Err(CoreError::Invariant(format!(
+            "posting the hold of payment {payment_id}: {e}"
+        ))),
     }
 }
 
 /// Ends a PROCESSING payment as FAIL with `reason`: voids its hold and enqueues the notice.
-pub(crate) fn fail(ctx: &Context, tx: &mut dyn Tx, payment: &mut Payment, reason: &str) -> Result<(), CoreError> {
+pub(crate) fn fail(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    reason: &str,
+) -> Result<(), CoreError> {
     let now = ctx.now();
     release_hold(tx, payment, now, "payment_void")?;
     payment.status = PaymentStatus::Fail;
@@ -535,9 +644,14 @@ pub(crate) fn fail(ctx: &Context, tx: &mut dyn Tx, payment: &mut Payment, reason
 fn release_hold(tx: &mut dyn Tx, payment: &Payment, now: DateTime<Utc>, code: &str) -> Result<(), CoreError> {
     if let Some(hold) = payment.hold_transfer_id {
         if tx.find_resolution(hold)?.is_none() {
-            let legs = [Leg::Void { pending_id: hold, code: code.into(), reference: payment.payment_id.clone() }];
-            ledger::apply(tx, now, &legs)?
-                .map_err(|e| CoreError::Invariant(format!("voiding the hold of {}: {e}", payment.payment_id)))?;
+            let legs = [Leg::Void {
+                pending_id: hold,
+                code: code.into(),
+                reference: payment.payment_id.clone(),
+            }];
+            ledger::apply(tx, now, &legs)?.map_err(|e| {
+                CoreError::Invariant(format!("voiding the hold of {}: {e}", payment.payment_id))
+            })?;
         }
     }
     Ok(())
@@ -548,9 +662,15 @@ fn expire_one(ctx: &Context, tx: &mut dyn Tx, payment: &mut Payment) -> Result<(
 }
 
 /// The user declines at the cashier (or an operator declines for them).
-pub(crate) fn decline(ctx: &Context, tx: &mut dyn Tx, payment_id: &str, reason: &str) -> Result<ApprovalOutcome, CoreError> {
-    let mut payment =
-        tx.get_payment(payment_id)?.ok_or_else(|| CoreError::NotFound(format!("payment {payment_id}")))?;
+pub(crate) fn decline(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment_id: &str,
+    reason: &str,
+) -> Result<ApprovalOutcome, CoreError> {
+    let mut payment = tx
+        .get_payment(payment_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("payment {payment_id}")))?;
     if payment.status != PaymentStatus::Processing {
         return Ok(ApprovalOutcome::Refused {
             code: ResultCode::OrderStatusInvalid,
@@ -585,8 +705,14 @@ pub(crate) fn find(tx: &mut dyn Tx, client_id: &str, r: &PaymentRef) -> Result<O
 /// What a cancel request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
-    Cancelled { payment: Payment, cancel_time: DateTime<Utc> },
-    Rejected { code: ResultCode, message: String },
+    Cancelled {
+        payment: Payment,
+        cancel_time: DateTime<Utc>,
+    },
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
 }
 
 /// The merchant cancels: an unpaid payment is closed and its hold released; a paid one is returned
@@ -600,12 +726,17 @@ pub(crate) fn cancel(
 ) -> Result<CancelOutcome, CoreError> {
     let now = ctx.now();
     let rejected = |code: ResultCode, message: String| Ok(CancelOutcome::Rejected { code, message });
-    let client = tx.get_client(client_id)?.ok_or_else(|| CoreError::NotFound(format!("client {client_id}")))?;
+    let client = tx
+        .get_client(client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {client_id}")))?;
     if let Err((code, message)) = check_client(tx, &client, partner_id, None)? {
         return rejected(code, message);
     }
     let Some(mut payment) = find(tx, client_id, r)? else {
-        return rejected(ResultCode::OrderNotExist, "no such payment for this client".into());
+        return rejected(
+            ResultCode::OrderNotExist,
+            "no such payment for this client".into(),
+        );
     };
     match payment.status {
         PaymentStatus::Cancelled => {
@@ -621,7 +752,10 @@ pub(crate) fn cancel(
             payment.status = PaymentStatus::Cancelled;
             payment.closed_at = Some(now);
             tx.update_payment(&payment)?;
-            Ok(CancelOutcome::Cancelled { payment, cancel_time: now })
+            Ok(CancelOutcome::Cancelled {
+                payment,
+                cancel_time: now,
+            })
         }
         PaymentStatus::Success => {
             if payment.refunded_minor > 0 {
@@ -633,14 +767,17 @@ pub(crate) fn cancel(
             if now > payment.created_at + Duration::seconds(ctx.config.cancel_window_secs) {
                 return rejected(
                     ResultCode::CancelWindowExceed,
-                    format!("the cancel window of {} s has passed", ctx.config.cancel_window_secs),
+                    format!(
+                        "the cancel window of {} s has passed",
+                        ctx.config.cancel_window_secs
+                    ),
                 );
             }
-            let payer = payment
-                .payer_user_id
-                .clone()
-                .ok_or_else(|| CoreError::Invariant(format!("paid payment {} has no payer", payment.payment_id)))?;
-            let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, payment.currency, now)?;
+            let payer = payment.payer_user_id.clone().ok_or_else(|| {
+                CoreError::Invariant(format!("paid payment {} has no payer", payment.payment_id))
+            })?;
+            let merchant =
+                ledger::ensure_account(tx, AccountKind::Merchant, client_id, payment.currency, now)?;
             let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, payment.currency, now)?;
             let legs = [Leg::Single {
                 debit: merchant.id,
@@ -662,7 +799,10 @@ pub(crate) fn cancel(
             payment.status = PaymentStatus::Cancelled;
             payment.closed_at = Some(now);
             tx.update_payment(&payment)?;
-            Ok(CancelOutcome::Cancelled { payment, cancel_time: now })
+            Ok(CancelOutcome::Cancelled {
+                payment,
+                cancel_time: now,
+            })
         }
     }
 }

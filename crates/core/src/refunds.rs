@@ -3,7 +3,7 @@
 
 use crate::error::CoreError;
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, Leg, LedgerError, TransferId};
+use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::payments::{check_client, find, Channel, PaymentRef, PaymentStatus};
 use crate::storage::Tx;
@@ -85,11 +85,18 @@ pub struct RefundRef {
     pub refund_request_id: Option<String>,
 }
 
-pub(crate) fn refund(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand) -> Result<RefundOutcome, CoreError> {
+pub(crate) fn refund(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &RefundCommand,
+) -> Result<RefundOutcome, CoreError> {
     let now = ctx.now();
     let fp = fingerprint(&[
         ("paymentId", cmd.payment.payment_id.as_deref().unwrap_or("")),
-        ("paymentRequestId", cmd.payment.payment_request_id.as_deref().unwrap_or("")),
+        (
+            "paymentRequestId",
+            cmd.payment.payment_request_id.as_deref().unwrap_or(""),
+        ),
         ("currency", cmd.amount.currency().code()),
         ("value", &cmd.amount.wire_value()),
     ]);
@@ -97,14 +104,19 @@ pub(crate) fn refund(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand) -> Res
         if rec.fingerprint != fp {
             return Ok(RefundOutcome::Rejected {
                 code: ResultCode::RepeatReqInconsistent,
-                message: format!("refundRequestId {} was used before with different content", cmd.refund_request_id),
+                message: format!(
+                    "refundRequestId {} was used before with different content",
+                    cmd.refund_request_id
+                ),
             });
         }
         return match rec.outcome {
             StoredOutcome::Refund { refund_id } => tx
                 .get_refund(&refund_id)?
                 .map(RefundOutcome::Succeeded)
-                .ok_or_else(|| CoreError::Invariant(format!("idempotency record names missing refund {refund_id}"))),
+                .ok_or_else(|| {
+                    CoreError::Invariant(format!("idempotency record names missing refund {refund_id}"))
+                }),
             StoredOutcome::Rejected { code, message } => Ok(RefundOutcome::Rejected {
                 code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
                 message,
@@ -114,10 +126,13 @@ pub(crate) fn refund(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand) -> Res
     }
     let outcome = evaluate(ctx, tx, cmd, now)?;
     let stored = match &outcome {
-        RefundOutcome::Succeeded(r) => StoredOutcome::Refund { refund_id: r.refund_id.clone() },
-        RefundOutcome::Rejected { code, message } => {
-            StoredOutcome::Rejected { code: code.as_str().to_owned(), message: message.clone() }
-        }
+        RefundOutcome::Succeeded(r) => StoredOutcome::Refund {
+            refund_id: r.refund_id.clone(),
+        },
+        RefundOutcome::Rejected { code, message } => StoredOutcome::Rejected {
+            code: code.as_str().to_owned(),
+            message: message.clone(),
+        },
     };
     tx.insert_idempotency(&IdempotencyRecord {
         scope: "refund".into(),
@@ -130,36 +145,57 @@ pub(crate) fn refund(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand) -> Res
     Ok(outcome)
 }
 
-fn evaluate(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand, now: DateTime<Utc>) -> Result<RefundOutcome, CoreError> {
+fn evaluate(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &RefundCommand,
+    now: DateTime<Utc>,
+) -> Result<RefundOutcome, CoreError> {
     let rejected = |code: ResultCode, message: String| Ok(RefundOutcome::Rejected { code, message });
-    let client =
-        tx.get_client(&cmd.client_id)?.ok_or_else(|| CoreError::NotFound(format!("client {}", cmd.client_id)))?;
+    let client = tx
+        .get_client(&cmd.client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {}", cmd.client_id)))?;
     if let Err((code, message)) = check_client(tx, &client, cmd.partner_id.as_deref(), None)? {
         return rejected(code, message);
     }
     let Some(mut payment) = find(tx, &cmd.client_id, &cmd.payment)? else {
-        return rejected(ResultCode::OrderNotExist, "no such payment for this client".into());
+        return rejected(
+            ResultCode::OrderNotExist,
+            "no such payment for this client".into(),
+        );
     };
     if payment.status != PaymentStatus::Success {
         return rejected(
             ResultCode::OrderStatusInvalid,
-            format!("only a successful payment can be refunded; this one is {}", payment.status.as_str()),
+            format!(
+                "only a successful payment can be refunded; this one is {}",
+                payment.status.as_str()
+            ),
         );
     }
     if cmd.amount.currency() != payment.currency {
         return rejected(
             ResultCode::CurrencyNotSupport,
-            format!("the refund must be in the payment's currency {}", payment.currency),
+            format!(
+                "the refund must be in the payment's currency {}",
+                payment.currency
+            ),
         );
     }
     if cmd.amount.is_zero() {
-        return rejected(ResultCode::ParamIllegal, "refundAmount.value must be greater than zero".into());
+        return rejected(
+            ResultCode::ParamIllegal,
+            "refundAmount.value must be greater than zero".into(),
+        );
     }
     let paid_at = payment.paid_at.unwrap_or(payment.created_at);
     if now > paid_at + Duration::seconds(ctx.config.refund_window_secs) {
         return rejected(
             ResultCode::RefundWindowExceed,
-            format!("the refund window of {} s has passed", ctx.config.refund_window_secs),
+            format!(
+                "the refund window of {} s has passed",
+                ctx.config.refund_window_secs
+            ),
         );
     }
     let total = payment.refunded_minor.checked_add(cmd.amount.value_minor());
@@ -236,7 +272,11 @@ fn evaluate(ctx: &Context, tx: &mut dyn Tx, cmd: &RefundCommand, now: DateTime<U
     Ok(RefundOutcome::Succeeded(refund))
 }
 
-pub(crate) fn find_refund(tx: &mut dyn Tx, client_id: &str, r: &RefundRef) -> Result<Option<Refund>, CoreError> {
+pub(crate) fn find_refund(
+    tx: &mut dyn Tx,
+    client_id: &str,
+    r: &RefundRef,
+) -> Result<Option<Refund>, CoreError> {
     let found = match (&r.refund_id, &r.refund_request_id) {
         (Some(id), _) => tx.get_refund(id)?,
         (None, Some(req)) => tx.get_refund_by_request(client_id, req)?,

@@ -60,8 +60,16 @@ pub struct Wallet {
 }
 
 impl Wallet {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, config: WalletConfig) -> Self {
-        Wallet { store, ctx: Arc::new(Context { config, clock, ids }) }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        config: WalletConfig,
+    ) -> Self {
+        Wallet {
+            store,
+            ctx: Arc::new(Context { config, clock, ids }),
+        }
     }
 
     pub fn config(&self) -> &WalletConfig {
@@ -106,10 +114,16 @@ impl Wallet {
     pub async fn add_client(&self, client: Client) -> Result<Client, CoreError> {
         self.write(move |_, tx| {
             if tx.get_client(&client.client_id)?.is_some() {
-                return Err(CoreError::Invalid(format!("client {} exists already", client.client_id)));
+                return Err(CoreError::Invalid(format!(
+                    "client {} exists already",
+                    client.client_id
+                )));
             }
             if tx.find_client_by_partner(&client.partner_id)?.is_some() {
-                return Err(CoreError::Invalid(format!("partnerId {} is taken", client.partner_id)));
+                return Err(CoreError::Invalid(format!(
+                    "partnerId {} is taken",
+                    client.partner_id
+                )));
             }
             tx.insert_client(&client)?;
             Ok(client.clone())
@@ -133,7 +147,9 @@ impl Wallet {
     {
         let id = client_id.to_owned();
         self.write(move |ctx, tx| {
-            let mut c = tx.get_client(&id)?.ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
+            let mut c = tx
+                .get_client(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
             f(ctx, &mut c)?;
             tx.update_client(&c)?;
             Ok(c)
@@ -145,7 +161,10 @@ impl Wallet {
     pub async fn add_user(&self, user: User) -> Result<User, CoreError> {
         self.write(move |_, tx| {
             if tx.get_user(&user.user_id)?.is_some() {
-                return Err(CoreError::Invalid(format!("user {} exists already", user.user_id)));
+                return Err(CoreError::Invalid(format!(
+                    "user {} exists already",
+                    user.user_id
+                )));
             }
             if tx.get_user_by_login(&user.login)?.is_some() {
                 return Err(CoreError::Invalid(format!("login {} is taken", user.login)));
@@ -177,7 +196,9 @@ impl Wallet {
     {
         let id = user_id.to_owned();
         self.write(move |_, tx| {
-            let mut u = tx.get_user(&id)?.ok_or_else(|| CoreError::NotFound(format!("user {id}")))?;
+            let mut u = tx
+                .get_user(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("user {id}")))?;
             f(&mut u)?;
             tx.update_user(&u)?;
             Ok(u)
@@ -195,7 +216,8 @@ impl Wallet {
         let id = user_id.to_owned();
         self.write(move |ctx, tx| {
             let now = ctx.now();
-            tx.get_user(&id)?.ok_or_else(|| CoreError::NotFound(format!("user {id}")))?;
+            tx.get_user(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("user {id}")))?;
             let funding = ledger::funding_account(tx, amount.currency(), now)?;
             let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &id, amount.currency(), now)?;
             let legs = [Leg::Single {
@@ -206,7 +228,9 @@ impl Wallet {
                 reference: id.clone(),
             }];
             let ids = ledger::apply(tx, now, &legs)?.map_err(|e| CoreError::Invalid(e.to_string()))?;
-            ids.first().copied().ok_or_else(|| CoreError::Invariant("no transfer id".into()))
+            ids.first()
+                .copied()
+                .ok_or_else(|| CoreError::Invariant("no transfer id".into()))
         })
         .await
     }
@@ -219,7 +243,8 @@ impl Wallet {
     /// The accounts of one owner.
     pub async fn accounts_of(&self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, CoreError> {
         let owner = owner_id.to_owned();
-        self.read(move |_, tx| Ok(tx.list_accounts_of(kind, &owner)?)).await
+        self.read(move |_, tx| Ok(tx.list_accounts_of(kind, &owner)?))
+            .await
     }
 
     /// Checks the ledger invariants (see [`ledger::verify`]).
@@ -233,7 +258,11 @@ impl Wallet {
         self.write(move |ctx, tx| payments::pay(ctx, tx, &cmd)).await
     }
 
-    pub async fn inquire_payment(&self, client_id: &str, r: PaymentRef) -> Result<Option<Payment>, CoreError> {
+    pub async fn inquire_payment(
+        &self,
+        client_id: &str,
+        r: PaymentRef,
+    ) -> Result<Option<Payment>, CoreError> {
         let client = client_id.to_owned();
         self.read(move |_, tx| payments::find(tx, &client, &r)).await
     }
@@ -243,8 +272,13 @@ impl Wallet {
         self.read(move |_, tx| Ok(tx.get_payment(&id)?)).await
     }
 
-    pub async fn list_payments(&self, client_id: Option<String>, limit: u32) -> Result<Vec<Payment>, CoreError> {
-        self.read(move |_, tx| Ok(tx.list_payments(client_id.as_deref(), limit)?)).await
+    pub async fn list_payments(
+        &self,
+        client_id: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<Payment>, CoreError> {
+        self.read(move |_, tx| Ok(tx.list_payments(client_id.as_deref(), limit)?))
+            .await
     }
 
     pub async fn cancel_payment(
@@ -254,24 +288,36 @@ impl Wallet {
         r: PaymentRef,
     ) -> Result<CancelOutcome, CoreError> {
         let client = client_id.to_owned();
-        self.write(move |ctx, tx| payments::cancel(ctx, tx, &client, partner_id.as_deref(), &r)).await
+        self.write(move |ctx, tx| payments::cancel(ctx, tx, &client, partner_id.as_deref(), &r))
+            .await
     }
 
     /// The user approves the payment (cashier "Pay", or `admin payment confirm`).
-    pub async fn confirm_payment(&self, payment_id: &str, user_id: &str) -> Result<ApprovalOutcome, CoreError> {
+    pub async fn confirm_payment(
+        &self,
+        payment_id: &str,
+        user_id: &str,
+    ) -> Result<ApprovalOutcome, CoreError> {
         let (p, u) = (payment_id.to_owned(), user_id.to_owned());
-        self.write(move |ctx, tx| payments::confirm(ctx, tx, &p, &u)).await
+        self.write(move |ctx, tx| payments::confirm(ctx, tx, &p, &u))
+            .await
     }
 
     /// The user declines the payment; it fails with `reason`.
-    pub async fn decline_payment(&self, payment_id: &str, reason: &str) -> Result<ApprovalOutcome, CoreError> {
+    pub async fn decline_payment(
+        &self,
+        payment_id: &str,
+        reason: &str,
+    ) -> Result<ApprovalOutcome, CoreError> {
         let (p, r) = (payment_id.to_owned(), reason.to_owned());
-        self.write(move |ctx, tx| payments::decline(ctx, tx, &p, &r)).await
+        self.write(move |ctx, tx| payments::decline(ctx, tx, &p, &r))
+            .await
     }
 
     /// Fails payments whose expiry passed; returns how many. Call it periodically and at start.
     pub async fn expire_due(&self, limit: u32) -> Result<usize, CoreError> {
-        self.write(move |ctx, tx| payments::expire_due(ctx, tx, limit)).await
+        self.write(move |ctx, tx| payments::expire_due(ctx, tx, limit))
+            .await
     }
 
     // ---- refunds ----
@@ -282,13 +328,18 @@ impl Wallet {
 
     pub async fn inquire_refund(&self, client_id: &str, r: RefundRef) -> Result<Option<Refund>, CoreError> {
         let client = client_id.to_owned();
-        self.read(move |_, tx| refunds::find_refund(tx, &client, &r)).await
+        self.read(move |_, tx| refunds::find_refund(tx, &client, &r))
+            .await
     }
 
     // ---- outbox ----
 
     /// Takes up to `limit` due notifications and leases them for `lease_secs`.
-    pub async fn claim_notifications(&self, lease_secs: i64, limit: u32) -> Result<Vec<OutboxEntry>, CoreError> {
+    pub async fn claim_notifications(
+        &self,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, CoreError> {
         self.write(move |ctx, tx| {
             let now = ctx.now();
             Ok(tx.claim_outbox(now, now + Duration::seconds(lease_secs), limit)?)
@@ -306,7 +357,9 @@ impl Wallet {
     ) -> Result<OutboxEntry, CoreError> {
         let id = id.to_owned();
         self.write(move |_, tx| {
-            let mut e = tx.get_outbox(&id)?.ok_or_else(|| CoreError::NotFound(format!("notification {id}")))?;
+            let mut e = tx
+                .get_outbox(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("notification {id}")))?;
             e.status = if attempt.delivered {
                 OutboxStatus::Delivered
             } else if next_attempt_at.is_some() {
@@ -338,7 +391,9 @@ impl Wallet {
     pub async fn resend_notification(&self, id: &str) -> Result<OutboxEntry, CoreError> {
         let id = id.to_owned();
         self.write(move |ctx, tx| {
-            let mut e = tx.get_outbox(&id)?.ok_or_else(|| CoreError::NotFound(format!("notification {id}")))?;
+            let mut e = tx
+                .get_outbox(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("notification {id}")))?;
             e.status = OutboxStatus::Pending;
             e.next_attempt_at = ctx.now();
             e.lease_until = None;
@@ -353,7 +408,8 @@ impl Wallet {
         let (s, v) = (scope.to_owned(), value.to_owned());
         self.write(move |ctx, tx| {
             let now = ctx.now();
-            tx.claim_once(&s, &v, now + Duration::seconds(ttl_secs), now).map_err(CoreError::from)
+            tx.claim_once(&s, &v, now + Duration::seconds(ttl_secs), now)
+                .map_err(CoreError::from)
         })
         .await
     }

@@ -54,7 +54,10 @@ impl Currency {
             2
         };
         let b = code.as_bytes();
-        Some(Currency { code: [b[0], b[1], b[2]], exponent })
+        Some(Currency {
+            code: [b[0], b[1], b[2]],
+            exponent,
+        })
     }
 
     /// The alpha-3 code.
@@ -141,25 +144,36 @@ impl Amount {
         if value_minor < 0 {
             return Err(AmountError::Negative);
         }
-        Ok(Amount { currency, value_minor })
+        Ok(Amount {
+            currency,
+            value_minor,
+        })
     }
 
     /// Zero in `currency`.
     pub fn zero(currency: Currency) -> Amount {
-        Amount { currency, value_minor: 0 }
+        Amount {
+            currency,
+            value_minor: 0,
+        }
     }
 
     /// Parses the wire pair `{currency, value}`: value is 1–16 ASCII digits in minor units. Zero is
     /// accepted here; callers that need a positive amount check [`Amount::is_zero`].
     pub fn parse_wire(currency: &str, value: &str) -> Result<Amount, AmountError> {
         let currency: Currency = currency.parse()?;
-        if value.is_empty() || value.len() > AMOUNT_VALUE_MAX_DIGITS || !value.bytes().all(|b| b.is_ascii_digit())
+        if value.is_empty()
+            || value.len() > AMOUNT_VALUE_MAX_DIGITS
+            || !value.bytes().all(|b| b.is_ascii_digit())
         {
             return Err(AmountError::NotDigits(value.chars().take(32).collect()));
         }
         // 16 digits always fit in an i64 (max 19 digits).
         let value_minor: i64 = value.parse().map_err(|_| AmountError::Overflow)?;
-        Ok(Amount { currency, value_minor })
+        Ok(Amount {
+            currency,
+            value_minor,
+        })
     }
 
     /// Parses a decimal major-unit string such as `"4.50"` or `"0.1"` exactly (the store API's form):
@@ -183,17 +197,27 @@ impl Amount {
         if frac.len() > exp || whole.len() > 15 {
             return Err(bad());
         }
-        let mut minor: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+        let mut minor: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
         for _ in 0..exp {
             minor = minor.checked_mul(10).ok_or(AmountError::Overflow)?;
         }
         let mut frac_minor: i64 = 0;
         for i in 0..exp {
             let digit = frac.as_bytes().get(i).map(|b| i64::from(b - b'0')).unwrap_or(0);
-            frac_minor = frac_minor.checked_mul(10).and_then(|v| v.checked_add(digit)).ok_or(AmountError::Overflow)?;
+            frac_minor = frac_minor
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(digit))
+                .ok_or(AmountError::Overflow)?;
         }
         let value_minor = minor.checked_add(frac_minor).ok_or(AmountError::Overflow)?;
-        Ok(Amount { currency, value_minor })
+        Ok(Amount {
+            currency,
+            value_minor,
+        })
     }
 
     /// The currency.
@@ -219,14 +243,23 @@ impl Amount {
     /// Checked sum of two amounts of one currency.
     pub fn checked_add(self, other: Amount) -> Result<Amount, AmountError> {
         self.same_currency(&other)?;
-        let value_minor = self.value_minor.checked_add(other.value_minor).ok_or(AmountError::Overflow)?;
-        Ok(Amount { currency: self.currency, value_minor })
+        let value_minor = self
+            .value_minor
+            .checked_add(other.value_minor)
+            .ok_or(AmountError::Overflow)?;
+        Ok(Amount {
+            currency: self.currency,
+            value_minor,
+        })
     }
 
     /// Checked difference; a negative result is an error.
     pub fn checked_sub(self, other: Amount) -> Result<Amount, AmountError> {
         self.same_currency(&other)?;
-        let value_minor = self.value_minor.checked_sub(other.value_minor).ok_or(AmountError::Overflow)?;
+        let value_minor = self
+            .value_minor
+            .checked_sub(other.value_minor)
+            .ok_or(AmountError::Overflow)?;
         Amount::from_minor(self.currency, value_minor)
     }
 
@@ -268,7 +301,10 @@ pub struct WireAmount {
 
 impl From<Amount> for WireAmount {
     fn from(a: Amount) -> Self {
-        WireAmount { currency: a.currency().code().to_owned(), value: a.wire_value() }
+        WireAmount {
+            currency: a.currency().code().to_owned(),
+            value: a.wire_value(),
+        }
     }
 }
 
@@ -282,7 +318,15 @@ mod tests {
 
     #[test]
     fn exponents_follow_iso_4217() {
-        for (code, exp) in [("USD", 2), ("JPY", 0), ("KWD", 3), ("IQD", 3), ("CLF", 4), ("PHP", 2), ("KRW", 0)] {
+        for (code, exp) in [
+            ("USD", 2),
+            ("JPY", 0),
+            ("KWD", 3),
+            ("IQD", 3),
+            ("CLF", 4),
+            ("PHP", 2),
+            ("KRW", 0),
+        ] {
             assert_eq!(Currency::from_code(code).unwrap().exponent(), exp, "{code}");
         }
         assert!(Currency::from_code("usd").is_none());
@@ -293,16 +337,33 @@ mod tests {
     #[test]
     fn wire_values_are_digits_only_and_at_most_16() {
         assert_eq!(Amount::parse_wire("USD", "100").unwrap().value_minor(), 100);
-        assert_eq!(Amount::parse_wire("USD", "9999999999999999").unwrap().value_minor(), 9_999_999_999_999_999);
+        assert_eq!(
+            Amount::parse_wire("USD", "9999999999999999")
+                .unwrap()
+                .value_minor(),
+            9_999_999_999_999_999
+        );
         for bad in ["", "-1", "+1", "1.5", " 1", "12345678901234567", "1e3", "０"] {
             assert!(Amount::parse_wire("USD", bad).is_err(), "{bad:?} accepted");
         }
-        assert!(matches!(Amount::parse_wire("ZZZ", "1"), Err(AmountError::UnknownCurrency(_))));
+        assert!(matches!(
+            Amount::parse_wire("ZZZ", "1"),
+            Err(AmountError::UnknownCurrency(_))
+        ));
     }
 
     #[test]
     fn decimals_parse_exactly_where_a_float_would_not() {
-        let cases = [("4.50", 450), ("0.1", 10), ("0.29", 29), ("1.005", -1), ("4.500", 450), ("10", 1000), (".5", 50), ("5.", 500)];
+        let cases = [
+            ("4.50", 450),
+            ("0.1", 10),
+            ("0.29", 29),
+            ("1.005", -1),
+            ("4.500", 450),
+            ("10", 1000),
+            (".5", 50),
+            ("5.", 500),
+        ];
         for (text, want) in cases {
             let got = Amount::parse_decimal(usd(), text);
             if want < 0 {
@@ -324,11 +385,17 @@ mod tests {
     #[test]
     fn arithmetic_is_checked() {
         let a = Amount::from_minor(usd(), i64::MAX).unwrap();
-        assert_eq!(a.checked_add(Amount::from_minor(usd(), 1).unwrap()), Err(AmountError::Overflow));
+        assert_eq!(
+            a.checked_add(Amount::from_minor(usd(), 1).unwrap()),
+            Err(AmountError::Overflow)
+        );
         let one = Amount::from_minor(usd(), 1).unwrap();
         assert_eq!(Amount::zero(usd()).checked_sub(one), Err(AmountError::Negative));
         let jpy = Amount::from_minor(Currency::from_code("JPY").unwrap(), 1).unwrap();
-        assert!(matches!(one.checked_add(jpy), Err(AmountError::CurrencyMismatch(..))));
+        assert!(matches!(
+            one.checked_add(jpy),
+            Err(AmountError::CurrencyMismatch(..))
+        ));
         assert!(Amount::from_minor(usd(), -5).is_err());
     }
 

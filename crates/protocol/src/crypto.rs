@@ -682,7 +682,7 @@ fn read_key_text(text: &str, want: KeyKind) -> Result<KeyBytes, KeyError> {
         return Err(KeyError::Empty);
     }
     if !text.contains("-----BEGIN ") {
-        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let compact = Zeroizing::new(strip_layout(text));
         let der = LENIENT_BASE64
             .decode(compact.as_bytes())
             .map_err(|e| KeyError::Base64(e.to_string()))?;
@@ -731,49 +731,57 @@ struct PemBlock {
 }
 
 /// Splits PEM text into its `BEGIN`/`END` blocks; the body is the base64 with whitespace removed.
+///
+/// Works on the text, not on lines, so a PEM whose line breaks were turned into spaces or into
+/// literal `\n` escapes (a key pasted through a one-line form field or an environment variable)
+/// still reads.
 fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
+    const BEGIN: &str = "-----BEGIN ";
+    const DASHES: &str = "-----";
     let mut blocks = Vec::new();
-    let mut lines = text.lines().map(str::trim);
-    while let Some(line) = lines.next() {
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
-            continue;
-        };
+    let mut rest = text;
+    while let Some(at) = rest.find(BEGIN) {
+        let after_begin = &rest[at + BEGIN.len()..];
+        let label_len = after_begin
+            .find(DASHES)
+            .ok_or_else(|| KeyError::Pem("unterminated -----BEGIN line".to_owned()))?;
+        let label = after_begin[..label_len].trim();
+        if label.is_empty() || label.contains(['\n', '\r']) {
+            return Err(KeyError::Pem("unterminated -----BEGIN line".to_owned()));
+        }
+        let after_label = &after_begin[label_len + DASHES.len()..];
         let end = format!("-----END {label}-----");
-        let mut body = Zeroizing::new(String::new());
-        let mut encrypted = false;
-        let mut closed = false;
-        for inner in lines.by_ref() {
-            if inner == end {
-                closed = true;
-                break;
-            }
-            if inner.starts_with("-----") {
-                return Err(KeyError::Pem(format!("expected {end:?}, found {inner:?}")));
-            }
-            // RFC 1421 headers such as `Proc-Type: 4,ENCRYPTED` / `DEK-Info:` mark a legacy
-            // password-protected key.
-            if inner.contains(':') {
-                encrypted = true;
-                continue;
-            }
-            body.extend(inner.chars().filter(|c| !c.is_whitespace()));
+        let body_len = after_label
+            .find(&end)
+            .ok_or_else(|| KeyError::Pem(format!("missing {end:?}")))?;
+        let raw_body = &after_label[..body_len];
+        if raw_body.contains(DASHES) {
+            return Err(KeyError::Pem(format!("unexpected ----- line before {end:?}")));
         }
-        if !closed {
-            return Err(KeyError::Pem(format!("missing {end:?}")));
-        }
+        // RFC 1421 headers such as `Proc-Type: 4,ENCRYPTED` / `DEK-Info:` mark a legacy
+        // password-protected key; base64 never contains a colon.
+        let encrypted = raw_body.contains(':');
+        let body = Zeroizing::new(strip_layout(raw_body));
         blocks.push(PemBlock {
             label: label.to_owned(),
             body,
             encrypted,
         });
+        rest = &after_label[body_len + end.len()..];
     }
     if blocks.is_empty() {
         return Err(KeyError::Pem("no -----BEGIN …----- line".to_owned()));
     }
     Ok(blocks)
+}
+
+/// Removes whitespace and literal `\n` / `\r` escapes (a backslash is never a base64 digit).
+fn strip_layout(text: &str) -> String {
+    text.replace("\\n", "")
+        .replace("\\r", "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 fn pem_wrap(label: &str, der: &[u8]) -> String {

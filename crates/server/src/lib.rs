@@ -1,1 +1,168 @@
+//! The walletd HTTP server: one axum router per dialect over one [`walletd_core::Wallet`].
 
+pub mod config;
+pub mod miniprogram;
+pub mod pin;
+pub mod wallet_key;
+pub mod workers;
+
+use anyhow::Context as _;
+use axum::routing::get;
+use axum::Router;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use tokio::net::TcpListener;
+use walletd_core::clock::{Clock, IdSource, RandomIds, SystemClock};
+use walletd_core::storage::sqlite::SqliteStore;
+use walletd_core::Wallet;
+use walletd_protocol::crypto::PublicKey;
+
+pub use config::Config;
+pub use wallet_key::WalletKey;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub wallet: Wallet,
+    pub wallet_key: WalletKey,
+    pub config: Arc<Config>,
+    /// Base of links we hand out (cashier pages), without a trailing slash.
+    pub public_base_url: Arc<str>,
+    /// Parsed merchant public keys, by the key text they were parsed from.
+    key_cache: Arc<RwLock<HashMap<String, PublicKey>>>,
+}
+
+impl AppState {
+    /// Parses a stored public key once and keeps it.
+    pub fn public_key(&self, text: &str) -> Result<PublicKey, walletd_protocol::crypto::KeyError> {
+        if let Some(k) = self.key_cache.read().ok().and_then(|c| c.get(text).cloned()) {
+            return Ok(k);
+        }
+        let key = PublicKey::from_text(text)?;
+        if let Ok(mut c) = self.key_cache.write() {
+            c.insert(text.to_owned(), key.clone());
+        }
+        Ok(key)
+    }
+
+    /// The cashier page of a payment.
+    pub fn cashier_url(&self, payment_id: &str) -> String {
+        format!("{}/cashier/{payment_id}", self.public_base_url)
+    }
+}
+
+/// Opens the wallet described by `config` (the database in its data directory).
+pub fn open_wallet(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> anyhow::Result<Wallet> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let path = config.database_path();
+    let store =
+        SqliteStore::open(&path, 4).with_context(|| format!("opening database {}", path.display()))?;
+    Ok(Wallet::new(Arc::new(store), clock, ids, config.wallet_config()))
+}
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database and the wallet key, binds the listen address.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let wallet = open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))?;
+        Self::build_with_wallet(config, wallet).await
+    }
+
+    /// Like [`Application::build`] with a wallet made by the caller (tests bring their own clock).
+    pub async fn build_with_wallet(config: Config, wallet: Wallet) -> anyhow::Result<Application> {
+        let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_base_url: Arc<str> = match &config.public_base_url {
+            Some(u) => u.trim_end_matches('/').into(),
+            None => format!("http://{addr}").into(),
+        };
+        let state = AppState {
+            wallet,
+            wallet_key,
+            config: Arc::new(config),
+            public_base_url,
+            key_cache: Arc::new(RwLock::new(HashMap::new())),
+        };
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops taking connections and lets the open ones
+    /// finish. Background workers (expiry sweep) run alongside and stop with it.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let workers = workers::spawn(self.state.clone(), stop_rx);
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await
+            .context("serving HTTP")?;
+        for w in workers {
+            let _ = w.await;
+        }
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(miniprogram::handle)
+        .with_state(state)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

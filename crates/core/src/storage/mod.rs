@@ -44,8 +44,12 @@ pub trait Tx {
 
     // Ledger accounts.
     fn insert_account(&mut self, account: &NewAccount) -> Result<Account, StoreError>;
-    fn find_account(&mut self, kind: AccountKind, owner_id: &str, currency: Currency)
-        -> Result<Option<Account>, StoreError>;
+    fn find_account(
+        &mut self,
+        kind: AccountKind,
+        owner_id: &str,
+        currency: Currency,
+    ) -> Result<Option<Account>, StoreError>;
     /// Reads the accounts with these ids (given sorted ascending), locking them for the rest of the
     /// transaction where the backend has row locks. Missing ids are simply absent from the result.
     fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
@@ -66,28 +70,46 @@ pub trait Tx {
     fn insert_payment(&mut self, payment: &Payment) -> Result<(), StoreError>;
     fn update_payment(&mut self, payment: &Payment) -> Result<(), StoreError>;
     fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StoreError>;
-    fn get_payment_by_request(&mut self, client_id: &str, payment_request_id: &str)
-        -> Result<Option<Payment>, StoreError>;
+    fn get_payment_by_request(
+        &mut self,
+        client_id: &str,
+        payment_request_id: &str,
+    ) -> Result<Option<Payment>, StoreError>;
     /// Payments still PROCESSING whose expiry time is at or before `now`, oldest first.
     fn list_expired_payments(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError>;
     /// Sum of minor units of payments by `payer_user_id` in `currency` created since `since` that
     /// hold or took money (PROCESSING with a payer, or SUCCESS).
-    fn sum_user_spending_since(&mut self, payer_user_id: &str, currency: Currency, since: DateTime<Utc>)
-        -> Result<i64, StoreError>;
+    fn sum_user_spending_since(
+        &mut self,
+        payer_user_id: &str,
+        currency: Currency,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
     /// The same for everything a merchant client took since `since`.
-    fn sum_client_takings_since(&mut self, client_id: &str, currency: Currency, since: DateTime<Utc>)
-        -> Result<i64, StoreError>;
+    fn sum_client_takings_since(
+        &mut self,
+        client_id: &str,
+        currency: Currency,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
     fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError>;
 
     // Refunds.
     fn insert_refund(&mut self, refund: &Refund) -> Result<(), StoreError>;
     fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError>;
-    fn get_refund_by_request(&mut self, client_id: &str, refund_request_id: &str)
-        -> Result<Option<Refund>, StoreError>;
+    fn get_refund_by_request(
+        &mut self,
+        client_id: &str,
+        refund_request_id: &str,
+    ) -> Result<Option<Refund>, StoreError>;
 
     // Idempotency keys.
-    fn get_idempotency(&mut self, scope: &str, client_id: &str, key: &str)
-        -> Result<Option<IdempotencyRecord>, StoreError>;
+    fn get_idempotency(
+        &mut self,
+        scope: &str,
+        client_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// Fails with [`StoreError::Duplicate`] if the key is taken.
     fn insert_idempotency(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError>;
 
@@ -97,14 +119,23 @@ pub trait Tx {
     fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StoreError>;
     /// Pending entries due at `now` whose lease (if any) has run out; each gets `lease_until` set
     /// in this transaction so no other worker takes it meanwhile.
-    fn claim_outbox(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32)
-        -> Result<Vec<OutboxEntry>, StoreError>;
+    fn claim_outbox(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
     fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
 
     /// Records a one-time value (an AlphaPay nonce, a store salt) in `scope` until `expires_at`.
     /// Returns false if the value is already recorded and not yet expired.
-    fn claim_once(&mut self, scope: &str, value: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>)
-        -> Result<bool, StoreError>;
+    fn claim_once(
+        &mut self,
+        scope: &str,
+        value: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.

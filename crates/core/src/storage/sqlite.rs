@@ -120,7 +120,9 @@ CREATE TABLE once_values (
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e {
-            rusqlite::Error::SqliteFailure(f, ref msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            rusqlite::Error::SqliteFailure(f, ref msg)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
                 StoreError::Duplicate(msg.clone().unwrap_or_else(|| "constraint violated".into()))
             }
             other => StoreError::Backend(other.to_string()),
@@ -186,7 +188,9 @@ impl SqliteStore {
         for i in 0..readers.max(1) {
             let conn = Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
             )?;
             configure(&conn)?;
             let rrx = rrx.clone();
@@ -195,7 +199,10 @@ impl SqliteStore {
                 .spawn(move || reader_loop(conn, rrx))
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
-        Ok(SqliteStore { writer: Mutex::new(wtx), readers: Mutex::new(rtx) })
+        Ok(SqliteStore {
+            writer: Mutex::new(wtx),
+            readers: Mutex::new(rtx),
+        })
     }
 }
 
@@ -237,7 +244,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let msg = e.to_string();
             for env in batch {
-                let _ = env.reply.send(Err(StoreError::Backend(format!("begin failed: {msg}")).into()));
+                let _ = env
+                    .reply
+                    .send(Err(StoreError::Backend(format!("begin failed: {msg}")).into()));
             }
             continue;
         }
@@ -247,7 +256,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
                 Err(e) => Err(StoreError::from(e).into()),
                 Ok(()) => {
                     let r = run_job(&conn, &mut env.job);
-                    let end = if r.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                    let end = if r.is_ok() {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    };
                     match conn.execute_batch(end) {
                         Ok(()) => r,
                         Err(e) => Err(StoreError::from(e).into()),
@@ -266,7 +279,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
                 let _ = conn.execute_batch("ROLLBACK");
                 let msg = e.to_string();
                 for env in batch {
-                    let _ = env.reply.send(Err(StoreError::Backend(format!("commit failed: {msg}")).into()));
+                    let _ = env
+                        .reply
+                        .send(Err(StoreError::Backend(format!("commit failed: {msg}")).into()));
                 }
             }
         }
@@ -335,7 +350,8 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
     Ok((|| {
         Ok(Account {
             id,
-            kind: AccountKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {kind:?}")))?,
+            kind: AccountKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind:?}")))?,
             owner_id,
             currency: currency(&cur)?,
             flags: u32::try_from(flags).map_err(|_| StoreError::Corrupt("account flags".into()))?,
@@ -353,12 +369,20 @@ fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Result<Transfer, StoreError>> {
     let cur: String = r.get(5)?;
     let timeout: Option<String> = r.get(7)?;
     let created: String = r.get(10)?;
-    let (id, debit, credit, amount, pending_id, code, reference) =
-        (r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(6)?, r.get(8)?, r.get(9)?);
+    let (id, debit, credit, amount, pending_id, code, reference) = (
+        r.get(0)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(6)?,
+        r.get(8)?,
+        r.get(9)?,
+    );
     Ok((|| {
         Ok(Transfer {
             id,
-            kind: TransferKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("transfer kind {kind:?}")))?,
+            kind: TransferKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("transfer kind {kind:?}")))?,
             debit_account_id: debit,
             credit_account_id: credit,
             amount_minor: amount,
@@ -373,15 +397,25 @@ fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Result<Transfer, StoreError>> {
 }
 
 impl SqliteTx<'_> {
-    fn one_doc<T: DeserializeOwned>(&self, sql: &str, args: impl rusqlite::Params) -> Result<Option<T>, StoreError> {
+    fn one_doc<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Option<T>, StoreError> {
         let mut st = self.conn.prepare_cached(sql)?;
         let doc: Option<String> = st.query_row(args, |r| r.get(0)).optional()?;
         doc.as_deref().map(from_doc).transpose()
     }
 
-    fn many_docs<T: DeserializeOwned>(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<T>, StoreError> {
+    fn many_docs<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<T>, StoreError> {
         let mut st = self.conn.prepare_cached(sql)?;
-        let docs = st.query_map(args, |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        let docs = st
+            .query_map(args, |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         docs.iter().map(|d| from_doc(d)).collect()
     }
 
@@ -401,7 +435,9 @@ impl SqliteTx<'_> {
         if n == 1 {
             Ok(())
         } else {
-            Err(StoreError::Backend(format!("expected to change one {what}, changed {n}")))
+            Err(StoreError::Backend(format!(
+                "expected to change one {what}, changed {n}"
+            )))
         }
     }
 }
@@ -482,9 +518,18 @@ impl Tx for SqliteTx<'_> {
         })
     }
 
-    fn find_account(&mut self, kind: AccountKind, owner_id: &str, cur: Currency) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 AND currency = ?3");
-        Ok(self.accounts(&sql, params![kind.as_str(), owner_id, cur.code()])?.pop())
+    fn find_account(
+        &mut self,
+        kind: AccountKind,
+        owner_id: &str,
+        cur: Currency,
+    ) -> Result<Option<Account>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 AND currency = ?3"
+        );
+        Ok(self
+            .accounts(&sql, params![kind.as_str(), owner_id, cur.code()])?
+            .pop())
     }
 
     fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
@@ -512,7 +557,9 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 ORDER BY currency");
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 ORDER BY currency"
+        );
         self.accounts(&sql, params![kind.as_str(), owner_id])
     }
 
@@ -542,11 +589,21 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StoreError> {
-        Ok(self.transfers(&format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id = ?1"), [id])?.pop())
+        Ok(self
+            .transfers(
+                &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id = ?1"),
+                [id],
+            )?
+            .pop())
     }
 
     fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError> {
-        Ok(self.transfers(&format!("SELECT {TRANSFER_COLS} FROM transfers WHERE pending_id = ?1"), [pending_id])?.pop())
+        Ok(self
+            .transfers(
+                &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE pending_id = ?1"),
+                [pending_id],
+            )?
+            .pop())
     }
 
     fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError> {
@@ -589,7 +646,11 @@ impl Tx for SqliteTx<'_> {
         self.one_doc("SELECT doc FROM payments WHERE payment_id = ?1", [payment_id])
     }
 
-    fn get_payment_by_request(&mut self, client_id: &str, request_id: &str) -> Result<Option<Payment>, StoreError> {
+    fn get_payment_by_request(
+        &mut self,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
         self.one_doc(
             "SELECT doc FROM payments WHERE client_id = ?1 AND payment_request_id = ?2",
             [client_id, request_id],
@@ -603,7 +664,12 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn sum_user_spending_since(&mut self, user: &str, cur: Currency, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    fn sum_user_spending_since(
+        &mut self,
+        user: &str,
+        cur: Currency,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         let sum: i64 = self
             .conn
             .prepare_cached(
@@ -614,7 +680,12 @@ impl Tx for SqliteTx<'_> {
         Ok(sum)
     }
 
-    fn sum_client_takings_since(&mut self, client: &str, cur: Currency, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    fn sum_client_takings_since(
+        &mut self,
+        client: &str,
+        cur: Currency,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         let sum: i64 = self
             .conn
             .prepare_cached(
@@ -631,7 +702,10 @@ impl Tx for SqliteTx<'_> {
                 "SELECT doc FROM payments WHERE client_id = ?1 ORDER BY created_at DESC LIMIT ?2",
                 params![c, limit],
             ),
-            None => self.many_docs("SELECT doc FROM payments ORDER BY created_at DESC LIMIT ?1", params![limit]),
+            None => self.many_docs(
+                "SELECT doc FROM payments ORDER BY created_at DESC LIMIT ?1",
+                params![limit],
+            ),
         }
     }
 
@@ -648,19 +722,29 @@ impl Tx for SqliteTx<'_> {
         self.one_doc("SELECT doc FROM refunds WHERE refund_id = ?1", [refund_id])
     }
 
-    fn get_refund_by_request(&mut self, client_id: &str, request_id: &str) -> Result<Option<Refund>, StoreError> {
+    fn get_refund_by_request(
+        &mut self,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<Option<Refund>, StoreError> {
         self.one_doc(
             "SELECT doc FROM refunds WHERE client_id = ?1 AND refund_request_id = ?2",
             [client_id, request_id],
         )
     }
 
-    fn get_idempotency(&mut self, scope: &str, client_id: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+    fn get_idempotency(
+        &mut self,
+        scope: &str,
+        client_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = ?1 AND client_id = ?2 AND key = ?3",
         )?;
-        let row: Option<(String, String, String)> =
-            st.query_row([scope, client_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        let row: Option<(String, String, String)> = st
+            .query_row([scope, client_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
         row.map(|(fingerprint, outcome, created)| {
             Ok(IdempotencyRecord {
                 scope: scope.to_owned(),
@@ -711,7 +795,12 @@ impl Tx for SqliteTx<'_> {
         self.one_doc("SELECT doc FROM outbox WHERE id = ?1", [id])
     }
 
-    fn claim_outbox(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    fn claim_outbox(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut due: Vec<OutboxEntry> = self.many_docs(
             "SELECT doc FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= ?1 \
              AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY next_attempt_at LIMIT ?2",
@@ -725,16 +814,27 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.many_docs("SELECT doc FROM outbox ORDER BY created_at DESC LIMIT ?1", [limit])
+        self.many_docs(
+            "SELECT doc FROM outbox ORDER BY created_at DESC LIMIT ?1",
+            [limit],
+        )
     }
 
-    fn claim_once(&mut self, scope: &str, value: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    fn claim_once(
+        &mut self,
+        scope: &str,
+        value: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         self.conn
             .prepare_cached("DELETE FROM once_values WHERE scope = ?1 AND value = ?2 AND expires_at <= ?3")?
             .execute(params![scope, value, ts(now)])?;
         let n = self
             .conn
-            .prepare_cached("INSERT OR IGNORE INTO once_values (scope, value, expires_at) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT OR IGNORE INTO once_values (scope, value, expires_at) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![scope, value, ts(expires_at)])?;
         Ok(n == 1)
     }

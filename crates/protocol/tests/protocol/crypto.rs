@@ -124,6 +124,21 @@ fn rsa_pem_with_crlf_and_indentation_loads() {
 }
 
 #[test]
+fn pem_pasted_through_a_one_line_field_loads() {
+    // Line breaks turned into spaces, or into literal `\n` escapes (JSON, environment variables).
+    for text in [
+        RSA_PKCS8.replace('\n', " "),
+        RSA_PKCS1.replace('\n', "\\n"),
+        pem_body(RSA_PKCS8).replace('\n', "\\n"),
+    ] {
+        let key = PrivateKey::from_text(&text).unwrap_or_else(|e| panic!("{e}: {text:.40}"));
+        assert_eq!(key.sign(CONTENT).unwrap(), RSA_SIG);
+    }
+    let public = PublicKey::from_text(&P224_SPKI.replace('\n', "\\n")).unwrap();
+    assert_eq!(public, p224_public());
+}
+
+#[test]
 fn rsa_public_key_forms_are_all_the_same_key() {
     let spki = rsa_public();
     assert_eq!(spki.algorithm(), Algorithm::Rsa256);

@@ -1,0 +1,516 @@
+//! `walletd admin …`: the operator's commands. Each opens the data directory's database; the
+//! server may be running at the same time.
+
+use anyhow::{bail, Context as _};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use walletd_core::clock::{RandomIds, SystemClock};
+use walletd_core::ledger::AccountKind;
+use walletd_core::parties::{Client, Limits, PartyStatus, User};
+use walletd_core::payments::ApprovalOutcome;
+use walletd_core::Wallet;
+use walletd_protocol::crypto::PublicKey;
+use walletd_protocol::{Amount, Currency};
+use walletd_server::Config;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Merchant clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Wallet users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The wallet's own signing key.
+    WalletKey {
+        #[command(subcommand)]
+        command: WalletKeyCommand,
+    },
+    /// Balances of every account (or of one user or client).
+    Balance {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// Check the books: per currency debits equal credits, no wallet overdrawn. Exits 1 if not.
+    Verify,
+    /// Payments.
+    Payment {
+        #[command(subcommand)]
+        command: PaymentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a merchant client with its public key (key version 1).
+    Add {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        /// The merchant's public key: a PEM file or a file holding the bare base64.
+        #[arg(long)]
+        public_key: PathBuf,
+        /// The v1 partnerId (default: the client id).
+        #[arg(long)]
+        partner_id: Option<String>,
+        /// A v2 appId of this client (repeatable; none means any appId).
+        #[arg(long = "app-id")]
+        app_ids: Vec<String>,
+        /// A currency this client may take (repeatable; none means any).
+        #[arg(long = "currency")]
+        currencies: Vec<String>,
+        /// Where notifications go when a payment names no notify URL.
+        #[arg(long)]
+        notify_url: Option<String>,
+        /// Per-payment limit as CURRENCY:MINOR_UNITS, e.g. USD:500000 (repeatable).
+        #[arg(long = "per-payment-limit")]
+        per_payment_limits: Vec<String>,
+        /// Daily limit as CURRENCY:MINOR_UNITS (repeatable).
+        #[arg(long = "daily-limit")]
+        daily_limits: Vec<String>,
+    },
+    /// List clients and their key versions.
+    List,
+    /// Add a new key version; older versions stay valid until removed.
+    RotateKey {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        public_key: PathBuf,
+    },
+    /// Stop accepting one key version.
+    RemoveKey {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        version: u32,
+    },
+    /// Freeze a client (its payments fail with PARTNER_STATUS_ABNORMAL).
+    Freeze { client_id: String },
+    /// Make a frozen client active again.
+    Unfreeze { client_id: String },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Register a wallet user.
+    Add {
+        #[arg(long)]
+        user_id: String,
+        /// Phone number or e-mail the user signs in with.
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// PIN or password for the cashier (stored as an argon2 hash).
+        #[arg(long, env = "WALLETD_USER_PIN", hide_env_values = true)]
+        pin: Option<String>,
+        #[arg(long = "per-payment-limit")]
+        per_payment_limits: Vec<String>,
+        #[arg(long = "daily-limit")]
+        daily_limits: Vec<String>,
+    },
+    /// List users.
+    List,
+    /// Freeze a user (payments fail with USER_STATUS_ABNORMAL).
+    Freeze { user_id: String },
+    /// Make a frozen user active again.
+    Unfreeze { user_id: String },
+    /// Add money to a user's wallet from the funding account, e.g. `top-up alice 100.00 USD`.
+    TopUp {
+        user_id: String,
+        amount: String,
+        currency: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WalletKeyCommand {
+    /// Print the wallet's public key, for merchants to verify our signatures.
+    Show {
+        #[arg(long, value_parser = ["pem", "base64"], default_value = "pem")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PaymentCommand {
+    /// The user approves: hold (if not yet held) and settle to the merchant.
+    Confirm {
+        payment_id: String,
+        /// The paying user; needed when nobody signed in at the cashier yet.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// The user declines: the payment fails.
+    Decline { payment_id: String },
+    /// Show one payment.
+    Show { payment_id: String },
+    /// The latest payments.
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+fn open(config: &Config) -> anyhow::Result<Wallet> {
+    walletd_server::open_wallet(config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
+}
+
+fn parse_limits(
+    per_payment: &[String],
+    daily: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, Limits>> {
+    let mut out: std::collections::BTreeMap<String, Limits> = Default::default();
+    for (list, daily_kind) in [(per_payment, false), (daily, true)] {
+        for item in list {
+            let (cur, minor) = item
+                .split_once(':')
+                .context("a limit is CURRENCY:MINOR_UNITS, e.g. USD:500000")?;
+            let cur: Currency = cur.parse()?;
+            let minor: i64 = minor
+                .parse()
+                .with_context(|| format!("{minor:?} is not a whole number of minor units"))?;
+            let entry = out.entry(cur.code().to_owned()).or_default();
+            if daily_kind {
+                entry.daily_minor = Some(minor);
+            } else {
+                entry.per_payment_minor = Some(minor);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_public_key(path: &PathBuf) -> anyhow::Result<(String, PublicKey)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = PublicKey::from_text(&text)
+        .with_context(|| format!("{} is not a usable public key", path.display()))?;
+    Ok((text.trim().to_owned(), key))
+}
+
+pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let ok = ExitCode::SUCCESS;
+    if let AdminCommand::WalletKey {
+        command: WalletKeyCommand::Show { format },
+    } = &command
+    {
+        let key = walletd_server::wallet_key::load_or_create(&config.data_dir)?;
+        let public = key.public_key();
+        if format == "base64" {
+            println!("{}", public.to_spki_base64());
+        } else {
+            print!("{}", public.to_spki_pem());
+        }
+        return Ok(ok);
+    }
+    let wallet = open(config)?;
+    match command {
+        AdminCommand::WalletKey { .. } => {}
+        AdminCommand::Client { command } => client(&wallet, command).await?,
+        AdminCommand::User { command } => user(&wallet, command).await?,
+        AdminCommand::Balance { user, client } => {
+            let accounts = match (user, client) {
+                (Some(u), _) => wallet.accounts_of(AccountKind::UserWallet, &u).await?,
+                (None, Some(c)) => wallet.accounts_of(AccountKind::Merchant, &c).await?,
+                (None, None) => wallet.accounts().await?,
+            };
+            println!(
+                "{:<12} {:<24} {:>4} {:>16} {:>16} {:>16}",
+                "KIND", "OWNER", "CCY", "POSTED", "HELD", "AVAILABLE"
+            );
+            for a in accounts {
+                let fmt = |minor: i64| match Amount::from_minor(a.currency, minor.abs()) {
+                    Ok(x) if minor < 0 => format!("-{}", x.format_major()),
+                    Ok(x) => x.format_major(),
+                    Err(_) => minor.to_string(),
+                };
+                let posted = a.credits_posted.saturating_sub(a.debits_posted);
+                println!(
+                    "{:<12} {:<24} {:>4} {:>16} {:>16} {:>16}",
+                    a.kind.as_str(),
+                    a.owner_id,
+                    a.currency.code(),
+                    fmt(posted),
+                    fmt(a.debits_pending),
+                    fmt(a.available_balance())
+                );
+            }
+        }
+        AdminCommand::Verify => {
+            let report = wallet.verify().await?;
+            for (cur, (dp, cp, dpe, cpe)) in &report.totals {
+                println!("{cur}: posted debits {dp} credits {cp}; pending debits {dpe} credits {cpe}");
+            }
+            println!(
+                "{} accounts, {} transfers checked",
+                report.accounts_checked, report.transfers_checked
+            );
+            if report.is_sound() {
+                println!("the books balance");
+            } else {
+                for p in &report.problems {
+                    println!("PROBLEM: {p}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+        AdminCommand::Payment { command } => payment(&wallet, command).await?,
+    }
+    Ok(ok)
+}
+
+async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Add {
+            client_id,
+            name,
+            public_key,
+            partner_id,
+            app_ids,
+            currencies,
+            notify_url,
+            per_payment_limits,
+            daily_limits,
+        } => {
+            let (text, key) = read_public_key(&public_key)?;
+            let mut c = Client::new(&client_id, &name, wallet.now());
+            if let Some(p) = partner_id {
+                c.partner_id = p;
+            }
+            c.app_ids = app_ids;
+            c.currencies = currencies.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+            c.default_notify_url = notify_url;
+            c.limits = parse_limits(&per_payment_limits, &daily_limits)?;
+            c.add_key(key.algorithm().as_str(), &text, wallet.now());
+            let c = wallet.add_client(c).await?;
+            println!(
+                "client {} added (partnerId {}, key version 1, {})",
+                c.client_id,
+                c.partner_id,
+                key.algorithm()
+            );
+        }
+        ClientCommand::List => {
+            for c in wallet.list_clients().await? {
+                let keys: Vec<String> = c
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "v{}{} {}",
+                            k.version,
+                            if k.removed { " (removed)" } else { "" },
+                            k.algorithm
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{}\t{}\tpartnerId={}\t{}\tkeys: {}",
+                    c.client_id,
+                    c.name,
+                    c.partner_id,
+                    c.status.as_str(),
+                    keys.join(", ")
+                );
+            }
+        }
+        ClientCommand::RotateKey {
+            client_id,
+            public_key,
+        } => {
+            let (text, key) = read_public_key(&public_key)?;
+            let alg = key.algorithm().as_str().to_owned();
+            let c = wallet
+                .update_client(&client_id, move |ctx, c| {
+                    c.add_key(&alg, &text, ctx.now());
+                    Ok(())
+                })
+                .await?;
+            let v = c.keys.iter().map(|k| k.version).max().unwrap_or(1);
+            println!("client {client_id}: key version {v} added; older versions stay valid until removed");
+        }
+        ClientCommand::RemoveKey { client_id, version } => {
+            wallet
+                .update_client(&client_id, move |_, c| {
+                    let k =
+                        c.keys.iter_mut().find(|k| k.version == version).ok_or_else(|| {
+                            walletd_core::CoreError::NotFound(format!("key version {version}"))
+                        })?;
+                    k.removed = true;
+                    Ok(())
+                })
+                .await?;
+            println!("client {client_id}: key version {version} removed");
+        }
+        ClientCommand::Freeze { client_id } | ClientCommand::Unfreeze { client_id } => {
+            let freeze = wallet
+                .get_client(&client_id)
+                .await?
+                .is_some_and(|c| c.status == PartyStatus::Active);
+            let status = if freeze {
+                PartyStatus::Frozen
+            } else {
+                PartyStatus::Active
+            };
+            wallet
+                .update_client(&client_id, move |_, c| {
+                    c.status = status;
+                    Ok(())
+                })
+                .await?;
+            println!("client {client_id} is {}", status.as_str());
+        }
+    }
+    Ok(())
+}
+
+async fn user(wallet: &Wallet, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            user_id,
+            login,
+            name,
+            pin,
+            per_payment_limits,
+            daily_limits,
+        } => {
+            let mut u = User::new(&user_id, &login, &name, wallet.now());
+            u.limits = parse_limits(&per_payment_limits, &daily_limits)?;
+            if let Some(pin) = pin {
+                u.pin_hash = Some(walletd_server::pin::hash_pin(&pin).map_err(anyhow::Error::msg)?);
+            }
+            let u = wallet.add_user(u).await?;
+            println!("user {} added (login {})", u.user_id, u.login);
+        }
+        UserCommand::List => {
+            for u in wallet.list_users().await? {
+                let balances: Vec<String> = wallet
+                    .accounts_of(AccountKind::UserWallet, &u.user_id)
+                    .await?
+                    .iter()
+                    .filter_map(|a| {
+                        Amount::from_minor(a.currency, a.available_balance())
+                            .ok()
+                            .map(|x| x.to_string())
+                    })
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.user_id,
+                    u.login,
+                    u.display_name,
+                    u.status.as_str(),
+                    balances.join(", ")
+                );
+            }
+        }
+        UserCommand::Freeze { user_id } | UserCommand::Unfreeze { user_id } => {
+            let freeze = wallet
+                .get_user(&user_id)
+                .await?
+                .is_some_and(|u| u.status == PartyStatus::Active);
+            let status = if freeze {
+                PartyStatus::Frozen
+            } else {
+                PartyStatus::Active
+            };
+            wallet
+                .update_user(&user_id, move |u| {
+                    u.status = status;
+                    Ok(())
+                })
+                .await?;
+            println!("user {user_id} is {}", status.as_str());
+        }
+        UserCommand::TopUp {
+            user_id,
+            amount,
+            currency,
+        } => {
+            let cur: Currency = currency.to_ascii_uppercase().parse()?;
+            let amount = Amount::parse_decimal(cur, &amount)?;
+            if amount.is_zero() {
+                bail!("a top-up must be greater than zero");
+            }
+            let id = wallet.top_up(&user_id, amount).await?;
+            println!("topped up {user_id} with {amount} (transfer {id})");
+        }
+    }
+    Ok(())
+}
+
+async fn payment(wallet: &Wallet, command: PaymentCommand) -> anyhow::Result<()> {
+    match command {
+        PaymentCommand::Confirm { payment_id, user } => {
+            let p = wallet
+                .get_payment(&payment_id)
+                .await?
+                .with_context(|| format!("no payment {payment_id}"))?;
+            let user = user
+                .or(p.payer_user_id.clone())
+                .context("nobody has signed in for this payment yet: name the payer with --user")?;
+            report(wallet.confirm_payment(&payment_id, &user).await?)?;
+        }
+        PaymentCommand::Decline { payment_id } => {
+            report(
+                wallet
+                    .decline_payment(&payment_id, "The user declined the payment.")
+                    .await?,
+            )?;
+        }
+        PaymentCommand::Show { payment_id } => {
+            let p = wallet
+                .get_payment(&payment_id)
+                .await?
+                .with_context(|| format!("no payment {payment_id}"))?;
+            println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        PaymentCommand::List { client, limit } => {
+            for p in wallet.list_payments(client, limit).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    p.payment_id,
+                    p.client_id,
+                    p.payment_request_id,
+                    p.amount(),
+                    p.status.as_str(),
+                    p.payer_user_id.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn report(outcome: ApprovalOutcome) -> anyhow::Result<()> {
+    match outcome {
+        ApprovalOutcome::Done(p) => {
+            println!(
+                "payment {} is {}{}",
+                p.payment_id,
+                p.status.as_str(),
+                p.fail_reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+            Ok(())
+        }
+        ApprovalOutcome::Refused {
+            code,
+            message,
+            payment,
+        } => {
+            bail!("payment {} not changed: {code}: {message}", payment.payment_id)
+        }
+    }
+}

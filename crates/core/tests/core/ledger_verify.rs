@@ -1,0 +1,117 @@
+//! `verify` must notice broken books. Each test breaks them through a raw storage write that no
+//! business rule would make, and expects a problem to be reported.
+
+use crate::helpers::{assert_books_sound, spawn_wallet, usd, ALICE, ALICE_USD};
+use walletd_core::ledger::{self, AccountKind, Transfer, TransferKind};
+use walletd_core::Wallet;
+
+async fn problems(wallet: &Wallet) -> Vec<String> {
+    wallet.verify().await.expect("verify runs").problems
+}
+
+#[tokio::test]
+async fn verify_reports_a_stored_sum_that_its_transfers_do_not_add_up_to() {
+    let t = spawn_wallet().await;
+    assert_books_sound(&t.wallet).await;
+    t.wallet
+        .write(|ctx, tx| {
+            let mut a = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), ctx.now())?;
+            a.credits_posted += 1;
+            tx.update_account_balances(&a)?;
+            Ok(())
+        })
+        .await
+        .expect("raw write");
+    let found = problems(&t.wallet).await;
+    assert!(
+        found.iter().any(|p| p.contains("transfers add up to")),
+        "expected a sum mismatch, got {found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p.contains("USD: posted debits")),
+        "expected the USD totals to disagree, got {found:?}"
+    );
+}
+
+#[tokio::test]
+async fn verify_reports_a_wrong_pending_sum_even_when_posted_sums_are_right() {
+    let t = spawn_wallet().await;
+    t.wallet
+        .write(|ctx, tx| {
+            let mut a = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), ctx.now())?;
+            a.debits_pending += 5;
+            tx.update_account_balances(&a)?;
+            Ok(())
+        })
+        .await
+        .expect("raw write");
+    let found = problems(&t.wallet).await;
+    assert!(found.iter().any(|p| p.contains("USD: pending debits")), "got {found:?}");
+    assert!(found.iter().any(|p| p.contains("transfers add up to")), "got {found:?}");
+}
+
+#[tokio::test]
+async fn verify_reports_a_transfer_that_never_reached_the_balances() {
+    let t = spawn_wallet().await;
+    t.wallet
+        .write(|ctx, tx| {
+            let now = ctx.now();
+            let funding = ledger::funding_account(tx, usd(), now)?;
+            let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), now)?;
+            tx.insert_transfer(&Transfer {
+                id: 0,
+                kind: TransferKind::Single,
+                debit_account_id: funding.id,
+                credit_account_id: wallet.id,
+                amount_minor: 700,
+                currency: usd(),
+                pending_id: None,
+                timeout_at: None,
+                code: "top_up".into(),
+                reference: ALICE.into(),
+                created_at: now,
+            })?;
+            Ok(())
+        })
+        .await
+        .expect("raw write");
+    let found = problems(&t.wallet).await;
+    // Both accounts disagree with their transfers; the per-currency totals still balance.
+    assert_eq!(found.iter().filter(|p| p.contains("transfers add up to")).count(), 2, "got {found:?}");
+}
+
+#[tokio::test]
+async fn verify_reports_an_overdrawn_wallet_even_when_every_sum_is_consistent() {
+    let t = spawn_wallet().await;
+    t.wallet
+        .write(|ctx, tx| {
+            let now = ctx.now();
+            let funding = ledger::funding_account(tx, usd(), now)?;
+            let mut wallet = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), now)?;
+            let mut funding_after = funding.clone();
+            let overdraft = ALICE_USD + 1;
+            tx.insert_transfer(&Transfer {
+                id: 0,
+                kind: TransferKind::Single,
+                debit_account_id: wallet.id,
+                credit_account_id: funding.id,
+                amount_minor: overdraft,
+                currency: usd(),
+                pending_id: None,
+                timeout_at: None,
+                code: "raw".into(),
+                reference: "raw".into(),
+                created_at: now,
+            })?;
+            wallet.debits_posted += overdraft;
+            funding_after.credits_posted += overdraft;
+            tx.update_account_balances(&wallet)?;
+            tx.update_account_balances(&funding_after)?;
+            Ok(())
+        })
+        .await
+        .expect("raw write");
+    let found = problems(&t.wallet).await;
+    assert_eq!(found.len(), 1, "only the overdraft is wrong, got {found:?}");
+    assert!(found[0].contains("overdrawn"), "got {found:?}");
+}

@@ -1,0 +1,330 @@
+//! pay, inquiryPayment, cancel, refund and inquiryRefund, v1 and v2: wire DTO → core command →
+//! wire answer.
+
+use super::{Answer, Call, MpError, Version};
+use crate::AppState;
+use chrono::{DateTime, Utc};
+use walletd_core::payments::{CancelOutcome, Channel, PayCommand, PayOutcome, Payment, PaymentRef, Scenario};
+use walletd_core::refunds::{RefundCommand, RefundOutcome, RefundRef};
+use walletd_protocol::amount::WireAmount;
+use walletd_protocol::miniprogram::{
+    format_body_time, parse_body, ActionForm, CancelResponse, FieldError, InquiryPaymentResponse,
+    InquiryRefundResponse, PayRequestV1, PayRequestV2, PayResponse, PaymentFactor, PaymentLookupRequest,
+    RedirectActionForm, RefundLookupRequest, RefundRequest, RefundResponse,
+};
+use walletd_protocol::result::WireResult;
+use walletd_protocol::{time, Currency, ResultCode};
+
+fn param(e: FieldError) -> MpError {
+    MpError::param(e.0)
+}
+
+/// An ISO-shaped code we do not know is CURRENCY_NOT_SUPPORT, not a malformed field.
+fn check_currency(path: &str, a: &WireAmount) -> Result<(), MpError> {
+    let looks_iso = a.currency.len() == 3 && a.currency.bytes().all(|b| b.is_ascii_uppercase());
+    if looks_iso && Currency::from_code(&a.currency).is_none() {
+        return Err(MpError::new(
+            ResultCode::CurrencyNotSupport,
+            format!("{path}.currency {} is not supported", a.currency),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_time(path: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, MpError> {
+    value
+        .map(|v| time::parse_request_time(v).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|e| MpError::param(format!("{path}: {e}")))
+}
+
+/// walletd extension: `extendInfo` may carry `{"customerId": "<id from applyToken>"}` to name the
+/// payer up front, so the funds are held at once (README "Naming the payer").
+fn payer_from_extend_info(extend_info: Option<&str>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(extend_info?).ok()?;
+    v.get("customerId")?.as_str().map(str::to_owned)
+}
+
+/// Only the cashier scenario exists so far; other payment factors are refused plainly.
+fn scenario(factor: Option<&PaymentFactor>, product_code: Option<&str>) -> Result<Scenario, MpError> {
+    let f = factor.cloned().unwrap_or_default();
+    let unsupported = [
+        ("isAgreementPay", f.is_agreement_pay),
+        ("isPaymentCode", f.is_payment_code),
+        ("isOrderCode", f.is_order_code),
+        ("isPaymentEvaluation", f.is_payment_evaluation),
+        ("isAuthorizationPayment", f.is_authorization_payment),
+        ("isAuthorizationAndPay", f.is_authorization_and_pay),
+        ("isInStorePayment", f.is_in_store_payment),
+    ];
+    if let Some((name, _)) = unsupported.iter().find(|(_, v)| *v == Some(true)) {
+        return Err(MpError::new(
+            ResultCode::ProcessFail,
+            format!("paymentFactor.{name} is not offered by this wallet; use the cashier payment"),
+        ));
+    }
+    if let Some(code) = product_code.filter(|c| *c != "CASHIER_PAYMENT") {
+        return Err(MpError::new(
+            ResultCode::ProcessFail,
+            format!("productCode {code} is not offered by this wallet; use CASHIER_PAYMENT"),
+        ));
+    }
+    Ok(Scenario::Cashier)
+}
+
+pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let cmd = match call.version {
+        Version::V1 => {
+            let req: PayRequestV1 = parse_body(&call.body).map_err(param)?;
+            check_currency("paymentAmount", &req.payment_amount)?;
+            let amount = req.check().map_err(param)?;
+            let order = req.order().map_err(param)?.unwrap_or_default();
+            PayCommand {
+                client_id: call.client.client_id.clone(),
+                channel: Channel::MiniProgramV1,
+                partner_id: Some(req.partner_id.clone()),
+                app_id: req.app_id.clone(),
+                payment_request_id: req.payment_request_id.clone(),
+                amount,
+                scenario: scenario(req.payment_factor.as_ref(), None)?,
+                order_title: req.payment_order_title.clone(),
+                reference_order_id: order.reference_order_id.clone(),
+                merchant_display_name: order.merchant_display(),
+                payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
+                expiry_time: parse_time("paymentExpiryTime", req.payment_expiry_time.as_deref())?,
+                return_url: req.payment_return_url.clone(),
+                notify_url: req.payment_notify_url.clone(),
+                extend_info: req.extend_info.clone(),
+            }
+        }
+        Version::V2 => {
+            let req: PayRequestV2 = parse_body(&call.body).map_err(param)?;
+            check_currency("paymentAmount", &req.payment_amount)?;
+            let amount = req.check().map_err(param)?;
+            let order = req.order.clone().unwrap_or_default();
+            PayCommand {
+                client_id: call.client.client_id.clone(),
+                channel: Channel::MiniProgramV2,
+                partner_id: None,
+                app_id: Some(req.app_id.clone()),
+                payment_request_id: req.payment_request_id.clone(),
+                amount,
+                scenario: scenario(req.payment_factor.as_ref(), req.product_code.as_deref())?,
+                order_title: order
+                    .order_description
+                    .clone()
+                    .unwrap_or_else(|| "Payment".into()),
+                reference_order_id: order.reference_order_id.clone(),
+                merchant_display_name: order.merchant_display(),
+                payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
+                expiry_time: parse_time("paymentExpiryTime", req.payment_expiry_time.as_deref())?,
+                return_url: req.payment_redirect_url.clone(),
+                notify_url: req.payment_notify_url.clone(),
+                extend_info: req.extend_info.clone(),
+            }
+        }
+    };
+    let outcome = state.wallet.pay(cmd).await?;
+    Ok(render_pay(state, call.version, outcome))
+}
+
+fn render_pay(state: &AppState, version: Version, outcome: PayOutcome) -> Answer {
+    let empty = |result: WireResult| PayResponse {
+        result,
+        payment_id: None,
+        payment_time: None,
+        action_form: None,
+        redirect_action_form: None,
+        auth_expiry_time: None,
+        extend_info: None,
+    };
+    let (body, code) = match outcome {
+        PayOutcome::Accepted(p) => {
+            let url = state.cashier_url(&p.payment_id);
+            let mut body = empty(WireResult::of(ResultCode::Accept));
+            body.payment_id = Some(p.payment_id);
+            match version {
+                Version::V1 => {
+                    body.action_form = Some(ActionForm {
+                        action_form_type: "REDIRECTION".into(),
+                        redirection_url: Some(url),
+                        order_code: None,
+                    })
+                }
+                Version::V2 => {
+                    body.redirect_action_form = Some(RedirectActionForm {
+                        method: Some("GET".into()),
+                        parameters: None,
+                        redirect_url: url.clone(),
+                        redirection_url: Some(url),
+                    })
+                }
+            }
+            (body, ResultCode::Accept)
+        }
+        PayOutcome::Succeeded(p) => {
+            let mut body = empty(WireResult::of(ResultCode::Success));
+            body.payment_time = p.paid_at.map(format_body_time);
+            body.payment_id = Some(p.payment_id);
+            (body, ResultCode::Success)
+        }
+        PayOutcome::Closed(p) => {
+            let message = format!(
+                "payment {} is already {}{}",
+                p.payment_id,
+                p.status.as_str(),
+                p.fail_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+            let mut body = empty(WireResult::with_message(ResultCode::OrderStatusInvalid, &message));
+            body.payment_id = Some(p.payment_id);
+            (body, ResultCode::OrderStatusInvalid)
+        }
+        PayOutcome::Rejected { code, message } | PayOutcome::Unknown { code, message, .. } => {
+            (empty(WireResult::with_message(code, &message)), code)
+        }
+    };
+    Answer::json(&body, code.as_str())
+}
+
+/// v1 requests carry `partnerId`; it must be the calling client's own.
+fn check_partner(call: &Call, partner_id: Option<&str>) -> Result<(), MpError> {
+    match partner_id {
+        Some(p) if p != call.client.partner_id => Err(MpError::new(
+            ResultCode::AccessDenied,
+            format!("partnerId {p} does not belong to this client"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn payment_ref(req: &PaymentLookupRequest) -> PaymentRef {
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    PaymentRef {
+        payment_id: non_empty(&req.payment_id),
+        payment_request_id: non_empty(&req.payment_request_id),
+    }
+}
+
+pub async fn inquiry_payment(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: PaymentLookupRequest = parse_body(&call.body).map_err(param)?;
+    req.check(call.version == Version::V1).map_err(param)?;
+    check_partner(call, req.partner_id.as_deref())?;
+    let Some(p) = state
+        .wallet
+        .inquire_payment(&call.client.client_id, payment_ref(&req))
+        .await?
+    else {
+        return Err(MpError::new(
+            ResultCode::OrderNotExist,
+            "no such payment for this client",
+        ));
+    };
+    Ok(Answer::json(&inquiry_body(&p), "SUCCESS"))
+}
+
+fn inquiry_body(p: &Payment) -> InquiryPaymentResponse {
+    InquiryPaymentResponse {
+        result: WireResult::of(ResultCode::Success),
+        payment_id: Some(p.payment_id.clone()),
+        payment_request_id: Some(p.payment_request_id.clone()),
+        payment_amount: Some(p.amount().into()),
+        payment_time: p.paid_at.map(format_body_time),
+        payment_create_time: Some(format_body_time(p.created_at)),
+        payment_status: Some(p.status.as_str().to_owned()),
+        payment_fail_reason: p.fail_reason.clone(),
+        auth_expiry_time: None,
+        extend_info: None,
+    }
+}
+
+pub async fn cancel(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: PaymentLookupRequest = parse_body(&call.body).map_err(param)?;
+    // v1 cancel names partnerId in some editions and not in others: check it only when present.
+    req.check(false).map_err(param)?;
+    check_partner(call, req.partner_id.as_deref())?;
+    let outcome = state
+        .wallet
+        .cancel_payment(&call.client.client_id, req.partner_id.clone(), payment_ref(&req))
+        .await?;
+    match outcome {
+        CancelOutcome::Cancelled { payment, cancel_time } => Ok(Answer::json(
+            &CancelResponse {
+                result: WireResult::of(ResultCode::Success),
+                payment_id: Some(payment.payment_id),
+                payment_request_id: Some(payment.payment_request_id),
+                cancel_time: Some(format_body_time(cancel_time)),
+            },
+            "SUCCESS",
+        )),
+        CancelOutcome::Rejected { code, message } => Err(MpError::new(code, message)),
+    }
+}
+
+pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: RefundRequest = parse_body(&call.body).map_err(param)?;
+    check_currency("refundAmount", &req.refund_amount)?;
+    let amount = req.check(call.version == Version::V1).map_err(param)?;
+    check_partner(call, req.partner_id.as_deref())?;
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let cmd = RefundCommand {
+        client_id: call.client.client_id.clone(),
+        channel: match call.version {
+            Version::V1 => Channel::MiniProgramV1,
+            Version::V2 => Channel::MiniProgramV2,
+        },
+        partner_id: req.partner_id.clone(),
+        refund_request_id: req.refund_request_id.clone(),
+        payment: PaymentRef {
+            payment_id: non_empty(&req.payment_id),
+            payment_request_id: non_empty(&req.payment_request_id),
+        },
+        amount,
+        reason: req.refund_reason.clone(),
+        notify_url: None,
+    };
+    match state.wallet.refund(cmd).await? {
+        RefundOutcome::Succeeded(r) => Ok(Answer::json(
+            &RefundResponse {
+                result: WireResult::of(ResultCode::Success),
+                refund_id: Some(r.refund_id),
+                refund_time: r.refunded_at.map(format_body_time),
+                extend_info: None,
+            },
+            "SUCCESS",
+        )),
+        RefundOutcome::Rejected { code, message } => Err(MpError::new(code, message)),
+    }
+}
+
+pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: RefundLookupRequest = parse_body(&call.body).map_err(param)?;
+    req.check(call.version == Version::V1).map_err(param)?;
+    check_partner(call, req.partner_id.as_deref())?;
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let r = RefundRef {
+        refund_id: non_empty(&req.refund_id),
+        refund_request_id: non_empty(&req.refund_request_id),
+    };
+    let Some(refund) = state.wallet.inquire_refund(&call.client.client_id, r).await? else {
+        return Err(MpError::new(
+            ResultCode::RefundNotExist,
+            "no such refund for this client",
+        ));
+    };
+    Ok(Answer::json(
+        &InquiryRefundResponse {
+            result: WireResult::of(ResultCode::Success),
+            refund_id: Some(refund.refund_id.clone()),
+            refund_request_id: Some(refund.refund_request_id.clone()),
+            refund_amount: Some(refund.amount().into()),
+            refund_reason: refund.reason.clone(),
+            refund_time: refund.refunded_at.map(format_body_time),
+            refund_status: Some(refund.status.as_str().to_owned()),
+            refund_fail_reason: None,
+        },
+        "SUCCESS",
+    ))
+}
