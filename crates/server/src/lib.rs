@@ -1,8 +1,12 @@
 //! The walletd HTTP server: one axum router per dialect over one [`walletd_core::Wallet`].
 
+pub mod alphapay;
+pub mod cashier;
 pub mod config;
 pub mod miniprogram;
+pub mod notifier;
 pub mod pin;
+pub mod store_api;
 pub mod wallet_key;
 pub mod workers;
 
@@ -140,6 +144,9 @@ impl Application {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(cashier::router())
+        .merge(alphapay::router())
+        .merge(store_api::router())
         .fallback(miniprogram::handle)
         .with_state(state)
 }

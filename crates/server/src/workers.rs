@@ -7,7 +7,9 @@ use tokio::task::JoinHandle;
 
 /// Starts the background workers; each stops when `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![tokio::spawn(expiry_sweep(state, stop))]
+    let mut workers = crate::notifier::spawn(state.clone(), stop.clone());
+    workers.push(tokio::spawn(expiry_sweep(state, stop)));
+    workers
 }
 
 /// Fails payments whose expiry passed. Runs at start (catching up on whatever expired while
