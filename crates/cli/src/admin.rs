@@ -98,6 +98,8 @@ pub enum ClientCommand {
     Freeze { client_id: String },
     /// Make a frozen client active again.
     Unfreeze { client_id: String },
+    /// Pay out part of a client's balance to its bank, e.g. `payout demo-merchant 100.00 USD`.
+    Payout { client_id: String, amount: String, currency: String },
 }
 
 #[derive(Subcommand)]
@@ -371,6 +373,12 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
                 })
                 .await?;
             println!("client {client_id} is {}", status.as_str());
+        }
+        ClientCommand::Payout { client_id, amount, currency } => {
+            let cur: Currency = currency.to_ascii_uppercase().parse()?;
+            let amount = Amount::parse_decimal(cur, &amount)?;
+            let id = wallet.payout(&client_id, amount).await?;
+            println!("paid out {amount} to {client_id} (transfer {id})");
         }
     }
     Ok(())

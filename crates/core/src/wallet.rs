@@ -235,6 +235,31 @@ impl Wallet {
         .await
     }
 
+    /// Money leaves to a merchant's bank: a settlement payout from the merchant's account to the
+    /// funding account. Refused if the merchant's balance does not cover it.
+    pub async fn payout(&self, client_id: &str, amount: Amount) -> Result<TransferId, CoreError> {
+        if amount.is_zero() {
+            return Err(CoreError::Invalid("a payout must be greater than zero".into()));
+        }
+        let id = client_id.to_owned();
+        self.write(move |ctx, tx| {
+            let now = ctx.now();
+            tx.get_client(&id)?.ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
+            let merchant = ledger::ensure_account(tx, AccountKind::Merchant, &id, amount.currency(), now)?;
+            let funding = ledger::funding_account(tx, amount.currency(), now)?;
+            let legs = [Leg::Single {
+                debit: merchant.id,
+                credit: funding.id,
+                amount_minor: amount.value_minor(),
+                code: "payout".into(),
+                reference: id.clone(),
+            }];
+            let ids = ledger::apply(tx, now, &legs)?.map_err(|e| CoreError::Invalid(e.to_string()))?;
+            ids.first().copied().ok_or_else(|| CoreError::Invariant("no transfer id".into()))
+        })
+        .await
+    }
+
     /// Every account with its sums.
     pub async fn accounts(&self) -> Result<Vec<Account>, CoreError> {
         self.read(|_, tx| Ok(tx.list_accounts()?)).await
@@ -299,7 +324,8 @@ impl Wallet {
         user_id: &str,
     ) -> Result<ApprovalOutcome, CoreError> {
         let (p, u) = (payment_id.to_owned(), user_id.to_owned());
-        self.write(move |ctx, tx| payments::confirm(ctx, tx, &p, &u))
+        // ---- store API (issue 7): a payment naming a store order settles it in this transaction ----
+        self.write(move |ctx, tx| crate::store::confirm_payment(ctx, tx, &p, &u))
             .await
     }
 

@@ -1,0 +1,5 @@
+//! HTTP-boundary tests of the Mini Program dialect: one binary, one module per area.
+
+mod envelope;
+mod helpers;
+mod payments;
