@@ -102,9 +102,9 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/walletd-interop.XXXXXX")"
 DATA="$WORK/data"
 mkdir -p "$DATA"
 
-"$WALLETD_BIN" keys generate --algorithm rsa2048 --out-dir "$WORK/merchant" \
+"$WALLETD_BIN" keys generate --algorithm rsa2048 --out-dir "$WORK/merchant" >&2 \
     || setup_fail "walletd keys generate (merchant) failed"
-"$WALLETD_BIN" keys generate --algorithm rsa2048 --out-dir "$WORK/rogue" \
+"$WALLETD_BIN" keys generate --algorithm rsa2048 --out-dir "$WORK/rogue" >&2 \
     || setup_fail "walletd keys generate (rogue) failed"
 for f in merchant/private_key.pem merchant/public_key.pem rogue/private_key.pem; do
     [[ -s "$WORK/$f" ]] || setup_fail "walletd keys generate did not write $f"
@@ -130,7 +130,7 @@ to_pkcs1_b64 "$WORK/rogue/private_key.pem" >"$WORK/rogue.sdk-key" \
     || setup_fail "could not convert the rogue private key to PKCS#1"
 
 "$WALLETD_BIN" --data-dir "$DATA" admin client add --client-id "$CLIENT_ID" \
-    --name "Interop test merchant" --public-key "$WORK/merchant/public_key.pem" \
+    --name "Interop test merchant" --public-key "$WORK/merchant/public_key.pem" >&2 \
     || setup_fail "walletd admin client add failed"
 
 # The SDK wraps the public-key text in "PUBLIC KEY" (SPKI) markers itself, so it

@@ -9,7 +9,7 @@ use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
 use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
 use walletd_protocol::{Amount, Currency};
-use walletd_server::{AppState, Application, Config};
+use walletd_server::{Application, Config};
 
 pub const CLIENT_ID: &str = "test-merchant";
 pub const PARTNER_ID: &str = "P-test";
@@ -35,31 +35,17 @@ pub fn usd(minor: i64) -> Amount {
 pub struct TestApp {
     pub base_url: String,
     pub port: u16,
-    pub state: AppState,
     pub wallet: Wallet,
     pub merchant: MiniProgramClient,
     pub wallet_public_key: PublicKey,
-    pub data_dir: TempDir,
+    _data_dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
     /// A client for another registered merchant, or with another key.
     pub fn client_as(&self, client_id: &str, key: &PrivateKey) -> MiniProgramClient {
         MiniProgramClient::new(&self.base_url, client_id, key.clone(), self.wallet_public_key.clone())
-    }
-
-    /// Stops the server and waits for it (graceful shutdown).
-    pub async fn stop(mut self) -> TempDir {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.server.take() {
-            let _ = h.await;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::mem::replace(&mut self.data_dir, dir)
     }
 }
 
@@ -86,10 +72,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build_with_wallet(config, wallet.clone()).await.expect("build");
     let port = app.local_addr().port();
     let base_url = format!("http://127.0.0.1:{port}");
-    let state = app.state().clone();
-    let wallet_public_key = state.wallet_key.public_key();
+    let wallet_public_key = app.state().wallet_key.public_key();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
+    tokio::spawn(async move {
         app.run_until_stopped(async {
             let _ = rx.await;
         })
@@ -97,7 +82,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("server");
     });
     let merchant = MiniProgramClient::new(&base_url, CLIENT_ID, merchant_key().clone(), wallet_public_key.clone());
-    TestApp { base_url, port, state, wallet, merchant, wallet_public_key, data_dir, shutdown: Some(tx), server: Some(server) }
+    TestApp { base_url, port, wallet, merchant, wallet_public_key, _data_dir: data_dir, shutdown: Some(tx) }
 }
 
 async fn seed(wallet: &Wallet) {

@@ -212,6 +212,7 @@ async fn partner_and_app_checks() {
     r.partner_id = "P-nobody".into();
     assert_eq!(code(&pay1(&app, &r).await), "PARTNER_NOT_EXIST");
     r.partner_id = OTHER_PARTNER_ID.into();
+    r.payment_request_id = "r-1b".into();
     assert_eq!(code(&pay1(&app, &r).await), "ACCESS_DENIED");
     let mut r = v2("r-2", "100");
     r.app_id = "someone-elses-app".into();
