@@ -1,6 +1,13 @@
 //! `walletd admin …`: the operator's commands. Each opens the data directory's database; the
 //! server may be running at the same time.
 
+// ---- store API (issue 7): crates/cli/src/admin/store.rs ----
+mod store;
+// ---- OAuth, tokens and payment codes (issue 5): crates/cli/src/admin/oauth.rs ----
+mod oauth;
+// ---- migrate, export, import (issue 9): crates/cli/src/admin/database.rs ----
+mod database;
+
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -41,10 +48,68 @@ pub enum AdminCommand {
     },
     /// Check the books: per currency debits equal credits, no wallet overdrawn. Exits 1 if not.
     Verify,
+    // ---- database (issue 9) ----
+    /// Apply the schema migrations this walletd knows (serve does it too) and print the version.
+    Migrate,
+    /// Write every row of every table as JSON lines, from one snapshot (the server may run).
+    Export {
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Load a dump from `walletd admin export` into a new, empty PostgreSQL database (give it with
+    /// --database), then check the books.
+    Import {
+        /// The dump file, or `-` for standard input.
+        file: PathBuf,
+    },
     /// Payments.
     Payment {
         #[command(subcommand)]
         command: PaymentCommand,
+    },
+    // ---- notifications (issue 4) ----
+    /// Notifications to merchants (the outbox): look and resend.
+    Notification {
+        #[command(subcommand)]
+        command: NotificationCommand,
+    },
+    // ---- OAuth and payment codes (issue 5) ----
+    /// Auth codes for mini programs, issued without the consent page (sandbox, support).
+    AuthCode {
+        #[command(subcommand)]
+        command: oauth::AuthCodeCommand,
+    },
+    /// Access and refresh tokens users granted to mini programs: list and revoke.
+    Token {
+        #[command(subcommand)]
+        command: oauth::TokenCommand,
+    },
+    /// One-time payment codes (in-store payments), issued without the user's app.
+    PaymentCode {
+        #[command(subcommand)]
+        command: oauth::PaymentCodeCommand,
+    },
+    // ---- store API (issue 7) ----
+    /// Store API keys (key id + shared secret) of store clients.
+    StoreKey {
+        #[command(subcommand)]
+        command: store::StoreKeyCommand,
+    },
+    /// A store's currency, minimum purchase and gateway.
+    StoreConfig {
+        #[command(subcommand)]
+        command: store::StoreConfigCommand,
+    },
+    /// A store's products (fixed prices in the store currency).
+    StoreProduct {
+        #[command(subcommand)]
+        command: store::StoreProductCommand,
+    },
+    /// A store's users (the store's number `iq` → a wallet user).
+    StoreUser {
+        #[command(subcommand)]
+        command: store::StoreUserCommand,
     },
 }
 
@@ -99,7 +164,11 @@ pub enum ClientCommand {
     /// Make a frozen client active again.
     Unfreeze { client_id: String },
     /// Pay out part of a client's balance to its bank, e.g. `payout demo-merchant 100.00 USD`.
-    Payout { client_id: String, amount: String, currency: String },
+    Payout {
+        client_id: String,
+        amount: String,
+        currency: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +196,8 @@ pub enum UserCommand {
     Freeze { user_id: String },
     /// Make a frozen user active again.
     Unfreeze { user_id: String },
+    /// Clear a user's wrong-PIN count (the cashier locks sign-in after too many).
+    Unlock { user_id: String },
     /// Add money to a user's wallet from the funding account, e.g. `top-up alice 100.00 USD`.
     TopUp {
         user_id: String,
@@ -217,6 +288,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         }
         return Ok(ok);
     }
+    if let Some(code) = database::run(config, &command).await? {
+        return Ok(code); // issue 9: these commands open the database their own way
+    }
     let wallet = open(config)?;
     match command {
         AdminCommand::WalletKey { .. } => {}
@@ -269,6 +343,18 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
             }
         }
         AdminCommand::Payment { command } => payment(&wallet, command).await?,
+        AdminCommand::Notification { command } => notification(&wallet, command).await?, // issue 4
+        // ---- OAuth and payment codes (issue 5) ----
+        AdminCommand::AuthCode { command } => oauth::auth_code(config, &wallet, command).await?,
+        AdminCommand::Token { command } => oauth::token(&wallet, command).await?,
+        AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
+        // ---- store API (issue 7) ----
+        AdminCommand::StoreKey { command } => store::key(&wallet, command).await?,
+        AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
+        AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,
+        AdminCommand::StoreUser { command } => store::user(&wallet, command).await?,
+        // ---- database (issue 9): handled by database::run above ----
+        AdminCommand::Migrate | AdminCommand::Export { .. } | AdminCommand::Import { .. } => {}
     }
     Ok(ok)
 }
@@ -374,7 +460,11 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
                 .await?;
             println!("client {client_id} is {}", status.as_str());
         }
-        ClientCommand::Payout { client_id, amount, currency } => {
+        ClientCommand::Payout {
+            client_id,
+            amount,
+            currency,
+        } => {
             let cur: Currency = currency.to_ascii_uppercase().parse()?;
             let amount = Amount::parse_decimal(cur, &amount)?;
             let id = wallet.payout(&client_id, amount).await?;
@@ -441,6 +531,15 @@ async fn user(wallet: &Wallet, command: UserCommand) -> anyhow::Result<()> {
                 })
                 .await?;
             println!("user {user_id} is {}", status.as_str());
+        }
+        UserCommand::Unlock { user_id } => {
+            wallet
+                .update_user(&user_id, |u| {
+                    u.failed_pin_attempts = 0;
+                    Ok(())
+                })
+                .await?;
+            println!("user {user_id} may sign in again");
         }
         UserCommand::TopUp {
             user_id,
@@ -521,4 +620,82 @@ fn report(outcome: ApprovalOutcome) -> anyhow::Result<()> {
             bail!("payment {} not changed: {code}: {message}", payment.payment_id)
         }
     }
+}
+
+// ---- notifications (issue 4) ----
+
+#[derive(Subcommand)]
+pub enum NotificationCommand {
+    /// The latest notifications with their state and attempts.
+    List {
+        /// Only PENDING, DELIVERED or FAILED ones.
+        #[arg(long, value_parser = ["PENDING", "DELIVERED", "FAILED"])]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One notification: where it goes, what it says, every attempt.
+    Show { notification_id: String },
+    /// Send a notification again now (one more attempt; it does not restart the retry schedule).
+    Resend { notification_id: String },
+}
+
+async fn notification(wallet: &Wallet, command: NotificationCommand) -> anyhow::Result<()> {
+    match command {
+        NotificationCommand::List { status, limit } => {
+            // Filter after reading: look at up to 10x the limit to find `limit` matching rows.
+            let scan = if status.is_some() {
+                limit.saturating_mul(10)
+            } else {
+                limit
+            };
+            println!(
+                "{:<32} {:<10} {:<15} {:<32} {:>8}  LAST ATTEMPT",
+                "ID", "STATUS", "KIND", "SUBJECT", "ATTEMPTS"
+            );
+            let rows = wallet.list_notifications(scan).await?;
+            let rows = rows
+                .into_iter()
+                .filter(|e| status.as_deref().is_none_or(|s| e.status.as_str() == s))
+                .take(limit as usize);
+            for e in rows {
+                let last = e
+                    .attempts
+                    .last()
+                    .map(|a| {
+                        format!(
+                            "{} {} {} ms",
+                            a.at.format("%Y-%m-%d %H:%M:%S"),
+                            a.http_status.map_or("-".to_owned(), |s| s.to_string()),
+                            a.latency_ms
+                        )
+                    })
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<32} {:<10} {:<15} {:<32} {:>8}  {last}",
+                    e.id,
+                    e.status.as_str(),
+                    format!("{:?}", e.kind),
+                    e.subject_id,
+                    e.attempts.len()
+                );
+            }
+        }
+        NotificationCommand::Show { notification_id } => {
+            let e = wallet
+                .get_notification(&notification_id)
+                .await?
+                .with_context(|| format!("no notification {notification_id}"))?;
+            println!("{}", serde_json::to_string_pretty(&e)?);
+        }
+        NotificationCommand::Resend { notification_id } => {
+            let e = wallet.resend_notification(&notification_id).await?;
+            println!(
+                "notification {} is due now ({} attempts so far); a running walletd sends it within its poll interval",
+                e.id,
+                e.attempts.len()
+            );
+        }
+    }
+    Ok(())
 }

@@ -8,16 +8,30 @@ use walletd_protocol::crypto::Algorithm;
 use walletd_protocol::{Amount, Currency};
 use walletd_server::{Application, Config};
 
-/// Demo users: id, login, name, PIN, top-ups.
-const USERS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
-    (
-        "alice",
-        "+15550000001",
-        "Alice Rivera",
-        "123456",
-        &[("USD", "500.00"), ("PHP", "25000.00"), ("JPY", "30000")],
-    ),
-    ("bob", "+15550000002", "Bob Santos", "654321", &[("USD", "5.00")]),
+/// A demo wallet user and what they start with.
+struct DemoUser {
+    id: &'static str,
+    login: &'static str,
+    name: &'static str,
+    pin: &'static str,
+    top_ups: &'static [(&'static str, &'static str)],
+}
+
+const USERS: &[DemoUser] = &[
+    DemoUser {
+        id: "alice",
+        login: "+15550000001",
+        name: "Alice Rivera",
+        pin: "123456",
+        top_ups: &[("USD", "500.00"), ("PHP", "25000.00"), ("JPY", "30000")],
+    },
+    DemoUser {
+        id: "bob",
+        login: "+15550000002",
+        name: "Bob Santos",
+        pin: "654321",
+        top_ups: &[("USD", "5.00")],
+    },
 ];
 
 pub async fn run(config_file: Option<&Path>, data_dir: Option<&Path>, listen: &str) -> anyhow::Result<()> {
@@ -51,14 +65,14 @@ pub async fn run(config_file: Option<&Path>, data_dir: Option<&Path>, listen: &s
     let wallet_pub = merchant_dir.join("wallet_public_key.pem");
     std::fs::write(&wallet_pub, app.state().wallet_key.public_key().to_spki_pem())?;
 
-    for (id, login, name, pin, topups) in USERS {
-        let mut u = User::new(id, login, name, wallet.now());
-        u.pin_hash = Some(walletd_server::pin::hash_pin(pin).map_err(anyhow::Error::msg)?);
+    for d in USERS {
+        let mut u = User::new(d.id, d.login, d.name, wallet.now());
+        u.pin_hash = Some(walletd_server::pin::hash_pin(d.pin).map_err(anyhow::Error::msg)?);
         wallet.add_user(u).await?;
-        for (cur, amount) in *topups {
+        for (cur, amount) in d.top_ups {
             let cur: Currency = cur.parse()?;
             wallet
-                .top_up(id, Amount::parse_decimal(cur, amount)?)
+                .top_up(d.id, Amount::parse_decimal(cur, amount)?)
                 .await
                 .context("demo top-up")?;
         }
@@ -74,21 +88,28 @@ Demo merchant: client id demo-merchant, partnerId 2160120000000001, appId 316012
   wallet key:  {wallet_pub}
 Demo users:    alice (login +15550000001, PIN 123456, 500.00 USD), bob (+15550000002, PIN 654321, 5.00 USD)
 
-In another terminal:
+In a second terminal, be the merchant:
 
   export WALLETD_URL={base} WALLETD_CLIENT_ID=demo-merchant WALLETD_KEY={key} WALLETD_WALLET_KEY={wallet_pub} WALLETD_DATA_DIR={data}
 
-1. The merchant asks for 12.50 USD (a signed request; the answer's signature is checked):
+0. Receive the merchant's notifications (a third terminal, same export line): it verifies, prints and acknowledges them.
 
-  walletd call /api/v2/payments/pay --body '{{"appId":"3160120000000001","paymentRequestId":"demo-1","paymentAmount":{{"currency":"USD","value":"1250"}},"order":{{"referenceOrderId":"order-1","orderDescription":"Two cups of tea"}},"paymentNotifyUrl":"{base}/healthz"}}'
+  walletd listen --listen 127.0.0.1:9090
+
+1. Ask for 12.50 USD (a signed request; the answer's signature is checked):
+
+  walletd call /api/v2/payments/pay --body '{{"appId":"3160120000000001","paymentRequestId":"demo-1","paymentAmount":{{"currency":"USD","value":"1250"}},"order":{{"referenceOrderId":"order-1","orderDescription":"Two cups of tea"}},"paymentNotifyUrl":"http://127.0.0.1:9090/notify"}}'
 
    The answer is A/ACCEPT with a paymentId and a redirectUrl to the cashier page.
 
-2. Alice pays. Without a browser:
+2. Pay: open the redirectUrl in a browser and sign in as alice (+15550000001, PIN 123456), then press Pay.
+   (As bob you would see "not enough balance".) Without a browser:
 
   walletd admin payment confirm <paymentId> --user alice
 
-3. The merchant asks how it went:
+   The listen terminal prints the signed notifyPayment; `walletd admin notification list` shows it DELIVERED.
+
+3. Ask how it went:
 
   walletd call /api/v2/payments/inquiryPayment --body '{{"paymentId":"<paymentId>"}}'
 
@@ -99,7 +120,8 @@ In another terminal:
   walletd admin verify
 
 Sandbox amounts (value in minor units): 9901 RISK_REJECT, 9902 USER_STATUS_ABNORMAL, 9903 U/UNKNOWN_EXCEPTION,
-9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS. Ctrl-C stops the demo.
+9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS. A signature that does not verify? `walletd explain`.
+Ctrl-C stops the demo.
 "#,
         data = data_dir.display(),
         key = key.display(),

@@ -3,6 +3,9 @@
 mod admin;
 mod call;
 mod demo;
+// ---- merchant-side tools (issue 8) ----
+mod explain;
+mod listen;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -23,6 +26,11 @@ struct Cli {
     /// The data directory (database and wallet key); overrides the configuration.
     #[arg(long, global = true, env = "WALLETD_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    // ---- PostgreSQL backend (issue 9) ----
+    /// The database: a postgres:// URL (many nodes on one database) or sqlite:PATH; default the
+    /// SQLite file in the data directory. Overrides the configuration (and WALLETD_DATABASE).
+    #[arg(long, global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,8 +62,13 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
-    /// Send a signed Mini Program request as a merchant and check the signed answer.
+    /// Send a signed Mini Program (or AlphaPay) request as a merchant and check the signed answer.
     Call(call::CallArgs),
+    // ---- merchant-side tools (issue 8) ----
+    /// Explain why a signature does not verify: the exact content to sign and the failing step.
+    Explain(explain::ExplainArgs),
+    /// Receive the wallet's notifications locally: verify, print, forward to your app, acknowledge.
+    Listen(listen::ListenArgs),
 }
 
 #[derive(Subcommand)]
@@ -120,6 +133,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve { listen, sandbox } => {
             let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            if let Some(d) = cli.database {
+                config.database = Some(d); // issue 9
+            }
             if let Some(l) = listen {
                 config.listen = l;
             }
@@ -129,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             tracing::info!(
                 address = %app.local_addr(),
                 data_dir = %config.data_dir.display(),
+                database = %config.database_choice().map(|d| d.describe()).unwrap_or_default(),
                 sandbox = config.sandbox,
                 "walletd listening"
             );
@@ -157,9 +174,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(ok)
         }
         Command::Admin { command } => {
-            let config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            if let Some(d) = cli.database {
+                config.database = Some(d); // issue 9
+            }
             admin::run(&config, command).await
         }
         Command::Call(args) => call::run(args).await,
+        // ---- merchant-side tools (issue 8) ----
+        Command::Explain(args) => explain::run(args),
+        Command::Listen(args) => listen::run(args).await,
     }
 }

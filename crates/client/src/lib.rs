@@ -16,7 +16,7 @@
 //! # Pay, inquire, refund
 //!
 //! ```
-//! # #[path = "../tests/doc_wallet.rs"] mod doc_wallet;
+//! # #[path = "../tests/support/doc_wallet.rs"] mod doc_wallet;
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! # let wallet = doc_wallet::DocWallet::start().await;
 //! # let (base_url, client_id, merchant_key, wallet_public_key) = wallet.merchant();
@@ -84,7 +84,7 @@ pub mod store;
 pub mod axum_handler;
 
 pub use alphapay::AlphaPayClient;
-pub use miniprogram::{MiniProgramClient, RequestOptions, Verified};
+pub use miniprogram::{Exchange, MiniProgramClient, RequestOptions, Verified};
 pub use notification::{verify_notification, Notification, NotificationError, NotificationVerifier};
 pub use retry::{PaymentOutcome, RefundOutcome, RetryPolicy};
 pub use store::StoreClient;

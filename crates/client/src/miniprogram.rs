@@ -29,6 +29,18 @@ pub struct RequestOptions {
     pub signature_header: Option<String>,
 }
 
+/// One request as sent and its answer as received, not yet verified.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The path that was signed and addressed.
+    pub path: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Vec<u8>,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
 /// An answer whose signature verified.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -49,7 +61,8 @@ pub struct MiniProgramClient {
     client_id: String,
     key: PrivateKey,
     key_version: u32,
-    wallet_key: PublicKey,
+    /// `None` only for a diagnostics client: then every answer is refused.
+    wallet_key: Option<PublicKey>,
     retry: RetryPolicy,
     response_time_tolerance: Option<std::time::Duration>,
 }
@@ -68,7 +81,7 @@ impl MiniProgramClient {
             client_id: client_id.to_owned(),
             key,
             key_version: 1,
-            wallet_key,
+            wallet_key: Some(wallet_key),
             retry: RetryPolicy::default(),
             response_time_tolerance: None,
         }
@@ -108,9 +121,18 @@ impl MiniProgramClient {
         self
     }
 
+    /// A client that can sign and send but has no wallet key: every answer fails verification
+    /// (fail closed). Only [`exchange`](Self::exchange) is useful with it, to look at what a
+    /// wallet answers before its key is at hand.
+    pub fn without_wallet_key(base_url: &str, client_id: &str, key: PrivateKey) -> Self {
+        let mut c = Self::new(base_url, client_id, key.clone(), key.public_key());
+        c.wallet_key = None;
+        c
+    }
+
     /// The wallet's public key answers are verified with.
-    pub fn wallet_key(&self) -> &PublicKey {
-        &self.wallet_key
+    pub fn wallet_key(&self) -> Option<&PublicKey> {
+        self.wallet_key.as_ref()
     }
 
     /// Uses another path prefix (`/api/open`, `/miniprogram/api`, or `""` for none).
@@ -135,7 +157,24 @@ impl MiniProgramClient {
     }
 
     /// Sends a raw body to `api` and verifies the answer; any result status is returned.
-    pub async fn send(&self, api: &str, body: Vec<u8>, options: &RequestOptions) -> Result<Verified, ClientError> {
+    pub async fn send(
+        &self,
+        api: &str,
+        body: Vec<u8>,
+        options: &RequestOptions,
+    ) -> Result<Verified, ClientError> {
+        let x = self.exchange(api, body, options).await?;
+        self.verify_answer(&x.path, x.status, x.headers, x.body)
+    }
+
+    /// Signs and sends a raw body to `api` and returns what went and what came back, **without**
+    /// verifying the answer (for diagnostics: `walletd call` prints both, then verifies).
+    pub async fn exchange(
+        &self,
+        api: &str,
+        body: Vec<u8>,
+        options: &RequestOptions,
+    ) -> Result<Exchange, ClientError> {
         let path = self.path_of(api);
         let request_time = options
             .request_time
@@ -145,24 +184,38 @@ impl MiniProgramClient {
             Some(s) => s.clone(),
             None => {
                 let signed = content::mini_program("POST", &path, &self.client_id, &request_time, &body);
-                let raw = self.key.sign(&signed).map_err(|e| ClientError::Local(e.to_string()))?;
+                let raw = self
+                    .key
+                    .sign(&signed)
+                    .map_err(|e| ClientError::Local(e.to_string()))?;
                 format_header(self.key.algorithm(), self.key_version, &raw)
             }
         };
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .header("content-type", "application/json; charset=UTF-8")
-            .header("client-id", &self.client_id)
-            .header("request-time", &request_time)
-            .header("signature", signature)
-            .body(body)
-            .send()
-            .await?;
+        let request_headers = vec![
+            (
+                "content-type".to_owned(),
+                "application/json; charset=UTF-8".to_owned(),
+            ),
+            ("client-id".to_owned(), self.client_id.clone()),
+            ("request-time".to_owned(), request_time),
+            ("signature".to_owned(), signature),
+        ];
+        let mut request = self.http.post(format!("{}{path}", self.base_url));
+        for (name, value) in &request_headers {
+            request = request.header(name, value);
+        }
+        let resp = request.body(body.clone()).send().await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await?;
-        self.verify_answer(&path, status, headers, body)
+        let answer = resp.bytes().await?;
+        Ok(Exchange {
+            path,
+            request_headers,
+            request_body: body,
+            status,
+            headers,
+            body: answer,
+        })
     }
 
     /// Checks an answer's signature for a request to `path` and reads its `result`.
@@ -171,7 +224,13 @@ impl MiniProgramClient {
     /// the signature must verify with the wallet's key over the raw body; otherwise the answer is
     /// [`ClientError::Signature`] (or [`ClientError::HttpStatus`] for an unsigned HTTP error, which
     /// did not come from the wallet's API).
-    pub fn verify_answer(&self, path: &str, status: u16, headers: HeaderMap, body: Bytes) -> Result<Verified, ClientError> {
+    pub fn verify_answer(
+        &self,
+        path: &str,
+        status: u16,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Verified, ClientError> {
         let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let Some(signature) = get("signature") else {
             if status != 200 {
@@ -183,11 +242,18 @@ impl MiniProgramClient {
             get("response-time").ok_or_else(|| ClientError::Signature("no response-time header".into()))?;
         let echoed = get("client-id").unwrap_or_default();
         if echoed != self.client_id {
-            return Err(ClientError::Signature(format!("answer is for client {echoed:?}, not {:?}", self.client_id)));
+            return Err(ClientError::Signature(format!(
+                "answer is for client {echoed:?}, not {:?}",
+                self.client_id
+            )));
         }
         let parsed = SignatureHeader::parse(&signature).map_err(|e| ClientError::Signature(e.to_string()))?;
         let signed = content::mini_program("POST", path, &echoed, &response_time, &body);
-        self.wallet_key
+        let wallet_key = self
+            .wallet_key
+            .as_ref()
+            .ok_or_else(|| ClientError::Signature("no wallet public key to verify the answer with".into()))?;
+        wallet_key
             .verify(&signed, &parsed.signature)
             .map_err(|_| ClientError::Signature("signature does not verify with the wallet's key".into()))?;
         if let Some(tolerance) = self.response_time_tolerance {
@@ -199,18 +265,31 @@ impl MiniProgramClient {
         let result = serde_json::from_slice::<ResultOnly>(&body)
             .map_err(|e| ClientError::Decode(format!("no result object: {e}")))?
             .result;
-        Ok(Verified { status, headers, body, result })
+        Ok(Verified {
+            status,
+            headers,
+            body,
+            result,
+        })
     }
 
     /// Sends `request` to `api` and decodes the verified answer, whatever its result status.
-    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, api: &str, request: &Req) -> Result<Resp, ClientError> {
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        api: &str,
+        request: &Req,
+    ) -> Result<Resp, ClientError> {
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Local(e.to_string()))?;
         let verified = self.send(api, body, &RequestOptions::default()).await?;
         serde_json::from_slice(&verified.body).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// Like [`call`](Self::call), but F and U answers become [`ClientError::Wallet`].
-    pub async fn call_ok<Req: Serialize, Resp: DeserializeOwned>(&self, api: &str, request: &Req) -> Result<Resp, ClientError> {
+    pub async fn call_ok<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        api: &str,
+        request: &Req,
+    ) -> Result<Resp, ClientError> {
         accept_success(self.send_json(api, request).await?)
     }
 
@@ -231,23 +310,41 @@ impl MiniProgramClient {
     }
 
     /// `/v{1,2}/payments/inquiryPayment` (`version` is `"v1"` or `"v2"`).
-    pub async fn inquiry_payment(&self, version: &str, request: &PaymentLookupRequest) -> Result<InquiryPaymentResponse, ClientError> {
-        self.call_ok(&format!("{version}/payments/inquiryPayment"), request).await
+    pub async fn inquiry_payment(
+        &self,
+        version: &str,
+        request: &PaymentLookupRequest,
+    ) -> Result<InquiryPaymentResponse, ClientError> {
+        self.call_ok(&format!("{version}/payments/inquiryPayment"), request)
+            .await
     }
 
     /// `/v{1,2}/payments/cancel`.
-    pub async fn cancel(&self, version: &str, request: &PaymentLookupRequest) -> Result<CancelResponse, ClientError> {
+    pub async fn cancel(
+        &self,
+        version: &str,
+        request: &PaymentLookupRequest,
+    ) -> Result<CancelResponse, ClientError> {
         self.call_ok(&format!("{version}/payments/cancel"), request).await
     }
 
     /// `/v{1,2}/payments/refund`.
-    pub async fn refund(&self, version: &str, request: &RefundRequest) -> Result<RefundResponse, ClientError> {
+    pub async fn refund(
+        &self,
+        version: &str,
+        request: &RefundRequest,
+    ) -> Result<RefundResponse, ClientError> {
         self.call_ok(&format!("{version}/payments/refund"), request).await
     }
 
     /// `/v{1,2}/payments/inquiryRefund`.
-    pub async fn inquiry_refund(&self, version: &str, request: &RefundLookupRequest) -> Result<InquiryRefundResponse, ClientError> {
-        self.call_ok(&format!("{version}/payments/inquiryRefund"), request).await
+    pub async fn inquiry_refund(
+        &self,
+        version: &str,
+        request: &RefundLookupRequest,
+    ) -> Result<InquiryRefundResponse, ClientError> {
+        self.call_ok(&format!("{version}/payments/inquiryRefund"), request)
+            .await
     }
 }
 
@@ -268,6 +365,9 @@ pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError>
 pub(crate) fn accept_success<T: DeserializeOwned>(verified: Verified) -> Result<T, ClientError> {
     match verified.result.status() {
         Some(ResultStatus::Success) | Some(ResultStatus::Accepted) => decode(&verified.body),
-        _ => Err(ClientError::Wallet(Box::new(WalletAnswer { result: verified.result, raw_body: verified.body }))),
+        _ => Err(ClientError::Wallet(Box::new(WalletAnswer {
+            result: verified.result,
+            raw_body: verified.body,
+        }))),
     }
 }

@@ -21,6 +21,8 @@ pub enum StoredOutcome {
     },
     /// The request created this refund.
     Refund { refund_id: String },
+    /// The request made this capture (issue 5).
+    Capture { capture_id: String },
 }
 
 /// One claimed key.

@@ -13,6 +13,11 @@ pub mod parties;
 pub mod payments;
 pub mod refunds;
 pub mod storage;
+// ---- store API (issue 7) ----
+pub mod store;
+// ---- OAuth and the other payment scenarios (issue 5) ----
+pub mod captures;
+pub mod oauth;
 pub mod wallet;
 
 pub use error::{CoreError, StoreError};

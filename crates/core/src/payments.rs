@@ -47,6 +47,32 @@ impl Channel {
 pub enum Scenario {
     /// The user pays on the wallet's cashier page.
     Cashier,
+    // ---- synchronous scenarios (issue 5) ----
+    /// The merchant charges with an access token carrying `AGREEMENT_PAY` (`isAgreementPay`,
+    /// `AGREEMENT_PAYMENT`): S or F at once, no cashier, no notification.
+    Agreement,
+    /// The merchant submits the one-time code the user's app shows (`isPaymentCode`,
+    /// `IN_STORE_PAYMENT`): S or F at once, no cashier, no notification.
+    PaymentCode,
+}
+
+impl Scenario {
+    /// True when the answer to pay is final (S or F) and no notification is sent (PROTOCOL §2.11).
+    pub fn is_synchronous(self) -> bool {
+        matches!(self, Scenario::Agreement | Scenario::PaymentCode)
+    }
+}
+
+/// How an authorization ended (issue 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthClosure {
+    /// A capture with `isLastCapture` (or one that took everything left).
+    LastCapture,
+    /// The merchant cancelled; the rest of the hold was released.
+    Cancelled,
+    /// The authorization expired; the rest of the hold was released.
+    Expired,
 }
 
 /// The life-cycle state, as inquiryPayment reports it.
@@ -104,9 +130,42 @@ pub struct Payment {
     pub paid_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub fail_reason: Option<String>,
+    // ---- authorization and capture (issue 5) ----
+    /// `isAuthorizationPayment`: the funds are held and the merchant captures them later.
+    #[serde(default)]
+    pub authorization: bool,
+    /// When the user's funds became held for this authorization.
+    #[serde(default)]
+    pub authorized_at: Option<DateTime<Utc>>,
+    /// When the hold of an authorization runs out (`authExpiryTime`).
+    #[serde(default)]
+    pub auth_expires_at: Option<DateTime<Utc>>,
+    /// Sum of captures, minor units.
+    #[serde(default)]
+    pub captured_minor: i64,
+    #[serde(default)]
+    pub auth_closed_by: Option<AuthClosure>,
 }
 
 impl Payment {
+    /// What the merchant actually took: the amount, or for an authorization what was captured.
+    pub fn paid_minor(&self) -> i64 {
+        if self.authorization {
+            self.captured_minor
+        } else {
+            self.amount_minor
+        }
+    }
+
+    /// For an open authorization: what is still held and capturable.
+    pub fn uncaptured_minor(&self) -> i64 {
+        if self.authorization && self.authorized_at.is_some() && self.auth_closed_by.is_none() {
+            self.amount_minor.saturating_sub(self.captured_minor)
+        } else {
+            0
+        }
+    }
+
     /// The amount as a typed value.
     pub fn amount(&self) -> Amount {
         Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
@@ -114,7 +173,7 @@ impl Payment {
 
     /// What is still refundable.
     pub fn refundable_minor(&self) -> i64 {
-        self.amount_minor.saturating_sub(self.refunded_minor)
+        self.paid_minor().saturating_sub(self.refunded_minor)
     }
 }
 
@@ -140,19 +199,50 @@ pub struct PayCommand {
     pub return_url: Option<String>,
     pub notify_url: Option<String>,
     pub extend_info: Option<String>,
+    // ---- other scenarios (issue 5) ----
+    /// `paymentAuthCode`: the access token ([`Scenario::Agreement`]) or the user's payment code
+    /// ([`Scenario::PaymentCode`]).
+    pub payment_auth_code: Option<String>,
+    /// `isAuthorizationPayment` and `isPaymentEvaluation`.
+    pub factors: PayFactors,
+}
+
+/// Payment factors that change what a pay request does, whatever its scenario (issue 5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PayFactors {
+    /// Hold the funds only; the merchant captures them later (`isAuthorizationPayment`).
+    pub authorization: bool,
+    /// Only answer whether the payment would succeed; nothing is stored and no money moves
+    /// (`isPaymentEvaluation`). The `paymentRequestId` stays free for the real payment.
+    pub evaluation: bool,
 }
 
 impl PayCommand {
     fn fingerprint(&self) -> String {
-        fingerprint(&[
-            ("channel", self.channel.as_str()),
-            ("currency", self.amount.currency().code()),
-            ("value", &self.amount.wire_value()),
-            ("scenario", &format!("{:?}", self.scenario)),
+        let auth_code = self
+            .payment_auth_code
+            .as_deref()
+            .map(crate::oauth::hash_secret)
+            .unwrap_or_default();
+        let currency = self.amount.currency();
+        let mut fields = vec![("channel", self.channel.as_str()), ("currency", currency.code())];
+        let value = self.amount.wire_value();
+        let scenario = format!("{:?}", self.scenario);
+        fields.extend([
+            ("value", value.as_str()),
+            ("scenario", scenario.as_str()),
             ("partnerId", self.partner_id.as_deref().unwrap_or("")),
             ("appId", self.app_id.as_deref().unwrap_or("")),
             ("payer", self.payer_user_id.as_deref().unwrap_or("")),
-        ])
+        ]);
+        // Added fields only when set, so that earlier cashier fingerprints stay the same.
+        if !auth_code.is_empty() {
+            fields.push(("paymentAuthCode", auth_code.as_str()));
+        }
+        if self.factors.authorization {
+            fields.push(("isAuthorizationPayment", "true"));
+        }
+        fingerprint(&fields)
     }
 }
 
@@ -173,6 +263,9 @@ pub enum PayOutcome {
         message: String,
         payment: Option<Payment>,
     },
+    /// `isPaymentEvaluation`: the payment would succeed (answer S without a payment id). A
+    /// payment that would fail is [`PayOutcome::Rejected`] with the code it would get.
+    Evaluated,
 }
 
 /// Which payment a request means: `payment_id` wins when both are given.
@@ -235,6 +328,28 @@ pub(crate) fn check_client(
     Ok(Ok(()))
 }
 
+/// Checks `amount` against the client's per-payment limit and against its daily limit, counting
+/// what the client took or holds today.
+fn check_client_limits(
+    tx: &mut dyn Tx,
+    client: &Client,
+    amount: Amount,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let taken_today = tx.sum_client_takings_since(&client.client_id, amount.currency(), day_start(now))?;
+    match check_limits(client.limits_in(amount.currency()), amount, taken_today) {
+        Some(LimitBreach::PerPayment { limit_minor }) => refuse(
+            ResultCode::PaymentAmountExceedLimit,
+            format!("the amount exceeds the merchant's per-payment limit of {limit_minor} minor units"),
+        ),
+        Some(LimitBreach::Daily { limit_minor, .. }) => refuse(
+            ResultCode::PaymentAmountExceedLimit,
+            format!("the amount exceeds the merchant's daily limit of {limit_minor} minor units"),
+        ),
+        None => Ok(Ok(())),
+    }
+}
+
 /// Reserved amounts that force an outcome, honoured only in sandbox mode (README "Sandbox").
 pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
     match value_minor {
@@ -265,6 +380,13 @@ pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
 /// pay, inside one transaction.
 pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<PayOutcome, CoreError> {
     let now = ctx.now();
+    if cmd.factors.evaluation {
+        // Evaluation writes nothing, not even the idempotency key (issue 5).
+        return Ok(match evaluate_only(ctx, tx, cmd, now)? {
+            Ok(()) => PayOutcome::Evaluated,
+            Err((code, message)) => PayOutcome::Rejected { code, message },
+        });
+    }
     let fp = cmd.fingerprint();
     if let Some(rec) = tx.get_idempotency("pay", &cmd.client_id, &cmd.payment_request_id)? {
         if rec.fingerprint != fp {
@@ -311,6 +433,11 @@ pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<Pa
                     code: code.as_str().to_owned(),
                     message: message.clone(),
                 },
+                PayOutcome::Evaluated => {
+                    return Err(CoreError::Invariant(
+                        "an evaluation reached the keyed path".into(),
+                    ))
+                }
             };
             (outcome, stored)
         }
@@ -338,21 +465,38 @@ fn replay(tx: &mut dyn Tx, outcome: &StoredOutcome) -> Result<PayOutcome, CoreEr
                 CoreError::Invariant(format!("idempotency record names missing payment {payment_id}"))
             })?;
             Ok(match payment.status {
+                // An authorization whose funds are held answered S (issue 5).
+                PaymentStatus::Processing if payment.authorized_at.is_some() => {
+                    PayOutcome::Succeeded(payment)
+                }
                 PaymentStatus::Processing => PayOutcome::Accepted(payment),
                 PaymentStatus::Success => PayOutcome::Succeeded(payment),
                 PaymentStatus::Fail | PaymentStatus::Cancelled => PayOutcome::Closed(payment),
             })
         }
-        StoredOutcome::Refund { .. } => Err(CoreError::Invariant("pay key holds a refund outcome".into())),
+        StoredOutcome::Refund { .. } | StoredOutcome::Capture { .. } => Err(CoreError::Invariant(
+            "pay key holds a refund or capture outcome".into(),
+        )),
     }
 }
 
-fn evaluate_pay(
+/// What the merchant-side checks of a pay request found.
+struct MerchantSide {
+    client: Client,
+    /// The payment's expiry.
+    expires_at: DateTime<Utc>,
+    /// The sandbox outcome to play (a U code), if any.
+    sandbox: Option<(ResultCode, &'static str)>,
+}
+
+/// The merchant-side checks of a pay request: client, amount, currency, the client's limits,
+/// the expiry and the sandbox's forced refusals.
+fn check_merchant_side(
     ctx: &Context,
     tx: &mut dyn Tx,
     cmd: &PayCommand,
     now: DateTime<Utc>,
-) -> Result<Result<PayOutcome, Refusal>, CoreError> {
+) -> Result<Result<MerchantSide, Refusal>, CoreError> {
     let client = tx
         .get_client(&cmd.client_id)?
         .ok_or_else(|| CoreError::NotFound(format!("client {}", cmd.client_id)))?;
@@ -376,21 +520,8 @@ fn evaluate_pay(
             ),
         );
     }
-    let taken_today = tx.sum_client_takings_since(&client.client_id, amount.currency(), day_start(now))?;
-    match check_limits(client.limits_in(amount.currency()), amount, taken_today) {
-        Some(LimitBreach::PerPayment { limit_minor }) => {
-            return refuse(
-                ResultCode::PaymentAmountExceedLimit,
-                format!("the amount exceeds the merchant's per-payment limit of {limit_minor} minor units"),
-            )
-        }
-        Some(LimitBreach::Daily { limit_minor, .. }) => {
-            return refuse(
-                ResultCode::PaymentAmountExceedLimit,
-                format!("the amount exceeds the merchant's daily limit of {limit_minor} minor units"),
-            )
-        }
-        None => {}
+    if let Err(r) = check_client_limits(tx, &client, amount, now)? {
+        return Ok(Err(r));
     }
     let expires_at = match cmd.expiry_time {
         Some(t) if t <= now => return refuse(ResultCode::ParamIllegal, "paymentExpiryTime is in the past"),
@@ -407,6 +538,119 @@ fn evaluate_pay(
             return refuse(code, message);
         }
     }
+    Ok(Ok(MerchantSide {
+        client,
+        expires_at,
+        sandbox,
+    }))
+}
+
+/// Who pays, as far as the request tells (issue 5).
+struct Payer {
+    user_id: Option<String>,
+    /// The payment code to spend once the payment is made.
+    payment_code: Option<crate::oauth::PaymentCode>,
+}
+
+/// Finds the payer of a request: the named `customerId` (cashier), the user behind the access
+/// token (agreement) or behind the payment code (in-store).
+fn resolve_payer(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    cmd: &PayCommand,
+) -> Result<Result<Payer, Refusal>, CoreError> {
+    let auth_code = cmd.payment_auth_code.as_deref().filter(|c| !c.is_empty());
+    let named = cmd.payer_user_id.as_deref();
+    let (user_id, payment_code) = match cmd.scenario {
+        Scenario::Cashier => {
+            return Ok(Ok(Payer {
+                user_id: cmd.payer_user_id.clone(),
+                payment_code: None,
+            }))
+        }
+        Scenario::Agreement => {
+            let Some(token) = auth_code else {
+                return refuse(
+                    ResultCode::ParamIllegal,
+                    "paymentAuthCode (the access token) is required for an agreement payment",
+                );
+            };
+            match crate::oauth::agreement_payer(
+                tx,
+                now,
+                &cmd.client_id,
+                cmd.app_id.as_deref(),
+                token,
+                cmd.amount,
+            )? {
+                Ok(user) => (user, None),
+                Err(r) => return Ok(Err(r)),
+            }
+        }
+        Scenario::PaymentCode => {
+            let Some(code) = auth_code else {
+                return refuse(
+                    ResultCode::ParamIllegal,
+                    "paymentAuthCode (the user's payment code) is required for a payment code payment",
+                );
+            };
+            match crate::oauth::payment_code_payer(tx, now, code)? {
+                Ok(c) => (c.user_id.clone(), Some(c)),
+                Err(r) => return Ok(Err(r)),
+            }
+        }
+    };
+    if let Some(n) = named.filter(|n| *n != user_id) {
+        return refuse(
+            ResultCode::ParamIllegal,
+            format!("extendInfo.customerId {n} is not the user behind paymentAuthCode"),
+        );
+    }
+    Ok(Ok(Payer {
+        user_id: Some(user_id),
+        payment_code,
+    }))
+}
+
+/// `isPaymentEvaluation`: every check the payment would meet, nothing written.
+fn evaluate_only(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &PayCommand,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    if let Err(r) = check_merchant_side(ctx, tx, cmd, now)? {
+        return Ok(Err(r));
+    }
+    let payer = match resolve_payer(tx, now, cmd)? {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(r)),
+    };
+    match payer.user_id {
+        Some(user) => payer_could_pay(tx, now, &user, cmd.amount),
+        None => Ok(Ok(())),
+    }
+}
+
+fn evaluate_pay(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &PayCommand,
+    now: DateTime<Utc>,
+) -> Result<Result<PayOutcome, Refusal>, CoreError> {
+    let MerchantSide {
+        client,
+        expires_at,
+        sandbox,
+    } = match check_merchant_side(ctx, tx, cmd, now)? {
+        Ok(v) => v,
+        Err(r) => return Ok(Err(r)),
+    };
+    let payer = match resolve_payer(tx, now, cmd)? {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(r)),
+    };
+    let amount = cmd.amount;
     let mut payment = Payment {
         payment_id: ctx.ids.new_id("payment", now),
         client_id: client.client_id.clone(),
@@ -436,11 +680,38 @@ fn evaluate_pay(
         paid_at: None,
         closed_at: None,
         fail_reason: None,
+        authorization: cmd.factors.authorization,
+        authorized_at: None,
+        auth_expires_at: None,
+        captured_minor: 0,
+        auth_closed_by: None,
     };
-    if let Some(user_id) = &cmd.payer_user_id {
-        if let Err(r) = hold_funds(tx, &mut payment, user_id, now)? {
+    let synchronous = cmd.scenario.is_synchronous();
+    if let Some(user_id) = &payer.user_id {
+        let done = match (synchronous, cmd.factors.authorization) {
+            // Agreement or payment code: the money moves now, in this transaction.
+            (true, false) => charge_now(tx, &mut payment, user_id, now)?,
+            // ... or is held for the merchant to capture.
+            (true, true) => {
+                let until = match cmd.expiry_time {
+                    Some(t) => t.min(now + Duration::seconds(ctx.config.max_payment_expiry_secs)),
+                    None => now + Duration::seconds(ctx.config.max_payment_expiry_secs),
+                };
+                authorize_now(tx, &mut payment, user_id, until, now)?
+            }
+            // A cashier authorization is held only once the user approves it at the cashier.
+            (false, true) => {
+                payment.payer_user_id = Some(user_id.clone());
+                Ok(())
+            }
+            (false, false) => hold_funds(tx, &mut payment, user_id, now)?,
+        };
+        if let Err(r) = done {
             return Ok(Err(r));
         }
+    }
+    if let Some(code) = payer.payment_code {
+        crate::oauth::spend_payment_code(tx, now, code, &payment.payment_id)?;
     }
     tx.insert_payment(&payment)?;
     if let Some((code, message)) = sandbox {
@@ -450,15 +721,17 @@ fn evaluate_pay(
             payment: Some(payment),
         }));
     }
+    if synchronous {
+        return Ok(Ok(PayOutcome::Succeeded(payment)));
+    }
     Ok(Ok(PayOutcome::Accepted(payment)))
 }
 
-/// Makes `user_id` the payer of `payment` and holds the amount in their wallet until the
-/// payment expires. The payment is changed in memory only; the caller stores it.
-pub(crate) fn hold_funds(
+/// Checks that `user_id` exists, is active and stays within their limits with `amount`.
+fn check_payer(
     tx: &mut dyn Tx,
-    payment: &mut Payment,
     user_id: &str,
+    amount: Amount,
     now: DateTime<Utc>,
 ) -> Result<Result<(), Refusal>, CoreError> {
     let Some(user) = tx.get_user(user_id)? else {
@@ -470,7 +743,6 @@ pub(crate) fn hold_funds(
             format!("user {user_id} is {}", user.status.as_str()),
         );
     }
-    let amount = payment.amount();
     let spent = tx.sum_user_spending_since(user_id, amount.currency(), day_start(now))?;
     if let Some(breach) = check_limits(user.limits_in(amount.currency()), amount, spent) {
         let which = match breach {
@@ -481,6 +753,114 @@ pub(crate) fn hold_funds(
             ResultCode::UserAmountExceedLimit,
             format!("the amount exceeds the user's {which} limit"),
         );
+    }
+    Ok(Ok(()))
+}
+
+/// Would `user_id` be able to pay `amount` now? The payer checks and the available balance;
+/// nothing written (payment evaluation).
+fn payer_could_pay(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    user_id: &str,
+    amount: Amount,
+) -> Result<Result<(), Refusal>, CoreError> {
+    if let Err(r) = check_payer(tx, user_id, amount, now)? {
+        return Ok(Err(r));
+    }
+    let available = tx
+        .find_account(AccountKind::UserWallet, user_id, amount.currency())?
+        .map(|a| a.available_balance())
+        .unwrap_or(0);
+    if available < amount.value_minor() {
+        return refuse(
+            ResultCode::UserBalanceNotEnough,
+            format!("the available balance of user {user_id} does not cover {amount}"),
+        );
+    }
+    Ok(Ok(()))
+}
+
+/// A synchronous payment: one transfer from the payer's wallet to the merchant, and the payment
+/// is SUCCESS. Changed in memory only; the caller stores it.
+fn charge_now(
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let amount = payment.amount();
+    if let Err(r) = check_payer(tx, user_id, amount, now)? {
+        return Ok(Err(r));
+    }
+    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, user_id, amount.currency(), now)?;
+    let merchant = ledger::ensure_account(
+        tx,
+        AccountKind::Merchant,
+        &payment.client_id,
+        amount.currency(),
+        now,
+    )?;
+    let legs = [Leg::Single {
+        debit: wallet.id,
+        credit: merchant.id,
+        amount_minor: amount.value_minor(),
+        code: "payment_settle".into(),
+        reference: payment.payment_id.clone(),
+    }];
+    match ledger::apply(tx, now, &legs)? {
+        Ok(ids) => {
+            payment.payer_user_id = Some(user_id.to_owned());
+            payment.settle_transfer_id = ids.first().copied();
+            payment.status = PaymentStatus::Success;
+            payment.paid_at = Some(now);
+            Ok(Ok(()))
+        }
+        Err(LedgerError::ExceedsCredits(_)) => refuse(
+            ResultCode::UserBalanceNotEnough,
+            format!("the available balance of user {user_id} does not cover {amount}"),
+        ),
+        Err(e) => Err(CoreError::Invariant(format!(
+            "charge for payment {}: {e}",
+            payment.payment_id
+        ))),
+    }
+}
+
+/// Holds the funds of an authorization until `until`. Changed in memory only.
+fn authorize_now(
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    user_id: &str,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let before = (payment.expires_at, payment.auth_expires_at);
+    payment.expires_at = until;
+    payment.auth_expires_at = Some(until);
+    match hold_funds(tx, payment, user_id, now)? {
+        Ok(()) => {
+            payment.authorized_at = Some(now);
+            Ok(Ok(()))
+        }
+        Err(r) => {
+            (payment.expires_at, payment.auth_expires_at) = before;
+            Ok(Err(r))
+        }
+    }
+}
+
+/// Makes `user_id` the payer of `payment` and holds the amount in their wallet until the
+/// payment expires. The payment is changed in memory only; the caller stores it.
+pub(crate) fn hold_funds(
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let amount = payment.amount();
+    if let Err(r) = check_payer(tx, user_id, amount, now)? {
+        return Ok(Err(r));
     }
     let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, user_id, amount.currency(), now)?;
     let merchant = ledger::ensure_account(
@@ -524,6 +904,10 @@ pub(crate) fn enqueue_payment_notice(
     let Some(url) = payment.notify_url.clone() else {
         return Ok(());
     };
+    if payment.scenario.is_synchronous() {
+        // Agreement and payment-code payments are answered S or F at once (PROTOCOL §2.11).
+        return Ok(());
+    }
     let now = ctx.now();
     let snapshot = serde_json::to_value(payment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.insert_outbox(&OutboxEntry {
@@ -573,6 +957,13 @@ pub(crate) fn confirm(
             payment,
         });
     }
+    if payment.authorized_at.is_some() {
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::OrderStatusInvalid,
+            message: format!("payment {payment_id} is authorized already; the merchant captures it"),
+            payment,
+        });
+    }
     if now >= payment.expires_at {
         expire_one(ctx, tx, &mut payment)?;
         return Ok(ApprovalOutcome::Refused {
@@ -580,6 +971,9 @@ pub(crate) fn confirm(
             message: EXPIRED_REASON.into(),
             payment,
         });
+    }
+    if payment.authorization {
+        return authorize_at_cashier(ctx, tx, payment, user_id, now);
     }
     match &payment.payer_user_id {
         Some(payer) if payer != user_id => {
@@ -591,6 +985,18 @@ pub(crate) fn confirm(
         }
         Some(_) => {}
         None => {
+            // A cashier payment takes money only now: the client's daily limit counts it only
+            // from here, so check it again (pay counted only payments that already had a payer).
+            let client = tx
+                .get_client(&payment.client_id)?
+                .ok_or_else(|| CoreError::NotFound(format!("client {}", payment.client_id)))?;
+            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
+                return Ok(ApprovalOutcome::Refused {
+                    code,
+                    message,
+                    payment,
+                });
+            }
             if let Err((code, message)) = hold_funds(tx, &mut payment, user_id, now)? {
                 return Ok(ApprovalOutcome::Refused {
                     code,
@@ -622,6 +1028,88 @@ pub(crate) fn confirm(
             "posting the hold of payment {payment_id}: {e}"
         ))),
     }
+}
+
+/// The user approves an authorization at the cashier: the funds are held until the
+/// authorization expires (`payments.max_expiry_secs` from now); the payment stays PROCESSING until
+/// the merchant captures it (issue 5).
+fn authorize_at_cashier(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    mut payment: Payment,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<ApprovalOutcome, CoreError> {
+    let refused = |code, message, payment| {
+        Ok(ApprovalOutcome::Refused {
+            code,
+            message,
+            payment,
+        })
+    };
+    match payment.payer_user_id.as_deref() {
+        Some(payer) if payer != user_id => {
+            return refused(
+                ResultCode::AccessDenied,
+                "this payment belongs to another user".into(),
+                payment,
+            )
+        }
+        Some(_) => {}
+        None => {
+            // Counted in the client's takings only from now on (see `confirm`).
+            let client = tx
+                .get_client(&payment.client_id)?
+                .ok_or_else(|| CoreError::NotFound(format!("client {}", payment.client_id)))?;
+            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
+                return refused(code, message, payment);
+            }
+        }
+    }
+    let before = payment.clone();
+    let until = now + Duration::seconds(ctx.config.max_payment_expiry_secs);
+    match authorize_now(tx, &mut payment, user_id, until, now)? {
+        Ok(()) => {
+            tx.update_payment(&payment)?;
+            Ok(ApprovalOutcome::Done(payment))
+        }
+        Err((code, message)) => refused(code, message, before),
+    }
+}
+
+/// The reason an authorization without captures carries when it ran out.
+pub const AUTH_EXPIRED_REASON: &str = "The authorization expired.";
+
+/// Ends an open authorization: releases what is still held. With captures it is SUCCESS (the
+/// merchant keeps what it captured), without it is FAIL (expired) or CANCELLED. Notifies.
+pub(crate) fn close_authorization(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    closure: AuthClosure,
+) -> Result<(), CoreError> {
+    let now = ctx.now();
+    let code = match closure {
+        AuthClosure::Expired => "auth_expire",
+        _ => "auth_void",
+    };
+    release_hold(tx, payment, now, code)?;
+    payment.auth_closed_by = Some(closure);
+    payment.closed_at = Some(now);
+    payment.status = if payment.captured_minor > 0 {
+        payment.paid_at = payment.paid_at.or(Some(now));
+        PaymentStatus::Success
+    } else if closure == AuthClosure::Expired {
+        payment.fail_reason = Some(AUTH_EXPIRED_REASON.into());
+        PaymentStatus::Fail
+    } else {
+        PaymentStatus::Cancelled
+    };
+    tx.update_payment(payment)?;
+    if payment.status != PaymentStatus::Cancelled {
+        enqueue_payment_notice(ctx, tx, payment)?;
+    }
+    Ok(())
 }
 
 /// Ends a PROCESSING payment as FAIL with `reason`: voids its hold and enqueues the notice.
@@ -678,6 +1166,14 @@ pub(crate) fn decline(
             payment,
         });
     }
+    if payment.authorized_at.is_some() {
+        // Approved already: only the merchant ends an authorization (capture or cancel).
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::OrderStatusInvalid,
+            message: format!("payment {payment_id} is authorized already"),
+            payment,
+        });
+    }
     fail(ctx, tx, &mut payment, reason)?;
     Ok(ApprovalOutcome::Done(payment))
 }
@@ -687,8 +1183,16 @@ pub(crate) fn expire_due(ctx: &Context, tx: &mut dyn Tx, limit: u32) -> Result<u
     let due = tx.list_expired_payments(ctx.now(), limit)?;
     let n = due.len();
     for mut p in due {
-        expire_one(ctx, tx, &mut p)?;
+        if p.authorized_at.is_some() {
+            // An authorization ran out: release what is still held (issue 5).
+            close_authorization(ctx, tx, &mut p, AuthClosure::Expired)?;
+        } else {
+            expire_one(ctx, tx, &mut p)?;
+        }
     }
+    // Spent and expired codes are kept a day, then purged in bounded batches (issue 5).
+    let keep_from = ctx.now() - Duration::seconds(crate::oauth::SPENT_CODE_RETENTION_SECS);
+    tx.purge_spent_codes(keep_from, limit)?;
     Ok(n)
 }
 
@@ -704,6 +1208,8 @@ pub(crate) fn find(tx: &mut dyn Tx, client_id: &str, r: &PaymentRef) -> Result<O
 
 /// What a cancel request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum CancelOutcome {
     Cancelled {
         payment: Payment,
@@ -747,6 +1253,27 @@ pub(crate) fn cancel(
             ResultCode::OrderStatusInvalid,
             format!("payment {} has already failed", payment.payment_id),
         ),
+        PaymentStatus::Processing if payment.authorized_at.is_some() => {
+            // An open authorization: cancel voids what is still held (issue 5).
+            close_authorization(ctx, tx, &mut payment, AuthClosure::Cancelled)?;
+            Ok(CancelOutcome::Cancelled {
+                payment,
+                cancel_time: now,
+            })
+        }
+        PaymentStatus::Success if payment.authorization => match payment.auth_closed_by {
+            Some(AuthClosure::Cancelled) => {
+                let cancel_time = payment.closed_at.unwrap_or(now);
+                Ok(CancelOutcome::Cancelled { payment, cancel_time })
+            }
+            _ => rejected(
+                ResultCode::OrderStatusInvalid,
+                format!(
+                    "authorization {} has been captured; refund it instead",
+                    payment.payment_id
+                ),
+            ),
+        },
         PaymentStatus::Processing => {
             release_hold(tx, &payment, now, "payment_cancel")?;
             payment.status = PaymentStatus::Cancelled;

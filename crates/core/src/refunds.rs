@@ -199,13 +199,14 @@ fn evaluate(
         );
     }
     let total = payment.refunded_minor.checked_add(cmd.amount.value_minor());
-    if total.is_none_or(|t| t > payment.amount_minor) {
+    // What the merchant took: for a captured authorization, the captures (issue 5).
+    if total.is_none_or(|t| t > payment.paid_minor()) {
         return rejected(
             ResultCode::RefundAmountExceed,
             format!(
                 "refunds would total more than the payment: {} already refunded of {}, {} asked",
                 payment.refunded_minor,
-                payment.amount_minor,
+                payment.paid_minor(),
                 cmd.amount.value_minor()
             ),
         );

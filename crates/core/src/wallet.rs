@@ -244,7 +244,8 @@ impl Wallet {
         let id = client_id.to_owned();
         self.write(move |ctx, tx| {
             let now = ctx.now();
-            tx.get_client(&id)?.ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
+            tx.get_client(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
             let merchant = ledger::ensure_account(tx, AccountKind::Merchant, &id, amount.currency(), now)?;
             let funding = ledger::funding_account(tx, amount.currency(), now)?;
             let legs = [Leg::Single {
@@ -255,7 +256,9 @@ impl Wallet {
                 reference: id.clone(),
             }];
             let ids = ledger::apply(tx, now, &legs)?.map_err(|e| CoreError::Invalid(e.to_string()))?;
-            ids.first().copied().ok_or_else(|| CoreError::Invariant("no transfer id".into()))
+            ids.first()
+                .copied()
+                .ok_or_else(|| CoreError::Invariant("no transfer id".into()))
         })
         .await
     }

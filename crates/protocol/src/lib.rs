@@ -1,6 +1,7 @@
 //! Wire formats of walletd's three dialects: signatures, content to sign, time stamps,
 //! result codes, money values and the request/response shapes. No I/O, no storage.
 
+pub mod alphapay;
 pub mod amount;
 pub mod content;
 pub mod crypto;

@@ -14,7 +14,10 @@ use walletd_protocol::{content, time};
 use walletd_server::{Application, Config};
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -36,7 +39,11 @@ async fn main() -> anyhow::Result<()> {
     let requests = env_usize("BENCH_REQUESTS", 4000);
     let concurrency = env_usize("BENCH_CONCURRENCY", 64).max(1);
     let dir = tempfile::tempdir()?;
-    let config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().to_path_buf(), ..Config::default() };
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
     let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))?;
     let key = PrivateKey::generate(Algorithm::Rsa256)?;
     let mut client = Client::new("bench", "Bench", wallet.now());
@@ -63,7 +70,9 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
 
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
     let queue = Arc::new(std::sync::Mutex::new(signed));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -104,17 +113,34 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
-    println!("pay_throughput: {requests} signed v2 pay requests, concurrency {concurrency}, SQLite group commit");
+    println!(
+        "pay_throughput: {requests} signed v2 pay requests, concurrency {concurrency}, SQLite group commit"
+    );
     println!("  accepted        {accepted}/{requests}");
     println!("  elapsed         {:.2} s", elapsed.as_secs_f64());
-    println!("  throughput      {:.0} requests/s", requests as f64 / elapsed.as_secs_f64());
-    println!("  latency p50     {:.1} ms", percentile(&latencies, 50.0).as_secs_f64() * 1000.0);
-    println!("  latency p99     {:.1} ms", percentile(&latencies, 99.0).as_secs_f64() * 1000.0);
-    println!("  latency max     {:.1} ms", latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0);
+    println!(
+        "  throughput      {:.0} requests/s",
+        requests as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  latency p50     {:.1} ms",
+        percentile(&latencies, 50.0).as_secs_f64() * 1000.0
+    );
+    println!(
+        "  latency p99     {:.1} ms",
+        percentile(&latencies, 99.0).as_secs_f64() * 1000.0
+    );
+    println!(
+        "  latency max     {:.1} ms",
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
+    );
     let report = wallet.verify().await?;
     println!("  books sound     {}", report.is_sound());
     let _ = stop.send(());
     let _ = server.await;
-    anyhow::ensure!(accepted == requests, "only {accepted} of {requests} pays were accepted");
+    anyhow::ensure!(
+        accepted == requests,
+        "only {accepted} of {requests} pays were accepted"
+    );
     Ok(())
 }

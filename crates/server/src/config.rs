@@ -24,6 +24,151 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// How often the expiry sweep runs, in milliseconds.
     pub sweep_interval_ms: u64,
+    // ---- cashier pages and notifier (issue 4) ----
+    pub cashier: CashierConfig,
+    pub notifier: NotifierConfig,
+    // ---- AlphaPay dialect (issue 6) ----
+    pub alphapay: AlphaPayConfig,
+    // ---- OAuth and payment codes (issue 5) ----
+    pub oauth: OAuthConfig,
+    // ---- PostgreSQL backend (issue 9) ----
+    /// The database: unset for the SQLite file in the data directory, `sqlite:PATH` for another
+    /// SQLite file, or a `postgres://user@host:port/db` URL to run as one of many nodes on it.
+    pub database: Option<String>,
+    /// PostgreSQL only: connections (and worker threads) of this node's pool.
+    pub database_connections: usize,
+}
+
+// ---- OAuth and payment codes (issue 5) ----
+/// How long auth codes, tokens and payment codes live (PROTOCOL §2.1 proposal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// An auth code from the consent page must be exchanged (applyToken) within this time.
+    pub auth_code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    /// A payment code the user's app shows is good for this long (and once).
+    pub payment_code_ttl_secs: i64,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        let l = walletd_core::oauth::Lifetimes::default();
+        OAuthConfig {
+            auth_code_ttl_secs: l.auth_code_secs,
+            access_token_ttl_secs: l.access_token_secs,
+            refresh_token_ttl_secs: l.refresh_token_secs,
+            payment_code_ttl_secs: l.payment_code_secs,
+        }
+    }
+}
+
+impl OAuthConfig {
+    /// The lifetimes the core works with.
+    pub fn lifetimes(&self) -> walletd_core::oauth::Lifetimes {
+        walletd_core::oauth::Lifetimes {
+            auth_code_secs: self.auth_code_ttl_secs,
+            access_token_secs: self.access_token_ttl_secs,
+            refresh_token_secs: self.refresh_token_ttl_secs,
+            payment_code_secs: self.payment_code_ttl_secs,
+        }
+    }
+}
+// ---- end OAuth and payment codes (issue 5) ----
+
+// ---- AlphaPay dialect (issue 6) ----
+/// The AlphaPay Open API dialect (PROTOCOL §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlphaPayConfig {
+    /// The path prefix the API is served under: `<prefix>/v1.0/...` and `<prefix>/v2.0/...`.
+    pub prefix: String,
+    /// Currencies an order may be in.
+    pub currencies: Vec<walletd_protocol::Currency>,
+    /// How long an unpaid order stays payable.
+    pub unpaid_expiry_secs: i64,
+    /// How far `Request-Time` may be from our clock, either way; a `Nonce` is remembered for
+    /// twice this long, so a replay inside the window is always recognised.
+    pub request_time_window_secs: u64,
+    /// The largest request body accepted.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for AlphaPayConfig {
+    fn default() -> Self {
+        AlphaPayConfig {
+            prefix: "/api".into(),
+            currencies: ["CAD", "USD", "CNY"]
+                .iter()
+                .filter_map(|c| walletd_protocol::Currency::from_code(c))
+                .collect(),
+            unpaid_expiry_secs: 5 * 60,
+            request_time_window_secs: 15 * 60,
+            body_limit_bytes: 1024 * 1024,
+        }
+    }
+}
+// ---- end AlphaPay dialect (issue 6) ----
+
+/// The cashier pages (issue 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CashierConfig {
+    /// Wrong PINs in a row after which the user's sign-in is locked (an operator unlocks it).
+    pub max_pin_attempts: u32,
+    /// How long a cashier sign-in lasts. A sign-in is for one payment only.
+    pub session_ttl_secs: i64,
+}
+
+impl Default for CashierConfig {
+    fn default() -> Self {
+        CashierConfig {
+            max_pin_attempts: 5,
+            session_ttl_secs: 15 * 60,
+        }
+    }
+}
+
+/// The notifier: how notifications are sent and retried (PROTOCOL §2.11 proposal; issue 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifierConfig {
+    /// Run the notifier in this process.
+    pub enabled: bool,
+    /// How often the outbox is polled for due notifications.
+    pub poll_interval_ms: u64,
+    /// How long one POST may take before it counts as a failed attempt.
+    pub timeout_ms: u64,
+    /// Notifications being sent at the same time, at most.
+    pub max_in_flight: usize,
+    /// Mini Program: the wait after each failed attempt; one attempt more than gaps in all.
+    pub retry_gaps_ms: Vec<u64>,
+    /// Each wait is moved by up to this share of itself, either way, so that retries to a merchant
+    /// that was down do not all arrive at once.
+    pub jitter_percent: u8,
+}
+
+impl Default for NotifierConfig {
+    fn default() -> Self {
+        const MIN: u64 = 60_000;
+        NotifierConfig {
+            enabled: true,
+            poll_interval_ms: 1000,
+            timeout_ms: 10_000,
+            max_in_flight: 16,
+            retry_gaps_ms: vec![
+                4 * MIN,
+                10 * MIN,
+                15 * MIN,
+                60 * MIN,
+                120 * MIN,
+                360 * MIN,
+                900 * MIN,
+            ],
+            jitter_percent: 10,
+        }
+    }
 }
 
 /// The Mini Program OpenAPI dialect.
@@ -59,6 +204,13 @@ impl Default for Config {
             mini_program: MiniProgramConfig::default(),
             payments: PaymentsConfig::default(),
             sweep_interval_ms: 1000,
+            cashier: CashierConfig::default(),
+            notifier: NotifierConfig::default(),
+            alphapay: AlphaPayConfig::default(),
+            oauth: OAuthConfig::default(), // issue 5
+            // ---- PostgreSQL backend (issue 9) ----
+            database: None,
+            database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
         }
     }
 }
@@ -97,11 +249,18 @@ const CONFIG_KEYS: &[&str] = &[
     "mini_program",
     "payments",
     "sweep_interval_ms",
+    "cashier",
+    "notifier",
+    "alphapay",
+    "oauth", // issue 5
+    // ---- PostgreSQL backend (issue 9) ----
+    "database",
+    "database_connections",
 ];
 
 impl Config {
     /// Defaults, overlaid by `file` (if given) and then by `WALLETD_*` variables.
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             fig = fig.merge(Toml::file_exact(f));
@@ -115,7 +274,7 @@ impl Config {
                     .any(|f| k == *f || k.starts_with(&format!("{f}__")))
             })
             .split("__");
-        fig.merge(env).extract()
+        fig.merge(env).extract().map_err(Box::new)
     }
 
     /// The wallet rules derived from this configuration.
@@ -132,5 +291,95 @@ impl Config {
     /// Where the SQLite database lives.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("walletd.sqlite3")
+    }
+
+    // ---- PostgreSQL backend (issue 9) ----
+    /// Which database to run on, from [`Config::database`].
+    pub fn database_choice(&self) -> Result<Database, String> {
+        match self.database.as_deref().map(str::trim) {
+            None | Some("") => Ok(Database::Sqlite(self.database_path())),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres(url.to_owned()))
+            }
+            Some(other) => match other.strip_prefix("sqlite:") {
+                Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
+                _ => Err(format!(
+                    "database must be a postgres:// URL or sqlite:PATH, not {:?}",
+                    redact(other)
+                )),
+            },
+        }
+    }
+}
+
+// ---- PostgreSQL backend (issue 9) ----
+/// Where walletd keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// One SQLite file (the default, under the data directory).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL; many nodes may share it.
+    Postgres(String),
+}
+
+impl Database {
+    /// A description for logs and messages, without a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(p) => format!("sqlite {}", p.display()),
+            Database::Postgres(url) => format!("postgres {}", redact(url)),
+        }
+    }
+}
+
+/// `url` with the password (if any) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod database_tests {
+    use super::*;
+
+    #[test]
+    fn the_database_key_picks_the_backend() {
+        let mut c = Config::default();
+        assert_eq!(c.database_choice(), Ok(Database::Sqlite(c.database_path())));
+        c.database = Some("postgres://walletd@db:5432/wallet".into());
+        assert_eq!(
+            c.database_choice(),
+            Ok(Database::Postgres("postgres://walletd@db:5432/wallet".into()))
+        );
+        c.database = Some("sqlite:/var/lib/w.sqlite3".into());
+        assert_eq!(
+            c.database_choice(),
+            Ok(Database::Sqlite("/var/lib/w.sqlite3".into()))
+        );
+        c.database = Some("mysql://root:hunter2@db/w".into());
+        let e = c.database_choice().expect_err("not a database we run on");
+        assert!(e.contains("postgres://") && !e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/d?x=1"),
+            "postgres://u:***@h:5432/d?x=1"
+        );
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(
+            Database::Postgres("postgresql://a:b@c/d".into()).describe(),
+            "postgres postgresql://a:***@c/d"
+        );
     }
 }

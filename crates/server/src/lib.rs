@@ -3,9 +3,11 @@
 pub mod alphapay;
 pub mod cashier;
 pub mod config;
+pub mod consent; // consent and payment-code pages (issue 5)
 pub mod miniprogram;
 pub mod notifier;
 pub mod pin;
+pub mod signed_request; // shared by the signed dialects (issue 6)
 pub mod store_api;
 pub mod wallet_key;
 pub mod workers;
@@ -36,6 +38,9 @@ pub struct AppState {
     pub public_base_url: Arc<str>,
     /// Parsed merchant public keys, by the key text they were parsed from.
     key_cache: Arc<RwLock<HashMap<String, PublicKey>>>,
+    // ---- cashier pages (issue 4) ----
+    /// Keys of the cashier's session cookies and CSRF tokens (a secret in the data directory).
+    pub cashier_secrets: cashier::CashierSecrets,
 }
 
 impl AppState {
@@ -57,14 +62,23 @@ impl AppState {
     }
 }
 
-/// Opens the wallet described by `config` (the database in its data directory).
+/// Opens the wallet described by `config`: the SQLite file in its data directory, or the database
+/// its `database` key names (migrations are applied on opening).
 pub fn open_wallet(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> anyhow::Result<Wallet> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let path = config.database_path();
-    let store =
-        SqliteStore::open(&path, 4).with_context(|| format!("opening database {}", path.display()))?;
-    Ok(Wallet::new(Arc::new(store), clock, ids, config.wallet_config()))
+    // ---- PostgreSQL backend (issue 9) ----
+    let database = config.database_choice().map_err(anyhow::Error::msg)?;
+    let store: Arc<dyn walletd_core::storage::Store> = match &database {
+        config::Database::Sqlite(path) => Arc::new(
+            SqliteStore::open(path, 4).with_context(|| format!("opening database {}", path.display()))?,
+        ),
+        config::Database::Postgres(url) => Arc::new(
+            walletd_core::storage::postgres::PostgresStore::open(url, config.database_connections)
+                .with_context(|| format!("opening database {}", database.describe()))?,
+        ),
+    };
+    Ok(Wallet::new(store, clock, ids, config.wallet_config()))
 }
 
 /// A built server, bound to its port, not yet serving.
@@ -84,6 +98,7 @@ impl Application {
     /// Like [`Application::build`] with a wallet made by the caller (tests bring their own clock).
     pub async fn build_with_wallet(config: Config, wallet: Wallet) -> anyhow::Result<Application> {
         let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
+        let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?; // issue 4
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -98,6 +113,7 @@ impl Application {
             config: Arc::new(config),
             public_base_url,
             key_cache: Arc::new(RwLock::new(HashMap::new())),
+            cashier_secrets,
         };
         let router = router(state.clone());
         Ok(Application {
@@ -145,7 +161,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(cashier::router())
-        .merge(alphapay::router())
+        .merge(consent::router()) // issue 5
+        .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)
         .with_state(state)

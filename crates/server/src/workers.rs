@@ -20,7 +20,7 @@ async fn expiry_sweep(state: AppState, mut stop: watch::Receiver<bool>) {
         // Bounded batches; keep going while a batch came back full.
         loop {
             match state.wallet.expire_due(200).await {
-                Ok(n) if n == 200 => continue,
+                Ok(200) => continue,
                 Ok(n) => {
                     if n > 0 {
                         tracing::info!(expired = n, "expired unpaid payments");

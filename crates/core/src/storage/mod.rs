@@ -14,6 +14,9 @@
 //! Architecture invariant: a closure either commits everything it wrote or nothing.
 
 pub mod sqlite;
+// ---- PostgreSQL backend and dumps (issue 9) ----
+pub mod dump;
+pub mod postgres;
 
 use crate::error::{CoreError, StoreError};
 use crate::idempotency::IdempotencyRecord;
@@ -136,6 +139,98 @@ pub trait Tx {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    // ---- store API (issue 7): store settings, keys, products, users with carts, orders ----
+    /// Inserts or replaces the settings of `config.client_id`.
+    fn put_store_config(&mut self, config: &crate::store::StoreConfig) -> Result<(), StoreError>;
+    fn get_store_config(&mut self, client_id: &str) -> Result<Option<crate::store::StoreConfig>, StoreError>;
+    /// Fails with [`StoreError::Duplicate`] if the key id is taken.
+    fn insert_store_key(&mut self, key: &crate::store::StoreKey) -> Result<(), StoreError>;
+    fn update_store_key(&mut self, key: &crate::store::StoreKey) -> Result<(), StoreError>;
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::store::StoreKey>, StoreError>;
+    /// Keys of one client (or all), oldest first.
+    fn list_store_keys(&mut self, client_id: Option<&str>)
+        -> Result<Vec<crate::store::StoreKey>, StoreError>;
+    /// Stores a product (its `product_id` is ignored) and returns it with the id it got.
+    fn insert_store_product(
+        &mut self,
+        product: &crate::store::StoreProduct,
+    ) -> Result<crate::store::StoreProduct, StoreError>;
+    fn get_store_product(
+        &mut self,
+        client_id: &str,
+        product_id: i64,
+    ) -> Result<Option<crate::store::StoreProduct>, StoreError>;
+    fn list_store_products(&mut self, client_id: &str)
+        -> Result<Vec<crate::store::StoreProduct>, StoreError>;
+    /// Inserts or replaces the store user `(client_id, iq)`.
+    fn put_store_user(&mut self, user: &crate::store::StoreUser) -> Result<(), StoreError>;
+    fn get_store_user(
+        &mut self,
+        client_id: &str,
+        iq: i64,
+    ) -> Result<Option<crate::store::StoreUser>, StoreError>;
+    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<crate::store::StoreUser>, StoreError>;
+    /// Stores an order (its `order_id` is ignored) and returns it with the id it got. At most one
+    /// current order per store user: a second fails with [`StoreError::Duplicate`].
+    fn insert_store_order(
+        &mut self,
+        order: &crate::store::StoreOrder,
+    ) -> Result<crate::store::StoreOrder, StoreError>;
+    fn update_store_order(&mut self, order: &crate::store::StoreOrder) -> Result<(), StoreError>;
+    fn get_store_order(
+        &mut self,
+        client_id: &str,
+        order_id: i64,
+    ) -> Result<Option<crate::store::StoreOrder>, StoreError>;
+    /// The user's order with status current, if any.
+    fn find_current_store_order(
+        &mut self,
+        client_id: &str,
+        iq: i64,
+    ) -> Result<Option<crate::store::StoreOrder>, StoreError>;
+    /// The user's orders, newest first, at most `limit`.
+    fn list_store_orders(
+        &mut self,
+        client_id: &str,
+        iq: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::store::StoreOrder>, StoreError>;
+
+    // ---- OAuth, payment codes and captures (issue 5) ----
+    // Codes and tokens are looked up by their SHA-256 (`crate::oauth::hash_secret`). A `get`/`find`
+    // in a write transaction locks the row where the backend has row locks, so a code or a refresh
+    // token can be spent only once even by two nodes at the same moment.
+    fn insert_auth_code(&mut self, code: &crate::oauth::AuthCode) -> Result<(), StoreError>;
+    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::AuthCode>, StoreError>;
+    fn update_auth_code(&mut self, code: &crate::oauth::AuthCode) -> Result<(), StoreError>;
+    fn insert_token(&mut self, token: &crate::oauth::TokenRecord) -> Result<(), StoreError>;
+    fn update_token(&mut self, token: &crate::oauth::TokenRecord) -> Result<(), StoreError>;
+    fn find_token_by_access(
+        &mut self,
+        access_hash: &str,
+    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError>;
+    fn find_token_by_refresh(
+        &mut self,
+        refresh_hash: &str,
+    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError>;
+    /// Every token pair `user_id` granted (to `client_id` only, if given), in creation order.
+    fn list_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError>;
+    fn insert_payment_code(&mut self, code: &crate::oauth::PaymentCode) -> Result<(), StoreError>;
+    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::PaymentCode>, StoreError>;
+    fn update_payment_code(&mut self, code: &crate::oauth::PaymentCode) -> Result<(), StoreError>;
+    /// Deletes at most `limit` auth codes and at most `limit` payment codes that expired before
+    /// `before`; returns how many rows went.
+    fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError>;
+    /// Fails with [`StoreError::Duplicate`] if the capture id or `(client, captureRequestId)` is taken.
+    fn insert_capture(&mut self, capture: &crate::captures::Capture) -> Result<(), StoreError>;
+    fn get_capture(&mut self, capture_id: &str) -> Result<Option<crate::captures::Capture>, StoreError>;
+    /// The captures of one payment, oldest first.
+    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<crate::captures::Capture>, StoreError>;
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.

@@ -29,7 +29,8 @@ use walletd_protocol::Currency;
 pub const MAX_BATCH: usize = 512;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE clients (
     client_id TEXT PRIMARY KEY,
     partner_id TEXT NOT NULL UNIQUE,
@@ -115,7 +116,79 @@ CREATE TABLE once_values (
     expires_at TEXT NOT NULL,
     PRIMARY KEY (scope, value)
 );
-"#];
+"#,
+    // ---- OAuth, payment codes and captures (issue 5): secrets only as SHA-256 ----
+    r#"
+CREATE TABLE oauth_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
+CREATE TABLE oauth_tokens (
+    token_id TEXT PRIMARY KEY,
+    access_hash TEXT NOT NULL UNIQUE,
+    refresh_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX oauth_tokens_user ON oauth_tokens(user_id, client_id, created_at);
+CREATE TABLE payment_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX payment_codes_expiry ON payment_codes(expires_at);
+CREATE TABLE captures (
+    capture_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    capture_request_id TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (client_id, capture_request_id)
+);
+CREATE INDEX captures_payment ON captures(payment_id, created_at);
+"#,
+    // ---- store API (issue 7): store settings, keys, products, users with carts, orders ----
+    r#"
+CREATE TABLE store_configs (
+    client_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE store_keys (
+    key_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX store_keys_client ON store_keys(client_id, created_at);
+CREATE TABLE store_products (
+    product_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX store_products_client ON store_products(client_id, product_id);
+CREATE TABLE store_users (
+    client_id TEXT NOT NULL,
+    iq INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (client_id, iq)
+);
+CREATE TABLE store_orders (
+    order_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL,
+    iq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX store_orders_user ON store_orders(client_id, iq, order_id);
+CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHERE status = 'current';
+"#,
+];
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -699,11 +772,11 @@ impl Tx for SqliteTx<'_> {
     fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError> {
         match client_id {
             Some(c) => self.many_docs(
-                "SELECT doc FROM payments WHERE client_id = ?1 ORDER BY created_at DESC LIMIT ?2",
+                "SELECT doc FROM payments WHERE client_id = ?1 ORDER BY created_at DESC, payment_id DESC LIMIT ?2",
                 params![c, limit],
             ),
             None => self.many_docs(
-                "SELECT doc FROM payments ORDER BY created_at DESC LIMIT ?1",
+                "SELECT doc FROM payments ORDER BY created_at DESC, payment_id DESC LIMIT ?1",
                 params![limit],
             ),
         }
@@ -815,7 +888,7 @@ impl Tx for SqliteTx<'_> {
 
     fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         self.many_docs(
-            "SELECT doc FROM outbox ORDER BY created_at DESC LIMIT ?1",
+            "SELECT doc FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?1",
             [limit],
         )
     }
@@ -837,5 +910,326 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![scope, value, ts(expires_at)])?;
         Ok(n == 1)
+    }
+
+    // ---- store API (issue 7) ----
+
+    fn put_store_config(&mut self, c: &crate::store::StoreConfig) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO store_configs (client_id, doc) VALUES (?1, ?2) \
+                 ON CONFLICT (client_id) DO UPDATE SET doc = excluded.doc",
+            )?
+            .execute(params![c.client_id, to_doc(c)?])?;
+        Ok(())
+    }
+
+    fn get_store_config(&mut self, client_id: &str) -> Result<Option<crate::store::StoreConfig>, StoreError> {
+        self.one_doc("SELECT doc FROM store_configs WHERE client_id = ?1", [client_id])
+    }
+
+    fn insert_store_key(&mut self, k: &crate::store::StoreKey) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![k.key_id, k.client_id, ts(k.created_at), to_doc(k)?])?;
+        Ok(())
+    }
+
+    fn update_store_key(&mut self, k: &crate::store::StoreKey) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE store_keys SET doc = ?2 WHERE key_id = ?1")?
+            .execute(params![k.key_id, to_doc(k)?])?;
+        Self::changed_one(n, "store key")
+    }
+
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::store::StoreKey>, StoreError> {
+        self.one_doc("SELECT doc FROM store_keys WHERE key_id = ?1", [key_id])
+    }
+
+    fn list_store_keys(
+        &mut self,
+        client_id: Option<&str>,
+    ) -> Result<Vec<crate::store::StoreKey>, StoreError> {
+        match client_id {
+            Some(c) => self.many_docs(
+                "SELECT doc FROM store_keys WHERE client_id = ?1 ORDER BY created_at, key_id",
+                [c],
+            ),
+            None => self.many_docs(
+                "SELECT doc FROM store_keys ORDER BY client_id, created_at, key_id",
+                [],
+            ),
+        }
+    }
+
+    fn insert_store_product(
+        &mut self,
+        p: &crate::store::StoreProduct,
+    ) -> Result<crate::store::StoreProduct, StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO store_products (client_id, doc) VALUES (?1, '{}')")?
+            .execute(params![p.client_id])?;
+        let mut stored = p.clone();
+        stored.product_id = self.conn.last_insert_rowid();
+        let n = self
+            .conn
+            .prepare_cached("UPDATE store_products SET doc = ?2 WHERE product_id = ?1")?
+            .execute(params![stored.product_id, to_doc(&stored)?])?;
+        Self::changed_one(n, "store product")?;
+        Ok(stored)
+    }
+
+    fn get_store_product(
+        &mut self,
+        client_id: &str,
+        product_id: i64,
+    ) -> Result<Option<crate::store::StoreProduct>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM store_products WHERE client_id = ?1 AND product_id = ?2",
+            params![client_id, product_id],
+        )
+    }
+
+    fn list_store_products(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Vec<crate::store::StoreProduct>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM store_products WHERE client_id = ?1 ORDER BY product_id",
+            [client_id],
+        )
+    }
+
+    fn put_store_user(&mut self, u: &crate::store::StoreUser) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (client_id, iq) DO UPDATE SET user_id = excluded.user_id, doc = excluded.doc",
+            )?
+            .execute(params![u.client_id, u.iq, u.user_id, to_doc(u)?])?;
+        Ok(())
+    }
+
+    fn get_store_user(
+        &mut self,
+        client_id: &str,
+        iq: i64,
+    ) -> Result<Option<crate::store::StoreUser>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM store_users WHERE client_id = ?1 AND iq = ?2",
+            params![client_id, iq],
+        )
+    }
+
+    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<crate::store::StoreUser>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM store_users WHERE client_id = ?1 ORDER BY iq",
+            [client_id],
+        )
+    }
+
+    fn insert_store_order(
+        &mut self,
+        o: &crate::store::StoreOrder,
+    ) -> Result<crate::store::StoreOrder, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO store_orders (client_id, iq, status, doc) VALUES (?1, ?2, ?3, '{}')",
+            )?
+            .execute(params![o.client_id, o.iq, o.status.as_str()])?;
+        let mut stored = o.clone();
+        stored.order_id = self.conn.last_insert_rowid();
+        self.update_store_order(&stored)?;
+        Ok(stored)
+    }
+
+    fn update_store_order(&mut self, o: &crate::store::StoreOrder) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE store_orders SET status = ?2, doc = ?3 WHERE order_id = ?1")?
+            .execute(params![o.order_id, o.status.as_str(), to_doc(o)?])?;
+        Self::changed_one(n, "store order")
+    }
+
+    fn get_store_order(
+        &mut self,
+        client_id: &str,
+        order_id: i64,
+    ) -> Result<Option<crate::store::StoreOrder>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM store_orders WHERE client_id = ?1 AND order_id = ?2",
+            params![client_id, order_id],
+        )
+    }
+
+    fn find_current_store_order(
+        &mut self,
+        client_id: &str,
+        iq: i64,
+    ) -> Result<Option<crate::store::StoreOrder>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 AND status = 'current'",
+            params![client_id, iq],
+        )
+    }
+
+    fn list_store_orders(
+        &mut self,
+        client_id: &str,
+        iq: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::store::StoreOrder>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 ORDER BY order_id DESC LIMIT ?3",
+            params![client_id, iq, limit],
+        )
+    }
+
+    // ---- OAuth, payment codes and captures (issue 5) ----
+
+    fn insert_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
+        Ok(())
+    }
+
+    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::AuthCode>, StoreError> {
+        self.one_doc("SELECT doc FROM oauth_codes WHERE code_hash = ?1", [code_hash])
+    }
+
+    fn update_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE oauth_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
+            .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
+        Self::changed_one(n, "auth code")
+    }
+
+    fn insert_token(&mut self, t: &crate::oauth::TokenRecord) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                t.token_id,
+                t.access_hash,
+                t.refresh_hash,
+                t.grant.user_id,
+                t.grant.client_id,
+                ts(t.created_at),
+                to_doc(t)?
+            ])?;
+        Ok(())
+    }
+
+    fn update_token(&mut self, t: &crate::oauth::TokenRecord) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE oauth_tokens SET doc = ?2 WHERE token_id = ?1")?
+            .execute(params![t.token_id, to_doc(t)?])?;
+        Self::changed_one(n, "token")
+    }
+
+    fn find_token_by_access(
+        &mut self,
+        access_hash: &str,
+    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM oauth_tokens WHERE access_hash = ?1",
+            [access_hash],
+        )
+    }
+
+    fn find_token_by_refresh(
+        &mut self,
+        refresh_hash: &str,
+    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError> {
+        self.one_doc(
+            "SELECT doc FROM oauth_tokens WHERE refresh_hash = ?1",
+            [refresh_hash],
+        )
+    }
+
+    fn list_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+        match client_id {
+            Some(c) => self.many_docs(
+                "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at, token_id",
+                params![user_id, c],
+            ),
+            None => self.many_docs(
+                "SELECT doc FROM oauth_tokens WHERE user_id = ?1 ORDER BY created_at, token_id",
+                params![user_id],
+            ),
+        }
+    }
+
+    fn insert_payment_code(&mut self, c: &crate::oauth::PaymentCode) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
+        Ok(())
+    }
+
+    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::PaymentCode>, StoreError> {
+        self.one_doc("SELECT doc FROM payment_codes WHERE code_hash = ?1", [code_hash])
+    }
+
+    fn update_payment_code(&mut self, c: &crate::oauth::PaymentCode) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE payment_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
+            .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
+        Self::changed_one(n, "payment code")
+    }
+
+    fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for table in ["oauth_codes", "payment_codes"] {
+            n += self
+                .conn
+                .prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE code_hash IN \
+                     (SELECT code_hash FROM {table} WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)"
+                ))?
+                .execute(params![ts(before), limit])?;
+        }
+        Ok(n)
+    }
+
+    fn insert_capture(&mut self, c: &crate::captures::Capture) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                c.capture_id,
+                c.client_id,
+                c.capture_request_id,
+                c.payment_id,
+                ts(c.created_at),
+                to_doc(c)?
+            ])?;
+        Ok(())
+    }
+
+    fn get_capture(&mut self, capture_id: &str) -> Result<Option<crate::captures::Capture>, StoreError> {
+        self.one_doc("SELECT doc FROM captures WHERE capture_id = ?1", [capture_id])
+    }
+
+    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<crate::captures::Capture>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM captures WHERE payment_id = ?1 ORDER BY created_at, capture_id",
+            [payment_id],
+        )
     }
 }

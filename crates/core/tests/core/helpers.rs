@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tempfile::TempDir;
 use walletd_core::clock::{ManualClock, SequentialIds};
-use walletd_core::ledger::{Account, AccountKind};
+use walletd_core::ledger::{self, Account, AccountKind, Leg};
 use walletd_core::outbox::{OutboxEntry, OutboxKind};
 use walletd_core::parties::{Client, User};
-use walletd_core::payments::{ApprovalOutcome, Channel, PayCommand, PayOutcome, Payment, PaymentRef, Scenario};
+use walletd_core::payments::{
+    ApprovalOutcome, Channel, PayCommand, PayFactors, PayOutcome, Payment, PaymentRef, Scenario,
+};
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
 use walletd_core::storage::sqlite::SqliteStore;
-use walletd_core::{Wallet, WalletConfig};
+use walletd_core::{CoreError, Wallet, WalletConfig};
 use walletd_protocol::{Amount, Currency, ResultCode};
 
 /// The demo merchant every test talks as.
@@ -33,7 +35,9 @@ pub const BOB_USD: i64 = 5_000;
 
 /// 10:00 UTC: a test can move a few hours without crossing midnight (daily limits).
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("valid start time")
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .single()
+        .expect("valid start time")
 }
 
 pub fn usd() -> Currency {
@@ -99,13 +103,32 @@ pub async fn spawn_wallet_with(config: WalletConfig) -> TestWallet {
     other.partner_id = OTHER_PARTNER.into();
     wallet.add_client(other).await.expect("add other client");
 
-    wallet.add_user(User::new(ALICE, "+10000000001", "Alice", t0())).await.expect("add alice");
-    wallet.add_user(User::new(BOB, "+10000000002", "Bob", t0())).await.expect("add bob");
-    wallet.top_up(ALICE, usd_minor(ALICE_USD)).await.expect("fund alice USD");
-    wallet.top_up(ALICE, money(eur(), ALICE_EUR)).await.expect("fund alice EUR");
+    wallet
+        .add_user(User::new(ALICE, "+10000000001", "Alice", t0()))
+        .await
+        .expect("add alice");
+    wallet
+        .add_user(User::new(BOB, "+10000000002", "Bob", t0()))
+        .await
+        .expect("add bob");
+    wallet
+        .top_up(ALICE, usd_minor(ALICE_USD))
+        .await
+        .expect("fund alice USD");
+    wallet
+        .top_up(ALICE, money(eur(), ALICE_EUR))
+        .await
+        .expect("fund alice EUR");
     wallet.top_up(BOB, usd_minor(BOB_USD)).await.expect("fund bob");
 
-    TestWallet { wallet, clock, ids, config, db_path, dir }
+    TestWallet {
+        wallet,
+        clock,
+        ids,
+        config,
+        db_path,
+        dir,
+    }
 }
 
 pub fn open_wallet(
@@ -121,10 +144,24 @@ pub fn open_wallet(
 impl TestWallet {
     /// Drops the wallet (and with it the store and its threads) and opens the same file again.
     pub fn reopen(self) -> TestWallet {
-        let TestWallet { wallet, clock, ids, config, db_path, dir } = self;
+        let TestWallet {
+            wallet,
+            clock,
+            ids,
+            config,
+            db_path,
+            dir,
+        } = self;
         drop(wallet);
         let wallet = open_wallet(&db_path, &clock, &ids, &config);
-        TestWallet { wallet, clock, ids, config, db_path, dir }
+        TestWallet {
+            wallet,
+            clock,
+            ids,
+            config,
+            db_path,
+            dir,
+        }
     }
 
     pub fn advance_secs(&self, secs: i64) {
@@ -149,6 +186,8 @@ impl TestWallet {
             return_url: Some("https://merchant.example/return".into()),
             notify_url: Some(NOTIFY_URL.into()),
             extend_info: None,
+            payment_auth_code: None,
+            factors: PayFactors::default(),
         }
     }
 
@@ -162,8 +201,15 @@ impl TestWallet {
 
     /// A payment of the demo client that `user` has paid.
     pub async fn paid_payment(&self, payment_request_id: &str, amount_minor: i64, user: &str) -> Payment {
-        let p = self.accepted_payment(self.pay_cmd(payment_request_id, amount_minor)).await;
-        match self.wallet.confirm_payment(&p.payment_id, user).await.expect("confirm") {
+        let p = self
+            .accepted_payment(self.pay_cmd(payment_request_id, amount_minor))
+            .await;
+        match self
+            .wallet
+            .confirm_payment(&p.payment_id, user)
+            .await
+            .expect("confirm")
+        {
             ApprovalOutcome::Done(p) => p,
             other => panic!("expected the payment to succeed, got {other:?}"),
         }
@@ -204,33 +250,74 @@ impl TestWallet {
 
     /// Posted balance of a merchant's settlement account; zero if it has none.
     pub async fn merchant_balance(&self, client: &str, currency: Currency) -> i64 {
-        self.account(AccountKind::Merchant, client, currency).await.map_or(0, |a| a.posted_balance())
+        self.account(AccountKind::Merchant, client, currency)
+            .await
+            .map_or(0, |a| a.posted_balance())
     }
 
     /// Outbox rows about `subject_id` (a payment or refund id).
     pub async fn notices_about(&self, subject_id: &str) -> Vec<OutboxEntry> {
-        let all = self.wallet.list_notifications(10_000).await.expect("list notifications");
+        let all = self
+            .wallet
+            .list_notifications(10_000)
+            .await
+            .expect("list notifications");
         all.into_iter().filter(|e| e.subject_id == subject_id).collect()
     }
 
+    /// Settles `amount_minor` of the demo merchant's USD balance out of the wallet (a payout to
+    /// the merchant's bank): the only way its balance can drop below what its payments owe.
+    pub async fn pay_out_merchant(&self, amount_minor: i64) {
+        self.wallet
+            .write(move |ctx, tx| {
+                let now = ctx.now();
+                let merchant = ledger::ensure_account(tx, AccountKind::Merchant, CLIENT, usd(), now)?;
+                let funding = ledger::funding_account(tx, usd(), now)?;
+                let legs = [Leg::Single {
+                    debit: merchant.id,
+                    credit: funding.id,
+                    amount_minor,
+                    code: "payout".into(),
+                    reference: CLIENT.into(),
+                }];
+                ledger::apply(tx, now, &legs)?.map_err(|e| CoreError::Invalid(e.to_string()))
+            })
+            .await
+            .expect("payout");
+    }
+
     pub async fn payment(&self, payment_id: &str) -> Payment {
-        self.wallet.get_payment(payment_id).await.expect("get payment").expect("payment exists")
+        self.wallet
+            .get_payment(payment_id)
+            .await
+            .expect("get payment")
+            .expect("payment exists")
     }
 }
 
 pub fn by_id(payment_id: &str) -> PaymentRef {
-    PaymentRef { payment_id: Some(payment_id.into()), payment_request_id: None }
+    PaymentRef {
+        payment_id: Some(payment_id.into()),
+        payment_request_id: None,
+    }
 }
 
 pub fn by_request(payment_request_id: &str) -> PaymentRef {
-    PaymentRef { payment_id: None, payment_request_id: Some(payment_request_id.into()) }
+    PaymentRef {
+        payment_id: None,
+        payment_request_id: Some(payment_request_id.into()),
+    }
 }
 
 /// The books must balance: per currency debits equal credits, no flagged account overdrawn, and
 /// every stored sum equals what the transfers add up to.
 pub async fn assert_books_sound(wallet: &Wallet) {
     let report = wallet.verify().await.expect("verify runs");
-    assert!(report.is_sound(), "ledger verify found problems: {:#?}", report.problems);
+    assert!(
+        report.is_sound(),
+        "ledger verify found problems: {:#?}",
+        report.problems
+    );
 }
 
 /// Unwraps a pay refusal.
@@ -257,6 +344,34 @@ pub fn refund_rejection(outcome: &RefundOutcome) -> ResultCode {
     }
 }
 
+/// No money moved between two snapshots of `wallet.accounts()`: every account kept its sums, and
+/// any account that appeared since is empty (a refused request may open an empty account).
+pub fn assert_no_money_moved(before: &[Account], after: &[Account]) {
+    for a in after {
+        match before.iter().find(|b| b.id == a.id) {
+            Some(b) => assert_eq!(a, b, "account {} changed", a.id),
+            None => assert_eq!(
+                (
+                    a.debits_pending,
+                    a.debits_posted,
+                    a.credits_pending,
+                    a.credits_posted
+                ),
+                (0, 0, 0, 0),
+                "new account {} is not empty",
+                a.id
+            ),
+        }
+    }
+    assert!(
+        before.iter().all(|b| after.iter().any(|a| a.id == b.id)),
+        "an account vanished"
+    );
+}
+
 pub fn payment_notices(entries: &[OutboxEntry]) -> usize {
-    entries.iter().filter(|e| e.kind == OutboxKind::PaymentResult).count()
+    entries
+        .iter()
+        .filter(|e| e.kind == OutboxKind::PaymentResult)
+        .count()
 }

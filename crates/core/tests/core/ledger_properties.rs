@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
-use walletd_core::ledger::{self, flags, Account, AccountId, AccountKind, Leg, LedgerError, NewAccount, TransferId};
+use walletd_core::ledger::{
+    self, flags, Account, AccountId, AccountKind, LedgerError, Leg, NewAccount, TransferId,
+};
 use walletd_protocol::Currency;
 
 /// Which pending transfer a post or void names.
@@ -17,6 +19,8 @@ use walletd_protocol::Currency;
 enum PendingPick {
     /// The n-th pending transfer created so far (modulo their number).
     Created(usize),
+    /// The n-th newest pending transfer (clamped to the oldest).
+    Recent(usize),
     /// The n-th single transfer created so far: not a pending transfer.
     NotPending(usize),
     /// An id no transfer has.
@@ -25,10 +29,24 @@ enum PendingPick {
 
 #[derive(Debug, Clone)]
 enum LegSpec {
-    Single { debit: usize, credit: usize, amount: i64 },
-    Pending { debit: usize, credit: usize, amount: i64, timeout_secs: i64 },
-    Post { pick: PendingPick, amount: Option<i64> },
-    Void { pick: PendingPick },
+    Single {
+        debit: usize,
+        credit: usize,
+        amount: i64,
+    },
+    Pending {
+        debit: usize,
+        credit: usize,
+        amount: i64,
+        timeout_secs: i64,
+    },
+    Post {
+        pick: PendingPick,
+        amount: Option<i64>,
+    },
+    Void {
+        pick: PendingPick,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +59,7 @@ enum Op {
     Advance { secs: i64 },
 }
 
-/// Index of the account pool the legs pick from (see `Pool::build`).
+/// Index of the account pool the legs pick from (see `build_pool`).
 const POOL: usize = 8;
 const FUNDING_USD: usize = 0;
 const ALICE_USD: usize = 1;
@@ -49,31 +67,61 @@ const BOB_USD: usize = 2;
 const CAROL_USD: usize = 3;
 const MERCHANT_USD: usize = 4;
 const LIMITED_USD: usize = 5;
+const FUNDING_EUR: usize = 6;
 const ALICE_EUR: usize = 7;
 
 fn pick_strategy() -> impl Strategy<Value = PendingPick> {
     prop_oneof![
-        8 => any::<usize>().prop_map(PendingPick::Created),
+        // Mostly one of the last few holds, which are more often still open.
+        12 => (0usize..3).prop_map(PendingPick::Recent),
+        4 => any::<usize>().prop_map(PendingPick::Created),
         1 => any::<usize>().prop_map(PendingPick::NotPending),
         1 => Just(PendingPick::Missing),
     ]
 }
 
 fn amount_strategy() -> impl Strategy<Value = i64> {
-    prop_oneof![1 => Just(0i64), 20 => 1i64..=4_000]
+    prop_oneof![1 => Just(0i64), 20 => 1i64..=2_500]
+}
+
+/// USD accounts weighted towards those that have (or can get) money.
+fn usd_account() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        4 => Just(FUNDING_USD),
+        4 => Just(ALICE_USD),
+        4 => Just(BOB_USD),
+        2 => Just(CAROL_USD),
+        3 => Just(MERCHANT_USD),
+        1 => Just(LIMITED_USD),
+    ]
+}
+
+/// A (debit, credit) pair: mostly two different USD accounts; now and then a EUR pair, a pair
+/// across currencies, or the same account twice.
+fn pair_strategy() -> impl Strategy<Value = (usize, usize)> {
+    prop_oneof![
+        24 => (usd_account(), usd_account(), 1usize..=5)
+            .prop_map(|(d, c, shift)| if d == c { (d, (c + shift) % (LIMITED_USD + 1)) } else { (d, c) }),
+        2 => prop_oneof![Just((FUNDING_EUR, ALICE_EUR)), Just((ALICE_EUR, FUNDING_EUR))],
+        1 => (usd_account(), prop_oneof![Just(FUNDING_EUR), Just(ALICE_EUR)])
+            .prop_map(|(u, e)| if u % 2 == 0 { (u, e) } else { (e, u) }),
+        1 => usd_account().prop_map(|a| (a, a)),
+    ]
 }
 
 fn leg_strategy() -> impl Strategy<Value = LegSpec> {
     prop_oneof![
         // Top-ups: from the funding account into a wallet.
-        3 => (1usize..POOL, amount_strategy())
-            .prop_map(|(credit, amount)| LegSpec::Single { debit: FUNDING_USD, credit, amount }),
-        5 => (0usize..POOL, 0usize..POOL, amount_strategy())
-            .prop_map(|(debit, credit, amount)| LegSpec::Single { debit, credit, amount }),
-        4 => (0usize..POOL, 0usize..POOL, amount_strategy(), 1i64..=600).prop_map(
-            |(debit, credit, amount, timeout_secs)| LegSpec::Pending { debit, credit, amount, timeout_secs }
+        3 => (usd_account(), amount_strategy()).prop_map(|(credit, amount)| {
+            let credit = if credit == FUNDING_USD { ALICE_USD } else { credit };
+            LegSpec::Single { debit: FUNDING_USD, credit, amount }
+        }),
+        5 => (pair_strategy(), amount_strategy())
+            .prop_map(|((debit, credit), amount)| LegSpec::Single { debit, credit, amount }),
+        5 => (pair_strategy(), amount_strategy(), 1i64..=600).prop_map(
+            |((debit, credit), amount, timeout_secs)| LegSpec::Pending { debit, credit, amount, timeout_secs }
         ),
-        3 => (pick_strategy(), prop::option::of(0i64..=4_000))
+        4 => (pick_strategy(), prop::option::of(0i64..=2_500))
             .prop_map(|(pick, amount)| LegSpec::Post { pick, amount }),
         2 => pick_strategy().prop_map(|pick| LegSpec::Void { pick }),
     ]
@@ -122,9 +170,19 @@ fn breaks(flags_: u32, s: &[i64; 4]) -> bool {
 /// What a leg turns into once picks are resolved to ids.
 #[derive(Debug, Clone)]
 enum Resolved {
-    Move { pending: bool, debit: AccountId, credit: AccountId, amount: i64 },
-    Post { id: TransferId, amount: Option<i64> },
-    Void { id: TransferId },
+    Move {
+        pending: bool,
+        debit: AccountId,
+        credit: AccountId,
+        amount: i64,
+    },
+    Post {
+        id: TransferId,
+        amount: Option<i64>,
+    },
+    Void {
+        id: TransferId,
+    },
 }
 
 impl Model {
@@ -133,7 +191,19 @@ impl Model {
             accounts: accounts
                 .iter()
                 .map(|a| {
-                    (a.id, (a.currency, a.flags, [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]))
+                    (
+                        a.id,
+                        (
+                            a.currency,
+                            a.flags,
+                            [
+                                a.debits_pending,
+                                a.debits_posted,
+                                a.credits_pending,
+                                a.credits_posted,
+                            ],
+                        ),
+                    )
                 })
                 .collect(),
             pendings: BTreeMap::new(),
@@ -147,6 +217,10 @@ impl Model {
             PendingPick::Created(n) if !self.pending_order.is_empty() => {
                 self.pending_order[n % self.pending_order.len()]
             }
+            PendingPick::Recent(n) if !self.pending_order.is_empty() => {
+                let newest = self.pending_order.len() - 1;
+                self.pending_order[newest - (*n).min(newest)]
+            }
             PendingPick::NotPending(n) if !self.singles.is_empty() => self.singles[n % self.singles.len()],
             _ => 1_000_000_000,
         }
@@ -154,7 +228,11 @@ impl Model {
 
     fn resolve(&self, pool: &[AccountId], now: DateTime<Utc>, spec: &LegSpec) -> (Resolved, Leg) {
         match spec {
-            LegSpec::Single { debit, credit, amount } => {
+            LegSpec::Single {
+                debit,
+                credit,
+                amount,
+            } => {
                 let (debit, credit) = (pool[*debit], pool[*credit]);
                 let leg = Leg::Single {
                     debit,
@@ -163,9 +241,22 @@ impl Model {
                     code: "test".into(),
                     reference: "prop".into(),
                 };
-                (Resolved::Move { pending: false, debit, credit, amount: *amount }, leg)
+                (
+                    Resolved::Move {
+                        pending: false,
+                        debit,
+                        credit,
+                        amount: *amount,
+                    },
+                    leg,
+                )
             }
-            LegSpec::Pending { debit, credit, amount, timeout_secs } => {
+            LegSpec::Pending {
+                debit,
+                credit,
+                amount,
+                timeout_secs,
+            } => {
                 let (debit, credit) = (pool[*debit], pool[*credit]);
                 let leg = Leg::Pending {
                     debit,
@@ -175,16 +266,33 @@ impl Model {
                     code: "test_hold".into(),
                     reference: "prop".into(),
                 };
-                (Resolved::Move { pending: true, debit, credit, amount: *amount }, leg)
+                (
+                    Resolved::Move {
+                        pending: true,
+                        debit,
+                        credit,
+                        amount: *amount,
+                    },
+                    leg,
+                )
             }
             LegSpec::Post { pick, amount } => {
                 let id = self.resolve_pick(pick);
-                let leg = Leg::Post { pending_id: id, amount_minor: *amount, code: "test_post".into(), reference: "prop".into() };
+                let leg = Leg::Post {
+                    pending_id: id,
+                    amount_minor: *amount,
+                    code: "test_post".into(),
+                    reference: "prop".into(),
+                };
                 (Resolved::Post { id, amount: *amount }, leg)
             }
             LegSpec::Void { pick } => {
                 let id = self.resolve_pick(pick);
-                let leg = Leg::Void { pending_id: id, code: "test_void".into(), reference: "prop".into() };
+                let leg = Leg::Void {
+                    pending_id: id,
+                    code: "test_void".into(),
+                    reference: "prop".into(),
+                };
                 (Resolved::Void { id }, leg)
             }
         }
@@ -203,7 +311,12 @@ impl Model {
         let mut resolved_here: Vec<TransferId> = Vec::new();
         for leg in legs {
             match leg {
-                Resolved::Move { pending, debit, credit, amount } => {
+                Resolved::Move {
+                    pending,
+                    debit,
+                    credit,
+                    amount,
+                } => {
                     if *amount <= 0 {
                         return Err(LedgerError::AmountNotPositive);
                     }
@@ -274,7 +387,13 @@ impl Model {
     fn record(&mut self, now: DateTime<Utc>, legs: &[Leg], ids: &[TransferId]) {
         for (leg, id) in legs.iter().zip(ids) {
             match leg {
-                Leg::Pending { debit, credit, amount_minor, timeout_at, .. } => {
+                Leg::Pending {
+                    debit,
+                    credit,
+                    amount_minor,
+                    timeout_at,
+                    ..
+                } => {
                     debug_assert!(*timeout_at > now);
                     self.pendings.insert(
                         *id,
@@ -302,7 +421,17 @@ impl Model {
 fn sums_of(accounts: &[Account]) -> BTreeMap<AccountId, [i64; 4]> {
     accounts
         .iter()
-        .map(|a| (a.id, [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]))
+        .map(|a| {
+            (
+                a.id,
+                [
+                    a.debits_pending,
+                    a.debits_posted,
+                    a.credits_pending,
+                    a.credits_posted,
+                ],
+            )
+        })
         .collect()
 }
 
@@ -357,7 +486,11 @@ async fn run_ops(ops: Vec<Op>) -> Result<usize, TestCaseError> {
             }
             Op::Batch(specs) => (specs, false),
             Op::FailingLast(mut specs) => {
-                specs.push(LegSpec::Single { debit: ALICE_USD, credit: MERCHANT_USD, amount: 1_000_000_000 });
+                specs.push(LegSpec::Single {
+                    debit: ALICE_USD,
+                    credit: MERCHANT_USD,
+                    amount: 1_000_000_000,
+                });
                 (specs, true)
             }
         };
@@ -377,14 +510,23 @@ async fn run_ops(ops: Vec<Op>) -> Result<usize, TestCaseError> {
 
         match (expected, actual) {
             (Ok(next), Ok(ids)) => {
-                prop_assert!(!must_fail, "step {step}: a batch ending in an overdraft landed: {legs:?}");
+                prop_assert!(
+                    !must_fail,
+                    "step {step}: a batch ending in an overdraft landed: {legs:?}"
+                );
                 prop_assert_eq!(ids.len(), legs.len(), "step {}: one transfer per leg", step);
                 model = next;
                 model.record(now, &legs, &ids);
             }
             (Err(want), Err(got)) => {
                 prop_assert_eq!(&got, &want, "step {}: wrong refusal for {:?}", step, legs);
-                prop_assert_eq!(&before, &after, "step {}: a refused batch changed accounts: {:?}", step, legs);
+                prop_assert_eq!(
+                    &before,
+                    &after,
+                    "step {}: a refused batch changed accounts: {:?}",
+                    step,
+                    legs
+                );
                 refused += 1;
             }
             (want, got) => {
@@ -394,15 +536,28 @@ async fn run_ops(ops: Vec<Op>) -> Result<usize, TestCaseError> {
                 )));
             }
         }
-        prop_assert_eq!(sums_of(&after), model.sums(), "step {}: stored sums differ from the model", step);
+        prop_assert_eq!(
+            sums_of(&after),
+            model.sums(),
+            "step {}: stored sums differ from the model",
+            step
+        );
         let report = t.wallet.verify().await.expect("verify");
-        prop_assert!(report.is_sound(), "step {step}: verify found {:?}", report.problems);
+        prop_assert!(
+            report.is_sound(),
+            "step {step}: verify found {:?}",
+            report.problems
+        );
     }
     Ok(refused)
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 proptest! {
@@ -419,39 +574,111 @@ fn ledger_refuses_every_invalid_batch_of_a_fixed_sequence() {
     // A fixed sequence that hits every refusal of the ledger, so the failure paths stay covered
     // even if the generator above drifts towards batches that always succeed.
     let ops = vec![
-        Op::Batch(vec![LegSpec::Pending { debit: ALICE_USD, credit: MERCHANT_USD, amount: 3_000, timeout_secs: 60 }]),
-        Op::Batch(vec![LegSpec::Single { debit: FUNDING_USD, credit: CAROL_USD, amount: 50 }]),
+        Op::Batch(vec![LegSpec::Pending {
+            debit: ALICE_USD,
+            credit: MERCHANT_USD,
+            amount: 3_000,
+            timeout_secs: 60,
+        }]),
+        Op::Batch(vec![LegSpec::Single {
+            debit: FUNDING_USD,
+            credit: CAROL_USD,
+            amount: 50,
+        }]),
         // Partial post, then a second resolution of the same hold.
-        Op::Batch(vec![LegSpec::Post { pick: PendingPick::Created(0), amount: Some(1_000) }]),
-        Op::Batch(vec![LegSpec::Void { pick: PendingPick::Created(0) }]),
+        Op::Batch(vec![LegSpec::Post {
+            pick: PendingPick::Created(0),
+            amount: Some(1_000),
+        }]),
+        Op::Batch(vec![LegSpec::Void {
+            pick: PendingPick::Created(0),
+        }]),
         // Post after the timeout fails; the void still works.
-        Op::Batch(vec![LegSpec::Pending { debit: BOB_USD, credit: MERCHANT_USD, amount: 500, timeout_secs: 10 }]),
+        Op::Batch(vec![LegSpec::Pending {
+            debit: BOB_USD,
+            credit: MERCHANT_USD,
+            amount: 500,
+            timeout_secs: 10,
+        }]),
         Op::Advance { secs: 10 },
-        Op::Batch(vec![LegSpec::Post { pick: PendingPick::Created(1), amount: None }]),
-        Op::Batch(vec![LegSpec::Void { pick: PendingPick::Created(1) }]),
+        Op::Batch(vec![LegSpec::Post {
+            pick: PendingPick::Created(1),
+            amount: None,
+        }]),
+        Op::Batch(vec![LegSpec::Void {
+            pick: PendingPick::Created(1),
+        }]),
         // Post more than held, zero amount, same account, other currency, overdrafts both ways.
-        Op::Batch(vec![LegSpec::Pending { debit: BOB_USD, credit: MERCHANT_USD, amount: 100, timeout_secs: 60 }]),
-        Op::Batch(vec![LegSpec::Post { pick: PendingPick::Created(2), amount: Some(101) }]),
-        Op::Batch(vec![LegSpec::Single { debit: BOB_USD, credit: MERCHANT_USD, amount: 0 }]),
-        Op::Batch(vec![LegSpec::Single { debit: BOB_USD, credit: BOB_USD, amount: 1 }]),
-        Op::Batch(vec![LegSpec::Single { debit: BOB_USD, credit: ALICE_EUR, amount: 1 }]),
-        Op::Batch(vec![LegSpec::Single { debit: CAROL_USD, credit: MERCHANT_USD, amount: 51 }]),
-        Op::Batch(vec![LegSpec::Single { debit: FUNDING_USD, credit: LIMITED_USD, amount: 1 }]),
+        Op::Batch(vec![LegSpec::Pending {
+            debit: BOB_USD,
+            credit: MERCHANT_USD,
+            amount: 100,
+            timeout_secs: 60,
+        }]),
+        Op::Batch(vec![LegSpec::Post {
+            pick: PendingPick::Created(2),
+            amount: Some(101),
+        }]),
+        Op::Batch(vec![LegSpec::Single {
+            debit: BOB_USD,
+            credit: MERCHANT_USD,
+            amount: 0,
+        }]),
+        Op::Batch(vec![LegSpec::Single {
+            debit: BOB_USD,
+            credit: BOB_USD,
+            amount: 1,
+        }]),
+        Op::Batch(vec![LegSpec::Single {
+            debit: BOB_USD,
+            credit: ALICE_EUR,
+            amount: 1,
+        }]),
+        Op::Batch(vec![LegSpec::Single {
+            debit: CAROL_USD,
+            credit: MERCHANT_USD,
+            amount: 51,
+        }]),
+        Op::Batch(vec![LegSpec::Single {
+            debit: FUNDING_USD,
+            credit: LIMITED_USD,
+            amount: 1,
+        }]),
         // A post or void naming a single transfer, or nothing at all.
-        Op::Batch(vec![LegSpec::Post { pick: PendingPick::NotPending(0), amount: None }]),
-        Op::Batch(vec![LegSpec::Void { pick: PendingPick::Missing }]),
+        Op::Batch(vec![LegSpec::Post {
+            pick: PendingPick::NotPending(0),
+            amount: None,
+        }]),
+        Op::Batch(vec![LegSpec::Void {
+            pick: PendingPick::Missing,
+        }]),
         // Linked: the first legs are fine, the last overdraws: none may land.
         Op::FailingLast(vec![
-            LegSpec::Single { debit: FUNDING_USD, credit: CAROL_USD, amount: 700 },
-            LegSpec::Post { pick: PendingPick::Created(2), amount: None },
+            LegSpec::Single {
+                debit: FUNDING_USD,
+                credit: CAROL_USD,
+                amount: 700,
+            },
+            LegSpec::Post {
+                pick: PendingPick::Created(2),
+                amount: None,
+            },
         ]),
         // Posting and voiding the same hold in one batch.
         Op::Batch(vec![
-            LegSpec::Post { pick: PendingPick::Created(2), amount: None },
-            LegSpec::Void { pick: PendingPick::Created(2) },
+            LegSpec::Post {
+                pick: PendingPick::Created(2),
+                amount: None,
+            },
+            LegSpec::Void {
+                pick: PendingPick::Created(2),
+            },
         ]),
         // And the hold is still there to post.
-        Op::Batch(vec![LegSpec::Post { pick: PendingPick::Created(2), amount: None }]),
+        Op::Batch(vec![LegSpec::Post {
+            pick: PendingPick::Created(2),
+            amount: None,
+        }]),
     ];
     let refused = block_on(run_ops(ops)).expect("the fixed sequence follows the model");
     assert_eq!(refused, 12, "every invalid batch of the sequence must be refused");

@@ -46,8 +46,14 @@ async fn verify_reports_a_wrong_pending_sum_even_when_posted_sums_are_right() {
         .await
         .expect("raw write");
     let found = problems(&t.wallet).await;
-    assert!(found.iter().any(|p| p.contains("USD: pending debits")), "got {found:?}");
-    assert!(found.iter().any(|p| p.contains("transfers add up to")), "got {found:?}");
+    assert!(
+        found.iter().any(|p| p.contains("USD: pending debits")),
+        "got {found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p.contains("transfers add up to")),
+        "got {found:?}"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +83,11 @@ async fn verify_reports_a_transfer_that_never_reached_the_balances() {
         .expect("raw write");
     let found = problems(&t.wallet).await;
     // Both accounts disagree with their transfers; the per-currency totals still balance.
-    assert_eq!(found.iter().filter(|p| p.contains("transfers add up to")).count(), 2, "got {found:?}");
+    assert_eq!(
+        found.iter().filter(|p| p.contains("transfers add up to")).count(),
+        2,
+        "got {found:?}"
+    );
 }
 
 #[tokio::test]

@@ -6,15 +6,16 @@
 //! errors included, is HTTP 200 with a JSON `result` and lower-case `client-id`, `response-time`
 //! and `signature` headers (real SDKs treat anything else as a transport failure).
 
+mod oauth; // issue 5
 mod payments;
 
+use crate::signed_request::{self, header, KeyRefusal}; // shared with AlphaPay (issue 6)
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde::Serialize;
 use std::time::Instant;
 use walletd_core::parties::Client;
@@ -118,14 +119,6 @@ fn api_path<'p>(prefixes: &[String], path: &'p str) -> Option<&'p str> {
         .min_by_key(|rest| rest.len())
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
 /// The entry point of the dialect (mounted as the router's fallback).
 pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
@@ -166,17 +159,6 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     response
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, MpError> {
-    let limited = http_body_util::Limited::new(body, limit);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(MpError::param(format!(
-            "the request body is larger than {limit} bytes"
-        ))),
-        Err(_) => Err(MpError::param("the request body could not be read")),
-    }
-}
-
 async fn authenticate(
     state: &AppState,
     method: &Method,
@@ -191,7 +173,9 @@ async fn authenticate(
             format!("{method} is not supported; use POST"),
         ));
     }
-    let body = read_body(body, state.config.mini_program.body_limit_bytes).await?;
+    let body = signed_request::read_body(body, state.config.mini_program.body_limit_bytes)
+        .await
+        .map_err(MpError::param)?;
     if client_id.is_empty() {
         return Err(MpError::new(
             ResultCode::InvalidClient,
@@ -214,44 +198,31 @@ async fn authenticate(
             format!("the Signature header is malformed: {e}"),
         )
     })?;
-    let stored = client.key(sig.key_version).ok_or_else(|| {
-        let which = sig
-            .key_version
-            .map_or_else(|| "any live key".to_owned(), |v| format!("key version {v}"));
-        MpError::new(
-            ResultCode::KeyNotFound,
-            format!("client {client_id} has no {which}"),
-        )
-    })?;
-    let key = state.public_key(&stored.public_key).map_err(|e| {
-        tracing::error!(client_id, version = stored.version, error = %e, "stored public key does not parse");
-        MpError::new(
+    let signed = content::mini_program("POST", sign_path, client_id, request_time, &body);
+    signed_request::verify_with_client_key(state, &client, &sig, None, &signed).map_err(|refusal| match refusal {
+        KeyRefusal::NotFound { version } => {
+            let which = version.map_or_else(|| "any live key".to_owned(), |v| format!("key version {v}"));
+            MpError::new(ResultCode::KeyNotFound, format!("client {client_id} has no {which}"))
+        }
+        KeyRefusal::Unusable { .. } => MpError::new(
             ResultCode::UnknownException,
             "the registered key of this client is unusable",
-        )
+        ),
+        KeyRefusal::AlgorithmMismatch { named, key, version } => MpError::new(
+            ResultCode::InvalidSignature,
+            format!(
+                "algorithm {} does not match key version {version} ({})",
+                named.as_str(),
+                key.as_str()
+            ),
+        ),
+        KeyRefusal::Mismatch { version } => MpError::new(
+            ResultCode::InvalidSignature,
+            format!(
+                "the signature does not verify with key version {version}; sign exactly \"POST {sign_path}\\n{client_id}.<Request-Time>.<raw body>\""
+            ),
+        ),
     })?;
-    let algorithm = sig.algorithm.unwrap_or(key.algorithm());
-    if algorithm != key.algorithm() {
-        return Err(MpError::new(
-            ResultCode::InvalidSignature,
-            format!(
-                "algorithm {} does not match key version {} ({})",
-                algorithm.as_str(),
-                stored.version,
-                key.algorithm().as_str()
-            ),
-        ));
-    }
-    let signed = content::mini_program("POST", sign_path, client_id, request_time, &body);
-    if key.verify(&signed, &sig.signature).is_err() {
-        return Err(MpError::new(
-            ResultCode::InvalidSignature,
-            format!(
-                "the signature does not verify with key version {}; sign exactly \"POST {sign_path}\\n{client_id}.<Request-Time>.<raw body>\"",
-                stored.version
-            ),
-        ));
-    }
     let at =
         time::parse_request_time(request_time).map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
     time::check_window(
@@ -286,6 +257,14 @@ async fn route(state: &AppState, api: &str, mut call: Call) -> Answer {
         "/payments/cancel" => payments::cancel(state, &call).await,
         "/payments/refund" => payments::refund(state, &call).await,
         "/payments/inquiryRefund" => payments::inquiry_refund(state, &call).await,
+        // ---- OAuth, user info and capture (issue 5) ----
+        "/authorizations/applyToken" => oauth::apply_token(state, &call).await,
+        "/authorizations/cancelToken" => oauth::cancel_token(state, &call).await,
+        "/customers/user/inquiryUserInfoByAccessToken" if version == Version::V1 => {
+            oauth::inquiry_user_info(state, &call).await
+        }
+        "/users/inquiryUserInfo" => oauth::inquiry_user_info(state, &call).await,
+        "/payments/capture" => payments::capture(state, &call).await,
         _ => Err(MpError::new(
             ResultCode::InvalidApi,
             format!("{api} is not an API of this wallet"),

@@ -4,13 +4,16 @@
 use super::{Answer, Call, MpError, Version};
 use crate::AppState;
 use chrono::{DateTime, Utc};
-use walletd_core::payments::{CancelOutcome, Channel, PayCommand, PayOutcome, Payment, PaymentRef, Scenario};
+use walletd_core::captures::{CaptureCommand, CaptureOutcome};
+use walletd_core::payments::{
+    CancelOutcome, Channel, PayCommand, PayFactors, PayOutcome, Payment, PaymentRef, Scenario,
+};
 use walletd_core::refunds::{RefundCommand, RefundOutcome, RefundRef};
 use walletd_protocol::amount::WireAmount;
 use walletd_protocol::miniprogram::{
-    format_body_time, parse_body, ActionForm, CancelResponse, FieldError, InquiryPaymentResponse,
-    InquiryRefundResponse, PayRequestV1, PayRequestV2, PayResponse, PaymentFactor, PaymentLookupRequest,
-    RedirectActionForm, RefundLookupRequest, RefundRequest, RefundResponse,
+    format_body_time, optional, parse_body, required, ActionForm, CancelResponse, FieldError,
+    InquiryPaymentResponse, InquiryRefundResponse, PayRequestV1, PayRequestV2, PayResponse, PaymentFactor,
+    PaymentLookupRequest, RedirectActionForm, RefundLookupRequest, RefundRequest, RefundResponse,
 };
 use walletd_protocol::result::WireResult;
 use walletd_protocol::{time, Currency, ResultCode};
@@ -45,31 +48,73 @@ fn payer_from_extend_info(extend_info: Option<&str>) -> Option<String> {
     v.get("customerId")?.as_str().map(str::to_owned)
 }
 
-/// Only the cashier scenario exists so far; other payment factors are refused plainly.
-fn scenario(factor: Option<&PaymentFactor>, product_code: Option<&str>) -> Result<Scenario, MpError> {
+/// The scenario and factors a request asks for: `paymentFactor` (v1 and v2 flags) and v2
+/// `productCode` (issue 5).
+///
+/// * `isAgreementPay` / `AGREEMENT_PAYMENT`: charge with the access token in `paymentAuthCode`;
+/// * `isPaymentCode` / `IN_STORE_PAYMENT` (`inStorePaymentScenario` PaymentCode): charge with the
+///   code the user's app shows, in `paymentAuthCode`;
+/// * otherwise the cashier; `isAuthorizationPayment` and `isPaymentEvaluation` combine with any.
+///
+/// Order codes, entry codes and authorization-and-pay are not offered: PROCESS_FAIL, plainly.
+fn scenario(
+    factor: Option<&PaymentFactor>,
+    product_code: Option<&str>,
+) -> Result<(Scenario, PayFactors), MpError> {
     let f = factor.cloned().unwrap_or_default();
+    let yes = |v: Option<bool>| v == Some(true);
     let unsupported = [
-        ("isAgreementPay", f.is_agreement_pay),
-        ("isPaymentCode", f.is_payment_code),
         ("isOrderCode", f.is_order_code),
-        ("isPaymentEvaluation", f.is_payment_evaluation),
-        ("isAuthorizationPayment", f.is_authorization_payment),
         ("isAuthorizationAndPay", f.is_authorization_and_pay),
-        ("isInStorePayment", f.is_in_store_payment),
     ];
-    if let Some((name, _)) = unsupported.iter().find(|(_, v)| *v == Some(true)) {
+    if let Some((name, _)) = unsupported.iter().find(|(_, v)| yes(*v)) {
         return Err(MpError::new(
             ResultCode::ProcessFail,
-            format!("paymentFactor.{name} is not offered by this wallet; use the cashier payment"),
+            format!("paymentFactor.{name} is not offered by this wallet"),
         ));
     }
-    if let Some(code) = product_code.filter(|c| *c != "CASHIER_PAYMENT") {
-        return Err(MpError::new(
-            ResultCode::ProcessFail,
-            format!("productCode {code} is not offered by this wallet; use CASHIER_PAYMENT"),
-        ));
+    let in_store_code = match f.in_store_payment_scenario.as_deref() {
+        None | Some("PaymentCode") => true,
+        Some(other) => {
+            if yes(f.is_in_store_payment) || product_code == Some("IN_STORE_PAYMENT") {
+                return Err(MpError::new(
+                    ResultCode::ProcessFail,
+                    format!("inStorePaymentScenario {other} is not offered by this wallet; use PaymentCode"),
+                ));
+            }
+            false
+        }
+    };
+    let mut asked: Vec<(&str, Scenario)> = Vec::new();
+    if yes(f.is_agreement_pay) {
+        asked.push(("paymentFactor.isAgreementPay", Scenario::Agreement));
     }
-    Ok(Scenario::Cashier)
+    if yes(f.is_payment_code) || (yes(f.is_in_store_payment) && in_store_code) {
+        asked.push(("paymentFactor.isPaymentCode", Scenario::PaymentCode));
+    }
+    if yes(f.is_cashier_payment) {
+        asked.push(("paymentFactor.isCashierPayment", Scenario::Cashier));
+    }
+    match product_code {
+        Some("AGREEMENT_PAYMENT") => asked.push(("productCode AGREEMENT_PAYMENT", Scenario::Agreement)),
+        Some("IN_STORE_PAYMENT") => asked.push(("productCode IN_STORE_PAYMENT", Scenario::PaymentCode)),
+        Some("CASHIER_PAYMENT") => asked.push(("productCode CASHIER_PAYMENT", Scenario::Cashier)),
+        _ => {}
+    }
+    let chosen = asked.first().map_or(Scenario::Cashier, |(_, s)| *s);
+    if let Some((name, _)) = asked.iter().find(|(_, s)| *s != chosen) {
+        return Err(MpError::param(format!(
+            "{name} contradicts {}: a payment has one scenario",
+            asked[0].0
+        )));
+    }
+    Ok((
+        chosen,
+        PayFactors {
+            authorization: yes(f.is_authorization_payment),
+            evaluation: yes(f.is_payment_evaluation),
+        },
+    ))
 }
 
 pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
@@ -79,6 +124,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
             check_currency("paymentAmount", &req.payment_amount)?;
             let amount = req.check().map_err(param)?;
             let order = req.order().map_err(param)?.unwrap_or_default();
+            let (scenario, factors) = scenario(req.payment_factor.as_ref(), req.product_code.as_deref())?;
             PayCommand {
                 client_id: call.client.client_id.clone(),
                 channel: Channel::MiniProgramV1,
@@ -86,7 +132,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 app_id: req.app_id.clone(),
                 payment_request_id: req.payment_request_id.clone(),
                 amount,
-                scenario: scenario(req.payment_factor.as_ref(), None)?,
+                scenario,
                 order_title: req.payment_order_title.clone(),
                 reference_order_id: order.reference_order_id.clone(),
                 merchant_display_name: order.merchant_display(),
@@ -95,6 +141,8 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 return_url: req.payment_return_url.clone(),
                 notify_url: req.payment_notify_url.clone(),
                 extend_info: req.extend_info.clone(),
+                payment_auth_code: req.payment_auth_code.clone(),
+                factors,
             }
         }
         Version::V2 => {
@@ -102,6 +150,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
             check_currency("paymentAmount", &req.payment_amount)?;
             let amount = req.check().map_err(param)?;
             let order = req.order.clone().unwrap_or_default();
+            let (scenario, factors) = scenario(req.payment_factor.as_ref(), req.product_code.as_deref())?;
             PayCommand {
                 client_id: call.client.client_id.clone(),
                 channel: Channel::MiniProgramV2,
@@ -109,7 +158,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 app_id: Some(req.app_id.clone()),
                 payment_request_id: req.payment_request_id.clone(),
                 amount,
-                scenario: scenario(req.payment_factor.as_ref(), req.product_code.as_deref())?,
+                scenario,
                 order_title: order
                     .order_description
                     .clone()
@@ -121,6 +170,8 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 return_url: req.payment_redirect_url.clone(),
                 notify_url: req.payment_notify_url.clone(),
                 extend_info: req.extend_info.clone(),
+                payment_auth_code: req.payment_auth_code.clone(),
+                factors,
             }
         }
     };
@@ -165,9 +216,18 @@ fn render_pay(state: &AppState, version: Version, outcome: PayOutcome) -> Answer
         PayOutcome::Succeeded(p) => {
             let mut body = empty(WireResult::of(ResultCode::Success));
             body.payment_time = p.paid_at.map(format_body_time);
+            body.auth_expiry_time = auth_expiry_time(&p);
             body.payment_id = Some(p.payment_id);
             (body, ResultCode::Success)
         }
+        // isPaymentEvaluation: it would succeed; nothing was made (issue 5).
+        PayOutcome::Evaluated => (
+            empty(WireResult::with_message(
+                ResultCode::Success,
+                "Evaluated: the payment would succeed now; nothing was paid",
+            )),
+            ResultCode::Success,
+        ),
         PayOutcome::Closed(p) => {
             let message = format!(
                 "payment {} is already {}{}",
@@ -187,6 +247,11 @@ fn render_pay(state: &AppState, version: Version, outcome: PayOutcome) -> Answer
         }
     };
     Answer::json(&body, code.as_str())
+}
+
+/// `authExpiryTime` of an approved authorization (issue 5).
+fn auth_expiry_time(p: &Payment) -> Option<String> {
+    p.authorized_at.and(p.auth_expires_at).map(format_body_time)
 }
 
 /// v1 requests carry `partnerId`; it must be the calling client's own.
@@ -235,7 +300,7 @@ fn inquiry_body(p: &Payment) -> InquiryPaymentResponse {
         payment_create_time: Some(format_body_time(p.created_at)),
         payment_status: Some(p.status.as_str().to_owned()),
         payment_fail_reason: p.fail_reason.clone(),
-        auth_expiry_time: None,
+        auth_expiry_time: auth_expiry_time(p),
         extend_info: None,
     }
 }
@@ -327,4 +392,86 @@ pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, MpE
         },
         "SUCCESS",
     ))
+}
+
+// ---- capture (issue 5) ----
+
+/// `capture` request, v1 (Qi, with `partnerId`) and v2.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureRequest {
+    #[serde(default)]
+    partner_id: Option<String>,
+    #[serde(default)]
+    capture_request_id: String,
+    #[serde(default)]
+    payment_id: String,
+    #[serde(default)]
+    capture_amount: Option<WireAmount>,
+    /// A boolean or the strings "true"/"false"; absent means true.
+    #[serde(default)]
+    is_last_capture: Option<serde_json::Value>,
+    #[serde(default)]
+    extend_info: Option<String>,
+}
+
+/// `capture` answer.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureResponse {
+    result: WireResult,
+    capture_request_id: String,
+    capture_id: String,
+    payment_id: String,
+    capture_amount: WireAmount,
+    capture_time: String,
+}
+
+fn flexible_bool(path: &str, v: Option<&serde_json::Value>, default: bool) -> Result<bool, MpError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(default),
+        Some(serde_json::Value::Bool(b)) => Ok(*b),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Some(other) => Err(MpError::param(format!("{path}: expected a boolean, got {other}"))),
+    }
+}
+
+pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: CaptureRequest = parse_body(&call.body).map_err(param)?;
+    required("captureRequestId", &req.capture_request_id, 64).map_err(param)?;
+    required("paymentId", &req.payment_id, 64).map_err(param)?;
+    optional("partnerId", req.partner_id.as_deref(), 32).map_err(param)?;
+    optional("extendInfo", req.extend_info.as_deref(), 4096).map_err(param)?;
+    let is_last = flexible_bool("isLastCapture", req.is_last_capture.as_ref(), true)?;
+    let amount = match &req.capture_amount {
+        None => None,
+        Some(a) => {
+            check_currency("captureAmount", a)?;
+            Some(walletd_protocol::miniprogram::amount("captureAmount", a).map_err(param)?)
+        }
+    };
+    check_partner(call, req.partner_id.as_deref())?;
+    let cmd = CaptureCommand {
+        client_id: call.client.client_id.clone(),
+        partner_id: req.partner_id.clone(),
+        capture_request_id: req.capture_request_id.clone(),
+        payment_id: req.payment_id.clone(),
+        amount,
+        is_last,
+    };
+    match state.wallet.capture(cmd).await? {
+        CaptureOutcome::Captured { capture, .. } => Ok(Answer::json(
+            &CaptureResponse {
+                result: WireResult::of(ResultCode::Success),
+                capture_request_id: capture.capture_request_id.clone(),
+                capture_id: capture.capture_id.clone(),
+                payment_id: capture.payment_id.clone(),
+                capture_amount: capture.amount().into(),
+                capture_time: format_body_time(capture.created_at),
+            },
+            "SUCCESS",
+        )),
+        CaptureOutcome::Rejected { code, message } => Err(MpError::new(code, message)),
+    }
 }

@@ -45,7 +45,12 @@ pub struct TestApp {
 impl TestApp {
     /// A client for another registered merchant, or with another key.
     pub fn client_as(&self, client_id: &str, key: &PrivateKey) -> MiniProgramClient {
-        MiniProgramClient::new(&self.base_url, client_id, key.clone(), self.wallet_public_key.clone())
+        MiniProgramClient::new(
+            &self.base_url,
+            client_id,
+            key.clone(),
+            self.wallet_public_key.clone(),
+        )
     }
 }
 
@@ -64,12 +69,19 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns walletd with a configuration changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config { listen: "127.0.0.1:0".into(), data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.path().to_path_buf(),
+        ..Config::default()
+    };
     config.sweep_interval_ms = 50;
     configure(&mut config);
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default())).expect("wallet");
+    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
+        .expect("wallet");
     seed(&wallet).await;
-    let app = Application::build_with_wallet(config, wallet.clone()).await.expect("build");
+    let app = Application::build_with_wallet(config, wallet.clone())
+        .await
+        .expect("build");
     let port = app.local_addr().port();
     let base_url = format!("http://127.0.0.1:{port}");
     let wallet_public_key = app.state().wallet_key.public_key();
@@ -81,8 +93,21 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("server");
     });
-    let merchant = MiniProgramClient::new(&base_url, CLIENT_ID, merchant_key().clone(), wallet_public_key.clone());
-    TestApp { base_url, port, wallet, merchant, wallet_public_key, _data_dir: data_dir, shutdown: Some(tx) }
+    let merchant = MiniProgramClient::new(
+        &base_url,
+        CLIENT_ID,
+        merchant_key().clone(),
+        wallet_public_key.clone(),
+    );
+    TestApp {
+        base_url,
+        port,
+        wallet,
+        merchant,
+        wallet_public_key,
+        _data_dir: data_dir,
+        shutdown: Some(tx),
+    }
 }
 
 async fn seed(wallet: &Wallet) {
@@ -97,7 +122,10 @@ async fn seed(wallet: &Wallet) {
     o.add_key("RSA256", &other_key().public_key().to_spki_base64(), now);
     wallet.add_client(o).await.expect("other client");
     for (id, login, dollars) in [("alice", "+15550000001", 100_000), ("bob", "+15550000002", 500)] {
-        wallet.add_user(User::new(id, login, id, now)).await.expect("user");
+        wallet
+            .add_user(User::new(id, login, id, now))
+            .await
+            .expect("user");
         wallet.top_up(id, usd(dollars)).await.expect("top up");
     }
 }

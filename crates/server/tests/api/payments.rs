@@ -9,7 +9,10 @@ use walletd_protocol::amount::WireAmount;
 use walletd_protocol::miniprogram::*;
 
 fn amount(currency: &str, value: &str) -> WireAmount {
-    WireAmount { currency: currency.into(), value: value.into() }
+    WireAmount {
+        currency: currency.into(),
+        value: value.into(),
+    }
 }
 
 pub fn v2(request_id: &str, value: &str) -> PayRequestV2 {
@@ -45,7 +48,10 @@ pub fn v1(request_id: &str, value: &str) -> PayRequestV1 {
         payment_amount: amount("USD", value),
         payment_methods: None,
         payment_auth_code: None,
-        payment_factor: Some(PaymentFactor { is_cashier_payment: Some(true), ..Default::default() }),
+        payment_factor: Some(PaymentFactor {
+            is_cashier_payment: Some(true),
+            ..Default::default()
+        }),
         payment_expiry_time: None,
         payment_return_url: None,
         payment_notify_url: None,
@@ -57,11 +63,17 @@ pub fn v1(request_id: &str, value: &str) -> PayRequestV1 {
 }
 
 async fn pay2(app: &TestApp, req: &PayRequestV2) -> PayResponse {
-    app.merchant.call("v2/payments/pay", req).await.expect("signed answer")
+    app.merchant
+        .call("v2/payments/pay", req)
+        .await
+        .expect("signed answer")
 }
 
 async fn pay1(app: &TestApp, req: &PayRequestV1) -> PayResponse {
-    app.merchant.call("v1/payments/pay", req).await.expect("signed answer")
+    app.merchant
+        .call("v1/payments/pay", req)
+        .await
+        .expect("signed answer")
 }
 
 /// Pays `value` cents as alice and returns the payment id.
@@ -73,11 +85,18 @@ async fn paid(app: &TestApp, request_id: &str, value: &str) -> String {
 }
 
 async fn available(app: &TestApp, user: &str) -> i64 {
-    app.wallet.accounts_of(AccountKind::UserWallet, user).await.unwrap()[0].available_balance()
+    app.wallet
+        .accounts_of(AccountKind::UserWallet, user)
+        .await
+        .unwrap()[0]
+        .available_balance()
 }
 
 fn code<T: serde::Serialize>(answer: &T) -> String {
-    serde_json::to_value(answer).unwrap()["result"]["resultCode"].as_str().unwrap().to_owned()
+    serde_json::to_value(answer).unwrap()["result"]["resultCode"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -90,11 +109,18 @@ async fn a_v1_cashier_payment_is_accepted_with_a_redirection_to_the_cashier_and_
     let id = answer.payment_id.unwrap();
     let form = answer.action_form.unwrap();
     assert_eq!(form.action_form_type, "REDIRECTION");
-    assert_eq!(form.redirection_url.unwrap(), format!("{}/cashier/{id}", app.base_url));
+    assert_eq!(
+        form.redirection_url.unwrap(),
+        format!("{}/cashier/{id}", app.base_url)
+    );
     assert_eq!(available(&app, "alice").await, before);
     let p = app.wallet.get_payment(&id).await.unwrap().unwrap();
     assert_eq!(p.status.as_str(), "PROCESSING");
-    assert_eq!((p.expires_at - p.created_at).num_seconds(), 15 * 60, "default expiry is 15 minutes");
+    assert_eq!(
+        (p.expires_at - p.created_at).num_seconds(),
+        15 * 60,
+        "default expiry is 15 minutes"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +129,9 @@ async fn a_v2_cashier_payment_sends_both_redirect_url_spellings() {
     let answer = app.merchant.pay_v2(&v2("r-1", "1250")).await.unwrap();
     let form = answer.redirect_action_form.unwrap();
     assert_eq!(Some(form.redirect_url.clone()), form.redirection_url);
-    assert!(form.redirect_url.ends_with(&format!("/cashier/{}", answer.payment_id.unwrap())));
+    assert!(form
+        .redirect_url
+        .ends_with(&format!("/cashier/{}", answer.payment_id.unwrap())));
 }
 
 #[tokio::test]
@@ -112,18 +140,31 @@ async fn after_the_user_pays_inquiry_says_success_by_either_id_and_payment_id_wi
     let first = paid(&app, "r-1", "1250").await;
     let second = pay2(&app, &v2("r-2", "100")).await.payment_id.unwrap();
     for version in ["v1", "v2"] {
-        let by_request = PaymentLookupRequest { partner_id: Some(PARTNER_ID.into()), payment_request_id: Some("r-1".into()), ..Default::default() };
+        let by_request = PaymentLookupRequest {
+            partner_id: Some(PARTNER_ID.into()),
+            payment_request_id: Some("r-1".into()),
+            ..Default::default()
+        };
         let a = app.merchant.inquiry_payment(version, &by_request).await.unwrap();
         assert_eq!(a.payment_status.as_deref(), Some("SUCCESS"));
         assert_eq!(a.payment_amount, Some(amount("USD", "1250")));
         assert!(a.payment_time.is_some());
-        let both = PaymentLookupRequest { partner_id: Some(PARTNER_ID.into()), payment_id: Some(second.clone()), payment_request_id: Some("r-1".into()), ..Default::default() };
+        let both = PaymentLookupRequest {
+            partner_id: Some(PARTNER_ID.into()),
+            payment_id: Some(second.clone()),
+            payment_request_id: Some("r-1".into()),
+            ..Default::default()
+        };
         let a = app.merchant.inquiry_payment(version, &both).await.unwrap();
         assert_eq!(a.payment_id.as_deref(), Some(second.as_str()));
         assert_eq!(a.payment_status.as_deref(), Some("PROCESSING"));
     }
     assert_eq!(available(&app, "alice").await, 100_000 - 1250);
-    let merchant = app.wallet.accounts_of(AccountKind::Merchant, CLIENT_ID).await.unwrap();
+    let merchant = app
+        .wallet
+        .accounts_of(AccountKind::Merchant, CLIENT_ID)
+        .await
+        .unwrap();
     assert_eq!(merchant[0].posted_balance(), 1250);
     assert_eq!(first.len(), 32);
     assert_books_sound(&app.wallet).await;
@@ -134,20 +175,40 @@ async fn unknown_payments_and_other_clients_payments_are_order_not_exist() {
     let app = spawn_app().await;
     let mine = pay2(&app, &v2("r-1", "100")).await.payment_id.unwrap();
     let other = app.client_as(OTHER_CLIENT_ID, other_key());
-    let lookup = PaymentLookupRequest { payment_id: Some(mine), ..Default::default() };
+    let lookup = PaymentLookupRequest {
+        payment_id: Some(mine),
+        ..Default::default()
+    };
     let a: InquiryPaymentResponse = other.call("v2/payments/inquiryPayment", &lookup).await.unwrap();
     assert_eq!(code(&a), "ORDER_NOT_EXIST");
-    let lookup = PaymentLookupRequest { payment_request_id: Some("never".into()), ..Default::default() };
-    let a: InquiryPaymentResponse = app.merchant.call("v2/payments/inquiryPayment", &lookup).await.unwrap();
+    let lookup = PaymentLookupRequest {
+        payment_request_id: Some("never".into()),
+        ..Default::default()
+    };
+    let a: InquiryPaymentResponse = app
+        .merchant
+        .call("v2/payments/inquiryPayment", &lookup)
+        .await
+        .unwrap();
     assert_eq!(code(&a), "ORDER_NOT_EXIST");
-    let a: InquiryPaymentResponse = app.merchant.call("v2/payments/inquiryPayment", &PaymentLookupRequest::default()).await.unwrap();
+    let a: InquiryPaymentResponse = app
+        .merchant
+        .call("v2/payments/inquiryPayment", &PaymentLookupRequest::default())
+        .await
+        .unwrap();
     assert_eq!(code(&a), "PARAM_ILLEGAL");
 }
 
 #[tokio::test]
 async fn currencies_the_client_does_not_take_are_currency_not_support() {
     let app = spawn_app().await;
-    app.wallet.update_client(CLIENT_ID, |_, c| { c.currencies = vec!["USD".parse().unwrap()]; Ok(()) }).await.unwrap();
+    app.wallet
+        .update_client(CLIENT_ID, |_, c| {
+            c.currencies = vec!["USD".parse().unwrap()];
+            Ok(())
+        })
+        .await
+        .unwrap();
     let mut req = v2("r-1", "100");
     req.payment_amount = amount("PHP", "100");
     assert_eq!(code(&pay2(&app, &req).await), "CURRENCY_NOT_SUPPORT");
@@ -164,14 +225,26 @@ async fn merchant_limits_are_payment_amount_exceed_limit() {
     let app = spawn_app().await;
     app.wallet
         .update_client(CLIENT_ID, |_, c| {
-            c.limits.insert("USD".into(), Limits { per_payment_minor: Some(5000), daily_minor: Some(6000) });
+            c.limits.insert(
+                "USD".into(),
+                Limits {
+                    per_payment_minor: Some(5000),
+                    daily_minor: Some(6000),
+                },
+            );
             Ok(())
         })
         .await
         .unwrap();
-    assert_eq!(code(&pay2(&app, &v2("r-1", "5001")).await), "PAYMENT_AMOUNT_EXCEED_LIMIT");
+    assert_eq!(
+        code(&pay2(&app, &v2("r-1", "5001")).await),
+        "PAYMENT_AMOUNT_EXCEED_LIMIT"
+    );
     paid(&app, "r-2", "4000").await;
-    assert_eq!(code(&pay2(&app, &v2("r-3", "2001")).await), "PAYMENT_AMOUNT_EXCEED_LIMIT");
+    assert_eq!(
+        code(&pay2(&app, &v2("r-3", "2001")).await),
+        "PAYMENT_AMOUNT_EXCEED_LIMIT"
+    );
     assert_eq!(code(&pay2(&app, &v2("r-4", "2000")).await), "ACCEPT");
 }
 
@@ -185,23 +258,63 @@ async fn a_payer_named_in_extend_info_is_checked_and_held_at_once() {
     };
     let a = pay2(&app, &named("r-1", "alice", "3000")).await;
     assert_eq!(code(&a), "ACCEPT");
-    assert_eq!(available(&app, "alice").await, 100_000 - 3000, "the hold shows at once");
-    let acc = &app.wallet.accounts_of(AccountKind::UserWallet, "alice").await.unwrap()[0];
-    assert_eq!(acc.posted_balance(), 100_000, "nothing is posted before the user confirms");
+    assert_eq!(
+        available(&app, "alice").await,
+        100_000 - 3000,
+        "the hold shows at once"
+    );
+    let acc = &app
+        .wallet
+        .accounts_of(AccountKind::UserWallet, "alice")
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        acc.posted_balance(),
+        100_000,
+        "nothing is posted before the user confirms"
+    );
 
-    assert_eq!(code(&pay2(&app, &named("r-2", "nobody", "100")).await), "USER_NOT_EXIST");
-    assert_eq!(code(&pay2(&app, &named("r-3", "bob", "501")).await), "USER_BALANCE_NOT_ENOUGH");
-    app.wallet.update_user("bob", |u| { u.status = PartyStatus::Frozen; Ok(()) }).await.unwrap();
-    assert_eq!(code(&pay2(&app, &named("r-4", "bob", "100")).await), "USER_STATUS_ABNORMAL");
+    assert_eq!(
+        code(&pay2(&app, &named("r-2", "nobody", "100")).await),
+        "USER_NOT_EXIST"
+    );
+    assert_eq!(
+        code(&pay2(&app, &named("r-3", "bob", "501")).await),
+        "USER_BALANCE_NOT_ENOUGH"
+    );
     app.wallet
-        .update_user("alice", |u| {
-            u.limits.insert("USD".into(), Limits { per_payment_minor: Some(10_000), daily_minor: Some(12_000) });
+        .update_user("bob", |u| {
+            u.status = PartyStatus::Frozen;
             Ok(())
         })
         .await
         .unwrap();
-    assert_eq!(code(&pay2(&app, &named("r-5", "alice", "10001")).await), "USER_AMOUNT_EXCEED_LIMIT");
-    assert_eq!(code(&pay2(&app, &named("r-6", "alice", "9001")).await), "USER_AMOUNT_EXCEED_LIMIT", "daily: 3000 held + 9001");
+    assert_eq!(
+        code(&pay2(&app, &named("r-4", "bob", "100")).await),
+        "USER_STATUS_ABNORMAL"
+    );
+    app.wallet
+        .update_user("alice", |u| {
+            u.limits.insert(
+                "USD".into(),
+                Limits {
+                    per_payment_minor: Some(10_000),
+                    daily_minor: Some(12_000),
+                },
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&pay2(&app, &named("r-5", "alice", "10001")).await),
+        "USER_AMOUNT_EXCEED_LIMIT"
+    );
+    assert_eq!(
+        code(&pay2(&app, &named("r-6", "alice", "9001")).await),
+        "USER_AMOUNT_EXCEED_LIMIT",
+        "daily: 3000 held + 9001"
+    );
     assert_books_sound(&app.wallet).await;
 }
 
@@ -217,32 +330,79 @@ async fn partner_and_app_checks() {
     let mut r = v2("r-2", "100");
     r.app_id = "someone-elses-app".into();
     assert_eq!(code(&pay2(&app, &r).await), "ACCESS_DENIED");
-    app.wallet.update_client(CLIENT_ID, |_, c| { c.status = PartyStatus::Frozen; Ok(()) }).await.unwrap();
-    assert_eq!(code(&pay1(&app, &v1("r-3", "100")).await), "PARTNER_STATUS_ABNORMAL");
+    app.wallet
+        .update_client(CLIENT_ID, |_, c| {
+            c.status = PartyStatus::Frozen;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&pay1(&app, &v1("r-3", "100")).await),
+        "PARTNER_STATUS_ABNORMAL"
+    );
 }
 
 #[tokio::test]
 async fn fields_are_validated_and_booleans_may_be_strings() {
     let app = spawn_app().await;
     let cases = [
-        (r#"{"paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"1"}}"#, "partnerId"),
-        (r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":1}}"#, "paymentAmount.value"),
-        (r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"-1"}}"#, "paymentAmount"),
-        (r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"12345678901234567"}}"#, "paymentAmount"),
-        (r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"0"}}"#, "greater than zero"),
-        (r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"1"},"extraParams":{"ORDER":"{broken"}}"#, "extraParams.ORDER"),
-        (r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"1"},"paymentExpiryTime":"soon"}"#, "paymentExpiryTime"),
+        (
+            r#"{"paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"1"}}"#,
+            "partnerId",
+        ),
+        (
+            r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":1}}"#,
+            "paymentAmount.value",
+        ),
+        (
+            r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"-1"}}"#,
+            "paymentAmount",
+        ),
+        (
+            r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"12345678901234567"}}"#,
+            "paymentAmount",
+        ),
+        (
+            r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"0"}}"#,
+            "greater than zero",
+        ),
+        (
+            r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"1"},"extraParams":{"ORDER":"{broken"}}"#,
+            "extraParams.ORDER",
+        ),
+        (
+            r#"{"partnerId":"P-test","paymentOrderTitle":"T","paymentRequestId":"a","paymentAmount":{"currency":"USD","value":"1"},"paymentExpiryTime":"soon"}"#,
+            "paymentExpiryTime",
+        ),
     ];
     for (body, field) in cases {
-        let v = app.merchant.send("v1/payments/pay", body.as_bytes().to_vec(), &Default::default()).await.unwrap();
+        let v = app
+            .merchant
+            .send("v1/payments/pay", body.as_bytes().to_vec(), &Default::default())
+            .await
+            .unwrap();
         assert_eq!(v.result.result_code, "PARAM_ILLEGAL", "{body}");
-        assert!(v.result.result_message.contains(field), "{field}: {}", v.result.result_message);
+        assert!(
+            v.result.result_message.contains(field),
+            "{field}: {}",
+            v.result.result_message
+        );
     }
     let body = r#"{"partnerId":"P-test","paymentOrderTitle":"Tea","paymentRequestId":"ok-1","paymentAmount":{"currency":"USD","value":"100"},"paymentFactor":{"isCashierPayment":"true"},"extraParams":{"ORDER":"{\"referenceOrderId\":\"o-9\",\"orderAmount\":\"{\\\"currency\\\":\\\"USD\\\",\\\"value\\\":\\\"100\\\"}\",\"merchant\":{\"merchantName\":\"Tea Corner\"}}"}}"#;
-    let v = app.merchant.send("v1/payments/pay", body.as_bytes().to_vec(), &Default::default()).await.unwrap();
+    let v = app
+        .merchant
+        .send("v1/payments/pay", body.as_bytes().to_vec(), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(v.result.result_code, "ACCEPT");
     let answer: PayResponse = serde_json::from_slice(&v.body).unwrap();
-    let p = app.wallet.get_payment(&answer.payment_id.unwrap()).await.unwrap().unwrap();
+    let p = app
+        .wallet
+        .get_payment(&answer.payment_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p.merchant_display_name.as_deref(), Some("Tea Corner"));
     assert_eq!(p.reference_order_id.as_deref(), Some("o-9"));
 }
@@ -254,14 +414,38 @@ async fn a_repeated_request_replays_its_outcome_and_a_changed_one_is_inconsisten
     let b = pay2(&app, &v2("r-1", "100")).await;
     assert_eq!(code(&b), "ACCEPT");
     assert_eq!(a.payment_id, b.payment_id);
-    assert_eq!(code(&pay2(&app, &v2("r-1", "101")).await), "REPEAT_REQ_INCONSISTENT");
+    assert_eq!(
+        code(&pay2(&app, &v2("r-1", "101")).await),
+        "REPEAT_REQ_INCONSISTENT"
+    );
     // A rejection is replayed too, even after the cause is gone.
-    app.wallet.update_client(CLIENT_ID, |_, c| { c.status = PartyStatus::Frozen; Ok(()) }).await.unwrap();
-    assert_eq!(code(&pay2(&app, &v2("r-2", "100")).await), "PARTNER_STATUS_ABNORMAL");
-    app.wallet.update_client(CLIENT_ID, |_, c| { c.status = PartyStatus::Active; Ok(()) }).await.unwrap();
-    assert_eq!(code(&pay2(&app, &v2("r-2", "100")).await), "PARTNER_STATUS_ABNORMAL");
+    app.wallet
+        .update_client(CLIENT_ID, |_, c| {
+            c.status = PartyStatus::Frozen;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&pay2(&app, &v2("r-2", "100")).await),
+        "PARTNER_STATUS_ABNORMAL"
+    );
+    app.wallet
+        .update_client(CLIENT_ID, |_, c| {
+            c.status = PartyStatus::Active;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&pay2(&app, &v2("r-2", "100")).await),
+        "PARTNER_STATUS_ABNORMAL"
+    );
     // After the user paid, a repeat says so.
-    app.wallet.confirm_payment(a.payment_id.as_ref().unwrap(), "alice").await.unwrap();
+    app.wallet
+        .confirm_payment(a.payment_id.as_ref().unwrap(), "alice")
+        .await
+        .unwrap();
     let c = pay2(&app, &v2("r-1", "100")).await;
     assert_eq!(code(&c), "SUCCESS");
     assert!(c.payment_time.is_some());
@@ -273,7 +457,14 @@ async fn many_simultaneous_identical_pays_make_exactly_one_payment() {
     let tasks: Vec<_> = (0..30)
         .map(|_| {
             let merchant = app.merchant.clone();
-            tokio::spawn(async move { merchant.pay_v2(&v2("same", "700")).await.unwrap().payment_id.unwrap() })
+            tokio::spawn(async move {
+                merchant
+                    .pay_v2(&v2("same", "700"))
+                    .await
+                    .unwrap()
+                    .payment_id
+                    .unwrap()
+            })
         })
         .collect();
     let mut ids = Vec::new();
@@ -282,7 +473,11 @@ async fn many_simultaneous_identical_pays_make_exactly_one_payment() {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let all = app.wallet.list_payments(Some(CLIENT_ID.into()), 100).await.unwrap();
+    let all = app
+        .wallet
+        .list_payments(Some(CLIENT_ID.into()), 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 1);
 }
 
@@ -295,32 +490,72 @@ async fn cancel_releases_an_unpaid_payment_and_returns_a_paid_one() {
         pay2(&app, &r).await.payment_id.unwrap()
     };
     assert_eq!(available(&app, "alice").await, 98_000);
-    let lookup = |id: &str| PaymentLookupRequest { payment_id: Some(id.into()), ..Default::default() };
+    let lookup = |id: &str| PaymentLookupRequest {
+        payment_id: Some(id.into()),
+        ..Default::default()
+    };
     let a = app.merchant.cancel("v2", &lookup(&hold)).await.unwrap();
     assert!(a.cancel_time.is_some());
     assert_eq!(available(&app, "alice").await, 100_000, "hold released");
     let again = app.merchant.cancel("v2", &lookup(&hold)).await.unwrap();
-    assert_eq!(again.cancel_time, a.cancel_time, "cancelling twice answers the same");
+    assert_eq!(
+        again.cancel_time, a.cancel_time,
+        "cancelling twice answers the same"
+    );
     let i = app.merchant.inquiry_payment("v2", &lookup(&hold)).await.unwrap();
     assert_eq!(i.payment_status.as_deref(), Some("CANCELLED"));
 
     let paid_id = paid(&app, "r-2", "3000").await;
     assert_eq!(available(&app, "alice").await, 97_000);
-    let v1_lookup = PaymentLookupRequest { partner_id: Some(PARTNER_ID.into()), payment_request_id: Some("r-2".into()), ..Default::default() };
+    let v1_lookup = PaymentLookupRequest {
+        partner_id: Some(PARTNER_ID.into()),
+        payment_request_id: Some("r-2".into()),
+        ..Default::default()
+    };
     app.merchant.cancel("v1", &v1_lookup).await.unwrap();
-    assert_eq!(available(&app, "alice").await, 100_000, "a paid payment is returned in full");
+    assert_eq!(
+        available(&app, "alice").await,
+        100_000,
+        "a paid payment is returned in full"
+    );
     let r: RefundResponse = app
         .merchant
-        .call("v2/payments/refund", &RefundRequest { partner_id: None, refund_request_id: "x".into(), payment_id: Some(paid_id), payment_request_id: None, refund_amount: amount("USD", "1"), refund_reason: None, extend_info: None })
+        .call(
+            "v2/payments/refund",
+            &RefundRequest {
+                partner_id: None,
+                refund_request_id: "x".into(),
+                payment_id: Some(paid_id),
+                payment_request_id: None,
+                refund_amount: amount("USD", "1"),
+                refund_reason: None,
+                extend_info: None,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(code(&r), "ORDER_STATUS_INVALID", "a cancelled payment cannot be refunded");
+    assert_eq!(
+        code(&r),
+        "ORDER_STATUS_INVALID",
+        "a cancelled payment cannot be refunded"
+    );
 
-    let c: CancelResponse = app.merchant.call("v2/payments/cancel", &lookup("nope")).await.unwrap();
+    let c: CancelResponse = app
+        .merchant
+        .call("v2/payments/cancel", &lookup("nope"))
+        .await
+        .unwrap();
     assert_eq!(code(&c), "ORDER_NOT_EXIST");
     let failed = pay2(&app, &v2("r-3", "100")).await.payment_id.unwrap();
-    app.wallet.decline_payment(&failed, "The user declined the payment.").await.unwrap();
-    let c: CancelResponse = app.merchant.call("v2/payments/cancel", &lookup(&failed)).await.unwrap();
+    app.wallet
+        .decline_payment(&failed, "The user declined the payment.")
+        .await
+        .unwrap();
+    let c: CancelResponse = app
+        .merchant
+        .call("v2/payments/cancel", &lookup(&failed))
+        .await
+        .unwrap();
     assert_eq!(code(&c), "ORDER_STATUS_INVALID");
     assert_books_sound(&app.wallet).await;
 }
@@ -330,14 +565,20 @@ async fn cancel_outside_its_window_or_without_merchant_funds_is_refused() {
     let app = spawn_app_with(|c| c.payments.cancel_window_secs = 0).await;
     let id = paid(&app, "r-1", "1000").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let lookup = PaymentLookupRequest { payment_id: Some(id), ..Default::default() };
+    let lookup = PaymentLookupRequest {
+        payment_id: Some(id),
+        ..Default::default()
+    };
     let c: CancelResponse = app.merchant.call("v2/payments/cancel", &lookup).await.unwrap();
     assert_eq!(code(&c), "CANCEL_WINDOW_EXCEED");
 
     let app = spawn_app().await;
     let id = paid(&app, "r-1", "1000").await;
     app.wallet.payout(CLIENT_ID, usd(500)).await.unwrap();
-    let lookup = PaymentLookupRequest { payment_id: Some(id), ..Default::default() };
+    let lookup = PaymentLookupRequest {
+        payment_id: Some(id),
+        ..Default::default()
+    };
     let c: CancelResponse = app.merchant.call("v2/payments/cancel", &lookup).await.unwrap();
     assert_eq!(code(&c), "MERCHANT_BALANCE_NOT_ENOUGH");
     assert_books_sound(&app.wallet).await;
@@ -359,29 +600,67 @@ fn refund_req(id: &str, payment_id: &str, value: &str) -> RefundRequest {
 async fn refunds_are_partial_repeated_and_never_exceed_the_payment() {
     let app = spawn_app().await;
     let id = paid(&app, "r-1", "1000").await;
-    let first = app.merchant.refund("v2", &refund_req("f-1", &id, "300")).await.unwrap();
+    let first = app
+        .merchant
+        .refund("v2", &refund_req("f-1", &id, "300"))
+        .await
+        .unwrap();
     assert!(first.refund_id.is_some() && first.refund_time.is_some());
     let mut v1 = refund_req("f-2", &id, "700");
     v1.partner_id = Some(PARTNER_ID.into());
     app.merchant.refund("v1", &v1).await.unwrap();
     assert_eq!(available(&app, "alice").await, 100_000);
-    let over: RefundResponse = app.merchant.call("v2/payments/refund", &refund_req("f-3", &id, "1")).await.unwrap();
+    let over: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &refund_req("f-3", &id, "1"))
+        .await
+        .unwrap();
     assert_eq!(code(&over), "REFUND_AMOUNT_EXCEED");
     // Idempotent on refundRequestId; a changed repeat is inconsistent.
-    let again = app.merchant.refund("v2", &refund_req("f-1", &id, "300")).await.unwrap();
+    let again = app
+        .merchant
+        .refund("v2", &refund_req("f-1", &id, "300"))
+        .await
+        .unwrap();
     assert_eq!(again.refund_id, first.refund_id);
-    let changed: RefundResponse = app.merchant.call("v2/payments/refund", &refund_req("f-1", &id, "301")).await.unwrap();
+    let changed: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &refund_req("f-1", &id, "301"))
+        .await
+        .unwrap();
     assert_eq!(code(&changed), "REPEAT_REQ_INCONSISTENT");
 
-    let lookup = RefundLookupRequest { refund_id: first.refund_id.clone(), refund_request_id: Some("f-2".into()), ..Default::default() };
+    let lookup = RefundLookupRequest {
+        refund_id: first.refund_id.clone(),
+        refund_request_id: Some("f-2".into()),
+        ..Default::default()
+    };
     let i = app.merchant.inquiry_refund("v2", &lookup).await.unwrap();
     assert_eq!(i.refund_id, first.refund_id, "refundId wins");
     assert_eq!(i.refund_status.as_deref(), Some("SUCCESS"));
     assert_eq!(i.refund_amount, Some(amount("USD", "300")));
-    let lookup = RefundLookupRequest { partner_id: Some(PARTNER_ID.into()), refund_request_id: Some("f-2".into()), ..Default::default() };
-    assert_eq!(app.merchant.inquiry_refund("v1", &lookup).await.unwrap().refund_amount, Some(amount("USD", "700")));
-    let missing = RefundLookupRequest { refund_request_id: Some("nope".into()), ..Default::default() };
-    let r: InquiryRefundResponse = app.merchant.call("v2/payments/inquiryRefund", &missing).await.unwrap();
+    let lookup = RefundLookupRequest {
+        partner_id: Some(PARTNER_ID.into()),
+        refund_request_id: Some("f-2".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        app.merchant
+            .inquiry_refund("v1", &lookup)
+            .await
+            .unwrap()
+            .refund_amount,
+        Some(amount("USD", "700"))
+    );
+    let missing = RefundLookupRequest {
+        refund_request_id: Some("nope".into()),
+        ..Default::default()
+    };
+    let r: InquiryRefundResponse = app
+        .merchant
+        .call("v2/payments/inquiryRefund", &missing)
+        .await
+        .unwrap();
     assert_eq!(code(&r), "REFUND_NOT_EXIST");
     assert_books_sound(&app.wallet).await;
 }
@@ -390,24 +669,44 @@ async fn refunds_are_partial_repeated_and_never_exceed_the_payment() {
 async fn refund_refusals() {
     let app = spawn_app().await;
     let unpaid = pay2(&app, &v2("r-1", "1000")).await.payment_id.unwrap();
-    let r: RefundResponse = app.merchant.call("v2/payments/refund", &refund_req("f-1", &unpaid, "1")).await.unwrap();
+    let r: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &refund_req("f-1", &unpaid, "1"))
+        .await
+        .unwrap();
     assert_eq!(code(&r), "ORDER_STATUS_INVALID");
-    let r: RefundResponse = app.merchant.call("v2/payments/refund", &refund_req("f-2", "nope", "1")).await.unwrap();
+    let r: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &refund_req("f-2", "nope", "1"))
+        .await
+        .unwrap();
     assert_eq!(code(&r), "ORDER_NOT_EXIST");
     let id = paid(&app, "r-2", "1000").await;
     let mut other_currency = refund_req("f-3", &id, "1");
     other_currency.refund_amount = amount("PHP", "1");
-    let r: RefundResponse = app.merchant.call("v2/payments/refund", &other_currency).await.unwrap();
+    let r: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &other_currency)
+        .await
+        .unwrap();
     assert_eq!(code(&r), "CURRENCY_NOT_SUPPORT");
     app.wallet.payout(CLIENT_ID, usd(900)).await.unwrap();
-    let r: RefundResponse = app.merchant.call("v2/payments/refund", &refund_req("f-4", &id, "200")).await.unwrap();
+    let r: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &refund_req("f-4", &id, "200"))
+        .await
+        .unwrap();
     assert_eq!(code(&r), "PARTNER_BALANCE_NOT_ENOUGH");
     assert_books_sound(&app.wallet).await;
 
     let app = spawn_app_with(|c| c.payments.refund_window_secs = 0).await;
     let id = paid(&app, "r-1", "1000").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let r: RefundResponse = app.merchant.call("v2/payments/refund", &refund_req("f-1", &id, "1")).await.unwrap();
+    let r: RefundResponse = app
+        .merchant
+        .call("v2/payments/refund", &refund_req("f-1", &id, "1"))
+        .await
+        .unwrap();
     assert_eq!(code(&r), "REFUND_WINDOW_EXCEED");
 }
 
@@ -419,7 +718,10 @@ async fn an_unpaid_payment_expires_into_fail_and_a_repeat_says_so() {
     r.payment_expiry_time = Some((chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339());
     let id = pay2(&app, &r).await.payment_id.unwrap();
     assert_eq!(available(&app, "alice").await, 99_000);
-    let lookup = PaymentLookupRequest { payment_id: Some(id.clone()), ..Default::default() };
+    let lookup = PaymentLookupRequest {
+        payment_id: Some(id.clone()),
+        ..Default::default()
+    };
     let mut status = String::new();
     for _ in 0..100 {
         let i = app.merchant.inquiry_payment("v2", &lookup).await.unwrap();
@@ -445,16 +747,39 @@ async fn an_unpaid_payment_expires_into_fail_and_a_repeat_says_so() {
 async fn sandbox_amounts_force_outcomes_only_in_sandbox_mode() {
     let app = spawn_app_with(|c| c.sandbox = true).await;
     assert_eq!(code(&pay2(&app, &v2("s-1", "9901")).await), "RISK_REJECT");
-    assert_eq!(code(&pay2(&app, &v2("s-2", "9902")).await), "USER_STATUS_ABNORMAL");
-    assert_eq!(code(&pay2(&app, &v2("s-4", "9904")).await), "USER_BALANCE_NOT_ENOUGH");
+    assert_eq!(
+        code(&pay2(&app, &v2("s-2", "9902")).await),
+        "USER_STATUS_ABNORMAL"
+    );
+    assert_eq!(
+        code(&pay2(&app, &v2("s-4", "9904")).await),
+        "USER_BALANCE_NOT_ENOUGH"
+    );
     let u = pay2(&app, &v2("s-3", "9903")).await;
-    assert_eq!((u.result.result_status.as_str(), code(&u).as_str()), ("U", "UNKNOWN_EXCEPTION"));
+    assert_eq!(
+        (u.result.result_status.as_str(), code(&u).as_str()),
+        ("U", "UNKNOWN_EXCEPTION")
+    );
     // The payment exists: inquiry shows it, and the retry with the same id gets the cashier link.
-    let lookup = PaymentLookupRequest { payment_request_id: Some("s-3".into()), ..Default::default() };
-    assert_eq!(app.merchant.inquiry_payment("v2", &lookup).await.unwrap().payment_status.as_deref(), Some("PROCESSING"));
+    let lookup = PaymentLookupRequest {
+        payment_request_id: Some("s-3".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        app.merchant
+            .inquiry_payment("v2", &lookup)
+            .await
+            .unwrap()
+            .payment_status
+            .as_deref(),
+        Some("PROCESSING")
+    );
     assert_eq!(code(&pay2(&app, &v2("s-3", "9903")).await), "ACCEPT");
     let u = pay2(&app, &v2("s-5", "9905")).await;
-    assert_eq!((u.result.result_status.as_str(), code(&u).as_str()), ("U", "PAYMENT_IN_PROCESS"));
+    assert_eq!(
+        (u.result.result_status.as_str(), code(&u).as_str()),
+        ("U", "PAYMENT_IN_PROCESS")
+    );
 
     let normal = spawn_app().await;
     assert_eq!(code(&pay2(&normal, &v2("s-1", "9901")).await), "ACCEPT");

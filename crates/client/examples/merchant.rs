@@ -1,0 +1,149 @@
+//! A merchant's integration with a walletd, to copy from.
+//!
+//! It takes a payment, sends the user to the wallet's cashier, learns the outcome from the signed
+//! notification (and by inquiry, in case the notification is late), and refunds part of it.
+//!
+//! Run it against `walletd demo` (which prints the values to export):
+//!
+//! ```text
+//! export WALLETD_URL=http://127.0.0.1:8080 WALLETD_CLIENT_ID=demo-merchant \
+//!        WALLETD_KEY=.../private_key.pem WALLETD_WALLET_KEY=.../wallet_public_key.pem
+//! cargo run -p walletd-client --features axum --example merchant -- --app-id 3160120000000001
+//! ```
+//!
+//! Then open the printed cashier link, sign in as alice (PIN 123456) and pay, or run
+//! `walletd admin payment confirm <paymentId> --user alice` — the example waits for the notification.
+
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::mpsc;
+use walletd_client::axum_handler::notification_endpoint;
+use walletd_client::{MiniProgramClient, NotificationVerifier, PaymentOutcome, RefundOutcome};
+use walletd_protocol::amount::WireAmount;
+use walletd_protocol::crypto::{PrivateKey, PublicKey};
+use walletd_protocol::miniprogram::{Order, PayRequestV2, PaymentLookupRequest, RefundRequest};
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("set {name} (see `walletd demo`)"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let app_id = args
+        .iter()
+        .position(|a| a == "--app-id")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "3160120000000001".into());
+
+    // 1. The merchant's credentials: its own private key, and the wallet's public key.
+    let base_url = env("WALLETD_URL")?;
+    let client_id = env("WALLETD_CLIENT_ID")?;
+    let key = PrivateKey::from_text(&std::fs::read_to_string(env("WALLETD_KEY")?)?)?;
+    let wallet_key = PublicKey::from_text(&std::fs::read_to_string(env("WALLETD_WALLET_KEY")?)?)?;
+    let client = MiniProgramClient::new(&base_url, &client_id, key, wallet_key.clone());
+
+    // 2. An endpoint for the wallet's notifications. Verification happens before your code runs.
+    let (outcomes, mut outcome_rx) = mpsc::channel(16);
+    let verifier = NotificationVerifier::new(wallet_key, Duration::from_secs(300)).for_client(&client_id);
+    let app: Router = Router::new().route(
+        "/walletd/notify",
+        notification_endpoint(verifier, move |notification| {
+            let outcomes = outcomes.clone();
+            async move {
+                // Store the outcome keyed by paymentRequestId (a repeat must change nothing),
+                // then acknowledge by returning Ok.
+                outcomes.send(notification).await.map_err(|e| e.to_string())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let notify_url = format!("http://{}/walletd/notify", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // 3. Ask for 12.50 USD. The request id is yours: reuse it when you retry, never invent a new
+    //    one for the same order (the SDK's `*_with_retry` does exactly that).
+    let payment_request_id = format!("order-{}", chrono::Utc::now().timestamp_millis());
+    let pay = PayRequestV2 {
+        app_id,
+        product_code: Some("CASHIER_PAYMENT".into()),
+        sales_code: None,
+        payment_request_id: payment_request_id.clone(),
+        payment_amount: WireAmount {
+            currency: "USD".into(),
+            value: "1250".into(),
+        },
+        order: Some(Order {
+            reference_order_id: Some(payment_request_id.clone()),
+            order_description: Some("Two cups of tea".into()),
+            merchant: None,
+        }),
+        payment_method: None,
+        payment_factor: None,
+        payment_auth_code: None,
+        payment_expiry_time: None,
+        payment_redirect_url: None,
+        payment_notify_url: Some(notify_url.clone()),
+        void_notify_url: None,
+        extend_info: None,
+    };
+    let payment_id = match client.pay_v2_with_retry(&pay).await? {
+        PaymentOutcome::Accepted(answer) => {
+            let cashier = answer
+                .redirect_action_form
+                .map(|f| f.redirect_url)
+                .unwrap_or_default();
+            let id = answer.payment_id.unwrap_or_default();
+            println!("payment {id} accepted; send the user to {cashier}");
+            id
+        }
+        PaymentOutcome::Paid { payment_id, .. } => payment_id.unwrap_or_default(),
+        PaymentOutcome::Failed { reason, .. } => return Err(format!("the payment failed: {reason}").into()),
+        PaymentOutcome::StillUnknown { last_problem, .. } => {
+            // Neither paid nor failed: keep the order open and inquire later with the same id.
+            return Err(format!("the outcome is not known yet ({last_problem}); inquire later").into());
+        }
+    };
+
+    // 4. Wait for the notification; if it is late, ask.
+    let paid = match tokio::time::timeout(Duration::from_secs(300), outcome_rx.recv()).await {
+        Ok(Some(notification)) => {
+            println!("notification: {}", String::from_utf8_lossy(&notification.body));
+            notification.payment.is_success()
+        }
+        _ => {
+            let lookup = PaymentLookupRequest {
+                payment_id: Some(payment_id.clone()),
+                ..Default::default()
+            };
+            let inquiry = client.inquiry_payment("v2", &lookup).await?;
+            println!("no notification yet; inquiry says {:?}", inquiry.payment_status);
+            inquiry.payment_status.as_deref() == Some("SUCCESS")
+        }
+    };
+    if !paid {
+        println!("not paid; nothing to refund");
+        return Ok(());
+    }
+
+    // 5. Refund 2.50 USD. Again: one refundRequestId per refund, reused on retry.
+    let refund = RefundRequest {
+        partner_id: None,
+        refund_request_id: format!("{payment_request_id}-refund-1"),
+        payment_id: Some(payment_id),
+        payment_request_id: None,
+        refund_amount: WireAmount {
+            currency: "USD".into(),
+            value: "250".into(),
+        },
+        refund_reason: Some("one cup was cold".into()),
+        extend_info: None,
+    };
+    match client.refund_with_retry("v2", &refund).await? {
+        RefundOutcome::Refunded { refund_id, .. } => println!("refunded 2.50 USD as {refund_id}"),
+        other => println!("refund: {other:?}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,1180 @@
+//! Why does a signature not verify? The engine behind `walletd explain`.
+//!
+//! Give it a signed message (a request, an answer or a notification, as headers and raw body, for
+//! example pasted from a log and read with [`parse_http_text`]) and the public key that should
+//! verify it. [`diagnose`] checks, in the order the wallet does: the headers, the key version, the
+//! algorithm, the signature over the exact content to sign, and the time. When the signature does
+//! not verify it tries the usual mistakes one at a time — the body re-serialised, CRLF line ends,
+//! another path or prefix, a time that differs from the header, another client id, the other
+//! dialect — and names the one under which the signature does verify.
+//!
+//! ```
+//! use walletd_client::diagnose::{diagnose, parse_http_text, DiagnoseOptions, Finding, Mistake};
+//! use walletd_protocol::crypto::{Algorithm, PrivateKey};
+//! use walletd_protocol::{content, signature};
+//!
+//! let key = PrivateKey::generate(Algorithm::Rsa256).unwrap();
+//! // The merchant signed the pretty body but sent it compact:
+//! let signed_body = b"{\n  \"paymentId\": \"p-1\"\n}";
+//! let time = "2030-01-01T00:00:00.000+00:00";
+//! let raw = key.sign(&content::mini_program("POST", "/api/v2/payments/inquiryPayment", "m-1", time, signed_body)).unwrap();
+//! let text = format!(
+//!     "POST /api/v2/payments/inquiryPayment HTTP/1.1\nclient-id: m-1\nrequest-time: {time}\nsignature: {}\n\n{}",
+//!     signature::format_header(Algorithm::Rsa256, 1, &raw),
+//!     r#"{"paymentId":"p-1"}"#,
+//! );
+//! let message = parse_http_text(text.as_bytes()).unwrap();
+//! let report = diagnose(&message, &key.public_key(), &DiagnoseOptions::default());
+//! assert!(matches!(report.finding, Finding::Mistake { mistake: Mistake::BodyReserialised(_), .. }));
+//! println!("{report}");
+//! ```
+
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use walletd_protocol::crypto::{Algorithm, PublicKey};
+use walletd_protocol::signature::SignatureHeader;
+use walletd_protocol::{content, time};
+
+/// Which signing scheme a message follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `METHOD SP PATH LF Client-Id "." Time "." Body`.
+    MiniProgram,
+    /// `METHOD SP PATH LF Merchant-Code "." Time "." Nonce "." Body`.
+    AlphaPay,
+}
+
+/// What the message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A merchant's request (time header `Request-Time`), verified with the merchant's key.
+    Request,
+    /// The wallet's answer (time header `Response-Time`, path and client id of the request),
+    /// verified with the wallet's key.
+    Response,
+}
+
+/// A signed HTTP message as it travelled: headers in order, body as raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedMessage {
+    pub kind: MessageKind,
+    pub method: String,
+    /// The request-target as written (origin or absolute form); `None` for an answer.
+    pub target: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The header section ended its lines with CRLF (the body may have been pasted with CRLF too).
+    pub crlf_headers: bool,
+}
+
+impl SignedMessage {
+    /// The first header of that name (any case), trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+
+    fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+}
+
+/// Reads HTTP-like text: an optional start line (`POST /path HTTP/1.1` or `HTTP/1.1 200 OK`),
+/// `name: value` header lines, an empty line, then the body, byte for byte. Lines may end with LF
+/// or CRLF; a log prefix of `> ` or `< ` on every line is removed. Without an empty line, the
+/// first line that is not a header starts the body.
+pub fn parse_http_text(text: &[u8]) -> Result<SignedMessage, String> {
+    let owned;
+    let text = match strip_log_prefixes(text) {
+        Some(t) => {
+            owned = t;
+            &owned[..]
+        }
+        None => text,
+    };
+    let mut pos = 0;
+    let mut lines_seen = 0;
+    let mut kind = MessageKind::Request;
+    let mut method = "POST".to_owned();
+    let mut target = None;
+    let mut headers = Vec::new();
+    let mut crlf_headers = false;
+    let mut body_start = text.len();
+    while pos < text.len() {
+        let end = text[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| pos + i);
+        let next = (end + 1).min(text.len());
+        let raw_line = &text[pos..end];
+        let line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
+        if raw_line.ends_with(b"\r") {
+            crlf_headers = true;
+        }
+        let line_str = std::str::from_utf8(line).map_err(|_| "a header line is not UTF-8 text".to_owned())?;
+        if line.is_empty() {
+            if lines_seen == 0 {
+                pos = next;
+                continue;
+            }
+            body_start = next;
+            break;
+        }
+        if lines_seen == 0 {
+            lines_seen += 1;
+            if let Some(rest) = line_str.strip_prefix("HTTP/") {
+                kind = MessageKind::Response;
+                let _ = rest;
+                pos = next;
+                continue;
+            }
+            let parts: Vec<&str> = line_str.split_whitespace().collect();
+            let is_request_line = parts.len() >= 2
+                && parts[0].bytes().all(|b| b.is_ascii_alphabetic())
+                && !parts[0].ends_with(':')
+                && (parts[1].starts_with('/') || parts[1].contains("://"));
+            if is_request_line {
+                method = parts[0].to_owned();
+                target = Some(parts[1].to_owned());
+                pos = next;
+                continue;
+            }
+        }
+        lines_seen += 1;
+        match line_str.split_once(':') {
+            Some((name, value)) if is_token(name) => {
+                headers.push((name.to_owned(), value.trim().to_owned()));
+            }
+            _ => {
+                // Not a header: the body starts here (log output without an empty line).
+                body_start = pos;
+                break;
+            }
+        }
+        pos = next;
+    }
+    if headers.is_empty() {
+        return Err(
+            "no headers found: expected lines like `signature: algorithm=RSA256,keyVersion=1,signature=…`"
+                .into(),
+        );
+    }
+    Ok(SignedMessage {
+        kind,
+        method,
+        target,
+        headers,
+        body: text[body_start.min(text.len())..].to_vec(),
+        crlf_headers,
+    })
+}
+
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+}
+
+/// Removes a `> ` / `< ` prefix when every non-empty line has one.
+fn strip_log_prefixes(text: &[u8]) -> Option<Vec<u8>> {
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    let prefixed = |l: &&[u8]| l.starts_with(b"> ") || l.starts_with(b"< ") || l == b">" || l == b"<";
+    let non_empty: Vec<&&[u8]> = lines.iter().filter(|l| !l.is_empty() && *l != b"\r").collect();
+    if non_empty.is_empty() || !non_empty.iter().all(|l| prefixed(l)) {
+        return None;
+    }
+    let out: Vec<Vec<u8>> = lines
+        .iter()
+        .map(|l| {
+            if l.len() >= 2 && prefixed(l) {
+                l[2..].to_vec()
+            } else if prefixed(l) {
+                Vec::new()
+            } else {
+                l.to_vec()
+            }
+        })
+        .collect();
+    Some(out.join(&b'\n'))
+}
+
+/// What to check against.
+#[derive(Debug, Clone)]
+pub struct DiagnoseOptions {
+    /// The scheme; `None` guesses from the headers (a `Nonce` or `Merchant-Code` means AlphaPay).
+    pub dialect: Option<Dialect>,
+    /// The path to check against. Needed for an answer (the request's path); for a request it
+    /// overrides the request line.
+    pub path: Option<String>,
+    /// The client id (merchant code) the signer should have used; also tried as an alternative.
+    pub client_id: Option<String>,
+    /// The key version the key you gave is registered as.
+    pub key_version: Option<u32>,
+    /// How far the time may be from `now`.
+    pub window_secs: u64,
+    pub now: DateTime<Utc>,
+}
+
+impl Default for DiagnoseOptions {
+    fn default() -> Self {
+        DiagnoseOptions {
+            dialect: None,
+            path: None,
+            client_id: None,
+            key_version: None,
+            window_secs: 15 * 60,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    Ok,
+    /// Not a signature failure, but worth knowing.
+    Warning,
+    Failed,
+}
+
+/// One checked step, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: &'static str,
+    pub status: StepStatus,
+    pub detail: String,
+}
+
+/// A usual mistake that explains a signature that does not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mistake {
+    /// The signer signed another serialisation of the JSON body than the one sent (the name
+    /// says which: compact, pretty-printed, keys sorted, `\/` escapes, `\u` escapes, …).
+    BodyReserialised(String),
+    /// Line ends inside the body differ (CRLF against LF).
+    BodyLineEnds(String),
+    /// A newline was added or lost at the end of the body.
+    BodyTrailingNewline(String),
+    /// The signer signed an empty body.
+    BodyEmpty,
+    /// The signer used another path: another prefix, no prefix, a query string, a full URL, …
+    Path { signed: String },
+    /// The signer used another time value than the header sent.
+    Time { signed: String },
+    /// The signer used another client id / merchant code.
+    ClientId { signed: String },
+    /// CR LF (or a trailing newline, or a lower-case method) in the content's own layout.
+    Layout(String),
+    /// The message was signed with the other dialect's content.
+    Dialect(Dialect),
+    /// The signature value was URL-encoded twice.
+    SignatureDoubleEncoded,
+}
+
+impl fmt::Display for Mistake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mistake::BodyReserialised(how) => write!(
+                f,
+                "the body was re-serialised: the signature covers the {how} form of the JSON, but other bytes were sent. Sign the exact bytes you send (serialise once, sign those bytes, send those bytes)"
+            ),
+            Mistake::BodyLineEnds(how) => write!(f, "the body's line ends differ: {how}. Sign the exact bytes you send"),
+            Mistake::BodyTrailingNewline(how) => write!(f, "the body differs by a newline at its end: {how}"),
+            Mistake::BodyEmpty => write!(f, "the signature covers an empty body; sign the body you send"),
+            Mistake::Path { signed } => write!(
+                f,
+                "the signer used the path {signed:?}; sign the path exactly as the request addresses it (with its prefix, without scheme and host)"
+            ),
+            Mistake::Time { signed } => write!(
+                f,
+                "the signer used the time {signed:?}, not the value of the time header; sign and send one and the same string (take the time once)"
+            ),
+            Mistake::ClientId { signed } => write!(f, "the signer used the client id {signed:?}, not the one in the header"),
+            Mistake::Layout(how) => write!(f, "the content's layout is off: {how}. It is `POST SP path LF client-id . time . body`, one LF, no CR, nothing after the body"),
+            Mistake::Dialect(d) => write!(f, "the message was signed with the {d:?} content layout; this endpoint expects the other one"),
+            Mistake::SignatureDoubleEncoded => write!(f, "the signature value was URL-encoded twice (%253D); encode the base64 once"),
+        }
+    }
+}
+
+/// The answer to "why does this not verify?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The signature verifies and nothing else is wrong.
+    Verifies,
+    /// A header is missing or unreadable.
+    Header(String),
+    /// The key version is not the one the key is registered as.
+    KeyVersion { header: Option<u32>, key: u32 },
+    /// The header names another algorithm than the key's.
+    Algorithm { header: Algorithm, key: Algorithm },
+    /// The signature does not verify over the exact content, but does under this mistake.
+    Mistake {
+        mistake: Mistake,
+        signed_content: Vec<u8>,
+    },
+    /// The signature verifies over none of the contents tried: most likely another key signed it.
+    NoMatch,
+    /// The signature verifies, but the time is unreadable or outside the window (the wallet then
+    /// answers `PARAM_ILLEGAL`, not `INVALID_SIGNATURE`).
+    Time(String),
+}
+
+/// Everything [`diagnose`] found.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub dialect: Dialect,
+    pub steps: Vec<Step>,
+    /// The exact content to sign, when the headers allowed building it.
+    pub content: Option<Vec<u8>>,
+    pub finding: Finding,
+}
+
+impl Diagnosis {
+    /// True when the signature verifies (the time may still be off: see [`Finding::Time`]).
+    pub fn signature_verifies(&self) -> bool {
+        matches!(self.finding, Finding::Verifies | Finding::Time(_))
+    }
+}
+
+impl fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            let mark = match step.status {
+                StepStatus::Ok => "ok",
+                StepStatus::Warning => "WARNING",
+                StepStatus::Failed => "FAILED",
+            };
+            writeln!(f, "{}. {:<14} {mark}: {}", i + 1, step.name, step.detail)?;
+        }
+        if let Some(c) = &self.content {
+            writeln!(
+                f,
+                "\ncontent to sign ({} bytes, newlines shown as \\n):\n{}",
+                c.len(),
+                content::render_visible(c)
+            )?;
+        }
+        writeln!(f)?;
+        match &self.finding {
+            Finding::Verifies => writeln!(f, "=> the signature verifies."),
+            Finding::Header(h) => writeln!(f, "=> header problem: {h}"),
+            Finding::KeyVersion { header, key } => writeln!(
+                f,
+                "=> key version: the header says {} but the key you gave is version {key}",
+                header.map_or_else(|| "nothing (the latest key)".to_owned(), |v| v.to_string())
+            ),
+            Finding::Algorithm { header, key } => {
+                writeln!(f, "=> algorithm: the header says {header} but the key is a {key} key")
+            }
+            Finding::Mistake { mistake, signed_content } => {
+                writeln!(f, "=> found it: {mistake}.")?;
+                writeln!(f, "   the signature verifies over:\n{}", content::render_visible(signed_content))?;
+                if let Some(c) = &self.content {
+                    writeln!(f, "   {}", first_difference(c, signed_content))?;
+                }
+                Ok(())
+            }
+            Finding::NoMatch => writeln!(
+                f,
+                "=> the signature does not verify over the content above nor over any usual mistake. Most likely it was made with another private key than the public key you gave: requests are signed with the merchant's private key and checked with the public key registered at the wallet (for that keyVersion); answers and notifications are signed with the wallet's key (`walletd admin wallet-key show`)."
+            ),
+            Finding::Time(t) => writeln!(
+                f,
+                "=> the signature verifies, but {t} (the wallet answers PARAM_ILLEGAL for that, not INVALID_SIGNATURE)"
+            ),
+        }
+    }
+}
+
+/// Where two contents first differ, in words.
+pub fn first_difference(expected: &[u8], signed: &[u8]) -> String {
+    let at = expected
+        .iter()
+        .zip(signed)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(signed.len()));
+    let show = |s: &[u8]| {
+        let end = (at + 24).min(s.len());
+        content::render_visible(&s[at.min(s.len())..end])
+    };
+    format!(
+        "first difference at byte {at}: expected …{}… but signed …{}…",
+        show(expected),
+        show(signed)
+    )
+}
+
+/// The parts of the content to sign.
+#[derive(Debug, Clone)]
+struct Parts {
+    method: String,
+    path: String,
+    client_id: String,
+    time: String,
+    nonce: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Parts {
+    fn content(&self) -> Vec<u8> {
+        match &self.nonce {
+            Some(n) => content::alphapay(
+                &self.method,
+                &self.path,
+                &self.client_id,
+                &self.time,
+                n,
+                &self.body,
+            ),
+            None => content::mini_program(&self.method, &self.path, &self.client_id, &self.time, &self.body),
+        }
+    }
+}
+
+/// Runs every check; see the module docs.
+pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOptions) -> Diagnosis {
+    let dialect = options.dialect.unwrap_or_else(|| {
+        if message.header("nonce").is_some() || message.header("merchant-code").is_some() {
+            Dialect::AlphaPay
+        } else {
+            Dialect::MiniProgram
+        }
+    });
+    let mut steps = Vec::new();
+    let mut header_problems = Vec::new();
+    let id_header = match dialect {
+        Dialect::MiniProgram => "client-id",
+        Dialect::AlphaPay => "merchant-code",
+    };
+    let time_header = match message.kind {
+        MessageKind::Request => "request-time",
+        MessageKind::Response => "response-time",
+    };
+
+    // 1. Headers.
+    let signature_value = message.header("signature");
+    let mut double_encoded = false;
+    let parsed = match signature_value {
+        None => {
+            header_problems.push("the signature header is missing".to_owned());
+            None
+        }
+        Some(v) => match SignatureHeader::parse(v) {
+            Ok(p) => Some(p),
+            Err(e) => match decoded_twice(v) {
+                Some(p) => {
+                    double_encoded = true;
+                    Some(p)
+                }
+                None => {
+                    header_problems.push(format!("the signature header cannot be read: {e}"));
+                    None
+                }
+            },
+        },
+    };
+    for name in ["signature", id_header, time_header] {
+        if message.header_count(name) > 1 {
+            header_problems.push(format!(
+                "the {name} header appears {} times",
+                message.header_count(name)
+            ));
+        }
+    }
+    let client_id = message.header(id_header).map(str::to_owned).or_else(|| {
+        (message.kind == MessageKind::Response)
+            .then(|| options.client_id.clone())
+            .flatten()
+    });
+    if client_id.is_none() {
+        header_problems.push(format!("the {id_header} header is missing"));
+    }
+    let time_value = message.header(time_header).map(str::to_owned);
+    if time_value.is_none() {
+        header_problems.push(format!("the {time_header} header is missing"));
+    }
+    let nonce = match dialect {
+        Dialect::AlphaPay => {
+            let n = message.header("nonce").map(str::to_owned);
+            match &n {
+                None => header_problems.push("the nonce header is missing".into()),
+                Some(v) if v.len() != 32 => {
+                    header_problems.push(format!("the nonce is {} characters, AlphaPay wants 32", v.len()))
+                }
+                _ => {}
+            }
+            Some(n.unwrap_or_default())
+        }
+        Dialect::MiniProgram => None,
+    };
+    let path = options.path.clone().or_else(|| {
+        message
+            .target
+            .as_deref()
+            .map(|t| content::path_of_request_target(t).to_owned())
+    });
+    if path.is_none() {
+        header_problems
+            .push("the path is unknown: an answer does not carry it; pass the request's path".into());
+    }
+    steps.push(match (&parsed, header_problems.is_empty()) {
+        (Some(p), true) => Step {
+            name: "headers",
+            status: StepStatus::Ok,
+            detail: format!(
+                "{id_header}={}, {time_header}={}, signature: algorithm={}, keyVersion={}, {} signature bytes",
+                client_id.as_deref().unwrap_or(""),
+                time_value.as_deref().unwrap_or(""),
+                p.algorithm.map_or("(none: RSA256)", |a| a.as_str()),
+                p.key_version.map_or_else(|| "(none: the latest)".to_owned(), |v| v.to_string()),
+                p.signature.len()
+            ),
+        },
+        _ => Step { name: "headers", status: StepStatus::Failed, detail: header_problems.join("; ") },
+    });
+
+    // The exact content, when it can be built.
+    let parts = match (&client_id, &time_value, &path) {
+        (Some(id), Some(t), Some(p)) => Some(Parts {
+            method: message.method.clone(),
+            path: p.clone(),
+            client_id: id.clone(),
+            time: t.clone(),
+            nonce: nonce.clone(),
+            body: message.body.clone(),
+        }),
+        _ => None,
+    };
+    let exact = parts.as_ref().map(Parts::content);
+    let Some(parsed) = parsed.filter(|_| header_problems.is_empty()) else {
+        return Diagnosis {
+            dialect,
+            steps,
+            content: exact,
+            finding: Finding::Header(header_problems.join("; ")),
+        };
+    };
+    let (Some(parts), Some(exact)) = (parts, exact) else {
+        return Diagnosis {
+            dialect,
+            steps,
+            content: None,
+            finding: Finding::Header(header_problems.join("; ")),
+        };
+    };
+
+    // 2. Key version.
+    let mut finding_before_signature = None;
+    match (options.key_version, parsed.key_version) {
+        (Some(k), Some(h)) if k != h => {
+            steps.push(Step {
+                name: "key version",
+                status: StepStatus::Failed,
+                detail: format!("the header says keyVersion={h}, the key you gave is version {k}: the wallet checks with key {h} (KEY_NOT_FOUND if there is none)"),
+            });
+            finding_before_signature = Some(Finding::KeyVersion {
+                header: Some(h),
+                key: k,
+            });
+        }
+        (k, h) => steps.push(Step {
+            name: "key version",
+            status: StepStatus::Ok,
+            detail: match (k, h) {
+                (Some(k), _) => format!("keyVersion={k}, the version of the key you gave"),
+                (None, Some(h)) => {
+                    format!("keyVersion={h}: make sure the key you gave is registered as version {h}")
+                }
+                (None, None) => "no keyVersion: the wallet uses the client's latest key".into(),
+            },
+        }),
+    }
+
+    // 3. Algorithm.
+    let header_alg = parsed.algorithm_or_default();
+    if header_alg != key.algorithm() {
+        steps.push(Step {
+            name: "algorithm",
+            status: StepStatus::Failed,
+            detail: format!("the header says {header_alg}, the key is {}", key.algorithm()),
+        });
+        finding_before_signature.get_or_insert(Finding::Algorithm {
+            header: header_alg,
+            key: key.algorithm(),
+        });
+    } else {
+        steps.push(Step {
+            name: "algorithm",
+            status: StepStatus::Ok,
+            detail: format!("{header_alg}, as the key"),
+        });
+    }
+
+    // 4. Time (parsed here, reported after the signature, as the wallet does).
+    let time_step = match time::parse_request_time(&parts.time) {
+        Err(e) => Step {
+            name: "time",
+            status: StepStatus::Warning,
+            detail: e.to_string(),
+        },
+        Ok(at) => match time::check_window(at, options.now, options.window_secs) {
+            Err(e) => Step {
+                name: "time",
+                status: StepStatus::Warning,
+                detail: e.to_string(),
+            },
+            Ok(()) => {
+                let secs = (options.now.timestamp_millis() - at.timestamp_millis()).abs() / 1000;
+                Step {
+                    name: "time",
+                    status: StepStatus::Ok,
+                    detail: format!(
+                        "{} is {secs} s from now (window {} s)",
+                        parts.time, options.window_secs
+                    ),
+                }
+            }
+        },
+    };
+
+    // 5. Signature over the exact content, then the usual mistakes.
+    let verifies = |c: &[u8]| key.verify(c, &parsed.signature).is_ok();
+    let signature_step;
+    let mut finding = if double_encoded && verifies(&exact) {
+        signature_step = Step {
+            name: "signature",
+            status: StepStatus::Failed,
+            detail: "the value is URL-encoded twice; decoded once more it verifies".into(),
+        };
+        Some(Finding::Mistake {
+            mistake: Mistake::SignatureDoubleEncoded,
+            signed_content: exact.clone(),
+        })
+    } else if verifies(&exact) {
+        signature_step = Step {
+            name: "signature",
+            status: StepStatus::Ok,
+            detail: "verifies over the content to sign".into(),
+        };
+        None
+    } else {
+        let found = candidates(message, &parts, dialect, options)
+            .into_iter()
+            .find_map(|(mistake, c)| verifies(&c).then_some((mistake, c)));
+        signature_step = Step {
+            name: "signature",
+            status: StepStatus::Failed,
+            detail: match &found {
+                Some((m, _)) => format!(
+                    "does not verify over the content to sign; it does when {}",
+                    short(m)
+                ),
+                None => "does not verify over the content to sign, nor over any usual mistake".into(),
+            },
+        };
+        Some(match found {
+            Some((mistake, signed_content)) => Finding::Mistake {
+                mistake,
+                signed_content,
+            },
+            None => Finding::NoMatch,
+        })
+    };
+    steps.push(Step {
+        name: "content",
+        status: StepStatus::Ok,
+        detail: format!("{} bytes (shown below)", exact.len()),
+    });
+    steps.push(signature_step);
+    if finding.is_none() && time_step.status != StepStatus::Ok {
+        finding = Some(Finding::Time(time_step.detail.clone()));
+    }
+    steps.push(time_step);
+    let finding = finding_before_signature
+        .filter(|_| !matches!(finding, Some(Finding::Mistake { .. })))
+        .or(finding)
+        .unwrap_or(Finding::Verifies);
+    Diagnosis {
+        dialect,
+        steps,
+        content: Some(exact),
+        finding,
+    }
+}
+
+fn short(m: &Mistake) -> String {
+    match m {
+        Mistake::BodyReserialised(how) => format!("the body is the {how} JSON"),
+        Mistake::BodyLineEnds(how) => how.clone(),
+        Mistake::BodyTrailingNewline(how) => how.clone(),
+        Mistake::BodyEmpty => "the body is empty".into(),
+        Mistake::Path { signed } => format!("the path is {signed:?}"),
+        Mistake::Time { signed } => format!("the time is {signed:?}"),
+        Mistake::ClientId { signed } => format!("the client id is {signed:?}"),
+        Mistake::Layout(how) => how.clone(),
+        Mistake::Dialect(d) => format!("the {d:?} layout is used"),
+        Mistake::SignatureDoubleEncoded => "the signature is URL-decoded twice".into(),
+    }
+}
+
+/// The header read after undoing one more level of URL encoding (`%253D` → `%3D`).
+fn decoded_twice(header: &str) -> Option<SignatureHeader> {
+    if !header.contains("%25") {
+        return None;
+    }
+    SignatureHeader::parse(&percent_decode(header)).ok()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every usual mistake, with the content it would have produced, most likely first.
+fn candidates(
+    message: &SignedMessage,
+    parts: &Parts,
+    dialect: Dialect,
+    options: &DiagnoseOptions,
+) -> Vec<(Mistake, Vec<u8>)> {
+    let mut out: Vec<(Mistake, Vec<u8>)> = Vec::new();
+    let mut push = |m: Mistake, p: &Parts| out.push((m, p.content()));
+
+    // The body.
+    for (how, body) in body_variants(&parts.body) {
+        let p = Parts {
+            body,
+            ..parts.clone()
+        };
+        push(how, &p);
+    }
+    // The path.
+    for signed in path_variants(&parts.path, message.header("host")) {
+        let p = Parts {
+            path: signed.clone(),
+            ..parts.clone()
+        };
+        push(Mistake::Path { signed }, &p);
+    }
+    // The layout.
+    let exact = parts.content();
+    let head_len = parts.method.len() + 1 + parts.path.len();
+    let mut crlf = exact[..head_len].to_vec();
+    crlf.extend_from_slice(b"\r");
+    crlf.extend_from_slice(&exact[head_len..]);
+    out.push((Mistake::Layout("CR LF after the path instead of LF".into()), crlf));
+    let mut trailing = exact.clone();
+    trailing.push(b'\n');
+    out.push((Mistake::Layout("a newline after the body".into()), trailing));
+    if parts.method != parts.method.to_ascii_uppercase() || parts.method != parts.method.to_ascii_lowercase()
+    {
+        for m in [
+            parts.method.to_ascii_uppercase(),
+            parts.method.to_ascii_lowercase(),
+        ] {
+            if m != parts.method {
+                let p = Parts {
+                    method: m.clone(),
+                    ..parts.clone()
+                };
+                out.push((Mistake::Layout(format!("the method written {m:?}")), p.content()));
+            }
+        }
+    }
+    // The client id.
+    let mut ids = Vec::new();
+    if let Some(id) = &options.client_id {
+        ids.push(id.clone());
+    }
+    ids.push(parts.client_id.to_ascii_lowercase());
+    ids.push(parts.client_id.to_ascii_uppercase());
+    if let Some(other) = message
+        .header("client-id")
+        .or_else(|| message.header("merchant-code"))
+    {
+        ids.push(other.to_owned());
+    }
+    ids.sort();
+    ids.dedup();
+    for id in ids.into_iter().filter(|i| *i != parts.client_id) {
+        let p = Parts {
+            client_id: id.clone(),
+            ..parts.clone()
+        };
+        out.push((Mistake::ClientId { signed: id }, p.content()));
+    }
+    // The other dialect.
+    match dialect {
+        Dialect::AlphaPay => {
+            let p = Parts {
+                nonce: None,
+                ..parts.clone()
+            };
+            out.push((Mistake::Dialect(Dialect::MiniProgram), p.content()));
+        }
+        Dialect::MiniProgram => {
+            if let Some(n) = message.header("nonce") {
+                let p = Parts {
+                    nonce: Some(n.to_owned()),
+                    ..parts.clone()
+                };
+                out.push((Mistake::Dialect(Dialect::AlphaPay), p.content()));
+            }
+        }
+    }
+    // The time: other headers, the same instant written otherwise, then nearby instants.
+    for signed in time_variants(message, &parts.time) {
+        let p = Parts {
+            time: signed.clone(),
+            ..parts.clone()
+        };
+        out.push((Mistake::Time { signed }, p.content()));
+    }
+    out
+}
+
+/// Other serialisations and line ends of a body.
+fn body_variants(body: &[u8]) -> Vec<(Mistake, Vec<u8>)> {
+    let mut out = Vec::new();
+    let reser = |s: &str| Mistake::BodyReserialised(s.to_owned());
+    if body.contains(&b'\n') {
+        out.push((
+            Mistake::BodyLineEnds("the signer's body had CRLF where LF was sent".into()),
+            replace(&replace(body, b"\r\n", b"\n"), b"\n", b"\r\n"),
+        ));
+    }
+    if body.windows(2).any(|w| w == b"\r\n") {
+        out.push((
+            Mistake::BodyLineEnds("the signer's body had LF where CRLF was sent".into()),
+            replace(body, b"\r\n", b"\n"),
+        ));
+    }
+    if let Some(b) = body.strip_suffix(b"\r\n").or_else(|| body.strip_suffix(b"\n")) {
+        out.push((
+            Mistake::BodyTrailingNewline(
+                "the sent body ends with a newline the signer did not sign (or your file added one)".into(),
+            ),
+            b.to_vec(),
+        ));
+    }
+    let mut nl = body.to_vec();
+    nl.push(b'\n');
+    out.push((
+        Mistake::BodyTrailingNewline("the signer signed a newline after the body that was not sent".into()),
+        nl,
+    ));
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        let minified = minify_json(body);
+        out.push((reser("compact"), minified.clone()));
+        if let Ok(v) = serde_json::to_vec(&value) {
+            out.push((reser("compact, keys sorted"), v));
+        }
+        if let Ok(v) = serde_json::to_vec_pretty(&value) {
+            out.push((reser("pretty-printed (2 spaces, keys sorted)"), v.clone()));
+            let mut nl = v;
+            nl.push(b'\n');
+            out.push((reser("pretty-printed with a final newline"), nl));
+        }
+        let spaced = space_json(&minified);
+        out.push((reser("compact with spaces after : and ,"), spaced));
+        out.push((
+            reser("with \\/ escapes (PHP json_encode)"),
+            replace(body, b"/", b"\\/"),
+        ));
+        out.push((reser("without \\/ escapes"), replace(body, b"\\/", b"/")));
+        out.push((
+            reser("with \\u escapes for non-ASCII (PHP json_encode)"),
+            escape_non_ascii(body),
+        ));
+        if let Ok(v) = serde_json::to_vec(&value) {
+            out.push((reser("without \\u escapes"), v));
+        }
+    }
+    if !body.is_empty() {
+        out.push((Mistake::BodyEmpty, Vec::new()));
+    }
+    // Only variants that differ from what was sent are mistakes.
+    out.retain(|(_, b)| b != body);
+    out
+}
+
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// JSON without whitespace outside strings, keys in their order.
+fn minify_json(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+            out.push(b);
+        } else if !b.is_ascii_whitespace() {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Minified JSON with a space after every `:` and `,` outside strings (Python's `json.dumps`).
+fn space_json(minified: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(minified.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in minified {
+        out.push(b);
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b':' || b == b',' {
+            out.push(b' ');
+        }
+    }
+    out
+}
+
+fn escape_non_ascii(body: &[u8]) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return body.to_vec();
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// Paths the signer may have used instead of `path`.
+fn path_variants(path: &str, host: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let (bare, query) = match path.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (path, None),
+    };
+    if query.is_some() {
+        out.push(bare.to_owned());
+    }
+    // Without a prefix, or with another one: every suffix that starts at a `/`.
+    let api_start = bare
+        .find("/v1/")
+        .or_else(|| bare.find("/v2/"))
+        .or_else(|| bare.find("/v1.0/"))
+        .or_else(|| bare.find("/v2.0/"));
+    for (i, _) in bare.match_indices('/').skip(1) {
+        out.push(bare[i..].to_owned());
+    }
+    if let Some(start) = api_start {
+        let api = &bare[start..];
+        for prefix in ["", "/api", "/api/open", "/miniprogram/api", "/ams/api"] {
+            out.push(format!("{prefix}{api}"));
+        }
+    }
+    if bare.len() > 1 {
+        if let Some(s) = bare.strip_suffix('/') {
+            out.push(s.to_owned());
+        } else {
+            out.push(format!("{bare}/"));
+        }
+    }
+    if let Some(h) = host {
+        for scheme in ["https", "http"] {
+            out.push(format!("{scheme}://{h}{path}"));
+        }
+    }
+    out.push(percent_decode(path));
+    out.sort();
+    out.dedup();
+    out.retain(|p| p != path);
+    out
+}
+
+/// Times the signer may have used instead of `sent`.
+fn time_variants(message: &SignedMessage, sent: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in [
+        "request-time",
+        "response-time",
+        "date",
+        "x-request-time",
+        "timestamp",
+    ] {
+        if let Some(v) = message.header(name) {
+            out.push(v.to_owned());
+        }
+    }
+    out.push(format!(" {sent}"));
+    if let Ok(at) = time::parse_request_time(sent) {
+        // The same instant, written otherwise.
+        let utc = at.with_timezone(&Utc);
+        out.push(utc.timestamp_millis().to_string());
+        out.push(utc.timestamp().to_string());
+        out.push(utc.to_rfc3339_opts(SecondsFormat::Secs, true));
+        out.push(utc.to_rfc3339_opts(SecondsFormat::Millis, true));
+        out.push(at.to_rfc3339_opts(SecondsFormat::Secs, false));
+        out.push(at.to_rfc3339_opts(SecondsFormat::Millis, false));
+        out.push(time::format_response_time(at));
+        out.push(at.format("%Y-%m-%dT%H:%M:%S%z").to_string());
+        // Nearby instants, in the sent format: the time taken twice.
+        let (step_ms, steps) = if has_millis(sent) { (1, 3000) } else { (1000, 10) };
+        for k in 1..=steps {
+            for sign in [-1i64, 1] {
+                let t = at + chrono::Duration::milliseconds(sign * k * step_ms);
+                out.push(reformat_like(sent, t));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| t != sent && seen.insert(t.clone()));
+    out
+}
+
+fn has_millis(sent: &str) -> bool {
+    let s = sent.trim();
+    s.bytes().all(|b| b.is_ascii_digit()) || s.contains('.')
+}
+
+/// `t` written the way `sample` is written (epoch milliseconds, or ISO with the same fraction
+/// digits and offset style).
+fn reformat_like(sample: &str, t: DateTime<FixedOffset>) -> String {
+    let s = sample.trim();
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return t.timestamp_millis().to_string();
+    }
+    let fraction_digits = s
+        .split_once('.')
+        .map(|(_, rest)| rest.bytes().take_while(u8::is_ascii_digit).count())
+        .unwrap_or(0);
+    let offset_style = if s.ends_with('Z') || s.ends_with('z') {
+        "Z"
+    } else if s.len() >= 6 && s.as_bytes()[s.len() - 3] == b':' {
+        "colon"
+    } else {
+        "plain"
+    };
+    let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if fraction_digits > 0 {
+        let nanos = format!("{:09}", t.timestamp_subsec_nanos());
+        out.push('.');
+        out.push_str(&nanos[..fraction_digits.min(9)]);
+    }
+    match offset_style {
+        "Z" => out.push('Z'),
+        "colon" => out.push_str(&t.format("%:z").to_string()),
+        _ => out.push_str(&t.format("%z").to_string()),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_text_keeps_the_body_bytes_and_reads_log_prefixes() {
+        let m = parse_http_text(
+            b"POST http://h:1/api/v1/x HTTP/1.1\r\nClient-Id: a\r\nsignature: s\r\n\r\n{\"a\":1}\r\n",
+        )
+        .unwrap();
+        assert_eq!(m.target.as_deref(), Some("http://h:1/api/v1/x"));
+        assert_eq!(m.header("client-id"), Some("a"));
+        assert_eq!(m.body, b"{\"a\":1}\r\n");
+        assert!(m.crlf_headers);
+        let m = parse_http_text(b"> POST /api/v2/p\n> client-id: a\n> request-time: 1\n> {\"x\":2}").unwrap();
+        assert_eq!(m.method, "POST");
+        assert_eq!(m.header("request-time"), Some("1"));
+        assert_eq!(m.body, b"{\"x\":2}");
+        let r = parse_http_text(b"HTTP/1.1 200 OK\nresponse-time: t\n\n{}").unwrap();
+        assert_eq!(r.kind, MessageKind::Response);
+        assert!(parse_http_text(b"just text").is_err());
+    }
+
+    #[test]
+    fn reformatting_keeps_the_shape() {
+        let t = time::parse_request_time("2024-05-01T10:00:00.123+08:00").unwrap();
+        assert_eq!(
+            reformat_like("2024-05-01T10:00:00.123+08:00", t),
+            "2024-05-01T10:00:00.123+08:00"
+        );
+        assert_eq!(
+            reformat_like("2024-05-01T10:00:00+0800", t),
+            "2024-05-01T10:00:00+0800"
+        );
+        let z = time::parse_request_time("2024-05-01T02:00:00.5Z").unwrap();
+        assert_eq!(
+            reformat_like("2024-05-01T02:00:00.5Z", z),
+            "2024-05-01T02:00:00.5Z"
+        );
+        let ms = time::parse_request_time("1714528800123").unwrap();
+        assert_eq!(reformat_like("1714528800123", ms), "1714528800123");
+    }
+
+    #[test]
+    fn minify_keeps_string_contents() {
+        assert_eq!(
+            minify_json(b"{ \"a b\" : [1, \"x \\\" y\"] }"),
+            b"{\"a b\":[1,\"x \\\" y\"]}".to_vec()
+        );
+        assert_eq!(
+            space_json(b"{\"a\":1,\"b\":\"c,d\"}"),
+            b"{\"a\": 1, \"b\": \"c,d\"}".to_vec()
+        );
+    }
+}

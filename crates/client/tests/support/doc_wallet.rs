@@ -1,0 +1,161 @@
+//! A real walletd in-process, for the SDK's doctests and integration tests: a fresh data
+//! directory, port 0, a registered merchant and a funded user.
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use walletd_core::clock::{RandomIds, SystemClock};
+use walletd_core::parties::{Client, User};
+use walletd_core::Wallet;
+use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
+use walletd_protocol::signature::format_header;
+use walletd_protocol::{content, time, Amount, Currency};
+use walletd_server::{AppState, Application, Config};
+
+pub const CLIENT_ID: &str = "sdk-merchant";
+pub const PARTNER_ID: &str = "P-sdk";
+pub const APP_ID: &str = "app-1";
+pub const PAYER: &str = "alice";
+/// The AlphaPay merchant (a Merchant-Code is 4 to 6 letters or digits), same key pair.
+pub const MERCHANT_CODE: &str = "SDKM01";
+
+/// One merchant key pair for every test of a binary (RSA generation is slow-ish).
+pub fn merchant_key() -> &'static PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+}
+
+pub struct DocWallet {
+    pub base_url: String,
+    pub state: AppState,
+    pub wallet: Wallet,
+    pub wallet_public_key: PublicKey,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl DocWallet {
+    /// A sandbox walletd (reserved amounts honoured) with the merchant and alice (1,000.00 USD).
+    pub async fn start() -> DocWallet {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> DocWallet {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.path().to_path_buf(),
+            sandbox: true,
+            ..Config::default()
+        };
+        config.sweep_interval_ms = 50;
+        configure(&mut config);
+        let wallet =
+            walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
+                .expect("wallet");
+        let now = wallet.now();
+        let mut client = Client::new(CLIENT_ID, "SDK Tea House", now);
+        client.partner_id = PARTNER_ID.into();
+        client.app_ids = vec![APP_ID.into()];
+        client.add_key("RSA256", &merchant_key().public_key().to_spki_pem(), now);
+        wallet.add_client(client).await.expect("client");
+        let mut alphapay = Client::new(MERCHANT_CODE, "SDK Tea House (AlphaPay)", now);
+        alphapay.add_key("RSA256", &merchant_key().public_key().to_spki_pem(), now);
+        wallet.add_client(alphapay).await.expect("alphapay merchant");
+        wallet
+            .add_user(User::new(PAYER, "+15550000001", "Alice", now))
+            .await
+            .expect("user");
+        let usd = Currency::from_code("USD").expect("USD");
+        wallet
+            .top_up(PAYER, Amount::from_minor(usd, 100_000).expect("amount"))
+            .await
+            .expect("top up");
+        let app = Application::build_with_wallet(config, wallet.clone())
+            .await
+            .expect("build");
+        let base_url = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        let wallet_public_key = state.wallet_key.public_key();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app
+                .run_until_stopped(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        DocWallet {
+            base_url,
+            state,
+            wallet,
+            wallet_public_key,
+            data_dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// What a merchant is given: the wallet's address, its client id, its own private key and the
+    /// wallet's public key.
+    pub fn merchant(&self) -> (String, String, PrivateKey, PublicKey) {
+        (
+            self.base_url.clone(),
+            CLIENT_ID.into(),
+            merchant_key().clone(),
+            self.wallet_public_key.clone(),
+        )
+    }
+
+    /// alice approves the payment (what the cashier page does).
+    pub async fn user_pays(&self, payment_id: &str) {
+        self.wallet
+            .confirm_payment(payment_id, PAYER)
+            .await
+            .expect("confirm");
+    }
+}
+
+impl Drop for DocWallet {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// A v2 notification as the wallet sends it, signed now with a fresh wallet key: (the wallet's
+/// public key, the notify path, the headers, the raw body).
+pub fn signed_notification(client_id: &str) -> (PublicKey, String, HeaderMap, Bytes) {
+    let wallet_key = PrivateKey::generate(Algorithm::Rsa256).expect("key");
+    let path = "/walletd/notify".to_owned();
+    let body = Bytes::from_static(
+        br#"{"paymentId":"2030010100000001","paymentRequestId":"order-1001","paymentResult":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},"paymentAmount":{"currency":"USD","value":"1250"},"paymentTime":"2030-01-01T00:00:00+00:00"}"#,
+    );
+    let headers = sign_notification(&wallet_key, &path, client_id, &body);
+    (wallet_key.public_key(), path, headers, body)
+}
+
+/// The headers the wallet sends with a notification of `body` to `path`.
+pub fn sign_notification(wallet_key: &PrivateKey, path: &str, client_id: &str, body: &[u8]) -> HeaderMap {
+    let request_time = time::format_response_time(chrono::Utc::now().fixed_offset());
+    let signed = content::mini_program("POST", path, client_id, &request_time, body);
+    let signature = format_header(
+        wallet_key.algorithm(),
+        1,
+        &wallet_key.sign(&signed).expect("sign"),
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    headers.insert("client-id", HeaderValue::from_str(client_id).expect("header"));
+    headers.insert(
+        "request-time",
+        HeaderValue::from_str(&request_time).expect("header"),
+    );
+    headers.insert("signature", HeaderValue::from_str(&signature).expect("header"));
+    headers
+}

@@ -1,0 +1,332 @@
+//! Captures of authorizations (PROTOCOL.md §2.10): the merchant takes all or part of the funds an
+//! `isAuthorizationPayment` holds, once or in several captures (`isLastCapture`).
+//!
+//! In the ledger an authorization is a pending transfer from the payer's wallet to the merchant.
+//! A capture posts part of it; TigerBeetle's model releases the rest of a posted pending transfer,
+//! so a capture that is not the last one re-holds the remainder with a new pending transfer *in
+//! the same linked batch*: the payer's funds are never free in between. The last capture (or one
+//! that takes everything left) closes the authorization and the payment becomes SUCCESS.
+//!
+//! Idempotency on `(client, captureRequestId)`; only successful captures are stored, a refusal
+//! lives in the idempotency record like a refused refund.
+
+use crate::error::CoreError;
+use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
+use crate::ledger::{self, AccountKind, Leg, TransferId};
+use crate::payments::{
+    check_client, close_authorization, enqueue_payment_notice, AuthClosure, Payment, PaymentStatus,
+};
+use crate::storage::Tx;
+use crate::wallet::{Context, Wallet};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use walletd_protocol::{Amount, Currency, ResultCode};
+
+/// One capture as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    pub capture_id: String,
+    pub client_id: String,
+    pub capture_request_id: String,
+    pub payment_id: String,
+    /// 1 for the first capture of an authorization, 2 for the second, …
+    pub number: u32,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    /// This capture closed the authorization.
+    pub is_last: bool,
+    /// The post transfer that moved the money.
+    pub transfer_id: Option<TransferId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Capture {
+    pub fn amount(&self) -> Amount {
+        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
+    }
+}
+
+/// A capture request, after the dialect checked its shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureCommand {
+    pub client_id: String,
+    /// v1 `partnerId`, when sent.
+    pub partner_id: Option<String>,
+    pub capture_request_id: String,
+    /// The authorization (its payment id).
+    pub payment_id: String,
+    /// `None`: everything still held.
+    pub amount: Option<Amount>,
+    /// `isLastCapture` (default true): release whatever this capture leaves.
+    pub is_last: bool,
+}
+
+/// What a capture request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+// Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum CaptureOutcome {
+    Captured { capture: Capture, payment: Payment },
+    Rejected { code: ResultCode, message: String },
+}
+
+impl CaptureCommand {
+    fn fingerprint(&self) -> String {
+        let (currency, value) = match &self.amount {
+            Some(a) => (a.currency().code().to_owned(), a.wire_value()),
+            None => (String::new(), "all".to_owned()),
+        };
+        fingerprint(&[
+            ("paymentId", &self.payment_id),
+            ("currency", &currency),
+            ("value", &value),
+            ("isLastCapture", if self.is_last { "true" } else { "false" }),
+        ])
+    }
+}
+
+pub(crate) fn capture(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &CaptureCommand,
+) -> Result<CaptureOutcome, CoreError> {
+    let now = ctx.now();
+    let fp = cmd.fingerprint();
+    if let Some(rec) = tx.get_idempotency("capture", &cmd.client_id, &cmd.capture_request_id)? {
+        if rec.fingerprint != fp {
+            return Ok(CaptureOutcome::Rejected {
+                code: ResultCode::RepeatReqInconsistent,
+                message: format!(
+                    "captureRequestId {} was used before with different content",
+                    cmd.capture_request_id
+                ),
+            });
+        }
+        return match rec.outcome {
+            StoredOutcome::Capture { capture_id } => {
+                let capture = tx.get_capture(&capture_id)?.ok_or_else(|| {
+                    CoreError::Invariant(format!("idempotency record names missing capture {capture_id}"))
+                })?;
+                let payment = tx.get_payment(&capture.payment_id)?.ok_or_else(|| {
+                    CoreError::Invariant(format!("capture {capture_id} names a missing payment"))
+                })?;
+                Ok(CaptureOutcome::Captured { capture, payment })
+            }
+            StoredOutcome::Rejected { code, message } => Ok(CaptureOutcome::Rejected {
+                code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
+                message,
+            }),
+            _ => Err(CoreError::Invariant("capture key holds another outcome".into())),
+        };
+    }
+    let outcome = evaluate(ctx, tx, cmd, now)?;
+    let stored = match &outcome {
+        CaptureOutcome::Captured { capture, .. } => StoredOutcome::Capture {
+            capture_id: capture.capture_id.clone(),
+        },
+        CaptureOutcome::Rejected { code, message } => StoredOutcome::Rejected {
+            code: code.as_str().to_owned(),
+            message: message.clone(),
+        },
+    };
+    tx.insert_idempotency(&IdempotencyRecord {
+        scope: "capture".into(),
+        client_id: cmd.client_id.clone(),
+        key: cmd.capture_request_id.clone(),
+        fingerprint: fp,
+        outcome: stored,
+        created_at: now,
+    })?;
+    Ok(outcome)
+}
+
+fn evaluate(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    cmd: &CaptureCommand,
+    now: DateTime<Utc>,
+) -> Result<CaptureOutcome, CoreError> {
+    let rejected = |code: ResultCode, message: String| Ok(CaptureOutcome::Rejected { code, message });
+    let client = tx
+        .get_client(&cmd.client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {}", cmd.client_id)))?;
+    if let Err((code, message)) = check_client(tx, &client, cmd.partner_id.as_deref(), None)? {
+        return rejected(code, message);
+    }
+    let found = tx
+        .get_payment(&cmd.payment_id)?
+        .filter(|p| p.client_id == cmd.client_id && p.authorization);
+    let Some(mut payment) = found else {
+        return rejected(
+            ResultCode::AuthNotFound,
+            format!("no authorization {} for this client", cmd.payment_id),
+        );
+    };
+    match (payment.status, payment.auth_closed_by) {
+        (PaymentStatus::Cancelled, _) | (_, Some(AuthClosure::Cancelled)) => {
+            return rejected(
+                ResultCode::AuthCancelled,
+                format!("authorization {} has been cancelled", payment.payment_id),
+            )
+        }
+        (_, Some(AuthClosure::Expired)) => {
+            return rejected(
+                ResultCode::AuthExpired,
+                format!("authorization {} has expired", payment.payment_id),
+            )
+        }
+        (_, Some(AuthClosure::LastCapture)) => {
+            return rejected(
+                ResultCode::CaptureAmountExceedAuthLimit,
+                format!(
+                    "authorization {} was closed by its last capture; nothing is left to capture",
+                    payment.payment_id
+                ),
+            )
+        }
+        (PaymentStatus::Fail, None) => {
+            // Never approved: the user declined at the cashier or let it expire.
+            return rejected(
+                ResultCode::AuthNotFound,
+                format!(
+                    "payment {} was never authorized: {}",
+                    payment.payment_id,
+                    payment.fail_reason.as_deref().unwrap_or("it failed")
+                ),
+            );
+        }
+        _ => {}
+    }
+    let Some(hold) = payment
+        .hold_transfer_id
+        .filter(|_| payment.authorized_at.is_some())
+    else {
+        return rejected(
+            ResultCode::AuthNotFound,
+            format!(
+                "the user has not approved authorization {} yet",
+                payment.payment_id
+            ),
+        );
+    };
+    if payment.auth_expires_at.is_some_and(|t| now >= t) {
+        // Ran out before the sweep came by: release it now, in this transaction.
+        close_authorization(ctx, tx, &mut payment, AuthClosure::Expired)?;
+        return rejected(
+            ResultCode::AuthExpired,
+            format!("authorization {} has expired", payment.payment_id),
+        );
+    }
+    let left = payment.uncaptured_minor();
+    let amount_minor = match &cmd.amount {
+        None => left,
+        Some(a) if a.currency() != payment.currency => {
+            return rejected(
+                ResultCode::CurrencyNotSupport,
+                format!(
+                    "captureAmount must be in the authorization's currency {}",
+                    payment.currency
+                ),
+            )
+        }
+        Some(a) if a.value_minor() <= 0 => {
+            return rejected(
+                ResultCode::ParamIllegal,
+                "captureAmount.value must be greater than zero".into(),
+            )
+        }
+        Some(a) if a.value_minor() > left => {
+            return rejected(
+                ResultCode::CaptureAmountExceedAuthLimit,
+                format!(
+                    "captureAmount {} exceeds what the authorization still holds ({} minor units)",
+                    a.value_minor(),
+                    left
+                ),
+            )
+        }
+        Some(a) => a.value_minor(),
+    };
+    let remainder = left - amount_minor;
+    let is_last = cmd.is_last || remainder == 0;
+    let capture_id = ctx.ids.new_id("capture", now);
+    let mut legs = vec![Leg::Post {
+        pending_id: hold,
+        amount_minor: Some(amount_minor),
+        code: "auth_capture".into(),
+        reference: capture_id.clone(),
+    }];
+    if !is_last {
+        let payer = payment.payer_user_id.clone().ok_or_else(|| {
+            CoreError::Invariant(format!("authorization {} has no payer", payment.payment_id))
+        })?;
+        let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, payment.currency, now)?;
+        let merchant = ledger::ensure_account(
+            tx,
+            AccountKind::Merchant,
+            &payment.client_id,
+            payment.currency,
+            now,
+        )?;
+        legs.push(Leg::Pending {
+            debit: wallet.id,
+            credit: merchant.id,
+            amount_minor: remainder,
+            timeout_at: payment.expires_at,
+            code: "auth_rehold".into(),
+            reference: payment.payment_id.clone(),
+        });
+    }
+    let ids = ledger::apply(tx, now, &legs)?
+        .map_err(|e| CoreError::Invariant(format!("capturing authorization {}: {e}", payment.payment_id)))?;
+    payment.captured_minor = payment
+        .captured_minor
+        .checked_add(amount_minor)
+        .ok_or_else(|| CoreError::Invariant("captured sum overflowed".into()))?;
+    payment.settle_transfer_id = ids.first().copied();
+    if is_last {
+        payment.auth_closed_by = Some(AuthClosure::LastCapture);
+        payment.status = PaymentStatus::Success;
+        payment.paid_at = Some(now);
+        payment.closed_at = Some(now);
+    } else {
+        payment.hold_transfer_id = ids.get(1).copied();
+    }
+    tx.update_payment(&payment)?;
+    if is_last {
+        enqueue_payment_notice(ctx, tx, &payment)?;
+    }
+    let earlier = tx.list_captures(&payment.payment_id)?.len();
+    let capture = Capture {
+        capture_id,
+        client_id: cmd.client_id.clone(),
+        capture_request_id: cmd.capture_request_id.clone(),
+        payment_id: payment.payment_id.clone(),
+        number: u32::try_from(earlier + 1).unwrap_or(u32::MAX),
+        currency: payment.currency,
+        amount_minor,
+        is_last,
+        transfer_id: ids.first().copied(),
+        created_at: now,
+    };
+    tx.insert_capture(&capture)?;
+    Ok(CaptureOutcome::Captured { capture, payment })
+}
+
+impl Wallet {
+    /// capture: takes (part of) what an authorization holds.
+    pub async fn capture(&self, cmd: CaptureCommand) -> Result<CaptureOutcome, CoreError> {
+        self.write(move |ctx, tx| capture(ctx, tx, &cmd)).await
+    }
+
+    /// The captures of one authorization, oldest first.
+    pub async fn captures_of(&self, payment_id: &str) -> Result<Vec<Capture>, CoreError> {
+        let id = payment_id.to_owned();
+        self.read(move |_, tx| {
+            let mut captures = tx.list_captures(&id)?;
+            captures.sort_by_key(|c| c.number);
+            Ok(captures)
+        })
+        .await
+    }
+}

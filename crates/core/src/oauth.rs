@@ -1,0 +1,965 @@
+//! OAuth for mini programs (PROTOCOL.md §2.1–2.3): what a user grants a mini program, the
+//! single-use auth codes that carry the grant to the merchant's server, the access and refresh
+//! tokens it exchanges them for, and the one-time payment codes a user shows at a till.
+//!
+//! Architecture invariant: no secret is stored in clear. Auth codes, tokens and payment codes are
+//! random (from [`crate::clock::IdSource::random_hex`]) and only their SHA-256 is kept, so a copy of
+//! the database lets nobody act as a user.
+//!
+//! Rules we chose where the protocol is silent (PROTOCOL.md §2.1 [P]):
+//! * an auth code is single-use and short-lived ([`Lifetimes::auth_code_secs`], default 5 minutes);
+//! * a refresh token is single-use: exchanging it rotates the pair, the old pair is dead and a
+//!   second use of the old refresh token is `USED_REFRESH_TOKEN`;
+//! * every grant implies `auth_base` (the user id is the `customerId` of applyToken);
+//! * agreement payment (`AGREEMENT_PAY`) is granted with a per-payment limit per currency.
+
+use crate::error::CoreError;
+use crate::parties::{Client, PartyStatus, User};
+use crate::payments::Refusal;
+use crate::storage::Tx;
+use crate::wallet::{Context, Wallet};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use walletd_protocol::{Amount, Currency, ResultCode};
+
+/// A permission a user grants a mini program at `my.getAuthCode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// The user's id only (silent in real wallets; implied by every grant).
+    #[serde(rename = "auth_base")]
+    AuthBase,
+    /// The basic profile: id, status, nickname and avatar.
+    #[serde(rename = "auth_user")]
+    AuthUser,
+    #[serde(rename = "USER_ID")]
+    UserId,
+    #[serde(rename = "USER_NICKNAME")]
+    UserNickname,
+    #[serde(rename = "USER_NAME")]
+    UserName,
+    #[serde(rename = "USER_AVATAR")]
+    UserAvatar,
+    /// The login (phone or e-mail), masked and hashed.
+    #[serde(rename = "USER_LOGIN_ID")]
+    UserLoginId,
+    /// The login as a contact, in clear.
+    #[serde(rename = "USER_CONTACTINFO")]
+    UserContactInfo,
+    /// Payments without the cashier, within a per-payment limit.
+    #[serde(rename = "AGREEMENT_PAY")]
+    AgreementPay,
+}
+
+impl Scope {
+    pub const ALL: &'static [Scope] = &[
+        Scope::AuthBase,
+        Scope::AuthUser,
+        Scope::UserId,
+        Scope::UserNickname,
+        Scope::UserName,
+        Scope::UserAvatar,
+        Scope::UserLoginId,
+        Scope::UserContactInfo,
+        Scope::AgreementPay,
+    ];
+
+    /// The name `my.getAuthCode` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::AuthBase => "auth_base",
+            Scope::AuthUser => "auth_user",
+            Scope::UserId => "USER_ID",
+            Scope::UserNickname => "USER_NICKNAME",
+            Scope::UserName => "USER_NAME",
+            Scope::UserAvatar => "USER_AVATAR",
+            Scope::UserLoginId => "USER_LOGIN_ID",
+            Scope::UserContactInfo => "USER_CONTACTINFO",
+            Scope::AgreementPay => "AGREEMENT_PAY",
+        }
+    }
+
+    /// Parses a scope name (exact spelling).
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.iter().copied().find(|x| x.as_str() == s)
+    }
+
+    /// What the user is asked to allow, in words for the consent page.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::AuthBase | Scope::UserId => "Know your wallet user id",
+            Scope::AuthUser => "See your basic profile (name shown in the wallet, avatar, account status)",
+            Scope::UserNickname => "See the name shown in your wallet",
+            Scope::UserName => "See your full name",
+            Scope::UserAvatar => "See your avatar",
+            Scope::UserLoginId => "See your login, masked",
+            Scope::UserContactInfo => "See your phone number or e-mail address",
+            Scope::AgreementPay => {
+                "Take payments from your wallet without asking each time, up to a limit per payment"
+            }
+        }
+    }
+}
+
+/// Parses a list of scope names separated by commas or spaces; sorted, without duplicates.
+pub fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
+    let mut out = Vec::new();
+    for name in text.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
+        out.push(Scope::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown scope {name:?}; known scopes: {}", known.join(", "))
+        })?);
+    }
+    if out.is_empty() {
+        return Err("at least one scope is required".into());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The scopes as `my.getAuthCode` spells them, comma-separated.
+pub fn scopes_text(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// SHA-256 of a secret, lower-case hex: the only form in which codes and tokens are stored.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// How long each credential lives. The server passes its configuration in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub auth_code_secs: i64,
+    pub access_token_secs: i64,
+    pub refresh_token_secs: i64,
+    pub payment_code_secs: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            auth_code_secs: 5 * 60,
+            access_token_secs: 24 * 3600,
+            refresh_token_secs: 30 * 24 * 3600,
+            payment_code_secs: 2 * 60,
+        }
+    }
+}
+
+/// What a user granted a mini program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The merchant client whose server exchanges the code.
+    pub client_id: String,
+    /// The mini program (v2 `appId`), if the consent named one.
+    pub app_id: Option<String>,
+    pub user_id: String,
+    pub scopes: Vec<Scope>,
+    /// With [`Scope::AgreementPay`]: the largest single payment, per currency code, in minor units.
+    #[serde(default)]
+    pub agreement_limits: BTreeMap<String, i64>,
+}
+
+impl Grant {
+    /// The id the mini program is known by: its appId, or the client id when none was named. v1
+    /// `referenceClientId` and v2 `appId` must name it.
+    pub fn mini_program(&self) -> &str {
+        self.app_id.as_deref().unwrap_or(&self.client_id)
+    }
+
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    /// Checks the grant's shape: scopes present, agreement limits positive and only with
+    /// `AGREEMENT_PAY`, which needs at least one.
+    pub fn check(&self) -> Result<(), String> {
+        if self.scopes.is_empty() {
+            return Err("at least one scope is required".into());
+        }
+        let agreement = self.allows(Scope::AgreementPay);
+        if agreement && self.agreement_limits.is_empty() {
+            return Err("AGREEMENT_PAY needs a per-payment limit (e.g. USD:5000)".into());
+        }
+        if !agreement && !self.agreement_limits.is_empty() {
+            return Err("an agreement limit needs the AGREEMENT_PAY scope".into());
+        }
+        for (currency, limit) in &self.agreement_limits {
+            if Currency::from_code(currency).is_none() {
+                return Err(format!("unknown currency {currency}"));
+            }
+            if *limit <= 0 {
+                return Err(format!(
+                    "the agreement limit in {currency} must be greater than zero"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A single-use auth code as stored (by hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub grant: Grant,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    /// The token pair the code was exchanged for.
+    pub token_id: Option<String>,
+}
+
+/// An access token and its refresh token, as stored (by hashes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub token_id: String,
+    pub access_hash: String,
+    pub refresh_hash: String,
+    pub grant: Grant,
+    pub created_at: DateTime<Utc>,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_expires_at: DateTime<Utc>,
+    /// When the refresh token was exchanged; from then on both tokens of this pair are dead.
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// The pair that replaced this one.
+    pub rotated_to: Option<String>,
+    /// When the pair was revoked (cancelToken, an operator).
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    /// True while the pair is neither revoked nor rotated.
+    pub fn is_live(&self) -> bool {
+        self.revoked_at.is_none() && self.rotated_at.is_none()
+    }
+}
+
+/// What applyToken hands out. The secrets exist only in this value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    pub token_id: String,
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+    /// The user, as the merchant knows them.
+    pub customer_id: String,
+    pub grant: Grant,
+}
+
+/// Why a token operation was refused. The dialect picks the wire code (v1 `INVALID_CODE` is v2
+/// `INVALID_AUTHCODE`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    InvalidCode,
+    UsedCode,
+    ExpiredCode,
+    ReferenceClientIdNotMatch,
+    InvalidAuthClient,
+    InvalidAuthClientStatus,
+    InvalidRefreshToken,
+    ExpiredRefreshToken,
+    UsedRefreshToken,
+    InvalidAccessToken,
+    ExpiredAccessToken,
+}
+
+/// A refusal with a message for `resultMessage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRefused {
+    pub reason: TokenRefusal,
+    pub message: String,
+}
+
+fn token_refused<T>(
+    reason: TokenRefusal,
+    message: impl Into<String>,
+) -> Result<Result<T, TokenRefused>, CoreError> {
+    Ok(Err(TokenRefused {
+        reason,
+        message: message.into(),
+    }))
+}
+
+/// What the merchant exchanges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenGrantType {
+    AuthorizationCode { auth_code: String },
+    RefreshToken { refresh_token: String },
+}
+
+/// An applyToken request, after the dialect checked its shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The authenticated caller (`Client-Id`).
+    pub client_id: String,
+    /// v1 `referenceClientId` / v2 `appId`: the mini program the grant must be for, if named.
+    pub reference_client_id: Option<String>,
+    pub grant_type: TokenGrantType,
+}
+
+/// A single-use payment code a user shows at a till (in-store payment, "B scans C").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentCode {
+    pub code_hash: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    /// The payment that used it.
+    pub payment_id: Option<String>,
+}
+
+/// A freshly issued code in clear, shown once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCode {
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a granted set of scopes lets a mini program read about the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProfile {
+    /// Always present (`auth_base`).
+    pub user_id: String,
+    pub status: Option<PartyStatus>,
+    pub nickname: Option<String>,
+    pub full_name: Option<String>,
+    /// The mini program may show the user's avatar (the dialect knows where it is served).
+    pub avatar: bool,
+    pub login_id: Option<LoginId>,
+    /// The login in clear, as a contact.
+    pub contact: Option<LoginId>,
+}
+
+/// A login with its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginId {
+    /// `MOBILE_PHONE`, `EMAIL` or `OTHER`.
+    pub kind: &'static str,
+    pub value: String,
+    pub masked: String,
+    pub hashed: String,
+}
+
+impl LoginId {
+    pub fn of(login: &str) -> LoginId {
+        let kind = if login.contains('@') {
+            "EMAIL"
+        } else if login
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+        {
+            "MOBILE_PHONE"
+        } else {
+            "OTHER"
+        };
+        LoginId {
+            kind,
+            value: login.to_owned(),
+            masked: mask_login(login),
+            hashed: hash_secret(login),
+        }
+    }
+}
+
+/// Keeps the first three and last two characters (an e-mail keeps its domain), stars between.
+fn mask_login(login: &str) -> String {
+    let (local, domain) = match login.split_once('@') {
+        Some((l, d)) => (l, Some(d)),
+        None => (login, None),
+    };
+    let chars: Vec<char> = local.chars().collect();
+    let (keep_head, keep_tail) = if domain.is_some() { (1, 0) } else { (3, 2) };
+    let masked: String = if chars.len() <= keep_head + keep_tail {
+        "*".repeat(chars.len().max(1))
+    } else {
+        let head: String = chars[..keep_head].iter().collect();
+        let tail: String = chars[chars.len() - keep_tail..].iter().collect();
+        format!("{head}{}{tail}", "*".repeat(chars.len() - keep_head - keep_tail))
+    };
+    match domain {
+        Some(d) => format!("{masked}@{d}"),
+        None => masked,
+    }
+}
+
+impl UserProfile {
+    /// Only the fields `scopes` allow.
+    pub fn of(user: &User, scopes: &[Scope]) -> UserProfile {
+        let has = |s: Scope| scopes.contains(&s);
+        let basic = has(Scope::AuthUser);
+        UserProfile {
+            user_id: user.user_id.clone(),
+            status: basic.then_some(user.status),
+            nickname: (basic || has(Scope::UserNickname)).then(|| user.display_name.clone()),
+            full_name: has(Scope::UserName).then(|| user.display_name.clone()),
+            avatar: basic || has(Scope::UserAvatar),
+            login_id: has(Scope::UserLoginId).then(|| LoginId::of(&user.login)),
+            contact: has(Scope::UserContactInfo).then(|| LoginId::of(&user.login)),
+        }
+    }
+}
+
+// ---- inside a transaction ----
+
+/// Issues an auth code for `grant`, valid `ttl_secs`.
+pub(crate) fn issue_auth_code(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    grant: &Grant,
+    ttl_secs: i64,
+) -> Result<IssuedCode, CoreError> {
+    let now = ctx.now();
+    grant.check().map_err(CoreError::Invalid)?;
+    if ttl_secs <= 0 {
+        return Err(CoreError::Invalid(
+            "an auth code must live longer than 0 s".into(),
+        ));
+    }
+    let client = tx
+        .get_client(&grant.client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {}", grant.client_id)))?;
+    if client.status != PartyStatus::Active {
+        return Err(CoreError::rejected(
+            ResultCode::PartnerStatusAbnormal,
+            format!("client {} is {}", client.client_id, client.status.as_str()),
+        ));
+    }
+    if let Some(app) = &grant.app_id {
+        if !client.app_ids.is_empty() && !client.app_ids.contains(app) {
+            return Err(CoreError::Invalid(format!(
+                "appId {app} is not registered to client {}",
+                client.client_id
+            )));
+        }
+    }
+    let user = tx
+        .get_user(&grant.user_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("user {}", grant.user_id)))?;
+    if user.status != PartyStatus::Active {
+        return Err(CoreError::rejected(
+            ResultCode::UserStatusAbnormal,
+            format!("user {} is {}", user.user_id, user.status.as_str()),
+        ));
+    }
+    // 16 random bytes: 32 hex characters, the v1 limit of `authCode`.
+    let code = ctx.ids.random_hex(16);
+    let expires_at = now + Duration::seconds(ttl_secs);
+    tx.insert_auth_code(&AuthCode {
+        code_hash: hash_secret(&code),
+        grant: grant.clone(),
+        created_at: now,
+        expires_at,
+        used_at: None,
+        token_id: None,
+    })?;
+    Ok(IssuedCode { code, expires_at })
+}
+
+/// True if `reference` names the client itself or one of its mini programs.
+fn names_own_mini_program(client: &Client, reference: &str) -> bool {
+    reference == client.client_id
+        || client.app_ids.is_empty()
+        || client.app_ids.iter().any(|a| a == reference)
+}
+
+/// applyToken.
+pub(crate) fn apply_token(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    req: &TokenRequest,
+    life: &Lifetimes,
+) -> Result<Result<IssuedTokens, TokenRefused>, CoreError> {
+    use TokenRefusal::*;
+    let now = ctx.now();
+    let client = tx
+        .get_client(&req.client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {}", req.client_id)))?;
+    if client.status != PartyStatus::Active {
+        return token_refused(
+            InvalidAuthClientStatus,
+            format!("client {} is {}", client.client_id, client.status.as_str()),
+        );
+    }
+    if let Some(r) = &req.reference_client_id {
+        if !names_own_mini_program(&client, r) {
+            return token_refused(
+                InvalidAuthClient,
+                format!("{r} is neither this client nor one of its mini programs"),
+            );
+        }
+    }
+    let reference_mismatch = |grant: &Grant| {
+        req.reference_client_id
+            .as_deref()
+            .filter(|r| *r != grant.mini_program())
+            .map(|r| format!("the grant is for {}, not {r}", grant.mini_program()))
+    };
+    match &req.grant_type {
+        TokenGrantType::AuthorizationCode { auth_code } => {
+            let Some(mut code) = tx.get_auth_code(&hash_secret(auth_code))? else {
+                return token_refused(InvalidCode, "no such auth code");
+            };
+            if code.grant.client_id != client.client_id {
+                // Do not tell another client that the code exists.
+                return token_refused(InvalidCode, "no such auth code");
+            }
+            if code.used_at.is_some() {
+                return token_refused(UsedCode, "the auth code has been used already");
+            }
+            if now >= code.expires_at {
+                return token_refused(ExpiredCode, "the auth code has expired");
+            }
+            if let Some(m) = reference_mismatch(&code.grant) {
+                return token_refused(ReferenceClientIdNotMatch, m);
+            }
+            let issued = issue_pair(ctx, tx, &code.grant, life)?;
+            code.used_at = Some(now);
+            code.token_id = Some(issued.token_id.clone());
+            tx.update_auth_code(&code)?;
+            Ok(Ok(issued))
+        }
+        TokenGrantType::RefreshToken { refresh_token } => {
+            let Some(mut old) = tx.find_token_by_refresh(&hash_secret(refresh_token))? else {
+                return token_refused(InvalidRefreshToken, "no such refresh token");
+            };
+            if old.grant.client_id != client.client_id {
+                return token_refused(InvalidRefreshToken, "no such refresh token");
+            }
+            if old.revoked_at.is_some() {
+                return token_refused(InvalidRefreshToken, "the authorization has been revoked");
+            }
+            if old.rotated_at.is_some() {
+                return token_refused(
+                    UsedRefreshToken,
+                    "the refresh token has been used; use the one it was exchanged for",
+                );
+            }
+            if now >= old.refresh_expires_at {
+                return token_refused(ExpiredRefreshToken, "the refresh token has expired");
+            }
+            if let Some(m) = reference_mismatch(&old.grant) {
+                return token_refused(ReferenceClientIdNotMatch, m);
+            }
+            let issued = issue_pair(ctx, tx, &old.grant, life)?;
+            old.rotated_at = Some(now);
+            old.rotated_to = Some(issued.token_id.clone());
+            tx.update_token(&old)?;
+            Ok(Ok(issued))
+        }
+    }
+}
+
+fn issue_pair(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    grant: &Grant,
+    life: &Lifetimes,
+) -> Result<IssuedTokens, CoreError> {
+    let now = ctx.now();
+    let access_token = ctx.ids.random_hex(32);
+    let refresh_token = ctx.ids.random_hex(32);
+    let record = TokenRecord {
+        token_id: ctx.ids.new_id("token", now),
+        access_hash: hash_secret(&access_token),
+        refresh_hash: hash_secret(&refresh_token),
+        grant: grant.clone(),
+        created_at: now,
+        access_expires_at: now + Duration::seconds(life.access_token_secs),
+        refresh_expires_at: now + Duration::seconds(life.refresh_token_secs),
+        rotated_at: None,
+        rotated_to: None,
+        revoked_at: None,
+    };
+    tx.insert_token(&record)?;
+    Ok(IssuedTokens {
+        token_id: record.token_id,
+        access_token,
+        access_expires_at: record.access_expires_at,
+        refresh_token,
+        refresh_expires_at: record.refresh_expires_at,
+        customer_id: grant.user_id.clone(),
+        grant: grant.clone(),
+    })
+}
+
+/// The live pair of `access_token`, if it belongs to `client_id` and has not expired.
+pub(crate) fn check_access(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    client_id: &str,
+    access_token: &str,
+) -> Result<Result<TokenRecord, TokenRefused>, CoreError> {
+    use TokenRefusal::*;
+    let Some(rec) = tx.find_token_by_access(&hash_secret(access_token))? else {
+        return token_refused(InvalidAccessToken, "no such access token");
+    };
+    if rec.grant.client_id != client_id {
+        return token_refused(InvalidAccessToken, "no such access token");
+    }
+    if rec.revoked_at.is_some() {
+        return token_refused(InvalidAccessToken, "the authorization has been revoked");
+    }
+    if rec.rotated_at.is_some() {
+        return token_refused(
+            InvalidAccessToken,
+            "the access token was replaced when its refresh token was used",
+        );
+    }
+    if now >= rec.access_expires_at {
+        return token_refused(ExpiredAccessToken, "the access token has expired");
+    }
+    Ok(Ok(rec))
+}
+
+/// The agreement payer behind `access_token`, if it may pay `amount` to `client_id` (`appId` as
+/// the request names it).
+pub(crate) fn agreement_payer(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    client_id: &str,
+    app_id: Option<&str>,
+    access_token: &str,
+    amount: Amount,
+) -> Result<Result<String, Refusal>, CoreError> {
+    let rec = match check_access(tx, now, client_id, access_token)? {
+        Ok(r) => r,
+        Err(r) => {
+            let code = match r.reason {
+                TokenRefusal::ExpiredAccessToken => ResultCode::ExpiredAccessToken,
+                _ => ResultCode::InvalidAccessToken,
+            };
+            return Ok(Err((code, format!("paymentAuthCode: {}", r.message))));
+        }
+    };
+    if let (Some(asked), Some(granted)) = (app_id, rec.grant.app_id.as_deref()) {
+        if asked != granted {
+            return Ok(Err((
+                ResultCode::AccessDenied,
+                format!("the access token was granted to appId {granted}, not {asked}"),
+            )));
+        }
+    }
+    if !rec.grant.allows(Scope::AgreementPay) {
+        return Ok(Err((
+            ResultCode::AccessDenied,
+            "the user did not grant AGREEMENT_PAY to this mini program".into(),
+        )));
+    }
+    let currency = amount.currency();
+    match rec.grant.agreement_limits.get(currency.code()) {
+        None => Ok(Err((
+            ResultCode::UserAmountExceedLimit,
+            format!("the user's agreement allows no payments in {currency}"),
+        ))),
+        Some(limit) if amount.value_minor() > *limit => Ok(Err((
+            ResultCode::UserAmountExceedLimit,
+            format!(
+                "the amount exceeds the per-payment limit of {} the user agreed to",
+                Amount::from_minor(currency, *limit)
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| format!("{limit} minor units"))
+            ),
+        ))),
+        Some(_) => Ok(Ok(rec.grant.user_id)),
+    }
+}
+
+/// The payer behind a payment code, if the code is good (not yet used, not expired).
+pub(crate) fn payment_code_payer(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    code: &str,
+) -> Result<Result<PaymentCode, Refusal>, CoreError> {
+    let Some(rec) = tx.get_payment_code(&hash_secret(code))? else {
+        return Ok(Err((
+            ResultCode::InvalidCode,
+            "paymentAuthCode is not a payment code of this wallet".into(),
+        )));
+    };
+    if rec.used_at.is_some() {
+        return Ok(Err((
+            ResultCode::AuthCodeAlreadyUsed,
+            "the payment code has been used; the user must show a new one".into(),
+        )));
+    }
+    if now >= rec.expires_at {
+        return Ok(Err((
+            ResultCode::InvalidCode,
+            "the payment code has expired; the user must show a new one".into(),
+        )));
+    }
+    Ok(Ok(rec))
+}
+
+/// Marks a payment code used by `payment_id`.
+pub(crate) fn spend_payment_code(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    mut code: PaymentCode,
+    payment_id: &str,
+) -> Result<(), CoreError> {
+    code.used_at = Some(now);
+    code.payment_id = Some(payment_id.to_owned());
+    tx.update_payment_code(&code)?;
+    Ok(())
+}
+
+/// Issues a payment code for `user_id`, valid `ttl_secs`: 18 digits, starting with `28`.
+pub(crate) fn issue_payment_code(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    user_id: &str,
+    ttl_secs: i64,
+) -> Result<IssuedCode, CoreError> {
+    let now = ctx.now();
+    if ttl_secs <= 0 {
+        return Err(CoreError::Invalid(
+            "a payment code must live longer than 0 s".into(),
+        ));
+    }
+    let user = tx
+        .get_user(user_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("user {user_id}")))?;
+    if user.status != PartyStatus::Active {
+        return Err(CoreError::rejected(
+            ResultCode::UserStatusAbnormal,
+            format!("user {user_id} is {}", user.status.as_str()),
+        ));
+    }
+    // A fresh code each time; a collision with a stored code is retried a bounded number of times.
+    for _ in 0..8 {
+        let random = u64::from_str_radix(&ctx.ids.random_hex(8), 16)
+            .map_err(|e| CoreError::Invariant(format!("random_hex gave non-hex: {e}")))?;
+        let code = format!("28{:016}", random % 10_000_000_000_000_000);
+        let code_hash = hash_secret(&code);
+        if tx.get_payment_code(&code_hash)?.is_some() {
+            continue;
+        }
+        let expires_at = now + Duration::seconds(ttl_secs);
+        tx.insert_payment_code(&PaymentCode {
+            code_hash,
+            user_id: user_id.to_owned(),
+            created_at: now,
+            expires_at,
+            used_at: None,
+            payment_id: None,
+        })?;
+        return Ok(IssuedCode { code, expires_at });
+    }
+    Err(CoreError::Invariant(
+        "could not find an unused payment code".into(),
+    ))
+}
+
+/// How long spent and expired codes are kept (for support questions) before they are purged.
+pub const SPENT_CODE_RETENTION_SECS: i64 = 24 * 3600;
+
+// ---- the async face ----
+
+impl Wallet {
+    /// Issues a single-use auth code for what the user granted (the consent page, or an operator).
+    pub async fn issue_auth_code(&self, grant: Grant, ttl_secs: i64) -> Result<IssuedCode, CoreError> {
+        self.write(move |ctx, tx| issue_auth_code(ctx, tx, &grant, ttl_secs))
+            .await
+    }
+
+    /// applyToken: exchanges an auth code or a refresh token for a new token pair.
+    pub async fn apply_token(
+        &self,
+        req: TokenRequest,
+        life: Lifetimes,
+    ) -> Result<Result<IssuedTokens, TokenRefused>, CoreError> {
+        self.write(move |ctx, tx| apply_token(ctx, tx, &req, &life)).await
+    }
+
+    /// The user behind a live access token of `client_id`, with what the grant lets them see.
+    pub async fn user_info(
+        &self,
+        client_id: &str,
+        access_token: &str,
+    ) -> Result<Result<(UserProfile, TokenRecord), TokenRefused>, CoreError> {
+        let (client, token) = (client_id.to_owned(), access_token.to_owned());
+        self.read(move |ctx, tx| {
+            let rec = match check_access(tx, ctx.now(), &client, &token)? {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let Some(user) = tx.get_user(&rec.grant.user_id)? else {
+                return token_refused(TokenRefusal::InvalidAccessToken, "the user no longer exists");
+            };
+            Ok(Ok((UserProfile::of(&user, &rec.grant.scopes), rec)))
+        })
+        .await
+    }
+
+    /// cancelToken: revokes the pair of a live or expired access token of `client_id`.
+    pub async fn cancel_token(
+        &self,
+        client_id: &str,
+        access_token: &str,
+    ) -> Result<Result<(), TokenRefused>, CoreError> {
+        let (client, token) = (client_id.to_owned(), access_token.to_owned());
+        self.write(move |ctx, tx| {
+            let Some(mut rec) = tx.find_token_by_access(&hash_secret(&token))? else {
+                return token_refused(TokenRefusal::InvalidAccessToken, "no such access token");
+            };
+            if rec.grant.client_id != client {
+                return token_refused(TokenRefusal::InvalidAccessToken, "no such access token");
+            }
+            if rec.revoked_at.is_some() {
+                return Ok(Ok(()));
+            }
+            if rec.rotated_at.is_some() {
+                return token_refused(
+                    TokenRefusal::InvalidAccessToken,
+                    "the access token was replaced when its refresh token was used; cancel the current one",
+                );
+            }
+            // An expired access token still cancels its pair: its refresh token may be alive.
+            rec.revoked_at = Some(ctx.now());
+            tx.update_token(&rec)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// Revokes every live token pair `user_id` granted (to `client_id` only, if given); returns
+    /// how many (an operator's command).
+    pub async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<String>,
+    ) -> Result<usize, CoreError> {
+        let user = user_id.to_owned();
+        self.write(move |ctx, tx| {
+            let now = ctx.now();
+            let mut n = 0;
+            for mut rec in tx.list_tokens_of_user(&user, client_id.as_deref())? {
+                if rec.is_live() {
+                    rec.revoked_at = Some(now);
+                    tx.update_token(&rec)?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Revokes the pair of one access token, whoever holds it (an operator's command). False if
+    /// no such token exists.
+    pub async fn revoke_access_token(&self, access_token: &str) -> Result<bool, CoreError> {
+        let token = access_token.to_owned();
+        self.write(move |ctx, tx| {
+            let Some(mut rec) = tx.find_token_by_access(&hash_secret(&token))? else {
+                return Ok(false);
+            };
+            if rec.revoked_at.is_none() {
+                rec.revoked_at = Some(ctx.now());
+                tx.update_token(&rec)?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// The token pairs a user granted (newest first), for an operator.
+    pub async fn tokens_of_user(&self, user_id: &str) -> Result<Vec<TokenRecord>, CoreError> {
+        let user = user_id.to_owned();
+        self.read(move |_, tx| {
+            let mut v = tx.list_tokens_of_user(&user, None)?;
+            v.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+            Ok(v)
+        })
+        .await
+    }
+
+    /// Issues a one-time payment code for the user's app to show.
+    pub async fn issue_payment_code(&self, user_id: &str, ttl_secs: i64) -> Result<IssuedCode, CoreError> {
+        let user = user_id.to_owned();
+        self.write(move |ctx, tx| issue_payment_code(ctx, tx, &user, ttl_secs))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_in_any_order_and_reject_unknown_names() {
+        let s = parse_scopes("USER_NICKNAME, auth_user,USER_NICKNAME AGREEMENT_PAY").unwrap();
+        assert_eq!(s, vec![Scope::AuthUser, Scope::UserNickname, Scope::AgreementPay]);
+        assert_eq!(scopes_text(&s), "auth_user,USER_NICKNAME,AGREEMENT_PAY");
+        assert!(parse_scopes("auth_user,EVERYTHING")
+            .unwrap_err()
+            .contains("EVERYTHING"));
+        assert!(parse_scopes(" , ").is_err());
+        for s in Scope::ALL {
+            assert_eq!(Scope::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+
+    #[test]
+    fn profile_fields_follow_the_scopes() {
+        let u = User::new("u1", "+15550001234", "Alice", Utc::now());
+        let base = UserProfile::of(&u, &[Scope::AuthBase]);
+        assert_eq!(base.user_id, "u1");
+        assert_eq!(
+            (base.nickname, base.avatar, base.status, base.login_id),
+            (None, false, None, None)
+        );
+        let nick = UserProfile::of(&u, &[Scope::UserNickname]);
+        assert_eq!(nick.nickname.as_deref(), Some("Alice"));
+        assert!(!nick.avatar);
+        let basic = UserProfile::of(&u, &[Scope::AuthUser]);
+        assert!(basic.avatar && basic.nickname.is_some() && basic.status.is_some());
+        assert!(basic.contact.is_none());
+        let login = UserProfile::of(&u, &[Scope::UserLoginId]).login_id.unwrap();
+        assert_eq!(login.kind, "MOBILE_PHONE");
+        assert_eq!(login.masked, "+15*******34");
+        assert!(!login.masked.contains("0001"));
+    }
+
+    #[test]
+    fn logins_are_masked_without_giving_them_away() {
+        assert_eq!(mask_login("alice@example.com"), "a****@example.com");
+        assert_eq!(LoginId::of("alice@example.com").kind, "EMAIL");
+        assert_eq!(mask_login("ab"), "**");
+        assert_eq!(LoginId::of("someone").kind, "OTHER");
+    }
+
+    #[test]
+    fn a_grant_with_agreement_pay_needs_a_positive_limit() {
+        let mut g = Grant {
+            client_id: "c".into(),
+            app_id: None,
+            user_id: "u".into(),
+            scopes: vec![Scope::AgreementPay],
+            agreement_limits: BTreeMap::new(),
+        };
+        assert!(g.check().is_err());
+        g.agreement_limits.insert("USD".into(), 0);
+        assert!(g.check().is_err());
+        g.agreement_limits.insert("USD".into(), 500);
+        assert!(g.check().is_ok());
+        assert_eq!(g.mini_program(), "c");
+        g.scopes = vec![Scope::AuthUser];
+        assert!(g.check().is_err(), "a limit without the scope is a mistake");
+    }
+
+    #[test]
+    fn secrets_are_stored_as_sha256() {
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

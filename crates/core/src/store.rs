@@ -1,0 +1,1149 @@
+//! The store: a video/TV store's orders, cart, credit and API keys (the WS.WebTV `api.php`
+//! dialect, PROTOCOL.md §5), kept on the wallet's own books.
+//!
+//! A store is a merchant [`Client`](crate::parties::Client) with a [`StoreConfig`] (its one
+//! currency, its minimum purchase) and [`StoreKey`]s (key id + shared secret). The store names its
+//! users by a number (`iq`); the first time it writes something for a number, a wallet user is
+//! created for it (or an operator links an existing one first, [`Wallet::store_link_user`]).
+//!
+//! Money, all through the ledger, each change in the same transaction as the order it concerns:
+//! * `add_payment` — money the store's external gateway collected enters the books: funding →
+//!   the store's merchant account, and the order's amount due shrinks by it.
+//! * a wallet (cashier) payment whose `referenceOrderId` names a current order of the same client
+//!   — the payment itself posts the user's hold to the merchant; [`confirm_payment`] records it on
+//!   the order in the same transaction, and fails the payment instead if the order can no longer
+//!   take it (paid meanwhile, cancelled, or the amount is now more than the amount due).
+//! * store credit is the user's wallet balance in the store currency. Adding credit moves money
+//!   from the store's merchant account to the user's wallet (the store pays for what it gives);
+//!   subtracting moves it back. A store key can therefore never create money.
+//! * cancelling an order that has payments returns what was paid to the user's wallet (store
+//!   credit), from the merchant account.
+//!
+//! An order whose amount due reaches zero is paid and processed at once (it stops being the
+//! user's current order).
+
+use crate::error::CoreError;
+use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
+use crate::parties::{PartyStatus, User};
+use crate::payments::{self, ApprovalOutcome, Payment, PaymentStatus};
+use crate::storage::Tx;
+use crate::wallet::{Context, Wallet};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use walletd_protocol::{Amount, Currency, ResultCode};
+
+/// The only API section walletd serves.
+pub const SECTION_STORE: &str = "store";
+/// The longest request expiration window a key may have (one day).
+pub const MAX_EXPIRATION_SECS: i64 = 24 * 3600;
+/// The most units of one product a cart line may hold.
+pub const MAX_LINE_QUANTITY: i64 = 10_000;
+/// The most distinct products a cart may hold.
+pub const MAX_CART_LINES: usize = 200;
+/// The most orders `list_orders` returns (newest first).
+pub const MAX_LISTED_ORDERS: u32 = 500;
+
+/// How a key's requests are signed (PROTOCOL §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKeyMode {
+    /// `base64(HMAC-SHA256(secret, salt . timestamp))`, the default.
+    Hmac,
+    /// `md5(salt "-" timestamp "-" secret)`, WebTV's simplified mode.
+    Md5,
+}
+
+impl StoreKeyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKeyMode::Hmac => "hmac",
+            StoreKeyMode::Md5 => "md5",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hmac" => Some(StoreKeyMode::Hmac),
+            "md5" => Some(StoreKeyMode::Md5),
+            _ => None,
+        }
+    }
+}
+
+/// A store API credential. The secret is kept readable because HMAC needs it: the data
+/// directory must be protected like a key file.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreKey {
+    /// The public "Key ID": 32 lower-case hex digits.
+    pub key_id: String,
+    pub client_id: String,
+    /// The shared secret; shown once when the key is made.
+    pub secret: String,
+    pub mode: StoreKeyMode,
+    /// How old (or how far ahead) a request's timestamp may be, in seconds.
+    pub expiration_secs: i64,
+    /// API sections this key may call, e.g. `store`.
+    pub sections: Vec<String>,
+    pub revoked: bool,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreKey")
+            .field("key_id", &self.key_id)
+            .field("client_id", &self.client_id)
+            .field("secret", &"<redacted>")
+            .field("mode", &self.mode)
+            .field("expiration_secs", &self.expiration_secs)
+            .field("sections", &self.sections)
+            .field("revoked", &self.revoked)
+            .finish()
+    }
+}
+
+impl StoreKey {
+    /// True if the key may call `section`.
+    pub fn allows(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
+    }
+}
+
+/// A store's settings (what `get_config` reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    pub client_id: String,
+    /// Every amount of this store is in this currency.
+    pub currency: Currency,
+    /// An order below this total cannot be placed; 0 means no minimum.
+    pub min_purchase_minor: i64,
+    /// Where the store's own payment gateway lives (reported as EXTERNAL_GATEWAY), if anywhere.
+    pub gateway_url: Option<String>,
+    pub support_email: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A product the store sells at a fixed price in the store currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreProduct {
+    /// Assigned by the database when the product is added.
+    pub product_id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One product in a cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+/// A store user: the store's number for a person, the wallet user behind it, and their cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreUser {
+    pub client_id: String,
+    pub iq: i64,
+    pub user_id: String,
+    pub cart: Vec<CartLine>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `status` of an order on the wire: 0 current, 1 processed, 2 cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Current,
+    Processed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Current => "current",
+            OrderStatus::Processed => "processed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn code(self) -> i64 {
+        match self {
+            OrderStatus::Current => 0,
+            OrderStatus::Processed => 1,
+            OrderStatus::Cancelled => 2,
+        }
+    }
+}
+
+/// `status_payment` of an order on the wire: 0 unpaid, 1 paid, 2 cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderPaymentStatus {
+    Unpaid,
+    Paid,
+    Cancelled,
+}
+
+impl OrderPaymentStatus {
+    pub fn code(self) -> i64 {
+        match self {
+            OrderPaymentStatus::Unpaid => 0,
+            OrderPaymentStatus::Paid => 1,
+            OrderPaymentStatus::Cancelled => 2,
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            OrderPaymentStatus::Unpaid => "Unpaid",
+            OrderPaymentStatus::Paid => "Paid",
+            OrderPaymentStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// A product as it was when the order was placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: i64,
+    pub name: String,
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+    pub total_minor: i64,
+}
+
+/// Where a payment on an order came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum OrderPaymentSource {
+    /// The store's own gateway reported it (`add_payment`).
+    Gateway,
+    /// A wallet payment (cashier) settled it.
+    Wallet { payment_id: String },
+}
+
+/// One payment that went towards an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPayment {
+    #[serde(flatten)]
+    pub source: OrderPaymentSource,
+    pub amount_minor: i64,
+    pub description: String,
+    /// The ledger transfer that moved the money.
+    pub transfer_id: Option<TransferId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A store order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreOrder {
+    /// Assigned by the database when the order is placed.
+    pub order_id: i64,
+    pub client_id: String,
+    pub iq: i64,
+    /// The wallet user behind `iq`.
+    pub user_id: String,
+    pub currency: Currency,
+    pub lines: Vec<OrderLine>,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub status: OrderStatus,
+    pub payment_status: OrderPaymentStatus,
+    /// The payment method named when the order was placed, e.g. `EXTERNAL_GATEWAY`.
+    pub payment_method: String,
+    pub payments: Vec<OrderPayment>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl StoreOrder {
+    /// What is still to pay (never negative).
+    pub fn amount_due_minor(&self) -> i64 {
+        self.total_minor.saturating_sub(self.paid_minor).max(0)
+    }
+
+    /// The order number stores print, e.g. `ORD00017`.
+    pub fn order_number(&self) -> String {
+        format!("ORD{:05}", self.order_id)
+    }
+
+    /// The ledger reference of this order's money movements.
+    pub fn reference(&self) -> String {
+        format!("store-order:{}:{}", self.client_id, self.order_id)
+    }
+
+    /// Records a payment and closes the order once nothing is due.
+    fn record_payment(&mut self, payment: OrderPayment, now: DateTime<Utc>) -> Result<(), CoreError> {
+        self.paid_minor = self
+            .paid_minor
+            .checked_add(payment.amount_minor)
+            .ok_or_else(|| CoreError::Invariant("order paid amount overflowed".into()))?;
+        if self.paid_minor > self.total_minor {
+            return Err(CoreError::Invariant(format!(
+                "order {} would be paid beyond its total",
+                self.order_id
+            )));
+        }
+        self.payments.push(payment);
+        if self.paid_minor == self.total_minor {
+            self.payment_status = OrderPaymentStatus::Paid;
+            self.status = OrderStatus::Processed;
+            self.closed_at = Some(now);
+        }
+        Ok(())
+    }
+}
+
+/// Why a store action did not happen (each maps to one error of the dialect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreRefusal {
+    /// The user has no current order.
+    NoOrder,
+    /// The amount is more than the order's amount due.
+    AmountTooBig {
+        due_minor: i64,
+    },
+    /// The user already has a current order.
+    OrderAlreadyPlaced,
+    EmptyCart,
+    /// The cart total is below the store's minimum purchase.
+    MinPurchase {
+        min_minor: i64,
+    },
+    /// The cart cannot change while an order is current.
+    CartLocked,
+    /// No such product in this store.
+    UnknownProduct,
+    /// The cart would hold too many units or lines.
+    CartTooLarge,
+    /// The user's credit does not cover the subtraction.
+    CantSubtract {
+        available_minor: i64,
+    },
+    /// The store's balance does not cover the credit it wants to give (or give back).
+    StoreBalanceNotEnough,
+    /// The wallet user behind this store user is frozen or inactive.
+    UserNotActive,
+}
+
+/// What `modify_cart` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartAction {
+    Add { product_id: i64, quantity: i64 },
+    Remove { product_id: i64 },
+    Empty,
+}
+
+/// Add or subtract credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditAction {
+    Add,
+    Subtract,
+}
+
+/// A cart line priced with its product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    pub product_id: i64,
+    pub name: String,
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+    pub total_minor: i64,
+}
+
+/// What `get_cart` shows: the current order if there is one, else the cart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartView {
+    pub currency: Currency,
+    pub min_purchase_minor: i64,
+    pub lines: Vec<PricedLine>,
+    pub total_minor: i64,
+    pub current_order: Option<StoreOrder>,
+    pub credit_minor: i64,
+}
+
+/// The store-user scope of a salt or other one-time value of a key.
+pub fn salt_scope(key_id: &str) -> String {
+    format!("store-salt:{key_id}")
+}
+
+fn config_of(tx: &mut dyn Tx, client_id: &str) -> Result<StoreConfig, CoreError> {
+    tx.get_store_config(client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("store configuration of client {client_id}")))
+}
+
+fn check_iq(iq: i64) -> Result<(), CoreError> {
+    if iq < 1 {
+        return Err(CoreError::Invalid(format!("store user id {iq} is below 1")));
+    }
+    Ok(())
+}
+
+/// The store user `iq` of `client_id`, created (with a new wallet user) if the store never
+/// named it before.
+fn ensure_store_user(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    iq: i64,
+) -> Result<StoreUser, CoreError> {
+    check_iq(iq)?;
+    if let Some(u) = tx.get_store_user(client_id, iq)? {
+        return Ok(u);
+    }
+    let now = ctx.now();
+    let user_id = ctx.ids.new_id("user", now);
+    let login = format!("store:{client_id}:{iq}");
+    if tx.get_user_by_login(&login)?.is_some() {
+        return Err(CoreError::Invariant(format!(
+            "wallet login {login} exists but is not linked to store user {iq}"
+        )));
+    }
+    tx.insert_user(&User::new(&user_id, &login, &format!("Store user {iq}"), now))?;
+    let su = StoreUser {
+        client_id: client_id.to_owned(),
+        iq,
+        user_id,
+        cart: Vec::new(),
+        created_at: now,
+    };
+    tx.put_store_user(&su)?;
+    Ok(su)
+}
+
+fn price_cart(
+    tx: &mut dyn Tx,
+    client_id: &str,
+    cart: &[CartLine],
+) -> Result<(Vec<PricedLine>, i64), CoreError> {
+    let overflow = || CoreError::Invariant("cart total overflowed".into());
+    let mut lines = Vec::with_capacity(cart.len());
+    let mut total: i64 = 0;
+    for l in cart {
+        // A product that disappeared from the catalogue simply drops out of the cart.
+        let Some(p) = tx.get_store_product(client_id, l.product_id)? else {
+            continue;
+        };
+        let line_total = p.price_minor.checked_mul(l.quantity).ok_or_else(overflow)?;
+        total = total.checked_add(line_total).ok_or_else(overflow)?;
+        lines.push(PricedLine {
+            product_id: p.product_id,
+            name: p.name,
+            unit_price_minor: p.price_minor,
+            quantity: l.quantity,
+            total_minor: line_total,
+        });
+    }
+    Ok((lines, total))
+}
+
+fn credit_of(tx: &mut dyn Tx, user_id: &str, currency: Currency) -> Result<i64, CoreError> {
+    Ok(tx
+        .find_account(AccountKind::UserWallet, user_id, currency)?
+        .map(|a| a.available_balance())
+        .unwrap_or(0))
+}
+
+/// `get_cart`: reads only; an unknown store user has an empty cart.
+pub fn view_cart(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<CartView, CoreError> {
+    check_iq(iq)?;
+    let config = config_of(tx, client_id)?;
+    let Some(su) = tx.get_store_user(client_id, iq)? else {
+        return Ok(CartView {
+            currency: config.currency,
+            min_purchase_minor: config.min_purchase_minor,
+            lines: Vec::new(),
+            total_minor: 0,
+            current_order: None,
+            credit_minor: 0,
+        });
+    };
+    let credit_minor = credit_of(tx, &su.user_id, config.currency)?;
+    if let Some(order) = tx.find_current_store_order(client_id, iq)? {
+        let lines = order
+            .lines
+            .iter()
+            .map(|l| PricedLine {
+                product_id: l.product_id,
+                name: l.name.clone(),
+                unit_price_minor: l.unit_price_minor,
+                quantity: l.quantity,
+                total_minor: l.total_minor,
+            })
+            .collect();
+        return Ok(CartView {
+            currency: order.currency,
+            min_purchase_minor: config.min_purchase_minor,
+            lines,
+            total_minor: order.total_minor,
+            current_order: Some(order),
+            credit_minor,
+        });
+    }
+    let (lines, total_minor) = price_cart(tx, client_id, &su.cart)?;
+    Ok(CartView {
+        currency: config.currency,
+        min_purchase_minor: config.min_purchase_minor,
+        lines,
+        total_minor,
+        current_order: None,
+        credit_minor,
+    })
+}
+
+/// `modify_cart`.
+pub fn modify_cart(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    iq: i64,
+    action: CartAction,
+) -> Result<Result<(), StoreRefusal>, CoreError> {
+    config_of(tx, client_id)?;
+    let mut su = ensure_store_user(ctx, tx, client_id, iq)?;
+    if tx.find_current_store_order(client_id, iq)?.is_some() {
+        return Ok(Err(StoreRefusal::CartLocked));
+    }
+    match action {
+        CartAction::Empty => su.cart.clear(),
+        CartAction::Remove { product_id } => su.cart.retain(|l| l.product_id != product_id),
+        CartAction::Add { product_id, quantity } => {
+            if quantity < 1 {
+                return Err(CoreError::Invalid("a cart quantity must be at least 1".into()));
+            }
+            if tx.get_store_product(client_id, product_id)?.is_none() {
+                return Ok(Err(StoreRefusal::UnknownProduct));
+            }
+            match su.cart.iter_mut().find(|l| l.product_id == product_id) {
+                Some(line) => {
+                    let q = line.quantity.saturating_add(quantity);
+                    if q > MAX_LINE_QUANTITY {
+                        return Ok(Err(StoreRefusal::CartTooLarge));
+                    }
+                    line.quantity = q;
+                }
+                None => {
+                    if su.cart.len() >= MAX_CART_LINES || quantity > MAX_LINE_QUANTITY {
+                        return Ok(Err(StoreRefusal::CartTooLarge));
+                    }
+                    su.cart.push(CartLine { product_id, quantity });
+                }
+            }
+        }
+    }
+    tx.put_store_user(&su)?;
+    Ok(Ok(()))
+}
+
+/// `place_order`: the cart becomes the user's current order and is emptied.
+pub fn place_order(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    iq: i64,
+    payment_method: &str,
+) -> Result<Result<StoreOrder, StoreRefusal>, CoreError> {
+    let config = config_of(tx, client_id)?;
+    let mut su = ensure_store_user(ctx, tx, client_id, iq)?;
+    if tx.find_current_store_order(client_id, iq)?.is_some() {
+        return Ok(Err(StoreRefusal::OrderAlreadyPlaced));
+    }
+    let (lines, total_minor) = price_cart(tx, client_id, &su.cart)?;
+    if lines.is_empty() {
+        return Ok(Err(StoreRefusal::EmptyCart));
+    }
+    if total_minor < config.min_purchase_minor {
+        return Ok(Err(StoreRefusal::MinPurchase {
+            min_minor: config.min_purchase_minor,
+        }));
+    }
+    let now = ctx.now();
+    let free = total_minor == 0;
+    let order = StoreOrder {
+        order_id: 0,
+        client_id: client_id.to_owned(),
+        iq,
+        user_id: su.user_id.clone(),
+        currency: config.currency,
+        lines: lines
+            .into_iter()
+            .map(|l| OrderLine {
+                product_id: l.product_id,
+                name: l.name,
+                unit_price_minor: l.unit_price_minor,
+                quantity: l.quantity,
+                total_minor: l.total_minor,
+            })
+            .collect(),
+        total_minor,
+        paid_minor: 0,
+        // An order of free products has nothing due: it is paid and processed at once.
+        status: if free {
+            OrderStatus::Processed
+        } else {
+            OrderStatus::Current
+        },
+        payment_status: if free {
+            OrderPaymentStatus::Paid
+        } else {
+            OrderPaymentStatus::Unpaid
+        },
+        payment_method: payment_method.to_owned(),
+        payments: Vec::new(),
+        created_at: now,
+        closed_at: free.then_some(now),
+    };
+    let order = tx.insert_store_order(&order)?;
+    su.cart.clear();
+    tx.put_store_user(&su)?;
+    Ok(Ok(order))
+}
+
+/// `cancel_order`: the current order is cancelled; whatever was paid on it goes back to the
+/// user's wallet (store credit), from the store's merchant account.
+pub fn cancel_order(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    iq: i64,
+) -> Result<Result<StoreOrder, StoreRefusal>, CoreError> {
+    check_iq(iq)?;
+    let Some(mut order) = tx.find_current_store_order(client_id, iq)? else {
+        return Ok(Err(StoreRefusal::NoOrder));
+    };
+    let now = ctx.now();
+    if order.paid_minor > 0 {
+        let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
+        let wallet =
+            ledger::ensure_account(tx, AccountKind::UserWallet, &order.user_id, order.currency, now)?;
+        let legs = [Leg::Single {
+            debit: merchant.id,
+            credit: wallet.id,
+            amount_minor: order.paid_minor,
+            code: "store_order_cancel_credit".into(),
+            reference: order.reference(),
+        }];
+        match ledger::apply(tx, now, &legs)? {
+            Ok(_) => {}
+            Err(LedgerError::ExceedsCredits(_)) => return Ok(Err(StoreRefusal::StoreBalanceNotEnough)),
+            Err(e) => {
+                return Err(CoreError::Invariant(format!(
+                    "cancel of order {}: {e}",
+                    order.order_id
+                )))
+            }
+        }
+    }
+    order.status = OrderStatus::Cancelled;
+    order.payment_status = OrderPaymentStatus::Cancelled;
+    order.closed_at = Some(now);
+    tx.update_store_order(&order)?;
+    Ok(Ok(order))
+}
+
+/// `add_payment`: money the store's gateway collected enters the books (funding → merchant) and
+/// pays towards the current order.
+pub fn add_payment(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    iq: i64,
+    amount: Amount,
+    description: &str,
+) -> Result<Result<StoreOrder, StoreRefusal>, CoreError> {
+    check_iq(iq)?;
+    if amount.is_zero() {
+        return Err(CoreError::Invalid("a payment must be greater than zero".into()));
+    }
+    let Some(mut order) = tx.find_current_store_order(client_id, iq)? else {
+        return Ok(Err(StoreRefusal::NoOrder));
+    };
+    if amount.currency() != order.currency {
+        return Err(CoreError::Invalid(format!(
+            "the payment is in {} but the order in {}",
+            amount.currency(),
+            order.currency
+        )));
+    }
+    let due = order.amount_due_minor();
+    if amount.value_minor() > due {
+        return Ok(Err(StoreRefusal::AmountTooBig { due_minor: due }));
+    }
+    let now = ctx.now();
+    let funding = ledger::funding_account(tx, order.currency, now)?;
+    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
+    let legs = [Leg::Single {
+        debit: funding.id,
+        credit: merchant.id,
+        amount_minor: amount.value_minor(),
+        code: "store_gateway_payment".into(),
+        reference: order.reference(),
+    }];
+    let ids = ledger::apply(tx, now, &legs)?
+        .map_err(|e| CoreError::Invariant(format!("gateway payment on order {}: {e}", order.order_id)))?;
+    order.record_payment(
+        OrderPayment {
+            source: OrderPaymentSource::Gateway,
+            amount_minor: amount.value_minor(),
+            description: description.to_owned(),
+            transfer_id: ids.first().copied(),
+            created_at: now,
+        },
+        now,
+    )?;
+    tx.update_store_order(&order)?;
+    Ok(Ok(order))
+}
+
+/// `list_orders`: newest first; an unknown store user has none.
+pub fn list_orders(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<Vec<StoreOrder>, CoreError> {
+    check_iq(iq)?;
+    Ok(tx.list_store_orders(client_id, iq, MAX_LISTED_ORDERS)?)
+}
+
+/// `get_credit`: the wallet balance of the user in the store currency.
+pub fn credit(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<Amount, CoreError> {
+    check_iq(iq)?;
+    let config = config_of(tx, client_id)?;
+    let minor = match tx.get_store_user(client_id, iq)? {
+        Some(su) => credit_of(tx, &su.user_id, config.currency)?,
+        None => 0,
+    };
+    Amount::from_minor(config.currency, minor).map_err(|e| CoreError::Invariant(e.to_string()))
+}
+
+/// `add_subtract_credit`: the store gives credit from its balance, or takes it back.
+pub fn change_credit(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    iq: i64,
+    action: CreditAction,
+    amount: Amount,
+    description: &str,
+) -> Result<Result<Amount, StoreRefusal>, CoreError> {
+    let config = config_of(tx, client_id)?;
+    if amount.is_zero() {
+        return Err(CoreError::Invalid(
+            "a credit change must be greater than zero".into(),
+        ));
+    }
+    if amount.currency() != config.currency {
+        return Err(CoreError::Invalid(format!(
+            "the store works in {}, not {}",
+            config.currency,
+            amount.currency()
+        )));
+    }
+    let su = ensure_store_user(ctx, tx, client_id, iq)?;
+    let user = tx
+        .get_user(&su.user_id)?
+        .ok_or_else(|| CoreError::Invariant(format!("store user {iq} names missing user {}", su.user_id)))?;
+    if user.status != PartyStatus::Active {
+        return Ok(Err(StoreRefusal::UserNotActive));
+    }
+    let now = ctx.now();
+    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, config.currency, now)?;
+    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &su.user_id, config.currency, now)?;
+    let available = wallet.available_balance();
+    let (debit, credit, code) = match action {
+        CreditAction::Add => (merchant.id, wallet.id, "store_credit_add"),
+        CreditAction::Subtract => (wallet.id, merchant.id, "store_credit_subtract"),
+    };
+    let reference = if description.is_empty() {
+        format!("store-credit:{client_id}:{iq}")
+    } else {
+        format!("store-credit:{client_id}:{iq}: {}", truncate(description, 200))
+    };
+    let legs = [Leg::Single {
+        debit,
+        credit,
+        amount_minor: amount.value_minor(),
+        code: code.into(),
+        reference,
+    }];
+    match ledger::apply(tx, now, &legs)? {
+        Ok(_) => {}
+        Err(LedgerError::ExceedsCredits(id)) if id == wallet.id => {
+            return Ok(Err(StoreRefusal::CantSubtract {
+                available_minor: available,
+            }))
+        }
+        Err(LedgerError::ExceedsCredits(_)) => return Ok(Err(StoreRefusal::StoreBalanceNotEnough)),
+        Err(e) => return Err(CoreError::Invariant(format!("store credit change: {e}"))),
+    }
+    let minor = credit_of(tx, &su.user_id, config.currency)?;
+    Amount::from_minor(config.currency, minor)
+        .map(Ok)
+        .map_err(|e| CoreError::Invariant(e.to_string()))
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+/// The store order a wallet payment names in its `referenceOrderId` (`17` or `ORD00017`), if
+/// the payment's client is a store and has that order.
+pub fn order_named_by(tx: &mut dyn Tx, payment: &Payment) -> Result<Option<StoreOrder>, CoreError> {
+    let Some(reference) = payment.reference_order_id.as_deref() else {
+        return Ok(None);
+    };
+    let digits = reference.strip_prefix("ORD").unwrap_or(reference);
+    let Ok(order_id) = digits.parse::<i64>() else {
+        return Ok(None);
+    };
+    if order_id < 1 || tx.get_store_config(&payment.client_id)?.is_none() {
+        return Ok(None);
+    }
+    Ok(tx.get_store_order(&payment.client_id, order_id)?)
+}
+
+/// The user approves a payment (cashier "Pay", `admin payment confirm`). Like
+/// [`payments::confirm`], and when the payment names a store order: the order must still be
+/// able to take it (else the payment fails with the reason), and once the money is posted to the
+/// merchant the order's amount due shrinks by it — all in this one transaction.
+pub fn confirm_payment(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment_id: &str,
+    user_id: &str,
+) -> Result<ApprovalOutcome, CoreError> {
+    let before = tx.get_payment(payment_id)?;
+    let order = match &before {
+        Some(p) if p.status == PaymentStatus::Processing => order_named_by(tx, p)?,
+        _ => None,
+    };
+    let Some(mut order) = order else {
+        return payments::confirm(ctx, tx, payment_id, user_id);
+    };
+    let payment = before.ok_or_else(|| CoreError::Invariant("payment vanished".into()))?;
+    let unfit = if order.status != OrderStatus::Current {
+        Some(format!(
+            "Store order {} is no longer awaiting payment.",
+            order.order_number()
+        ))
+    } else if payment.currency != order.currency {
+        Some(format!(
+            "Store order {} is in {}, not {}.",
+            order.order_number(),
+            order.currency,
+            payment.currency
+        ))
+    } else if payment.amount_minor > order.amount_due_minor() {
+        Some(format!(
+            "The amount is more than the {} still due on store order {}.",
+            Amount::from_minor(order.currency, order.amount_due_minor())
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            order.order_number()
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = unfit {
+        let failed = match payments::decline(ctx, tx, payment_id, &reason)? {
+            ApprovalOutcome::Done(p) | ApprovalOutcome::Refused { payment: p, .. } => p,
+        };
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::OrderStatusInvalid,
+            message: reason,
+            payment: failed,
+        });
+    }
+    let outcome = payments::confirm(ctx, tx, payment_id, user_id)?;
+    if let ApprovalOutcome::Done(p) = &outcome {
+        if p.status == PaymentStatus::Success {
+            let now = ctx.now();
+            order.record_payment(
+                OrderPayment {
+                    source: OrderPaymentSource::Wallet {
+                        payment_id: p.payment_id.clone(),
+                    },
+                    amount_minor: p.amount_minor,
+                    description: p.order_title.clone(),
+                    transfer_id: p.settle_transfer_id,
+                    created_at: now,
+                },
+                now,
+            )?;
+            tx.update_store_order(&order)?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// What `store-key add` is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStoreKey {
+    pub client_id: String,
+    pub mode: StoreKeyMode,
+    pub expiration_secs: i64,
+    pub sections: Vec<String>,
+}
+
+// ---- the Wallet's store methods (one transaction each) ----
+
+impl Wallet {
+    /// Sets (or replaces) a store's settings. The currency cannot change once the store has
+    /// orders.
+    pub async fn store_set_config(&self, config: StoreConfig) -> Result<StoreConfig, CoreError> {
+        if config.min_purchase_minor < 0 {
+            return Err(CoreError::Invalid(
+                "the minimum purchase cannot be negative".into(),
+            ));
+        }
+        self.write(move |ctx, tx| {
+            let mut config = config.clone();
+            if tx.get_client(&config.client_id)?.is_none() {
+                return Err(CoreError::NotFound(format!("client {}", config.client_id)));
+            }
+            if let Some(old) = tx.get_store_config(&config.client_id)? {
+                if old.currency != config.currency && !tx.list_store_products(&config.client_id)?.is_empty() {
+                    return Err(CoreError::Invalid(format!(
+                        "store {} sells in {} already; its currency cannot change",
+                        config.client_id, old.currency
+                    )));
+                }
+            }
+            config.updated_at = ctx.now();
+            tx.put_store_config(&config)?;
+            Ok(config)
+        })
+        .await
+    }
+
+    pub async fn store_config(&self, client_id: &str) -> Result<Option<StoreConfig>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_store_config(&id)?)).await
+    }
+
+    /// Makes a key with a fresh key id and secret. The returned key carries the secret: show it
+    /// once.
+    pub async fn store_add_key(&self, new: NewStoreKey) -> Result<StoreKey, CoreError> {
+        if new.expiration_secs < 1 || new.expiration_secs > MAX_EXPIRATION_SECS {
+            return Err(CoreError::Invalid(format!(
+                "the request expiration must be 1 to {MAX_EXPIRATION_SECS} seconds"
+            )));
+        }
+        if new.sections.is_empty() {
+            return Err(CoreError::Invalid("a key needs at least one section".into()));
+        }
+        self.write(move |ctx, tx| {
+            if tx.get_client(&new.client_id)?.is_none() {
+                return Err(CoreError::NotFound(format!("client {}", new.client_id)));
+            }
+            if tx.get_store_config(&new.client_id)?.is_none() {
+                return Err(CoreError::Invalid(format!(
+                    "client {} has no store configuration yet (set its currency first)",
+                    new.client_id
+                )));
+            }
+            let key = StoreKey {
+                key_id: ctx.ids.random_hex(16),
+                client_id: new.client_id.clone(),
+                secret: ctx.ids.random_hex(32),
+                mode: new.mode,
+                expiration_secs: new.expiration_secs,
+                sections: new.sections.clone(),
+                revoked: false,
+                created_at: ctx.now(),
+                revoked_at: None,
+            };
+            tx.insert_store_key(&key)?;
+            Ok(key)
+        })
+        .await
+    }
+
+    pub async fn store_key(&self, key_id: &str) -> Result<Option<StoreKey>, CoreError> {
+        let id = key_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_store_key(&id)?)).await
+    }
+
+    pub async fn store_list_keys(&self, client_id: Option<String>) -> Result<Vec<StoreKey>, CoreError> {
+        self.read(move |_, tx| Ok(tx.list_store_keys(client_id.as_deref())?))
+            .await
+    }
+
+    /// Stops accepting a key. Revoking twice is harmless.
+    pub async fn store_revoke_key(&self, key_id: &str) -> Result<StoreKey, CoreError> {
+        let id = key_id.to_owned();
+        self.write(move |ctx, tx| {
+            let mut key = tx
+                .get_store_key(&id)?
+                .ok_or_else(|| CoreError::NotFound(format!("store key {id}")))?;
+            if !key.revoked {
+                key.revoked = true;
+                key.revoked_at = Some(ctx.now());
+                tx.update_store_key(&key)?;
+            }
+            Ok(key)
+        })
+        .await
+    }
+
+    /// Adds a product at `price` (which must be in the store currency).
+    pub async fn store_add_product(
+        &self,
+        client_id: &str,
+        name: &str,
+        price: Amount,
+    ) -> Result<StoreProduct, CoreError> {
+        let (client_id, name) = (client_id.to_owned(), name.trim().to_owned());
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(CoreError::Invalid("a product name is 1 to 200 characters".into()));
+        }
+        self.write(move |ctx, tx| {
+            let config = config_of(tx, &client_id)?;
+            if price.currency() != config.currency {
+                return Err(CoreError::Invalid(format!(
+                    "store {client_id} sells in {}, not {}",
+                    config.currency,
+                    price.currency()
+                )));
+            }
+            Ok(tx.insert_store_product(&StoreProduct {
+                product_id: 0,
+                client_id: client_id.clone(),
+                name: name.clone(),
+                price_minor: price.value_minor(),
+                created_at: ctx.now(),
+            })?)
+        })
+        .await
+    }
+
+    pub async fn store_list_products(&self, client_id: &str) -> Result<Vec<StoreProduct>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| Ok(tx.list_store_products(&id)?)).await
+    }
+
+    /// Links the store's user number `iq` to an existing wallet user, before the store has used
+    /// that number (afterwards its credit and orders already belong to a wallet user).
+    pub async fn store_link_user(
+        &self,
+        client_id: &str,
+        iq: i64,
+        user_id: &str,
+    ) -> Result<StoreUser, CoreError> {
+        let (client_id, user_id) = (client_id.to_owned(), user_id.to_owned());
+        self.write(move |ctx, tx| {
+            check_iq(iq)?;
+            config_of(tx, &client_id)?;
+            if tx.get_user(&user_id)?.is_none() {
+                return Err(CoreError::NotFound(format!("user {user_id}")));
+            }
+            if let Some(existing) = tx.get_store_user(&client_id, iq)? {
+                if existing.user_id == user_id {
+                    return Ok(existing);
+                }
+                return Err(CoreError::Invalid(format!(
+                    "store user {iq} of {client_id} is already wallet user {}",
+                    existing.user_id
+                )));
+            }
+            let su = StoreUser {
+                client_id: client_id.clone(),
+                iq,
+                user_id: user_id.clone(),
+                cart: Vec::new(),
+                created_at: ctx.now(),
+            };
+            tx.put_store_user(&su)?;
+            Ok(su)
+        })
+        .await
+    }
+
+    pub async fn store_user(&self, client_id: &str, iq: i64) -> Result<Option<StoreUser>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_store_user(&id, iq)?)).await
+    }
+
+    pub async fn store_list_users(&self, client_id: &str) -> Result<Vec<StoreUser>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| Ok(tx.list_store_users(&id)?)).await
+    }
+
+    pub async fn store_view_cart(&self, client_id: &str, iq: i64) -> Result<CartView, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| view_cart(tx, &id, iq)).await
+    }
+
+    pub async fn store_modify_cart(
+        &self,
+        client_id: &str,
+        iq: i64,
+        action: CartAction,
+    ) -> Result<Result<(), StoreRefusal>, CoreError> {
+        let id = client_id.to_owned();
+        self.write(move |ctx, tx| modify_cart(ctx, tx, &id, iq, action))
+            .await
+    }
+
+    pub async fn store_place_order(
+        &self,
+        client_id: &str,
+        iq: i64,
+        payment_method: &str,
+    ) -> Result<Result<StoreOrder, StoreRefusal>, CoreError> {
+        let (id, method) = (client_id.to_owned(), payment_method.to_owned());
+        self.write(move |ctx, tx| place_order(ctx, tx, &id, iq, &method))
+            .await
+    }
+
+    pub async fn store_cancel_order(
+        &self,
+        client_id: &str,
+        iq: i64,
+    ) -> Result<Result<StoreOrder, StoreRefusal>, CoreError> {
+        let id = client_id.to_owned();
+        self.write(move |ctx, tx| cancel_order(ctx, tx, &id, iq)).await
+    }
+
+    pub async fn store_add_payment(
+        &self,
+        client_id: &str,
+        iq: i64,
+        amount: Amount,
+        description: &str,
+    ) -> Result<Result<StoreOrder, StoreRefusal>, CoreError> {
+        let (id, description) = (client_id.to_owned(), truncate(description, 500));
+        self.write(move |ctx, tx| add_payment(ctx, tx, &id, iq, amount, &description))
+            .await
+    }
+
+    pub async fn store_list_orders(&self, client_id: &str, iq: i64) -> Result<Vec<StoreOrder>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| list_orders(tx, &id, iq)).await
+    }
+
+    pub async fn store_order(&self, client_id: &str, order_id: i64) -> Result<Option<StoreOrder>, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| Ok(tx.get_store_order(&id, order_id)?))
+            .await
+    }
+
+    pub async fn store_credit(&self, client_id: &str, iq: i64) -> Result<Amount, CoreError> {
+        let id = client_id.to_owned();
+        self.read(move |_, tx| credit(tx, &id, iq)).await
+    }
+
+    pub async fn store_change_credit(
+        &self,
+        client_id: &str,
+        iq: i64,
+        action: CreditAction,
+        amount: Amount,
+        description: &str,
+    ) -> Result<Result<Amount, StoreRefusal>, CoreError> {
+        let (id, description) = (client_id.to_owned(), description.to_owned());
+        self.write(move |ctx, tx| change_credit(ctx, tx, &id, iq, action, amount, &description))
+            .await
+    }
+}

@@ -1,0 +1,491 @@
+//! The AlphaPay Open API dialect (PROTOCOL.md §4), served at `<prefix>/v1.0/payments/...` and
+//! `<prefix>/v2.0/payments/...` (prefix `/api` by default).
+//!
+//! Every request goes through [`handle`]: it reads the raw body, checks the required headers,
+//! finds the merchant by `Merchant-Code`, verifies the `Signature` over
+//! `POST SP PATH LF Merchant-Code "." Request-Time "." Nonce "." Body` before any JSON parsing,
+//! checks the time window, records the `Nonce` in the store (a replay inside the window is
+//! refused, across restarts and nodes), dispatches, and signs the answer in [`sign_answer`].
+//!
+//! Every answer, errors included, is HTTP 200 with a JSON `result` and the headers `Signature`,
+//! `Merchant-Code`, `Response-Time`, a fresh `Nonce` and `Content-Type`, signed as
+//! `POST <request path>\n<Merchant-Code>.<Response-Time>.<Nonce>.<body>`: AlphaPay's Java SDK treats
+//! any other status as a transport failure, and a merchant can verify even a refusal.
+
+mod notify;
+mod payments;
+mod qr;
+
+pub use notify::{
+    is_acknowledged, notification_schedule, render_notification, AlphaPayNotifications,
+    PAYMENT_NOTIFY_HORIZON_SECS, PAYMENT_NOTIFY_IMMEDIATE_ATTEMPTS, PAYMENT_NOTIFY_RETRY_SECS,
+};
+pub use payments::{payment_view, refund_view, wire_status, OrderExtras, CASHIER_SCENARIOS};
+pub use qr::{qr_png, qr_png_data_uri, QR_DATA_URI_PREFIX};
+
+use crate::config::AlphaPayConfig;
+use crate::signed_request::{self, header, KeyRefusal};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use bytes::Bytes;
+use serde::Serialize;
+use std::time::Instant;
+use walletd_core::parties::Client;
+use walletd_core::CoreError;
+use walletd_protocol::alphapay::ResultOnly;
+use walletd_protocol::crypto::Algorithm;
+use walletd_protocol::result::WireResult;
+use walletd_protocol::signature::{format_header_alphapay, SignatureHeader};
+use walletd_protocol::{content, time, ResultCode};
+
+/// The `Content-Type` of every answer and notification.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
+
+/// Length of a `Nonce`, in characters.
+pub const NONCE_CHARS: usize = 32;
+
+/// The routes of the dialect under the configured prefix.
+pub fn router(config: &AlphaPayConfig) -> Router<AppState> {
+    let prefix = normalized_prefix(&config.prefix);
+    Router::new()
+        .route(&format!("{prefix}/v1.0/{{*endpoint}}"), any(handle))
+        .route(&format!("{prefix}/v2.0/{{*endpoint}}"), any(handle))
+}
+
+/// `/api/` → `/api`, `api` → `/api`, `/` → `` (the API at the root).
+fn normalized_prefix(prefix: &str) -> String {
+    let p = prefix.trim().trim_matches('/');
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!("/{p}")
+    }
+}
+
+/// A refusal: an answer that carries only a `result`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApError {
+    result: WireResult,
+}
+
+impl ApError {
+    pub fn new(code: ResultCode, message: impl AsRef<str>) -> Self {
+        ApError {
+            result: WireResult::with_message(code, message.as_ref()),
+        }
+    }
+
+    pub fn param(message: impl std::fmt::Display) -> Self {
+        ApError::new(ResultCode::ParamIllegal, message.to_string())
+    }
+
+    /// `F/ORDER_PAID`: AlphaPay's answer to cancelling a paid order (its Java SDK's own test
+    /// expects this code); our result-code table has no such code, so it is spelled here.
+    pub fn order_paid(message: impl Into<String>) -> Self {
+        let message: String = message.into();
+        ApError {
+            result: WireResult {
+                result_code: "ORDER_PAID".into(),
+                result_status: "F".into(),
+                result_message: message
+                    .chars()
+                    .take(walletd_protocol::result::RESULT_MESSAGE_MAX_CHARS)
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<CoreError> for ApError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Rejected { code, message } => ApError::new(code, message),
+            other => {
+                tracing::error!(error = %other, "internal error");
+                ApError::new(
+                    ResultCode::UnknownException,
+                    "An internal error occurred; inquire or retry later",
+                )
+            }
+        }
+    }
+}
+
+/// Which published version a path addresses (both are served with the v2.0 shapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1_0,
+    V2_0,
+}
+
+/// An authenticated request, ready for an API handler.
+pub struct Call {
+    pub client: Client,
+    pub version: Version,
+    pub body: Bytes,
+}
+
+/// A serialised answer body with the result code it carries (for the log line).
+pub struct Answer {
+    body: Vec<u8>,
+    code: String,
+}
+
+impl Answer {
+    pub fn json<T: Serialize>(value: &T, code: &str) -> Answer {
+        match serde_json::to_vec(value) {
+            Ok(body) => Answer {
+                body,
+                code: code.to_owned(),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "serialising an answer");
+                Answer::from(ApError::new(
+                    ResultCode::UnknownException,
+                    "An internal error occurred",
+                ))
+            }
+        }
+    }
+}
+
+impl From<ApError> for Answer {
+    fn from(e: ApError) -> Answer {
+        let code = e.result.result_code.clone();
+        Answer::json(&ResultOnly { result: e.result }, &code)
+    }
+}
+
+/// The entry point of every route of the dialect.
+pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    // The path the merchant addressed (an absolute-form request line yields just its path here).
+    let sign_path = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| path.clone());
+    let merchant_code = header(&parts.headers, "merchant-code").unwrap_or("").to_owned();
+    let answer = match read_and_authenticate(
+        &state,
+        &parts.method,
+        &parts.headers,
+        &sign_path,
+        &merchant_code,
+        body,
+    )
+    .await
+    {
+        Ok(call) => route(&state, &path, call).await,
+        Err(e) => Answer::from(e),
+    };
+    let response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
+    tracing::info!(
+        merchant_code = %merchant_code,
+        path = %path,
+        result_code = %answer.code,
+        latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "alphapay request"
+    );
+    response
+}
+
+/// True for `application/json` with or without parameters (`; charset=UTF-8`).
+fn is_json_media_type(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// True when an `Accept` value admits `application/json` (`application/json`, `application/*` or
+/// `*/*` among its media ranges; the Java SDK sends `application/json;charset=UTF-8`).
+fn accepts_json(value: &str) -> bool {
+    value.split(',').any(|range| {
+        let t = range.split(';').next().unwrap_or("").trim();
+        ["application/json", "application/*", "*/*"]
+            .iter()
+            .any(|ok| t.eq_ignore_ascii_case(ok))
+    })
+}
+
+/// A `Merchant-Code` is 4 to 6 letters or digits.
+fn is_merchant_code(s: &str) -> bool {
+    (4..=6).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A `Nonce` is 32 visible ASCII characters (the SDK sends 32 lower-case hex digits).
+fn is_nonce(s: &str) -> bool {
+    s.len() == NONCE_CHARS && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+async fn read_and_authenticate(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    sign_path: &str,
+    merchant_code: &str,
+    body: axum::body::Body,
+) -> Result<Call, ApError> {
+    if method != Method::POST {
+        return Err(ApError::new(
+            ResultCode::MethodNotSupported,
+            format!("{method} is not supported; every AlphaPay API is POST"),
+        ));
+    }
+    let config = &state.config.alphapay;
+    let body = signed_request::read_body(body, config.body_limit_bytes)
+        .await
+        .map_err(ApError::param)?;
+    authenticate(state, headers, sign_path, merchant_code, body).await
+}
+
+/// Checks the headers in a fixed order (cheap shape checks first, the store last) and verifies the
+/// signature before the body is parsed.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    sign_path: &str,
+    merchant_code: &str,
+    body: Bytes,
+) -> Result<Call, ApError> {
+    let config = &state.config.alphapay;
+    if merchant_code.is_empty() {
+        return Err(ApError::new(
+            ResultCode::InvalidClient,
+            "the Merchant-Code header is missing",
+        ));
+    }
+    if !is_merchant_code(merchant_code) {
+        return Err(ApError::new(
+            ResultCode::InvalidClient,
+            format!(
+                "Merchant-Code {:?} is not a merchant code: 4 to 6 letters or digits",
+                merchant_code.chars().take(16).collect::<String>()
+            ),
+        ));
+    }
+    match header(headers, "content-type") {
+        None => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                "the Content-Type header is missing; send application/json",
+            ))
+        }
+        Some(v) if !is_json_media_type(v) => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                format!("Content-Type {v:?} is not application/json"),
+            ))
+        }
+        Some(_) => {}
+    }
+    match header(headers, "accept") {
+        None => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                "the Accept header is missing; send application/json",
+            ))
+        }
+        Some(v) if !accepts_json(v) => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                format!("Accept {v:?} does not accept application/json, the only type answered"),
+            ))
+        }
+        Some(_) => {}
+    }
+    let signature = header(headers, "signature")
+        .ok_or_else(|| ApError::new(ResultCode::InvalidSignature, "the Signature header is missing"))?;
+    let request_time = header(headers, "request-time")
+        .ok_or_else(|| ApError::param("the Request-Time header is missing"))?;
+    let at = time::parse_request_time(request_time).map_err(ApError::param)?;
+    let nonce = header(headers, "nonce").ok_or_else(|| ApError::param("the Nonce header is missing"))?;
+    if !is_nonce(nonce) {
+        return Err(ApError::param(format!(
+            "the Nonce must be {NONCE_CHARS} visible ASCII characters, got {} characters",
+            nonce.chars().count()
+        )));
+    }
+    let sig = SignatureHeader::parse(signature).map_err(|e| {
+        ApError::new(
+            ResultCode::InvalidSignature,
+            format!("the Signature header is malformed: {e}"),
+        )
+    })?;
+    if let Some(alg) = sig.algorithm.filter(|a| *a != Algorithm::Rsa256) {
+        return Err(ApError::new(
+            ResultCode::InvalidSignature,
+            format!(
+                "algorithm {} is not offered; AlphaPay signs with RS256",
+                alg.as_str()
+            ),
+        ));
+    }
+    let client = state.wallet.get_client(merchant_code).await?.ok_or_else(|| {
+        ApError::new(
+            ResultCode::InvalidClient,
+            format!("Merchant-Code {merchant_code} is not registered"),
+        )
+    })?;
+    let signed = content::alphapay("POST", sign_path, merchant_code, request_time, nonce, &body);
+    signed_request::verify_with_client_key(state, &client, &sig, Some(Algorithm::Rsa256), &signed).map_err(
+        |refusal| match refusal {
+            KeyRefusal::NotFound { version } => ApError::new(
+                ResultCode::KeyNotFound,
+                match version {
+                    Some(v) => format!("merchant {merchant_code} has no key version {v}"),
+                    None => format!("merchant {merchant_code} has no live key"),
+                },
+            ),
+            KeyRefusal::Unusable { .. } => ApError::new(
+                ResultCode::UnknownException,
+                "the registered key of this merchant is unusable",
+            ),
+            KeyRefusal::AlgorithmMismatch { version, key, .. } => ApError::new(
+                ResultCode::InvalidSignature,
+                format!(
+                    "key version {version} is a {} key; AlphaPay signatures are RS256 (RSA)",
+                    key.as_str()
+                ),
+            ),
+            KeyRefusal::Mismatch { version } => ApError::new(
+                ResultCode::InvalidSignature,
+                format!(
+                    "the signature does not verify with key version {version}; sign exactly \
+                     \"POST {sign_path}\\n{merchant_code}.<Request-Time>.<Nonce>.<raw body>\""
+                ),
+            ),
+        },
+    )?;
+    let window_secs = config.request_time_window_secs;
+    time::check_window(at, state.wallet.now(), window_secs).map_err(ApError::param)?;
+    // A request is accepted up to `window` either side of our clock, so its nonce must be
+    // remembered for twice that to cover a replay at the far edge.
+    let ttl_secs = i64::try_from(window_secs.saturating_mul(2).saturating_add(1)).unwrap_or(i64::MAX / 4);
+    let scope = format!("alphapay-nonce:{merchant_code}");
+    if !state.wallet.claim_once(&scope, nonce, ttl_secs).await? {
+        return Err(ApError::param(format!(
+            "Nonce {nonce} was already used by merchant {merchant_code}: a replayed request is \
+             refused; send every request with a fresh Nonce"
+        )));
+    }
+    Ok(Call {
+        client,
+        version: Version::V2_0,
+        body,
+    })
+}
+
+/// The version and the endpoint below `<prefix>/v1.0` or `<prefix>/v2.0`, e.g. `/payments/pay`.
+fn split_version<'p>(prefix: &str, path: &'p str) -> Option<(Version, &'p str)> {
+    let rest = path.strip_prefix(prefix)?;
+    if let Some(endpoint) = rest.strip_prefix("/v1.0") {
+        Some((Version::V1_0, endpoint))
+    } else {
+        rest.strip_prefix("/v2.0")
+            .map(|endpoint| (Version::V2_0, endpoint))
+    }
+}
+
+async fn route(state: &AppState, path: &str, mut call: Call) -> Answer {
+    let prefix = normalized_prefix(&state.config.alphapay.prefix);
+    let Some((version, endpoint)) = split_version(&prefix, path) else {
+        return ApError::new(ResultCode::InvalidApi, format!("{path} is not an AlphaPay API")).into();
+    };
+    call.version = version;
+    let result = match endpoint {
+        "/payments/pay" => payments::pay(state, &call).await,
+        "/payments/inquiryPayment" => payments::inquiry_payment(state, &call).await,
+        "/payments/cancel" => payments::cancel(state, &call).await,
+        "/payments/refund" => payments::refund(state, &call).await,
+        "/payments/inquiryRefund" => payments::inquiry_refund(state, &call).await,
+        _ => Err(ApError::new(
+            ResultCode::InvalidApi,
+            format!("{path} is not an API of this wallet"),
+        )),
+    };
+    result.unwrap_or_else(Answer::from)
+}
+
+/// Signs `body` for the request's path and merchant with a fresh nonce and wraps it in an HTTP 200
+/// response. The one place every answer of the dialect is signed.
+fn sign_answer(state: &AppState, sign_path: &str, merchant_code: &str, body: Vec<u8>) -> Response {
+    let response_time = time::format_response_time(state.wallet.now().fixed_offset());
+    let nonce = state.wallet.ids().random_hex(NONCE_CHARS / 2);
+    let signed = content::alphapay("POST", sign_path, merchant_code, &response_time, &nonce, &body);
+    let mut builder = Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", JSON_CONTENT_TYPE)
+        .header("response-time", &response_time)
+        .header("nonce", &nonce);
+    // The merchant code is echoed as sent; a value that is not a valid header is left out.
+    if let Ok(v) = HeaderValue::from_str(merchant_code) {
+        builder = builder.header("merchant-code", v);
+    }
+    let key = &state.wallet_key;
+    match key.key.sign(&signed) {
+        Ok(raw) => builder = builder.header("signature", format_header_alphapay(key.version, &raw)),
+        Err(e) => tracing::error!(error = %e, "signing an answer failed"),
+    }
+    builder
+        .body(axum::body::Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_allow_parameters_and_wildcards() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("application/json; charset=UTF-8"));
+        assert!(is_json_media_type("Application/JSON;charset=utf-8"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/jsonx"));
+        assert!(accepts_json("application/json"));
+        assert!(accepts_json("application/json;charset=UTF-8"));
+        assert!(accepts_json("text/html, */*; q=0.2"));
+        assert!(accepts_json("application/*"));
+        assert!(!accepts_json("text/html"));
+        assert!(!accepts_json("application/xml"));
+    }
+
+    #[test]
+    fn merchant_codes_and_nonces_have_fixed_shapes() {
+        assert!(is_merchant_code("CXVJIU"));
+        assert!(is_merchant_code("AB12"));
+        assert!(!is_merchant_code("ABC"));
+        assert!(!is_merchant_code("ABCDEFG"));
+        assert!(!is_merchant_code("AB-12"));
+        assert!(is_nonce("b111bcf0dfb54d4e8bae68c293d85e2e"));
+        assert!(!is_nonce("b111bcf0dfb54d4e8bae68c293d85e2"));
+        assert!(!is_nonce("b111bcf0dfb54d4e8bae68c293d85e2e0"));
+        assert!(!is_nonce("b111bcf0dfb54d4e8bae68c293d85 2e"));
+    }
+
+    #[test]
+    fn prefixes_are_normalized_and_versions_split() {
+        assert_eq!(normalized_prefix("/api"), "/api");
+        assert_eq!(normalized_prefix("api/"), "/api");
+        assert_eq!(normalized_prefix("/"), "");
+        assert_eq!(normalized_prefix("/alphapay/api"), "/alphapay/api");
+        assert_eq!(
+            split_version("/api", "/api/v2.0/payments/pay"),
+            Some((Version::V2_0, "/payments/pay"))
+        );
+        assert_eq!(
+            split_version("", "/v1.0/payments/inquiryRefund"),
+            Some((Version::V1_0, "/payments/inquiryRefund"))
+        );
+        assert_eq!(split_version("/api", "/api/v2/payments/pay"), None);
+        assert_eq!(split_version("/api", "/other/v2.0/payments/pay"), None);
+    }
+}

@@ -1,0 +1,803 @@
+//! The wallet user's own pages for mini programs (issue 5), server-rendered with plain forms:
+//!
+//! - `GET  /oauth/authorize?clientId=…&appId=…&scopes=auth_user,USER_NICKNAME&redirectUrl=…&state=…`
+//!   the consent page of `my.getAuthCode`: who asks, for what, and a sign-in (login + PIN). With
+//!   `AGREEMENT_PAY` the user also sets the largest payment the mini program may take without
+//!   asking (`agreementCurrency`, `agreementLimit` propose one, in major units).
+//! - `POST /oauth/authorize` grants (a single-use auth code, valid `oauth.auth_code_ttl_secs`) or
+//!   declines. With a `redirectUrl` the browser goes back there with `authCode` and `state` (or
+//!   `error=ACCESS_DENIED`); without one the page shows the code.
+//! - `GET/POST /wallet/payment-code` signs the user in and shows a one-time payment code for a
+//!   till to scan (in-store payment, `isPaymentCode`).
+//! - `GET  /wallet/users/{userId}/avatar` the avatar `USER_AVATAR` points at (initials, SVG).
+//!
+//! There is no session: each form carries the sign-in, checked with the same PIN rules and the
+//! same lock-out counter as the cashier (`cashier.max_pin_attempts`). Every form carries a CSRF
+//! token bound to this browser (the cashier's HMAC over a visitor cookie). The layout is the
+//! cashier's `base.html`; our templates are `templates/consent*.html`.
+
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{middleware, Form, Router};
+use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use minijinja::Environment;
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use walletd_core::oauth::{parse_scopes, scopes_text, Grant, Scope};
+use walletd_core::parties::{Client, PartyStatus, User};
+use walletd_core::CoreError;
+use walletd_protocol::{Amount, Currency};
+
+const VISITOR_COOKIE: &str = "walletd_wallet_visitor";
+const COOKIE_PATH: &str = "/";
+/// CSRF subjects: a token for one form is no good for the other.
+const CONSENT_FORM: &str = "oauth-consent";
+const PAYMENT_CODE_FORM: &str = "payment-code";
+const MAX_PIN_CHARS: usize = 128;
+
+/// Routes of the wallet user's pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/authorize", get(show_consent).post(decide))
+        .route(
+            "/wallet/payment-code",
+            get(show_payment_code).post(issue_payment_code),
+        )
+        .route("/wallet/users/{user_id}/avatar", get(avatar))
+        .layer(middleware::map_response(page_headers))
+}
+
+/// Where the avatar of `user_id` is served.
+pub fn avatar_url(state: &AppState, user_id: &str) -> String {
+    match reqwest::Url::parse(&format!("{}/", state.public_base_url)) {
+        Ok(mut url) => {
+            if let Ok(mut segments) = url.path_segments_mut() {
+                segments
+                    .pop_if_empty()
+                    .extend(["wallet", "users", user_id, "avatar"]);
+            }
+            url.to_string()
+        }
+        Err(_) => format!("{}/wallet/users/{user_id}/avatar", state.public_base_url),
+    }
+}
+
+/// Never cached, never framed (no clickjacking of "Allow"), no scripts.
+async fn page_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' http: https:",
+    ));
+    response
+}
+
+// ---- templates ----
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        let templates = [
+            // The cashier's layout and message page, shared as they are.
+            ("base.html", include_str!("../templates/cashier/base.html")),
+            ("message.html", include_str!("../templates/cashier/message.html")),
+            ("consent.html", include_str!("../templates/consent.html")),
+            (
+                "consent_granted.html",
+                include_str!("../templates/consent_granted.html"),
+            ),
+            (
+                "consent_payment_code.html",
+                include_str!("../templates/consent_payment_code.html"),
+            ),
+        ];
+        for (name, source) in templates {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "consent template does not compile");
+            }
+        }
+        env
+    })
+}
+
+fn render<S: Serialize>(template: &str, context: &S) -> String {
+    environment()
+        .get_template(template)
+        .and_then(|t| t.render(context))
+        .unwrap_or_else(|e| {
+            tracing::error!(template, error = %e, "rendering a wallet page failed");
+            "<!doctype html><title>Error</title><p>This page cannot be shown right now.</p>".into()
+        })
+}
+
+#[derive(Serialize)]
+struct MessagePage<'a> {
+    title: &'a str,
+    heading: &'a str,
+    text: String,
+    link: Option<String>,
+    link_text: &'a str,
+}
+
+fn message(status: StatusCode, heading: &str, text: impl Into<String>) -> Response {
+    let page = MessagePage {
+        title: heading,
+        heading,
+        text: text.into(),
+        link: None,
+        link_text: "",
+    };
+    (status, Html(render("message.html", &page))).into_response()
+}
+
+fn internal(e: CoreError) -> Response {
+    tracing::error!(error = %e, "wallet page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The wallet could not finish this step. Try again in a moment.",
+    )
+}
+
+// ---- CSRF ----
+
+/// The browser's random id (signed cookie), made on its first visit.
+fn visitor_id(state: &AppState, jar: SignedCookieJar) -> (SignedCookieJar, String) {
+    if let Some(c) = jar.get(VISITOR_COOKIE) {
+        return (jar, c.value().to_owned());
+    }
+    let mut raw = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let id = URL_SAFE_NO_PAD.encode(raw);
+    let cookie = Cookie::build((VISITOR_COOKIE, id.clone()))
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.public_base_url.starts_with("https://"))
+        .build();
+    (jar.add(cookie), id)
+}
+
+fn csrf_ok(state: &AppState, jar: &SignedCookieJar, form: &str, token: &str) -> bool {
+    jar.get(VISITOR_COOKIE)
+        .is_some_and(|v| state.cashier_secrets.csrf_ok(v.value(), form, token))
+}
+
+fn csrf_refused() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent from this page in this browser, so nothing was done. Open the page again and retry.",
+    )
+}
+
+// ---- sign-in ----
+
+/// Why a sign-in did not give a user; the text is what the page shows (never echoes input).
+fn sign_in_notice(code: &str) -> &'static str {
+    match code {
+        "locked" => "Too many wrong PINs: sign-in to this wallet is locked. Contact support to unlock it.",
+        "frozen" => "This wallet account is frozen. Contact support.",
+        _ => "The login or PIN is wrong. Several wrong PINs in a row lock the sign-in.",
+    }
+}
+
+fn decoy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| crate::pin::hash_pin("walletd-decoy-pin").unwrap_or_default())
+}
+
+async fn pin_matches(phc: String, pin: String) -> bool {
+    if pin.chars().count() > MAX_PIN_CHARS {
+        return false;
+    }
+    tokio::task::spawn_blocking(move || crate::pin::verify_pin(&phc, &pin))
+        .await
+        .unwrap_or(false)
+}
+
+/// Login + PIN → the active user, or the notice code to show. Wrong PINs count towards the same
+/// lock-out as at the cashier; a right one resets the count.
+async fn sign_in(
+    state: &AppState,
+    login: &str,
+    pin: String,
+) -> Result<Result<User, &'static str>, CoreError> {
+    let login = login.trim();
+    let user = if login.is_empty() || login.len() > 128 {
+        None
+    } else {
+        state.wallet.get_user_by_login(login).await?
+    };
+    let Some((user, phc)) = user.and_then(|u| u.pin_hash.clone().map(|h| (u, h))) else {
+        // Same work as a known login, so that timing tells nothing.
+        let _ = pin_matches(decoy_hash().to_owned(), pin).await;
+        return Ok(Err("wrong_pin"));
+    };
+    let max = state.config.cashier.max_pin_attempts.max(1);
+    if user.failed_pin_attempts >= max {
+        return Ok(Err("locked"));
+    }
+    if !pin_matches(phc, pin).await {
+        let u = state
+            .wallet
+            .update_user(&user.user_id, |u| {
+                u.failed_pin_attempts = u.failed_pin_attempts.saturating_add(1);
+                Ok(())
+            })
+            .await?;
+        tracing::warn!(user_id = %u.user_id, failed_pin_attempts = u.failed_pin_attempts, "wallet sign-in: wrong PIN");
+        return Ok(Err(if u.failed_pin_attempts >= max {
+            "locked"
+        } else {
+            "wrong_pin"
+        }));
+    }
+    if user.failed_pin_attempts > 0 {
+        state
+            .wallet
+            .update_user(&user.user_id, |u| {
+                u.failed_pin_attempts = 0;
+                Ok(())
+            })
+            .await?;
+    }
+    if user.status != PartyStatus::Active {
+        return Ok(Err("frozen"));
+    }
+    Ok(Ok(user))
+}
+
+// ---- consent ----
+
+/// What the mini program asks for (the query of the consent page, repeated in its form).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsentQuery {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    app_id: Option<String>,
+    #[serde(default)]
+    scopes: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    agreement_currency: Option<String>,
+    #[serde(default)]
+    agreement_limit: Option<String>,
+}
+
+/// A checked consent request.
+struct Asked {
+    client: Client,
+    app_id: Option<String>,
+    scopes: Vec<Scope>,
+    redirect_url: Option<String>,
+    state: Option<String>,
+}
+
+async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked, String>, CoreError> {
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    if q.client_id.is_empty() || q.client_id.len() > 128 {
+        return Ok(Err("The link names no mini program (clientId is missing).".into()));
+    }
+    let Some(client) = state.wallet.get_client(&q.client_id).await? else {
+        return Ok(Err(
+            "The mini program that sent you here is not known to this wallet.".into(),
+        ));
+    };
+    if client.status != PartyStatus::Active {
+        return Ok(Err("The mini program that sent you here is not active.".into()));
+    }
+    let app_id = non_empty(&q.app_id);
+    if let Some(app) = &app_id {
+        if app.len() > 32 || (!client.app_ids.is_empty() && !client.app_ids.contains(app)) {
+            return Ok(Err(
+                "The mini program that sent you here is not registered with this merchant.".into(),
+            ));
+        }
+    }
+    let scopes = match parse_scopes(&q.scopes) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Err(format!(
+                "The mini program asked for something this wallet does not offer: {e}."
+            )))
+        }
+    };
+    let redirect_url = non_empty(&q.redirect_url);
+    if let Some(u) = &redirect_url {
+        if u.len() > 2048 || !reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            return Ok(Err(
+                "The return address of the mini program is not a web address.".into(),
+            ));
+        }
+    }
+    let st = non_empty(&q.state);
+    if st.as_ref().is_some_and(|s| s.len() > 512) {
+        return Ok(Err("The link is too long.".into()));
+    }
+    Ok(Ok(Asked {
+        client,
+        app_id,
+        scopes,
+        redirect_url,
+        state: st,
+    }))
+}
+
+#[derive(Serialize)]
+struct ScopeView {
+    name: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct ConsentPage {
+    title: String,
+    merchant_name: String,
+    client_id: String,
+    app_id: Option<String>,
+    scopes: Vec<ScopeView>,
+    scopes_text: String,
+    agreement: bool,
+    agreement_currency: String,
+    agreement_limit: String,
+    redirect_url: Option<String>,
+    state: Option<String>,
+    login: String,
+    notice: Option<String>,
+    csrf_token: String,
+}
+
+fn consent_page(
+    asked: &Asked,
+    q: &ConsentQuery,
+    csrf_token: String,
+    login: &str,
+    notice: Option<String>,
+) -> ConsentPage {
+    ConsentPage {
+        title: format!("{} asks for permission", asked.client.name),
+        merchant_name: asked.client.name.clone(),
+        client_id: asked.client.client_id.clone(),
+        app_id: asked.app_id.clone(),
+        scopes: asked
+            .scopes
+            .iter()
+            .map(|s| ScopeView {
+                name: s.as_str(),
+                description: s.description(),
+            })
+            .collect(),
+        scopes_text: scopes_text(&asked.scopes),
+        agreement: asked.scopes.contains(&Scope::AgreementPay),
+        agreement_currency: q.agreement_currency.clone().unwrap_or_default(),
+        agreement_limit: q.agreement_limit.clone().unwrap_or_default(),
+        redirect_url: asked.redirect_url.clone(),
+        state: asked.state.clone(),
+        login: login.to_owned(),
+        notice,
+        csrf_token,
+    }
+}
+
+async fn show_consent(
+    State(state): State<AppState>,
+    Query(q): Query<ConsentQuery>,
+    jar: SignedCookieJar,
+) -> Response {
+    let asked = match check_asked(&state, &q).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(text)) => return message(StatusCode::BAD_REQUEST, "This link does not work", text),
+        Err(e) => return internal(e),
+    };
+    let (jar, visitor) = visitor_id(&state, jar);
+    let token = state.cashier_secrets.csrf_token(&visitor, CONSENT_FORM);
+    let page = consent_page(&asked, &q, token, "", None);
+    (jar, Html(render("consent.html", &page))).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    app_id: Option<String>,
+    #[serde(default)]
+    scopes: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    agreement_currency: Option<String>,
+    #[serde(default)]
+    agreement_limit: Option<String>,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    pin: String,
+    /// `allow` or `deny`.
+    #[serde(default)]
+    decision: String,
+}
+
+#[derive(Serialize)]
+struct GrantedPage {
+    title: &'static str,
+    merchant_name: String,
+    code: String,
+    expires_at: String,
+    scopes: Vec<ScopeView>,
+}
+
+/// The agreement limit the user set: currency and amount in major units.
+fn agreement_limit(
+    currency: Option<&str>,
+    limit: Option<&str>,
+) -> Result<BTreeMap<String, i64>, &'static str> {
+    let currency = currency.map(str::trim).unwrap_or("");
+    let limit = limit.map(str::trim).unwrap_or("");
+    if currency.is_empty() || limit.is_empty() {
+        return Err(
+            "Set the largest payment the mini program may take without asking (currency and amount).",
+        );
+    }
+    let Some(cur) = Currency::from_code(&currency.to_ascii_uppercase()) else {
+        return Err("The currency of the limit is not one this wallet knows (use a code like USD).");
+    };
+    match Amount::parse_decimal(cur, limit) {
+        Ok(a) if !a.is_zero() => Ok(BTreeMap::from([(cur.code().to_owned(), a.value_minor())])),
+        _ => Err("The limit must be an amount greater than zero, like 50.00."),
+    }
+}
+
+/// `url` with `pairs` added to its query.
+fn back_to(url: &str, pairs: &[(&str, &str)]) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, v);
+                }
+            }
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    if !csrf_ok(&state, &jar, CONSENT_FORM, &form.csrf_token) {
+        tracing::warn!("consent form refused: missing or wrong CSRF token");
+        return csrf_refused();
+    }
+    let q = ConsentQuery {
+        client_id: form.client_id.clone(),
+        app_id: form.app_id.clone(),
+        scopes: form.scopes.clone(),
+        redirect_url: form.redirect_url.clone(),
+        state: form.state.clone(),
+        agreement_currency: form.agreement_currency.clone(),
+        agreement_limit: form.agreement_limit.clone(),
+    };
+    let asked = match check_asked(&state, &q).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(text)) => return message(StatusCode::BAD_REQUEST, "This link does not work", text),
+        Err(e) => return internal(e),
+    };
+    let state_param = asked.state.clone().unwrap_or_default();
+    if form.decision != "allow" {
+        tracing::info!(client_id = %asked.client.client_id, "consent declined");
+        return match &asked.redirect_url {
+            Some(url) => {
+                let mut pairs = vec![("error", "ACCESS_DENIED")];
+                if asked.state.is_some() {
+                    pairs.push(("state", &state_param));
+                }
+                Redirect::to(&back_to(url, &pairs)).into_response()
+            }
+            None => message(
+                StatusCode::OK,
+                "Nothing was shared",
+                format!(
+                    "You did not allow {}. You can close this page.",
+                    asked.client.name
+                ),
+            ),
+        };
+    }
+    let (jar, visitor) = visitor_id(&state, jar);
+    let again = |notice: &str| {
+        let token = state.cashier_secrets.csrf_token(&visitor, CONSENT_FORM);
+        let page = consent_page(&asked, &q, token, form.login.trim(), Some(notice.to_owned()));
+        (jar.clone(), Html(render("consent.html", &page))).into_response()
+    };
+    let agreement_limits = if asked.scopes.contains(&Scope::AgreementPay) {
+        match agreement_limit(
+            form.agreement_currency.as_deref(),
+            form.agreement_limit.as_deref(),
+        ) {
+            Ok(l) => l,
+            Err(notice) => return again(notice),
+        }
+    } else {
+        BTreeMap::new()
+    };
+    let user = match sign_in(&state, &form.login, form.pin.clone()).await {
+        Ok(Ok(u)) => u,
+        Ok(Err(code)) => return again(sign_in_notice(code)),
+        Err(e) => return internal(e),
+    };
+    let grant = Grant {
+        client_id: asked.client.client_id.clone(),
+        app_id: asked.app_id.clone(),
+        user_id: user.user_id.clone(),
+        scopes: asked.scopes.clone(),
+        agreement_limits,
+    };
+    let issued = match state
+        .wallet
+        .issue_auth_code(grant, state.config.oauth.auth_code_ttl_secs)
+        .await
+    {
+        Ok(c) => c,
+        Err(CoreError::Rejected { message, .. }) | Err(CoreError::Invalid(message)) => {
+            return again(&format!("The wallet could not grant this: {message}."))
+        }
+        Err(e) => return internal(e),
+    };
+    tracing::info!(
+        client_id = %asked.client.client_id,
+        app_id = asked.app_id.as_deref().unwrap_or(""),
+        user_id = %user.user_id,
+        scopes = %scopes_text(&asked.scopes),
+        "consent granted, auth code issued"
+    );
+    if let Some(url) = &asked.redirect_url {
+        let mut pairs = vec![("authCode", issued.code.as_str())];
+        if asked.state.is_some() {
+            pairs.push(("state", &state_param));
+        }
+        return (jar, Redirect::to(&back_to(url, &pairs))).into_response();
+    }
+    let page = GrantedPage {
+        title: "Permission granted",
+        merchant_name: asked.client.name.clone(),
+        code: issued.code,
+        expires_at: issued.expires_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        scopes: asked
+            .scopes
+            .iter()
+            .map(|s| ScopeView {
+                name: s.as_str(),
+                description: s.description(),
+            })
+            .collect(),
+    };
+    (jar, Html(render("consent_granted.html", &page))).into_response()
+}
+
+// ---- payment code ----
+
+#[derive(Serialize)]
+struct PaymentCodePage {
+    title: &'static str,
+    csrf_token: String,
+    notice: Option<&'static str>,
+    login: String,
+    code: Option<String>,
+    /// The code in groups of four digits, as people read it.
+    code_grouped: Option<String>,
+    expires_at: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    pin: String,
+}
+
+async fn show_payment_code(State(state): State<AppState>, jar: SignedCookieJar) -> Response {
+    let (jar, visitor) = visitor_id(&state, jar);
+    let page = PaymentCodePage {
+        title: "Pay in a shop",
+        csrf_token: state.cashier_secrets.csrf_token(&visitor, PAYMENT_CODE_FORM),
+        notice: None,
+        login: String::new(),
+        code: None,
+        code_grouped: None,
+        expires_at: None,
+        name: None,
+    };
+    (jar, Html(render("consent_payment_code.html", &page))).into_response()
+}
+
+async fn issue_payment_code(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !csrf_ok(&state, &jar, PAYMENT_CODE_FORM, &form.csrf_token) {
+        tracing::warn!("payment code form refused: missing or wrong CSRF token");
+        return csrf_refused();
+    }
+    let (jar, visitor) = visitor_id(&state, jar);
+    let mut page = PaymentCodePage {
+        title: "Pay in a shop",
+        csrf_token: state.cashier_secrets.csrf_token(&visitor, PAYMENT_CODE_FORM),
+        notice: None,
+        login: form.login.trim().to_owned(),
+        code: None,
+        code_grouped: None,
+        expires_at: None,
+        name: None,
+    };
+    match sign_in(&state, &form.login, form.pin).await {
+        Ok(Ok(user)) => {
+            match state
+                .wallet
+                .issue_payment_code(&user.user_id, state.config.oauth.payment_code_ttl_secs)
+                .await
+            {
+                Ok(issued) => {
+                    tracing::info!(user_id = %user.user_id, "payment code issued");
+                    let grouped: Vec<String> = issued
+                        .code
+                        .as_bytes()
+                        .chunks(4)
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .collect();
+                    page.code_grouped = Some(grouped.join(" "));
+                    page.code = Some(issued.code);
+                    page.expires_at = Some(issued.expires_at.format("%H:%M:%S UTC").to_string());
+                    page.name = Some(user.display_name);
+                }
+                Err(CoreError::Rejected { .. }) => page.notice = Some(sign_in_notice("frozen")),
+                Err(e) => return internal(e),
+            }
+        }
+        Ok(Err(code)) => page.notice = Some(sign_in_notice(code)),
+        Err(e) => return internal(e),
+    }
+    (jar, Html(render("consent_payment_code.html", &page))).into_response()
+}
+
+// ---- avatar ----
+
+/// Initials on a colour picked from the user id: an avatar for users who never uploaded one.
+async fn avatar(State(state): State<AppState>, Path(user_id): Path<String>) -> Response {
+    let user = match state.wallet.get_user(&user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such user\n").into_response(),
+        Err(e) => return internal(e),
+    };
+    let initials: String = user
+        .display_name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    let hue = walletd_core::oauth::hash_secret(&user.user_id)
+        .get(..4)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
+        % 360;
+    let initials = minijinja::HtmlEscape(&initials).to_string();
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"96\" height=\"96\" viewBox=\"0 0 96 96\">\
+         <circle cx=\"48\" cy=\"48\" r=\"48\" fill=\"hsl({hue},55%,45%)\"/>\
+         <text x=\"48\" y=\"60\" font-family=\"sans-serif\" font-size=\"36\" text-anchor=\"middle\" fill=\"#fff\">{initials}</text></svg>"
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        svg,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_and_escapes_what_it_shows() {
+        let env = environment();
+        for name in [
+            "consent.html",
+            "consent_granted.html",
+            "consent_payment_code.html",
+        ] {
+            assert!(env.get_template(name).is_ok(), "{name} does not compile");
+        }
+        let page = ConsentPage {
+            title: "t".into(),
+            merchant_name: "<script>x</script>".into(),
+            client_id: "c".into(),
+            app_id: Some("a\"b".into()),
+            scopes: vec![ScopeView {
+                name: "AGREEMENT_PAY",
+                description: Scope::AgreementPay.description(),
+            }],
+            scopes_text: "AGREEMENT_PAY".into(),
+            agreement: true,
+            agreement_currency: "USD".into(),
+            agreement_limit: "50.00".into(),
+            redirect_url: Some("https://mp.example/back?x=1&y=2".into()),
+            state: Some("s".into()),
+            login: "alice".into(),
+            notice: None,
+            csrf_token: "tok".into(),
+        };
+        let html = render("consent.html", &page);
+        assert!(!html.contains("<script>x"), "{html}");
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("name=\"agreement_limit\""));
+        assert!(html.contains("value=\"tok\""));
+    }
+
+    #[test]
+    fn the_agreement_limit_is_a_positive_amount_in_a_known_currency() {
+        assert_eq!(
+            agreement_limit(Some("usd"), Some("50.25")).unwrap(),
+            BTreeMap::from([("USD".to_owned(), 5025)])
+        );
+        assert_eq!(
+            agreement_limit(Some("JPY"), Some("500")).unwrap(),
+            BTreeMap::from([("JPY".to_owned(), 500)])
+        );
+        assert!(agreement_limit(Some("USD"), Some("0")).is_err());
+        assert!(agreement_limit(Some("USD"), Some("-1")).is_err());
+        assert!(agreement_limit(Some("XXY"), Some("5")).is_err());
+        assert!(agreement_limit(None, Some("5")).is_err());
+        assert!(agreement_limit(Some("USD"), Some("1.001")).is_err());
+    }
+
+    #[test]
+    fn the_way_back_keeps_the_mini_programs_query() {
+        assert_eq!(
+            back_to(
+                "https://mp.example/cb?x=1",
+                &[("authCode", "abc"), ("state", "s 1")]
+            ),
+            "https://mp.example/cb?x=1&authCode=abc&state=s+1"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! applyToken (v1, v2), cancelToken and the user-info inquiries (PROTOCOL.md §2.1–2.3): wire DTO →
+//! core → wire answer. The wire shapes live here because only this dialect speaks them.
+//!
+//! v1 and v2 differ in the names of the auth-code errors (`INVALID_CODE` / `INVALID_AUTHCODE`, …)
+//! and in how the mini program is named (`referenceClientId` / `appId` + `authClientId`).
+
+use super::{Answer, Call, MpError, Version};
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+use walletd_core::oauth::{TokenGrantType, TokenRefusal, TokenRefused, TokenRequest, UserProfile};
+use walletd_protocol::miniprogram::{format_body_time, optional, parse_body, required, FieldError};
+use walletd_protocol::result::WireResult;
+use walletd_protocol::ResultCode;
+
+fn param(e: FieldError) -> MpError {
+    MpError::param(e.0)
+}
+
+/// `applyToken` request, v1 and v2 fields together.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyTokenRequest {
+    /// v1: the mini program (next-level client) the code was issued to.
+    #[serde(default)]
+    pub reference_client_id: Option<String>,
+    /// v2: the mini program.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// v2: the client the authorization is for (the caller).
+    #[serde(default)]
+    pub auth_client_id: Option<String>,
+    #[serde(default)]
+    pub grant_type: String,
+    #[serde(default)]
+    pub customer_belongs_to: Option<String>,
+    #[serde(default)]
+    pub auth_code: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub extend_info: Option<String>,
+}
+
+/// `applyToken` answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyTokenResponse {
+    pub result: WireResult,
+    pub access_token: String,
+    pub access_token_expiry_time: String,
+    pub refresh_token: String,
+    pub refresh_token_expiry_time: String,
+    pub customer_id: String,
+}
+
+/// `cancelToken` and the user-info inquiries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessTokenRequest {
+    #[serde(default)]
+    pub access_token: String,
+    #[serde(default)]
+    pub auth_client_id: Option<String>,
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub customer_belongs_to: Option<String>,
+    #[serde(default)]
+    pub extend_info: Option<String>,
+}
+
+impl AccessTokenRequest {
+    fn check(&self) -> Result<(), FieldError> {
+        required("accessToken", &self.access_token, 128)?;
+        optional("authClientId", self.auth_client_id.as_deref(), 128)?;
+        optional("appId", self.app_id.as_deref(), 32)?;
+        optional("customerBelongsTo", self.customer_belongs_to.as_deref(), 64)?;
+        optional("extendInfo", self.extend_info.as_deref(), 4096)
+    }
+}
+
+/// v1 `OpenUserInfo` / v2 `User`: only the fields the scopes allow.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireUserInfo {
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<WireUserName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_id_infos: Option<Vec<WireLoginIdInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_infos: Option<Vec<WireContactInfo>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireUserName {
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireLoginIdInfo {
+    pub login_id_type: String,
+    pub mask_login_id: String,
+    pub hash_login_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireContactInfo {
+    pub contact_type: String,
+    pub contact_no: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserInfoResponse {
+    result: WireResult,
+    user_info: WireUserInfo,
+}
+
+/// The wire code of a refusal in this API version.
+fn refusal_code(version: Version, reason: TokenRefusal) -> ResultCode {
+    use TokenRefusal::*;
+    match (reason, version) {
+        (InvalidCode, Version::V1) => ResultCode::InvalidCode,
+        (InvalidCode, Version::V2) => ResultCode::InvalidAuthcode,
+        (UsedCode, Version::V1) => ResultCode::UsedCode,
+        (UsedCode, Version::V2) => ResultCode::UsedAuthcode,
+        (ExpiredCode, Version::V1) => ResultCode::ExpiredCode,
+        (ExpiredCode, Version::V2) => ResultCode::ExpiredAuthcode,
+        (ReferenceClientIdNotMatch, _) => ResultCode::ReferenceClientIdNotMatch,
+        (InvalidAuthClient, _) => ResultCode::InvalidAuthClient,
+        (InvalidAuthClientStatus, _) => ResultCode::InvalidAuthClientStatus,
+        (InvalidRefreshToken, _) => ResultCode::InvalidRefreshToken,
+        (ExpiredRefreshToken, _) => ResultCode::ExpiredRefreshToken,
+        (UsedRefreshToken, _) => ResultCode::UsedRefreshToken,
+        (InvalidAccessToken, _) => ResultCode::InvalidAccessToken,
+        (ExpiredAccessToken, _) => ResultCode::ExpiredAccessToken,
+    }
+}
+
+fn refused(version: Version, r: TokenRefused) -> MpError {
+    MpError::new(refusal_code(version, r.reason), r.message)
+}
+
+/// v2 `authClientId` names the client the authorization is for: it must be the caller.
+fn check_auth_client(call: &Call, auth_client_id: Option<&str>) -> Result<(), MpError> {
+    match auth_client_id.filter(|a| !a.is_empty()) {
+        Some(a) if a != call.client.client_id => Err(MpError::new(
+            ResultCode::InvalidAuthClient,
+            format!("authClientId {a} is not the calling client"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn apply_token(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: ApplyTokenRequest = parse_body(&call.body).map_err(param)?;
+    let code_max = match call.version {
+        Version::V1 => 32,
+        Version::V2 => 64,
+    };
+    optional("referenceClientId", req.reference_client_id.as_deref(), 128).map_err(param)?;
+    optional("appId", req.app_id.as_deref(), 32).map_err(param)?;
+    optional("authClientId", req.auth_client_id.as_deref(), 128).map_err(param)?;
+    optional("customerBelongsTo", req.customer_belongs_to.as_deref(), 64).map_err(param)?;
+    optional("extendInfo", req.extend_info.as_deref(), 4096).map_err(param)?;
+    required("grantType", &req.grant_type, 32).map_err(param)?;
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let grant_type = match req.grant_type.as_str() {
+        "AUTHORIZATION_CODE" => {
+            let code = non_empty(&req.auth_code)
+                .ok_or_else(|| MpError::param("authCode is required with grantType AUTHORIZATION_CODE"))?;
+            optional("authCode", Some(&code), code_max).map_err(param)?;
+            TokenGrantType::AuthorizationCode { auth_code: code }
+        }
+        "REFRESH_TOKEN" => {
+            let token = non_empty(&req.refresh_token)
+                .ok_or_else(|| MpError::param("refreshToken is required with grantType REFRESH_TOKEN"))?;
+            optional("refreshToken", Some(&token), 128).map_err(param)?;
+            TokenGrantType::RefreshToken { refresh_token: token }
+        }
+        other => {
+            return Err(MpError::new(
+                ResultCode::AuthClientUnsupportedGrantType,
+                format!("grantType {other} is not supported; use AUTHORIZATION_CODE or REFRESH_TOKEN"),
+            ))
+        }
+    };
+    let reference_client_id = match call.version {
+        Version::V1 => non_empty(&req.reference_client_id),
+        Version::V2 => {
+            check_auth_client(call, req.auth_client_id.as_deref())?;
+            non_empty(&req.app_id)
+        }
+    };
+    let request = TokenRequest {
+        client_id: call.client.client_id.clone(),
+        reference_client_id,
+        grant_type,
+    };
+    let issued = state
+        .wallet
+        .apply_token(request, state.config.oauth.lifetimes())
+        .await?
+        .map_err(|r| refused(call.version, r))?;
+    tracing::info!(
+        client_id = %call.client.client_id,
+        customer_id = %issued.customer_id,
+        token_id = %issued.token_id,
+        "token pair issued"
+    );
+    Ok(Answer::json(
+        &ApplyTokenResponse {
+            result: WireResult::of(ResultCode::Success),
+            access_token: issued.access_token,
+            access_token_expiry_time: format_body_time(issued.access_expires_at),
+            refresh_token: issued.refresh_token,
+            refresh_token_expiry_time: format_body_time(issued.refresh_expires_at),
+            customer_id: issued.customer_id,
+        },
+        "SUCCESS",
+    ))
+}
+
+pub async fn cancel_token(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: AccessTokenRequest = parse_body(&call.body).map_err(param)?;
+    req.check().map_err(param)?;
+    check_auth_client(call, req.auth_client_id.as_deref())?;
+    state
+        .wallet
+        .cancel_token(&call.client.client_id, &req.access_token)
+        .await?
+        .map_err(|r| refused(call.version, r))?;
+    tracing::info!(client_id = %call.client.client_id, "token pair cancelled");
+    Ok(Answer::json(
+        &walletd_protocol::miniprogram::ResultOnly {
+            result: WireResult::of(ResultCode::Success),
+        },
+        "SUCCESS",
+    ))
+}
+
+pub async fn inquiry_user_info(state: &AppState, call: &Call) -> Result<Answer, MpError> {
+    let req: AccessTokenRequest = parse_body(&call.body).map_err(param)?;
+    req.check().map_err(param)?;
+    check_auth_client(call, req.auth_client_id.as_deref())?;
+    let (profile, token) = state
+        .wallet
+        .user_info(&call.client.client_id, &req.access_token)
+        .await?
+        .map_err(|r| refused(call.version, r))?;
+    if let (Some(asked), Some(granted)) = (
+        req.app_id.as_deref().filter(|a| !a.is_empty()),
+        token.grant.app_id.as_deref(),
+    ) {
+        if asked != granted {
+            return Err(MpError::new(
+                ResultCode::AccessDenied,
+                format!("the access token was granted to appId {granted}, not {asked}"),
+            ));
+        }
+    }
+    Ok(Answer::json(
+        &UserInfoResponse {
+            result: WireResult::of(ResultCode::Success),
+            user_info: wire_user(state, &profile),
+        },
+        "SUCCESS",
+    ))
+}
+
+fn wire_user(state: &AppState, p: &UserProfile) -> WireUserInfo {
+    WireUserInfo {
+        user_id: p.user_id.clone(),
+        status: p.status.map(|s| s.as_str().to_owned()),
+        nick_name: p.nickname.clone(),
+        user_name: p.full_name.clone().map(|full_name| WireUserName { full_name }),
+        avatar: p.avatar.then(|| crate::consent::avatar_url(state, &p.user_id)),
+        login_id_infos: p.login_id.as_ref().map(|l| {
+            vec![WireLoginIdInfo {
+                login_id_type: l.kind.to_owned(),
+                mask_login_id: l.masked.clone(),
+                hash_login_id: l.hashed.clone(),
+            }]
+        }),
+        contact_infos: p.contact.as_ref().map(|l| {
+            vec![WireContactInfo {
+                contact_type: match l.kind {
+                    "EMAIL" => "EMAIL".to_owned(),
+                    _ => "MOBILE_PHONE".to_owned(),
+                },
+                contact_no: l.value.clone(),
+            }]
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_errors_have_v1_and_v2_names() {
+        assert_eq!(
+            refusal_code(Version::V1, TokenRefusal::InvalidCode),
+            ResultCode::InvalidCode
+        );
+        assert_eq!(
+            refusal_code(Version::V2, TokenRefusal::InvalidCode),
+            ResultCode::InvalidAuthcode
+        );
+        assert_eq!(
+            refusal_code(Version::V2, TokenRefusal::UsedCode),
+            ResultCode::UsedAuthcode
+        );
+        assert_eq!(
+            refusal_code(Version::V2, TokenRefusal::ExpiredCode),
+            ResultCode::ExpiredAuthcode
+        );
+        assert_eq!(
+            refusal_code(Version::V2, TokenRefusal::UsedRefreshToken),
+            ResultCode::UsedRefreshToken
+        );
+    }
+}

@@ -1,0 +1,551 @@
+//! Shared by the `browser` and `notifier` test binaries: a real walletd on port 0 with a fresh
+//! data directory, a registered merchant and users with PINs, signed pay calls, and a fake merchant
+//! that serves a return page and records the notifications it receives.
+
+#![allow(dead_code)]
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tempfile::TempDir;
+use walletd_core::clock::{RandomIds, SystemClock};
+use walletd_core::outbox::{OutboxEntry, OutboxStatus};
+use walletd_core::parties::{Client, User};
+use walletd_core::Wallet;
+use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
+use walletd_protocol::signature::{format_header, SignatureHeader};
+use walletd_protocol::{content, time, Amount, Currency};
+use walletd_server::{AppState, Application, Config};
+
+pub const CLIENT_ID: &str = "test-merchant";
+pub const CLIENT_NAME: &str = "Test Tea House";
+pub const PARTNER_ID: &str = "P-test";
+pub const APP_ID: &str = "app-1";
+
+/// A wallet user of the tests.
+pub struct TestUser {
+    pub id: &'static str,
+    pub login: &'static str,
+    pub name: &'static str,
+    pub pin: &'static str,
+    /// (currency, decimal amount)
+    pub top_ups: &'static [(&'static str, &'static str)],
+}
+
+pub const USERS: &[TestUser] = &[
+    TestUser {
+        id: "alice",
+        login: "+15550000001",
+        name: "Alice Rivera",
+        pin: "123456",
+        top_ups: &[("USD", "500.00"), ("JPY", "30000"), ("KWD", "50.000")],
+    },
+    TestUser {
+        id: "bob",
+        login: "+15550000002",
+        name: "Bob Santos",
+        pin: "654321",
+        top_ups: &[("USD", "5.00")],
+    },
+];
+
+/// RSA key generation is slow-ish: every test shares one merchant key pair.
+pub fn merchant_key() -> &'static PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+}
+
+pub fn amount(currency: &str, decimal: &str) -> Amount {
+    let c = Currency::from_code(currency).expect("currency");
+    Amount::parse_decimal(c, decimal).expect("amount")
+}
+
+/// A configuration for tests: port 0, fast sweep and notifier, a short retry schedule.
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_path_buf(),
+        ..Config::default()
+    };
+    config.sweep_interval_ms = 50;
+    config.notifier.poll_interval_ms = 50;
+    config.notifier.timeout_ms = 2_000;
+    config.notifier.retry_gaps_ms = vec![100, 100, 100];
+    config.notifier.jitter_percent = 0;
+    config
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub state: AppState,
+    pub wallet: Wallet,
+    pub wallet_public_key: PublicKey,
+    /// Kept so the directory lives as long as the app (None when the caller owns the directory).
+    pub data_dir: Option<TempDir>,
+    pub data_path: PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// Stops the server and its workers and waits for them.
+    pub async fn stop(mut self) -> Option<TempDir> {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+        self.data_dir.take()
+    }
+
+    /// A URL of this walletd.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Waits (bounded) until the notification about `payment_id` is no longer PENDING.
+    pub async fn settled_notification(&self, payment_id: &str, within: Duration) -> OutboxEntry {
+        wait_for(within, || async {
+            self.notification_of(payment_id)
+                .await
+                .filter(|e| e.status != OutboxStatus::Pending)
+        })
+        .await
+        .unwrap_or_else(|| panic!("the notification of {payment_id} did not settle within {within:?}"))
+    }
+
+    pub async fn notification_of(&self, payment_id: &str) -> Option<OutboxEntry> {
+        self.wallet
+            .list_notifications(1000)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .find(|e| e.subject_id == payment_id)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// A fresh walletd with the test merchant and users.
+pub async fn spawn_app(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    let mut config = test_config(&path);
+    configure(&mut config);
+    let wallet = open(&config);
+    seed(&wallet).await;
+    start(config, wallet, Some(dir)).await
+}
+
+/// A walletd on an existing data directory (a restart).
+pub async fn spawn_on(data_dir: &Path, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config(data_dir);
+    configure(&mut config);
+    let wallet = open(&config);
+    start(config, wallet, None).await
+}
+
+fn open(config: &Config) -> Wallet {
+    walletd_server::open_wallet(config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
+        .expect("wallet")
+}
+
+async fn start(config: Config, wallet: Wallet, dir: Option<TempDir>) -> TestApp {
+    let data_path = config.data_dir.clone();
+    let app = Application::build_with_wallet(config, wallet.clone())
+        .await
+        .expect("build");
+    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
+    let state = app.state().clone();
+    let wallet_public_key = state.wallet_key.public_key();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server");
+    });
+    TestApp {
+        base_url,
+        state,
+        wallet,
+        wallet_public_key,
+        data_dir: dir,
+        data_path,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+async fn seed(wallet: &Wallet) {
+    let now = wallet.now();
+    let mut c = Client::new(CLIENT_ID, CLIENT_NAME, now);
+    c.partner_id = PARTNER_ID.into();
+    c.app_ids = vec![APP_ID.into()];
+    c.add_key("RSA256", &merchant_key().public_key().to_spki_pem(), now);
+    wallet.add_client(c).await.expect("client");
+    for t in USERS {
+        let mut u = User::new(t.id, t.login, t.name, now);
+        u.pin_hash = Some(walletd_server::pin::hash_pin(t.pin).expect("hash"));
+        wallet.add_user(u).await.expect("user");
+        for (cur, value) in t.top_ups {
+            wallet.top_up(t.id, amount(cur, value)).await.expect("top up");
+        }
+    }
+}
+
+/// Polls `probe` every 25 ms until it gives `Some`, for at most `within`.
+pub async fn wait_for<T, F, Fut>(within: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+// ---- signed calls ----
+
+/// Sends a signed Mini Program request as the test merchant, checks the answer's signature with
+/// the wallet's key, and returns the answer body.
+pub async fn call(app: &TestApp, api_path: &str, body: &Value) -> Value {
+    let body = serde_json::to_vec(body).expect("json");
+    let request_time = time::format_response_time(chrono::Utc::now().fixed_offset());
+    let signed = content::mini_program("POST", api_path, CLIENT_ID, &request_time, &body);
+    let raw = merchant_key().sign(&signed).expect("sign");
+    let resp = reqwest::Client::new()
+        .post(app.url(api_path))
+        .header("content-type", "application/json; charset=UTF-8")
+        .header("client-id", CLIENT_ID)
+        .header("request-time", &request_time)
+        .header("signature", format_header(Algorithm::Rsa256, 1, &raw))
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    let headers = resp.headers().clone();
+    let answer = resp.bytes().await.expect("body");
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).expect(n).to_owned();
+    let sig = SignatureHeader::parse(&h("signature")).expect("signature header");
+    let content = content::mini_program("POST", api_path, CLIENT_ID, &h("response-time"), &answer);
+    app.wallet_public_key
+        .verify(&content, &sig.signature)
+        .expect("the answer is signed by the wallet");
+    serde_json::from_slice(&answer).expect("answer json")
+}
+
+/// What a cashier payment needs.
+pub struct PayOptions<'a> {
+    pub version: u8,
+    pub currency: &'a str,
+    pub value: &'a str,
+    pub title: &'a str,
+    pub merchant_name: Option<&'a str>,
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub expiry_time: Option<String>,
+}
+
+impl Default for PayOptions<'_> {
+    fn default() -> Self {
+        PayOptions {
+            version: 1,
+            currency: "USD",
+            value: "1250",
+            title: "Two cups of tea",
+            merchant_name: None,
+            return_url: None,
+            notify_url: None,
+            expiry_time: None,
+        }
+    }
+}
+
+/// A cashier payment made through the real pay API: (paymentId, redirection URL).
+pub async fn create_payment(app: &TestApp, o: PayOptions<'_>) -> (String, String) {
+    let request_id = format!("req-{}", rand_suffix());
+    let mut order = json!({"referenceOrderId": format!("order-{request_id}"), "orderDescription": o.title});
+    if let Some(name) = o.merchant_name {
+        order["merchant"] =
+            json!({"referenceMerchantId": "m-1", "merchantMCC": "5812", "merchantName": name});
+    }
+    let amount = json!({"currency": o.currency, "value": o.value});
+    let answer = if o.version == 1 {
+        let mut body = json!({
+            "partnerId": PARTNER_ID,
+            "paymentOrderTitle": o.title,
+            "paymentRequestId": request_id,
+            "paymentAmount": amount,
+            "paymentFactor": {"isCashierPayment": true},
+            "extraParams": {"ORDER": order.to_string()},
+        });
+        if let Some(u) = o.return_url {
+            body["paymentReturnUrl"] = json!(u);
+        }
+        if let Some(u) = o.notify_url {
+            body["paymentNotifyUrl"] = json!(u);
+        }
+        if let Some(t) = o.expiry_time {
+            body["paymentExpiryTime"] = json!(t);
+        }
+        call(app, "/api/v1/payments/pay", &body).await
+    } else {
+        let mut body = json!({
+            "appId": APP_ID,
+            "productCode": "CASHIER_PAYMENT",
+            "paymentRequestId": request_id,
+            "paymentAmount": amount,
+            "order": order,
+        });
+        if let Some(u) = o.return_url {
+            body["paymentRedirectUrl"] = json!(u);
+        }
+        if let Some(u) = o.notify_url {
+            body["paymentNotifyUrl"] = json!(u);
+        }
+        if let Some(t) = o.expiry_time {
+            body["paymentExpiryTime"] = json!(t);
+        }
+        call(app, "/api/v2/payments/pay", &body).await
+    };
+    assert_eq!(answer["result"]["resultStatus"], "A", "{answer}");
+    let payment_id = answer["paymentId"].as_str().expect("paymentId").to_owned();
+    let url = if o.version == 1 {
+        answer["actionForm"]["redirectionUrl"].as_str()
+    } else {
+        answer["redirectActionForm"]["redirectUrl"].as_str()
+    }
+    .expect("cashier link")
+    .to_owned();
+    (payment_id, url)
+}
+
+fn rand_suffix() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        chrono::Utc::now().timestamp_micros(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+// ---- the fake merchant ----
+
+/// How the fake merchant answers notifications.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer {
+    /// `{"result":{"resultStatus":"S",...}}`.
+    Ack,
+    /// Answers F (then U, then HTTP 500, in turn) `failures` times, then acks.
+    FailThenAck { failures: usize },
+    /// Reads the request and never answers.
+    Silent,
+    /// Acks after waiting this long.
+    SlowAck { delay_ms: u64 },
+}
+
+/// One notification as the merchant received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request-target (path and query), as signed.
+    pub target: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("notification json")
+    }
+
+    /// Checks the signature as a merchant would (PROTOCOL §1.4).
+    pub fn verify(&self, wallet_key: &PublicKey) -> Result<(), String> {
+        let sig = SignatureHeader::parse(self.header("signature").ok_or("no signature header")?)
+            .map_err(|e| e.to_string())?;
+        let content = content::mini_program(
+            "POST",
+            &self.target,
+            self.header("client-id").ok_or("no client-id header")?,
+            self.header("request-time").ok_or("no request-time header")?,
+            &self.body,
+        );
+        wallet_key
+            .verify(&content, &sig.signature)
+            .map_err(|e| format!("{e:?}"))
+    }
+}
+
+#[derive(Clone)]
+struct MerchantState {
+    answer: Answer,
+    received: Arc<Mutex<Vec<Received>>>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+pub struct FakeMerchant {
+    pub base_url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+impl FakeMerchant {
+    pub async fn start(answer: Answer) -> FakeMerchant {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let state = MerchantState {
+            answer,
+            received: received.clone(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight: max_in_flight.clone(),
+        };
+        let app = Router::new()
+            .route("/shop/return", get(return_page))
+            .route("/shop/notify", post(notify))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeMerchant {
+            base_url,
+            received,
+            max_in_flight,
+        }
+    }
+
+    pub fn return_url(&self) -> String {
+        format!("{}/shop/return?order=42", self.base_url)
+    }
+
+    pub fn notify_url(&self) -> String {
+        format!("{}/shop/notify?shop=tea", self.base_url)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+
+    /// The most notifications this merchant was sent at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits (bounded) until at least `n` notifications arrived.
+    pub async fn wait_received(&self, n: usize, within: Duration) -> Vec<Received> {
+        wait_for(within, || async {
+            let r = self.received();
+            (r.len() >= n).then_some(r)
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the merchant got {} notifications, not {n}, within {within:?}",
+                self.received().len()
+            )
+        })
+    }
+}
+
+async fn return_page() -> Html<&'static str> {
+    Html(
+        "<!doctype html><meta name=viewport content='width=device-width'><title>Tea House</title>\
+         <h1 id=shop-return>Back at the Tea House</h1>",
+    )
+}
+
+async fn notify(State(s): State<MerchantState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let n = {
+        let mut r = s.received.lock().expect("lock");
+        r.push(Received {
+            target: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        v.to_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        });
+        r.len()
+    };
+    let ack = || axum::Json(walletd_protocol::miniprogram::notification_ack()).into_response();
+    let answer = match s.answer {
+        Answer::Ack => ack(),
+        Answer::FailThenAck { failures } if n <= failures => match n % 3 {
+            1 => axum::Json(
+                json!({"result":{"resultCode":"PROCESS_FAIL","resultStatus":"F","resultMessage":"busy"}}),
+            )
+            .into_response(),
+            2 => axum::Json(
+                json!({"result":{"resultCode":"UNKNOWN_EXCEPTION","resultStatus":"U","resultMessage":"?"}}),
+            )
+            .into_response(),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+        },
+        Answer::FailThenAck { .. } => ack(),
+        Answer::Silent => {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            ack()
+        }
+        Answer::SlowAck { delay_ms } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            ack()
+        }
+    };
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answer
+}
+
+// ---- artifacts ----
+
+/// Where tests leave files for CI to keep: `$WALLETD_ARTIFACTS_DIR`, default `target/artifacts`
+/// at the workspace root.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("WALLETD_ARTIFACTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts"));
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}

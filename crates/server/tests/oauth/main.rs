@@ -1,0 +1,13 @@
+//! Mini-program OAuth and the payment scenarios beyond the cashier (issue 5), at the HTTP
+//! boundary: the consent and payment-code pages, applyToken v1/v2, cancelToken, the user-info
+//! inquiries, agreement payments, payment codes, authorization and capture, and evaluation.
+
+mod agreement;
+mod app;
+mod authorization;
+mod browser;
+mod consent;
+mod evaluation;
+mod payment_code;
+mod tokens;
+mod user_info;
