@@ -31,6 +31,15 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Whether this dialect tells the merchant about a payment that reached `status`: the Mini
+    /// Program notifies SUCCESS and FAIL (PROTOCOL §2.11); AlphaPay only a success (§4).
+    pub fn notifies(self, status: PaymentStatus) -> bool {
+        match self {
+            Channel::AlphaPay => status == PaymentStatus::Success,
+            _ => matches!(status, PaymentStatus::Success | PaymentStatus::Fail),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::MiniProgramV1 => "mini_program_v1",
@@ -908,6 +917,9 @@ pub(crate) fn enqueue_payment_notice(
         // Agreement and payment-code payments are answered S or F at once (PROTOCOL §2.11).
         return Ok(());
     }
+    if !payment.channel.notifies(payment.status) {
+        return Ok(());
+    }
     let now = ctx.now();
     let snapshot = serde_json::to_value(payment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.insert_outbox(&OutboxEntry {
@@ -972,6 +984,17 @@ pub(crate) fn confirm(
             payment,
         });
     }
+    // A merchant frozen since the pay request takes no more money.
+    let client = tx
+        .get_client(&payment.client_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("client {}", payment.client_id)))?;
+    if client.status != PartyStatus::Active {
+        return Ok(ApprovalOutcome::Refused {
+            code: ResultCode::PartnerStatusAbnormal,
+            message: format!("the merchant {} is {}", client.name, client.status.as_str()),
+            payment,
+        });
+    }
     if payment.authorization {
         return authorize_at_cashier(ctx, tx, payment, user_id, now);
     }
@@ -987,9 +1010,6 @@ pub(crate) fn confirm(
         None => {
             // A cashier payment takes money only now: the client's daily limit counts it only
             // from here, so check it again (pay counted only payments that already had a payer).
-            let client = tx
-                .get_client(&payment.client_id)?
-                .ok_or_else(|| CoreError::NotFound(format!("client {}", payment.client_id)))?;
             if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
                 return Ok(ApprovalOutcome::Refused {
                     code,
@@ -1193,6 +1213,8 @@ pub(crate) fn expire_due(ctx: &Context, tx: &mut dyn Tx, limit: u32) -> Result<u
     // Spent and expired codes are kept a day, then purged in bounded batches (issue 5).
     let keep_from = ctx.now() - Duration::seconds(crate::oauth::SPENT_CODE_RETENTION_SECS);
     tx.purge_spent_codes(keep_from, limit)?;
+    // Nonces and salts are only needed inside their window.
+    tx.purge_once_values(ctx.now(), limit)?;
     Ok(n)
 }
 

@@ -139,6 +139,8 @@ pub trait Tx {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Deletes up to `limit` one-time values that expired at or before `now`; returns how many.
+    fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StoreError>;
 
     // ---- store API (issue 7): store settings, keys, products, users with carts, orders ----
     /// Inserts or replaces the settings of `config.client_id`.

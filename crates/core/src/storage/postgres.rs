@@ -153,6 +153,41 @@ CREATE TABLE once_values (
     PRIMARY KEY (scope, value)
 );
 "#,
+    // ---- OAuth, payment codes and captures (issue 5): secrets only as SHA-256 ----
+    r#"
+CREATE TABLE oauth_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_at TIMESTAMPTZ NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
+CREATE TABLE oauth_tokens (
+    token_id TEXT PRIMARY KEY,
+    access_hash TEXT NOT NULL UNIQUE,
+    refresh_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX oauth_tokens_user ON oauth_tokens(user_id, client_id, created_at);
+CREATE TABLE payment_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_at TIMESTAMPTZ NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX payment_codes_expiry ON payment_codes(expires_at);
+CREATE TABLE captures (
+    capture_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    capture_request_id TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (client_id, capture_request_id)
+);
+CREATE INDEX captures_payment ON captures(payment_id, created_at);
+"#,
     // ---- store API (issue 7): store settings, keys, products, users with carts, orders ----
     r#"
 CREATE TABLE store_configs (
@@ -189,40 +224,9 @@ CREATE TABLE store_orders (
 CREATE INDEX store_orders_user ON store_orders(client_id, iq, order_id);
 CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHERE status = 'current';
 "#,
-    // ---- OAuth, payment codes and captures (issue 5): secrets only as SHA-256 ----
+    // 4: expired one-time values (nonces, salts) are purged by the expiry sweep.
     r#"
-CREATE TABLE oauth_codes (
-    code_hash TEXT PRIMARY KEY,
-    expires_at TIMESTAMPTZ NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
-CREATE TABLE oauth_tokens (
-    token_id TEXT PRIMARY KEY,
-    access_hash TEXT NOT NULL UNIQUE,
-    refresh_hash TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX oauth_tokens_user ON oauth_tokens(user_id, client_id, created_at);
-CREATE TABLE payment_codes (
-    code_hash TEXT PRIMARY KEY,
-    expires_at TIMESTAMPTZ NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX payment_codes_expiry ON payment_codes(expires_at);
-CREATE TABLE captures (
-    capture_id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    capture_request_id TEXT NOT NULL,
-    payment_id TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    doc TEXT NOT NULL,
-    UNIQUE (client_id, capture_request_id)
-);
-CREATE INDEX captures_payment ON captures(payment_id, created_at);
+CREATE INDEX once_values_expiry ON once_values(expires_at);
 "#,
 ];
 
@@ -1260,6 +1264,17 @@ impl Tx for PgTx<'_> {
         )?;
         Ok(!rows.is_empty())
     }
+
+    fn purge_once_values(&mut self, now: DateTime<Utc>, n: u32) -> Result<usize, StoreError> {
+        // SKIP LOCKED: a value another node is claiming right now is left for the next sweep.
+        let gone = self.execute(
+            "DELETE FROM once_values WHERE (scope, value) IN \
+             (SELECT scope, value FROM once_values WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            &[&now, &limit(n)],
+        )?;
+        Ok(usize::try_from(gone).unwrap_or(usize::MAX))
+    }
+
     // ---- OAuth, payment codes and captures (issue 5) ----
 
     fn insert_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {

@@ -188,6 +188,10 @@ CREATE TABLE store_orders (
 CREATE INDEX store_orders_user ON store_orders(client_id, iq, order_id);
 CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHERE status = 'current';
 "#,
+    // 4: expired one-time values (nonces, salts) are purged by the expiry sweep.
+    r#"
+CREATE INDEX once_values_expiry ON once_values(expires_at);
+"#,
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -910,6 +914,17 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![scope, value, ts(expires_at)])?;
         Ok(n == 1)
+    }
+
+    fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM once_values WHERE rowid IN \
+                 (SELECT rowid FROM once_values WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+            )?
+            .execute(params![ts(now), limit])?;
+        Ok(n)
     }
 
     // ---- store API (issue 7) ----

@@ -10,4 +10,5 @@ mod ledger_properties;
 mod ledger_verify;
 mod payments;
 mod refunds;
+mod regressions;
 mod sandbox;
