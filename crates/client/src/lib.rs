@@ -8,8 +8,9 @@
 //!   they re-send with the same request id after a transport error, and on `U` (for example
 //!   `PAYMENT_IN_PROCESS`) they poll the inquiry API (every 5 s for up to a minute by default)
 //!   until the answer is final, or say plainly that it is [still unknown](PaymentOutcome::StillUnknown).
-//! - [`notification`] verifies the wallet's signed `notifyPayment` callbacks and gives the
-//!   acknowledgement body; with the `axum` feature, [`axum_handler`] is a ready endpoint.
+//! - [`notification`] verifies the wallet's signed `notifyPayment` callbacks (and AlphaPay's, with
+//!   [`verify_alphapay_notification`]) and gives the acknowledgement body; with the `axum`
+//!   feature, [`axum_handler`] is a ready endpoint.
 //! - [`AlphaPayClient`] speaks the AlphaPay Open API, [`StoreClient`] the store API (`api.php`).
 //! - [`diagnose`] explains why a signature does not verify (what `walletd explain` prints).
 //!
@@ -85,6 +86,7 @@ pub mod axum_handler;
 
 pub use alphapay::AlphaPayClient;
 pub use miniprogram::{Exchange, MiniProgramClient, RequestOptions, Verified};
+pub use notification::{verify_alphapay_notification, AlphaPayNotification}; // issue 8: AlphaPay notifications
 pub use notification::{verify_notification, Notification, NotificationError, NotificationVerifier};
 pub use retry::{PaymentOutcome, RefundOutcome, RetryPolicy};
 pub use store::StoreClient;

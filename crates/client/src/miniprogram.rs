@@ -10,9 +10,13 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use walletd_protocol::crypto::{PrivateKey, PublicKey};
+use walletd_protocol::miniprogram::oauth::{
+    AccessTokenRequest, ApplyTokenRequest, ApplyTokenResponse, CancelTokenResponse, UserInfoResponse,
+};
 use walletd_protocol::miniprogram::{
-    CancelResponse, InquiryPaymentResponse, InquiryRefundResponse, PayRequestV1, PayRequestV2, PayResponse,
-    PaymentLookupRequest, RefundLookupRequest, RefundRequest, RefundResponse, ResultOnly,
+    CancelResponse, CaptureRequest, CaptureResponse, InquiryPaymentResponse, InquiryRefundResponse,
+    PayRequestV1, PayRequestV2, PayResponse, PaymentLookupRequest, RefundLookupRequest, RefundRequest,
+    RefundResponse, ResultOnly,
 };
 use walletd_protocol::result::WireResult;
 use walletd_protocol::signature::{format_header, SignatureHeader};
@@ -344,6 +348,70 @@ impl MiniProgramClient {
         request: &RefundLookupRequest,
     ) -> Result<InquiryRefundResponse, ClientError> {
         self.call_ok(&format!("{version}/payments/inquiryRefund"), request)
+            .await
+    }
+
+    // ---- OAuth, user info and capture (issue 8) ----
+
+    /// `/v{1,2}/authorizations/applyToken`: exchanges an auth code (from `my.getAuthCode` in the
+    /// mini program) for a token pair, or rotates a pair with its refresh token.
+    ///
+    /// Build the request with [`ApplyTokenRequest::authorization_code_v1`],
+    /// [`ApplyTokenRequest::authorization_code_v2`] or [`ApplyTokenRequest::refresh`]. The code
+    /// and the refresh token are single-use: after `S` only the new refresh token is good. A code
+    /// or token the wallet refuses is [`ClientError::Wallet`] with its result code (v1
+    /// `INVALID_CODE`, v2 `INVALID_AUTHCODE`, `USED_REFRESH_TOKEN`, …). Keep the access token on
+    /// your server.
+    pub async fn apply_token(
+        &self,
+        version: &str,
+        request: &ApplyTokenRequest,
+    ) -> Result<ApplyTokenResponse, ClientError> {
+        self.call_ok(&format!("{version}/authorizations/applyToken"), request)
+            .await
+    }
+
+    /// `/v{1,2}/authorizations/cancelToken`: after `S` the access token and its refresh token
+    /// are dead.
+    pub async fn cancel_token(
+        &self,
+        version: &str,
+        request: &AccessTokenRequest,
+    ) -> Result<CancelTokenResponse, ClientError> {
+        self.call_ok(&format!("{version}/authorizations/cancelToken"), request)
+            .await
+    }
+
+    /// The user behind an access token: v1 `customers/user/inquiryUserInfoByAccessToken`, v2
+    /// `users/inquiryUserInfo`. Only the fields the user's grant allows are present in
+    /// [`UserInfoResponse::user_info`]. `version` must be `"v1"` or `"v2"`.
+    pub async fn inquiry_user_info(
+        &self,
+        version: &str,
+        request: &AccessTokenRequest,
+    ) -> Result<UserInfoResponse, ClientError> {
+        let api = match version {
+            "v1" => "v1/customers/user/inquiryUserInfoByAccessToken",
+            "v2" => "v2/users/inquiryUserInfo",
+            other => {
+                return Err(ClientError::Local(format!(
+                    "the user-info API has versions v1 and v2, not {other:?}"
+                )))
+            }
+        };
+        self.call_ok(api, request).await
+    }
+
+    /// `/v{1,2}/payments/capture`: takes `captureAmount` (or, without one, everything held) of an
+    /// authorization made with `paymentFactor.isAuthorizationPayment`. With
+    /// `isLastCapture: false` the rest stays held for further captures; the last capture (the
+    /// default) releases whatever is left. Re-sending the same `captureRequestId` is safe.
+    pub async fn capture(
+        &self,
+        version: &str,
+        request: &CaptureRequest,
+    ) -> Result<CaptureResponse, ClientError> {
+        self.call_ok(&format!("{version}/payments/capture"), request)
             .await
     }
 }

@@ -34,12 +34,17 @@
 //! tampered.push(b' ');
 //! assert!(verify_notification(&path, &headers, &tampered, &wallet_key, Duration::from_secs(300)).is_err());
 //! ```
+//!
+//! AlphaPay notifications are signed differently (headers `Signature`, `Merchant-Code`,
+//! `Request-Time`, `Nonce`; content `POST <path>\n<Merchant-Code>.<Request-Time>.<Nonce>.<body>`):
+//! verify them with [`verify_alphapay_notification`] or [`NotificationVerifier::verify_alphapay`].
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
+use walletd_protocol::alphapay::{PaymentView, RefundView};
 use walletd_protocol::content;
 use walletd_protocol::crypto::PublicKey;
 use walletd_protocol::miniprogram::{notification_ack, NotifyPaymentV1, NotifyPaymentV2};
@@ -152,7 +157,8 @@ impl NotificationVerifier {
     }
 
     /// Also requires the notification's `client-id` to be this one (recommended: the wallet signs
-    /// every merchant's notifications with the same key).
+    /// every merchant's notifications with the same key). For AlphaPay notifications
+    /// ([`verify_alphapay`](Self::verify_alphapay)) this is the `Merchant-Code`.
     pub fn for_client(mut self, client_id: &str) -> Self {
         self.client_id = Some(client_id.to_owned());
         self
@@ -227,6 +233,158 @@ pub fn verify_notification(
     tolerance: Duration,
 ) -> Result<Notification, NotificationError> {
     NotificationVerifier::new(wallet_key.clone(), tolerance).verify(path, headers, raw_body)
+}
+
+// ---- AlphaPay notifications (issue 8) ----
+
+/// What an AlphaPay notification is about: its body is the matching inquiry answer without its
+/// `result` (PROTOCOL.md §4).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlphaPayNotice {
+    /// A payment (walletd notifies successful payments: `paymentStatus` `SUCCESS`).
+    Payment(Box<PaymentView>),
+    /// A refund (walletd notifies successful refunds).
+    Refund(Box<RefundView>),
+    /// A signed body of another shape (kept whole, so nothing is lost).
+    Other(serde_json::Value),
+}
+
+impl AlphaPayNotice {
+    /// Reads a notification body: a refund if it has `refundId`, a payment if it has
+    /// `paymentStatus`.
+    pub fn from_body(body: &[u8]) -> AlphaPayNotice {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return AlphaPayNotice::Other(serde_json::Value::String(
+                String::from_utf8_lossy(body).into_owned(),
+            ));
+        };
+        if value.get("refundId").is_some() {
+            if let Ok(r) = serde_json::from_value(value.clone()) {
+                return AlphaPayNotice::Refund(Box::new(r));
+            }
+        } else if value.get("paymentStatus").is_some() {
+            if let Ok(p) = serde_json::from_value(value.clone()) {
+                return AlphaPayNotice::Payment(Box::new(p));
+            }
+        }
+        AlphaPayNotice::Other(value)
+    }
+}
+
+/// An AlphaPay notification whose signature verified.
+#[derive(Debug, Clone)]
+pub struct AlphaPayNotification {
+    /// The path it was signed for.
+    pub path: String,
+    pub merchant_code: String,
+    pub request_time: String,
+    /// The notification's nonce. Keep the nonces of the last `tolerance` if you want to refuse a
+    /// replayed notification; handling each one idempotently is enough for correctness.
+    pub nonce: String,
+    /// The raw body, exactly as signed.
+    pub body: Bytes,
+    /// The body, read.
+    pub notice: AlphaPayNotice,
+}
+
+impl NotificationVerifier {
+    /// Verifies an AlphaPay notification received at `path` (the path of the `notifyUrl`, with
+    /// its query string if it had one): headers `Signature`, `Merchant-Code`, `Request-Time` and
+    /// `Nonce`, signed over `POST <path>\n<Merchant-Code>.<Request-Time>.<Nonce>.<raw body>`.
+    pub fn verify_alphapay(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+    ) -> Result<AlphaPayNotification, NotificationError> {
+        self.verify_alphapay_at(path, headers, raw_body, Utc::now())
+    }
+
+    /// [`verify_alphapay`](Self::verify_alphapay) against a given clock reading.
+    pub fn verify_alphapay_at(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<AlphaPayNotification, NotificationError> {
+        let get = |name: &'static str| header(headers, name);
+        let signature = get("signature")?;
+        let merchant_code = get("merchant-code")?;
+        let request_time = get("request-time")?;
+        let nonce = get("nonce")?;
+        let parsed = SignatureHeader::parse(signature)
+            .map_err(|e| NotificationError::MalformedSignature(e.to_string()))?;
+        let signed = content::alphapay("POST", path, merchant_code, request_time, nonce, raw_body);
+        if self.wallet_key.verify(&signed, &parsed.signature).is_err() {
+            return Err(NotificationError::BadSignature {
+                content: content::render_visible(&signed),
+            });
+        }
+        if let Some(expected) = &self.client_id {
+            if expected != merchant_code {
+                return Err(NotificationError::WrongClient {
+                    expected: expected.clone(),
+                    found: merchant_code.to_owned(),
+                });
+            }
+        }
+        let at = time::parse_request_time(request_time)?;
+        time::check_window(at, now, self.tolerance.as_secs())?;
+        Ok(AlphaPayNotification {
+            path: path.to_owned(),
+            merchant_code: merchant_code.to_owned(),
+            request_time: request_time.to_owned(),
+            nonce: nonce.to_owned(),
+            body: Bytes::copy_from_slice(raw_body),
+            notice: AlphaPayNotice::from_body(raw_body),
+        })
+    }
+}
+
+/// A header's value, trimmed, or [`NotificationError::MissingHeader`].
+fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, NotificationError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(NotificationError::MissingHeader(name))
+}
+
+/// Verifies an AlphaPay notification received at `path` with `headers` and `raw_body`, signed by
+/// `wallet_key`, whose `Request-Time` is within `tolerance` of now. See [`NotificationVerifier`]
+/// to also pin the merchant code.
+///
+/// ```
+/// # #[path = "../tests/support/doc_wallet.rs"] mod doc_wallet;
+/// # let (wallet_key, path, headers, raw_body) = doc_wallet::signed_alphapay_notification("SDKM01");
+/// use std::time::Duration;
+/// use walletd_client::notification::{verify_alphapay_notification, AlphaPayNotice};
+///
+/// // `path` (with its query string), `headers` and `raw_body` as your web framework received them.
+/// let n = verify_alphapay_notification(&path, &headers, &raw_body, &wallet_key, Duration::from_secs(300))
+///     .expect("a genuine notification");
+/// assert_eq!(n.merchant_code, "SDKM01");
+/// match &n.notice {
+///     AlphaPayNotice::Payment(p) => println!("{} is {}", p.payment_request_id, p.payment_status),
+///     AlphaPayNotice::Refund(r) => println!("refund {} is {}", r.refund_id, r.refund_status),
+///     AlphaPayNotice::Other(v) => println!("something else: {v}"),
+/// }
+/// // Any 2xx answer acknowledges it.
+///
+/// let mut tampered = raw_body.to_vec();
+/// tampered.push(b' ');
+/// assert!(verify_alphapay_notification(&path, &headers, &tampered, &wallet_key, Duration::from_secs(300)).is_err());
+/// ```
+pub fn verify_alphapay_notification(
+    path: &str,
+    headers: &HeaderMap,
+    raw_body: &[u8],
+    wallet_key: &PublicKey,
+    tolerance: Duration,
+) -> Result<AlphaPayNotification, NotificationError> {
+    NotificationVerifier::new(wallet_key.clone(), tolerance).verify_alphapay(path, headers, raw_body)
 }
 
 /// The acknowledgement body: `{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}`.

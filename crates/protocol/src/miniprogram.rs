@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
+pub mod oauth; // applyToken, cancelToken, user info (issue 5 APIs, DTOs for the SDK: issue 8)
+
 /// A field that is wrong, in words fit for `resultMessage`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -67,6 +69,7 @@ fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Err
     enum B {
         Bool(bool),
         Text(String),
+        Other(serde_json::Value),
     }
     match Option::<B>::deserialize(d)? {
         None => Ok(None),
@@ -74,6 +77,7 @@ fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Err
         Some(B::Text(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(B::Text(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
         Some(B::Text(s)) => Err(serde::de::Error::custom(format!("expected a boolean, got {s:?}"))),
+        Some(B::Other(v)) => Err(serde::de::Error::custom(format!("expected a boolean, got {v}"))),
     }
 }
 
@@ -554,6 +558,96 @@ pub struct InquiryRefundResponse {
     pub refund_fail_reason: Option<String>,
 }
 
+// ---- capture (PROTOCOL.md §2.10; issue 5 API, DTOs for the SDK: issue 8) ----
+
+/// `capture` request, v2 and v1 (Qi's edition, which adds `partnerId`).
+///
+/// The ids default to empty when absent, so [`check`](Self::check) can name the missing one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    #[serde(default)]
+    pub capture_request_id: String,
+    /// The authorization (a payment made with `paymentFactor.isAuthorizationPayment`).
+    #[serde(default)]
+    pub payment_id: String,
+    /// Absent: everything still held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_amount: Option<WireAmount>,
+    /// A boolean or the strings `"true"`/`"false"`; absent means true (see [`is_last`](Self::is_last)).
+    #[serde(
+        default,
+        deserialize_with = "flexible_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_last_capture: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extend_info: Option<String>,
+}
+
+impl CaptureRequest {
+    /// Captures `amount` (or, with `None`, everything held) of the authorization `payment_id`;
+    /// `is_last` releases what is left after it.
+    pub fn new(
+        capture_request_id: &str,
+        payment_id: &str,
+        amount: Option<WireAmount>,
+        is_last: bool,
+    ) -> Self {
+        CaptureRequest {
+            partner_id: None,
+            capture_request_id: capture_request_id.to_owned(),
+            payment_id: payment_id.to_owned(),
+            capture_amount: amount,
+            is_last_capture: Some(is_last),
+            extend_info: None,
+        }
+    }
+
+    /// `isLastCapture`, true when absent.
+    pub fn is_last(&self) -> bool {
+        self.is_last_capture.unwrap_or(true)
+    }
+
+    /// Checks the ids and lengths (not the amount: see [`capture_amount`](Self::capture_amount)).
+    pub fn check_fields(&self) -> Result<(), FieldError> {
+        required("captureRequestId", &self.capture_request_id, 64)?;
+        required("paymentId", &self.payment_id, 64)?;
+        optional("partnerId", self.partner_id.as_deref(), 32)?;
+        optional("extendInfo", self.extend_info.as_deref(), 4096)
+    }
+
+    /// The amount asked for, positive, or `None` for everything held.
+    pub fn capture_amount(&self) -> Result<Option<Amount>, FieldError> {
+        self.capture_amount
+            .as_ref()
+            .map(|a| amount("captureAmount", a))
+            .transpose()
+    }
+
+    /// [`check_fields`](Self::check_fields), then [`capture_amount`](Self::capture_amount).
+    pub fn check(&self) -> Result<Option<Amount>, FieldError> {
+        self.check_fields()?;
+        self.capture_amount()
+    }
+}
+
+/// `capture` answer (the capture fields are present when the result is `S`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureResponse {
+    pub result: WireResult,
+    pub capture_request_id: String,
+    pub capture_id: String,
+    pub payment_id: String,
+    pub capture_amount: WireAmount,
+    pub capture_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extend_info: Option<String>,
+}
+
 /// A body with only `result` (every error answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResultOnly {
@@ -655,6 +749,74 @@ mod tests {
         assert!(e.0.contains("paymentFactor.isCashierPayment"), "{e}");
         let e = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","paymentAmount":{"currency":"USD","value":"0"}}"#).unwrap().check().unwrap_err();
         assert!(e.0.contains("greater than zero"), "{e}");
+    }
+
+    #[test]
+    fn capture_reads_flexible_booleans_and_names_what_is_wrong() {
+        let req: CaptureRequest = parse_body(
+            br#"{"partnerId":"P1","captureRequestId":"c-1","paymentId":"p-1",
+            "captureAmount":{"currency":"USD","value":"3000"},"isLastCapture":"FALSE"}"#,
+        )
+        .unwrap();
+        assert!(!req.is_last());
+        assert_eq!(req.check().unwrap().map(|a| a.value_minor()), Some(3000));
+        let whole: CaptureRequest =
+            parse_body(br#"{"captureRequestId":"c-2","paymentId":"p-1","isLastCapture":null}"#).unwrap();
+        assert!(whole.is_last(), "absent or null means last");
+        assert_eq!(whole.check(), Ok(None), "no amount: everything held");
+        for (body, field) in [
+            (r#"{"paymentId":"p"}"#, "captureRequestId"),
+            (r#"{"captureRequestId":"c"}"#, "paymentId"),
+            (
+                r#"{"captureRequestId":"c","paymentId":"p","captureAmount":{"currency":"USD","value":"0"}}"#,
+                "captureAmount.value",
+            ),
+            (
+                r#"{"captureRequestId":"c","paymentId":"p","captureAmount":{"currency":"USD","value":"1.5"}}"#,
+                "captureAmount",
+            ),
+        ] {
+            let e = parse_body::<CaptureRequest>(body.as_bytes())
+                .unwrap()
+                .check()
+                .unwrap_err();
+            assert!(e.0.contains(field), "{body}: {e}");
+        }
+        let long = CaptureRequest::new(&"c".repeat(65), "p", None, true);
+        assert!(long.check_fields().unwrap_err().0.contains("captureRequestId"));
+        for bad in [r#""maybe""#, "5", "[]"] {
+            let body = format!(r#"{{"captureRequestId":"c","paymentId":"p","isLastCapture":{bad}}}"#);
+            let e = parse_body::<CaptureRequest>(body.as_bytes()).unwrap_err();
+            assert!(e.0.starts_with("isLastCapture: expected a boolean"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn capture_serialises_to_what_the_wallet_reads() {
+        let req = CaptureRequest::new(
+            "c-1",
+            "p-1",
+            Some(WireAmount {
+                currency: "USD".into(),
+                value: "100".into(),
+            }),
+            false,
+        );
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            serde_json::json!({"captureRequestId": "c-1", "paymentId": "p-1",
+                "captureAmount": {"currency": "USD", "value": "100"}, "isLastCapture": false})
+        );
+        let back: CaptureRequest = parse_body(&serde_json::to_vec(&req).unwrap()).unwrap();
+        assert_eq!(back, req);
+        let answer: CaptureResponse = parse_body(
+            br#"{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"Success"},
+            "captureRequestId":"c-1","captureId":"k-1","paymentId":"p-1",
+            "captureAmount":{"currency":"USD","value":"100"},"captureTime":"2030-01-01T00:00:00+00:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.capture_amount.value, "100");
+        assert_eq!(answer.extend_info, None);
     }
 
     #[test]

@@ -204,8 +204,8 @@ async fn an_old_signed_answer_is_refused_when_freshness_is_checked() {
 
 #[tokio::test]
 async fn the_oauth_and_capture_apis_answer_signed_through_the_generic_call() {
-    // Their DTOs are not in walletd_protocol yet; the SDK still signs, verifies and types the
-    // result of any API.
+    // Besides their typed methods (tests/sdk/oauth.rs), any API can be called with untyped JSON:
+    // the SDK still signs, verifies and types the result.
     let wallet = DocWallet::start().await;
     let merchant = merchant_at(&wallet, &wallet.base_url);
     let cases = [

@@ -159,3 +159,31 @@ pub fn sign_notification(wallet_key: &PrivateKey, path: &str, client_id: &str, b
     headers.insert("signature", HeaderValue::from_str(&signature).expect("header"));
     headers
 }
+
+/// An AlphaPay payment notification as the wallet sends it, signed now with a fresh wallet key:
+/// (the wallet's public key, the notify path with its query, the headers, the raw body).
+pub fn signed_alphapay_notification(merchant_code: &str) -> (PublicKey, String, HeaderMap, Bytes) {
+    let wallet_key = PrivateKey::generate(Algorithm::Rsa256).expect("key");
+    let path = "/alphapay/notify?order=1001".to_owned();
+    let body = Bytes::from_static(
+        br#"{"scenarioCode":"ONLINE_QRCODE","paymentRequestId":"order-1001","order":{"orderAmount":{"currency":"CAD","value":"1250"},"description":"Tea"},"paymentCreateTime":"2030-01-01T00:00:00+00:00","paymentExpireTime":"2030-01-01T00:05:00+00:00","paymentTime":"2030-01-01T00:01:00+00:00","paymentId":"2030010100000001","paymentStatus":"SUCCESS"}"#,
+    );
+    let request_time = time::format_response_time(chrono::Utc::now().fixed_offset());
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let signed = content::alphapay("POST", &path, merchant_code, &request_time, nonce, &body);
+    let signature =
+        walletd_protocol::signature::format_header_alphapay(1, &wallet_key.sign(&signed).expect("sign"));
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert(
+        "merchant-code",
+        HeaderValue::from_str(merchant_code).expect("header"),
+    );
+    headers.insert(
+        "request-time",
+        HeaderValue::from_str(&request_time).expect("header"),
+    );
+    headers.insert("nonce", HeaderValue::from_static(nonce));
+    headers.insert("signature", HeaderValue::from_str(&signature).expect("header"));
+    (wallet_key.public_key(), path, headers, body)
+}

@@ -1,129 +1,23 @@
 //! applyToken (v1, v2), cancelToken and the user-info inquiries (PROTOCOL.md §2.1–2.3): wire DTO →
-//! core → wire answer. The wire shapes live here because only this dialect speaks them.
+//! core → wire answer. The wire shapes are in `walletd_protocol::miniprogram::oauth` (shared with
+//! the merchant SDK).
 //!
 //! v1 and v2 differ in the names of the auth-code errors (`INVALID_CODE` / `INVALID_AUTHCODE`, …)
 //! and in how the mini program is named (`referenceClientId` / `appId` + `authClientId`).
 
 use super::{Answer, Call, MpError, Version};
 use crate::AppState;
-use serde::{Deserialize, Serialize};
 use walletd_core::oauth::{TokenGrantType, TokenRefusal, TokenRefused, TokenRequest, UserProfile};
-use walletd_protocol::miniprogram::{format_body_time, optional, parse_body, required, FieldError};
+use walletd_protocol::miniprogram::oauth::{
+    AccessTokenRequest, ApplyTokenRefusal, ApplyTokenRequest, ApplyTokenResponse, TokenGrant,
+    UserInfoResponse, WireContactInfo, WireLoginIdInfo, WireUserInfo, WireUserName,
+};
+use walletd_protocol::miniprogram::{format_body_time, parse_body, FieldError};
 use walletd_protocol::result::WireResult;
 use walletd_protocol::ResultCode;
 
 fn param(e: FieldError) -> MpError {
     MpError::param(e.0)
-}
-
-/// `applyToken` request, v1 and v2 fields together.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplyTokenRequest {
-    /// v1: the mini program (next-level client) the code was issued to.
-    #[serde(default)]
-    pub reference_client_id: Option<String>,
-    /// v2: the mini program.
-    #[serde(default)]
-    pub app_id: Option<String>,
-    /// v2: the client the authorization is for (the caller).
-    #[serde(default)]
-    pub auth_client_id: Option<String>,
-    #[serde(default)]
-    pub grant_type: String,
-    #[serde(default)]
-    pub customer_belongs_to: Option<String>,
-    #[serde(default)]
-    pub auth_code: Option<String>,
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-    #[serde(default)]
-    pub extend_info: Option<String>,
-}
-
-/// `applyToken` answer.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplyTokenResponse {
-    pub result: WireResult,
-    pub access_token: String,
-    pub access_token_expiry_time: String,
-    pub refresh_token: String,
-    pub refresh_token_expiry_time: String,
-    pub customer_id: String,
-}
-
-/// `cancelToken` and the user-info inquiries.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessTokenRequest {
-    #[serde(default)]
-    pub access_token: String,
-    #[serde(default)]
-    pub auth_client_id: Option<String>,
-    #[serde(default)]
-    pub app_id: Option<String>,
-    #[serde(default)]
-    pub customer_belongs_to: Option<String>,
-    #[serde(default)]
-    pub extend_info: Option<String>,
-}
-
-impl AccessTokenRequest {
-    fn check(&self) -> Result<(), FieldError> {
-        required("accessToken", &self.access_token, 128)?;
-        optional("authClientId", self.auth_client_id.as_deref(), 128)?;
-        optional("appId", self.app_id.as_deref(), 32)?;
-        optional("customerBelongsTo", self.customer_belongs_to.as_deref(), 64)?;
-        optional("extendInfo", self.extend_info.as_deref(), 4096)
-    }
-}
-
-/// v1 `OpenUserInfo` / v2 `User`: only the fields the scopes allow.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireUserInfo {
-    pub user_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nick_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<WireUserName>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login_id_infos: Option<Vec<WireLoginIdInfo>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_infos: Option<Vec<WireContactInfo>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireUserName {
-    pub full_name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireLoginIdInfo {
-    pub login_id_type: String,
-    pub mask_login_id: String,
-    pub hash_login_id: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireContactInfo {
-    pub contact_type: String,
-    pub contact_no: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserInfoResponse {
-    result: WireResult,
-    user_info: WireUserInfo,
 }
 
 /// The wire code of a refusal in this API version.
@@ -164,44 +58,22 @@ fn check_auth_client(call: &Call, auth_client_id: Option<&str>) -> Result<(), Mp
 
 pub async fn apply_token(state: &AppState, call: &Call) -> Result<Answer, MpError> {
     let req: ApplyTokenRequest = parse_body(&call.body).map_err(param)?;
-    let code_max = match call.version {
-        Version::V1 => 32,
-        Version::V2 => 64,
-    };
-    optional("referenceClientId", req.reference_client_id.as_deref(), 128).map_err(param)?;
-    optional("appId", req.app_id.as_deref(), 32).map_err(param)?;
-    optional("authClientId", req.auth_client_id.as_deref(), 128).map_err(param)?;
-    optional("customerBelongsTo", req.customer_belongs_to.as_deref(), 64).map_err(param)?;
-    optional("extendInfo", req.extend_info.as_deref(), 4096).map_err(param)?;
-    required("grantType", &req.grant_type, 32).map_err(param)?;
-    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let grant_type = match req.grant_type.as_str() {
-        "AUTHORIZATION_CODE" => {
-            let code = non_empty(&req.auth_code)
-                .ok_or_else(|| MpError::param("authCode is required with grantType AUTHORIZATION_CODE"))?;
-            optional("authCode", Some(&code), code_max).map_err(param)?;
-            TokenGrantType::AuthorizationCode { auth_code: code }
-        }
-        "REFRESH_TOKEN" => {
-            let token = non_empty(&req.refresh_token)
-                .ok_or_else(|| MpError::param("refreshToken is required with grantType REFRESH_TOKEN"))?;
-            optional("refreshToken", Some(&token), 128).map_err(param)?;
-            TokenGrantType::RefreshToken { refresh_token: token }
-        }
-        other => {
+    let v1 = call.version == Version::V1;
+    let grant_type = match req.check(v1) {
+        Ok(TokenGrant::AuthorizationCode(auth_code)) => TokenGrantType::AuthorizationCode { auth_code },
+        Ok(TokenGrant::RefreshToken(refresh_token)) => TokenGrantType::RefreshToken { refresh_token },
+        Err(ApplyTokenRefusal::Field(e)) => return Err(param(e)),
+        Err(e @ ApplyTokenRefusal::UnsupportedGrantType(_)) => {
             return Err(MpError::new(
                 ResultCode::AuthClientUnsupportedGrantType,
-                format!("grantType {other} is not supported; use AUTHORIZATION_CODE or REFRESH_TOKEN"),
+                e.to_string(),
             ))
         }
     };
-    let reference_client_id = match call.version {
-        Version::V1 => non_empty(&req.reference_client_id),
-        Version::V2 => {
-            check_auth_client(call, req.auth_client_id.as_deref())?;
-            non_empty(&req.app_id)
-        }
-    };
+    if !v1 {
+        check_auth_client(call, req.auth_client_id.as_deref())?;
+    }
+    let reference_client_id = req.mini_program(v1);
     let request = TokenRequest {
         client_id: call.client.client_id.clone(),
         reference_client_id,
@@ -226,6 +98,7 @@ pub async fn apply_token(state: &AppState, call: &Call) -> Result<Answer, MpErro
             refresh_token: issued.refresh_token,
             refresh_token_expiry_time: format_body_time(issued.refresh_expires_at),
             customer_id: issued.customer_id,
+            extend_info: None,
         },
         "SUCCESS",
     ))
@@ -242,8 +115,9 @@ pub async fn cancel_token(state: &AppState, call: &Call) -> Result<Answer, MpErr
         .map_err(|r| refused(call.version, r))?;
     tracing::info!(client_id = %call.client.client_id, "token pair cancelled");
     Ok(Answer::json(
-        &walletd_protocol::miniprogram::ResultOnly {
+        &walletd_protocol::miniprogram::oauth::CancelTokenResponse {
             result: WireResult::of(ResultCode::Success),
+            extend_info: None,
         },
         "SUCCESS",
     ))

@@ -11,7 +11,7 @@ use walletd_core::payments::{
 use walletd_core::refunds::{RefundCommand, RefundOutcome, RefundRef};
 use walletd_protocol::amount::WireAmount;
 use walletd_protocol::miniprogram::{
-    format_body_time, optional, parse_body, required, ActionForm, CancelResponse, FieldError,
+    format_body_time, parse_body, ActionForm, CancelResponse, CaptureRequest, CaptureResponse, FieldError,
     InquiryPaymentResponse, InquiryRefundResponse, PayRequestV1, PayRequestV2, PayResponse, PaymentFactor,
     PaymentLookupRequest, RedirectActionForm, RefundLookupRequest, RefundRequest, RefundResponse,
 };
@@ -396,61 +396,13 @@ pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, MpE
 
 // ---- capture (issue 5) ----
 
-/// `capture` request, v1 (Qi, with `partnerId`) and v2.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CaptureRequest {
-    #[serde(default)]
-    partner_id: Option<String>,
-    #[serde(default)]
-    capture_request_id: String,
-    #[serde(default)]
-    payment_id: String,
-    #[serde(default)]
-    capture_amount: Option<WireAmount>,
-    /// A boolean or the strings "true"/"false"; absent means true.
-    #[serde(default)]
-    is_last_capture: Option<serde_json::Value>,
-    #[serde(default)]
-    extend_info: Option<String>,
-}
-
-/// `capture` answer.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CaptureResponse {
-    result: WireResult,
-    capture_request_id: String,
-    capture_id: String,
-    payment_id: String,
-    capture_amount: WireAmount,
-    capture_time: String,
-}
-
-fn flexible_bool(path: &str, v: Option<&serde_json::Value>, default: bool) -> Result<bool, MpError> {
-    match v {
-        None | Some(serde_json::Value::Null) => Ok(default),
-        Some(serde_json::Value::Bool(b)) => Ok(*b),
-        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err(MpError::param(format!("{path}: expected a boolean, got {other}"))),
-    }
-}
-
 pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
     let req: CaptureRequest = parse_body(&call.body).map_err(param)?;
-    required("captureRequestId", &req.capture_request_id, 64).map_err(param)?;
-    required("paymentId", &req.payment_id, 64).map_err(param)?;
-    optional("partnerId", req.partner_id.as_deref(), 32).map_err(param)?;
-    optional("extendInfo", req.extend_info.as_deref(), 4096).map_err(param)?;
-    let is_last = flexible_bool("isLastCapture", req.is_last_capture.as_ref(), true)?;
-    let amount = match &req.capture_amount {
-        None => None,
-        Some(a) => {
-            check_currency("captureAmount", a)?;
-            Some(walletd_protocol::miniprogram::amount("captureAmount", a).map_err(param)?)
-        }
-    };
+    req.check_fields().map_err(param)?;
+    if let Some(a) = &req.capture_amount {
+        check_currency("captureAmount", a)?;
+    }
+    let amount = req.capture_amount().map_err(param)?;
     check_partner(call, req.partner_id.as_deref())?;
     let cmd = CaptureCommand {
         client_id: call.client.client_id.clone(),
@@ -458,7 +410,7 @@ pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
         capture_request_id: req.capture_request_id.clone(),
         payment_id: req.payment_id.clone(),
         amount,
-        is_last,
+        is_last: req.is_last(),
     };
     match state.wallet.capture(cmd).await? {
         CaptureOutcome::Captured { capture, .. } => Ok(Answer::json(
@@ -469,6 +421,7 @@ pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 payment_id: capture.payment_id.clone(),
                 capture_amount: capture.amount().into(),
                 capture_time: format_body_time(capture.created_at),
+                extend_info: None,
             },
             "SUCCESS",
         )),
