@@ -40,7 +40,6 @@ const COOKIE_PATH: &str = "/";
 /// CSRF subjects: a token for one form is no good for the other.
 const CONSENT_FORM: &str = "oauth-consent";
 const PAYMENT_CODE_FORM: &str = "payment-code";
-const MAX_PIN_CHARS: usize = 128;
 
 /// Routes of the wallet user's pages.
 pub fn router() -> Router<AppState> {
@@ -196,20 +195,6 @@ fn sign_in_notice(code: &str) -> &'static str {
     }
 }
 
-fn decoy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| crate::pin::hash_pin("walletd-decoy-pin").unwrap_or_default())
-}
-
-async fn pin_matches(phc: String, pin: String) -> bool {
-    if pin.chars().count() > MAX_PIN_CHARS {
-        return false;
-    }
-    tokio::task::spawn_blocking(move || crate::pin::verify_pin(&phc, &pin))
-        .await
-        .unwrap_or(false)
-}
-
 /// Login + PIN → the active user, or the notice code to show. Wrong PINs count towards the same
 /// lock-out as at the cashier; a right one resets the count.
 async fn sign_in(
@@ -217,49 +202,9 @@ async fn sign_in(
     login: &str,
     pin: String,
 ) -> Result<Result<User, &'static str>, CoreError> {
-    let login = login.trim();
-    let user = if login.is_empty() || login.len() > 128 {
-        None
-    } else {
-        state.wallet.get_user_by_login(login).await?
-    };
-    let Some((user, phc)) = user.and_then(|u| u.pin_hash.clone().map(|h| (u, h))) else {
-        // Same work as a known login, so that timing tells nothing.
-        let _ = pin_matches(decoy_hash().to_owned(), pin).await;
-        return Ok(Err("wrong_pin"));
-    };
-    let max = state.config.cashier.max_pin_attempts.max(1);
-    if user.failed_pin_attempts >= max {
-        return Ok(Err("locked"));
-    }
-    if !pin_matches(phc, pin).await {
-        let u = state
-            .wallet
-            .update_user(&user.user_id, |u| {
-                u.failed_pin_attempts = u.failed_pin_attempts.saturating_add(1);
-                Ok(())
-            })
-            .await?;
-        tracing::warn!(user_id = %u.user_id, failed_pin_attempts = u.failed_pin_attempts, "wallet sign-in: wrong PIN");
-        return Ok(Err(if u.failed_pin_attempts >= max {
-            "locked"
-        } else {
-            "wrong_pin"
-        }));
-    }
-    if user.failed_pin_attempts > 0 {
-        state
-            .wallet
-            .update_user(&user.user_id, |u| {
-                u.failed_pin_attempts = 0;
-                Ok(())
-            })
-            .await?;
-    }
-    if user.status != PartyStatus::Active {
-        return Ok(Err("frozen"));
-    }
-    Ok(Ok(user))
+    Ok(crate::pin::sign_in(state, login, pin)
+        .await?
+        .map_err(|r| r.code()))
 }
 
 // ---- consent ----

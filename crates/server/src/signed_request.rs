@@ -107,3 +107,37 @@ pub fn verify_with_client_key(
         })?;
     Ok(stored.version)
 }
+
+/// A serialised answer body with the result code it carries (for the log line). Both signed
+/// dialects build their answers as this and sign `body` in one place each.
+pub struct Answer {
+    pub(crate) body: Vec<u8>,
+    pub(crate) code: String,
+}
+
+impl Answer {
+    /// Serialises `value`; `code` is the result code it carries.
+    pub fn json<T: serde::Serialize>(value: &T, code: &str) -> Answer {
+        match serde_json::to_vec(value) {
+            Ok(body) => Answer {
+                body,
+                code: code.to_owned(),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "serialising an answer");
+                Answer::result(walletd_protocol::result::WireResult::with_message(
+                    walletd_protocol::ResultCode::UnknownException,
+                    "An internal error occurred",
+                ))
+            }
+        }
+    }
+
+    /// An answer that carries only a `result`.
+    pub fn result(result: walletd_protocol::result::WireResult) -> Answer {
+        let code = result.result_code.clone();
+        let body = serde_json::to_vec(&walletd_protocol::miniprogram::ResultOnly { result })
+            .unwrap_or_else(|_| br#"{"result":{"resultCode":"UNKNOWN_EXCEPTION","resultStatus":"U","resultMessage":"An internal error occurred"}}"#.to_vec());
+        Answer { body, code }
+    }
+}

@@ -32,11 +32,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use bytes::Bytes;
-use serde::Serialize;
 use std::time::Instant;
 use walletd_core::parties::Client;
 use walletd_core::CoreError;
-use walletd_protocol::alphapay::ResultOnly;
 use walletd_protocol::crypto::Algorithm;
 use walletd_protocol::result::WireResult;
 use walletd_protocol::signature::{format_header_alphapay, SignatureHeader};
@@ -129,34 +127,11 @@ pub struct Call {
     pub body: Bytes,
 }
 
-/// A serialised answer body with the result code it carries (for the log line).
-pub struct Answer {
-    body: Vec<u8>,
-    code: String,
-}
-
-impl Answer {
-    pub fn json<T: Serialize>(value: &T, code: &str) -> Answer {
-        match serde_json::to_vec(value) {
-            Ok(body) => Answer {
-                body,
-                code: code.to_owned(),
-            },
-            Err(e) => {
-                tracing::error!(error = %e, "serialising an answer");
-                Answer::from(ApError::new(
-                    ResultCode::UnknownException,
-                    "An internal error occurred",
-                ))
-            }
-        }
-    }
-}
+pub use crate::signed_request::Answer;
 
 impl From<ApError> for Answer {
     fn from(e: ApError) -> Answer {
-        let code = e.result.result_code.clone();
-        Answer::json(&ResultOnly { result: e.result }, &code)
+        Answer::result(e.result)
     }
 }
 

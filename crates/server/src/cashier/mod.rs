@@ -29,10 +29,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 use views::{Notice, PayerView, PaymentView};
 use walletd_core::ledger::AccountKind;
-use walletd_core::parties::{PartyStatus, User};
+use walletd_core::parties::User;
 use walletd_core::payments::{ApprovalOutcome, Payment};
 use walletd_core::CoreError;
 use walletd_protocol::{Amount, ResultCode};
@@ -43,9 +42,6 @@ pub const USER_CANCEL_REASON: &str = "The user cancelled the payment.";
 const VISITOR_COOKIE: &str = "walletd_cashier_visitor";
 const SESSION_COOKIE: &str = "walletd_cashier_session";
 const COOKIE_PATH: &str = "/cashier";
-/// PINs and passwords longer than this are wrong without being hashed.
-const MAX_PIN_CHARS: usize = 128;
-
 /// Routes of the cashier.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -398,21 +394,6 @@ struct ActionForm {
     pin: String,
 }
 
-/// A hash to check PINs of unknown logins against, so that they take as long as known ones.
-fn decoy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| crate::pin::hash_pin("walletd-decoy-pin").unwrap_or_default())
-}
-
-async fn pin_matches(phc: String, pin: String) -> bool {
-    if pin.chars().count() > MAX_PIN_CHARS {
-        return false;
-    }
-    tokio::task::spawn_blocking(move || crate::pin::verify_pin(&phc, &pin))
-        .await
-        .unwrap_or(false)
-}
-
 async fn sign_in(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
@@ -424,55 +405,13 @@ async fn sign_in(
     if p.status.is_final() {
         return Ok(see_payment(&payment_id, None));
     }
-    let login = form.login.trim();
-    let user = if login.is_empty() || login.len() > 128 {
-        None
-    } else {
-        state.wallet.get_user_by_login(login).await?
+    let user = match crate::pin::sign_in(&state, &form.login, form.pin).await? {
+        Ok(user) => user,
+        Err(refusal) => {
+            tracing::info!(payment_id, refusal = refusal.code(), "cashier sign-in refused");
+            return Ok(see_payment(&payment_id, Some(refusal.code())));
+        }
     };
-    let Some((user, phc)) = user.and_then(|u| u.pin_hash.clone().map(|h| (u, h))) else {
-        let _ = pin_matches(decoy_hash().to_owned(), form.pin).await;
-        tracing::info!(payment_id, "cashier sign-in refused: unknown login or no PIN set");
-        return Ok(see_payment(&payment_id, Some("wrong_pin")));
-    };
-    let max = max_pin_attempts(&state);
-    if user.failed_pin_attempts >= max {
-        tracing::info!(payment_id, user_id = %user.user_id, "cashier sign-in refused: locked");
-        return Ok(see_payment(&payment_id, Some("locked")));
-    }
-    if !pin_matches(phc, form.pin).await {
-        let u = state
-            .wallet
-            .update_user(&user.user_id, |u| {
-                u.failed_pin_attempts = u.failed_pin_attempts.saturating_add(1);
-                Ok(())
-            })
-            .await?;
-        let locked = u.failed_pin_attempts >= max;
-        tracing::warn!(
-            payment_id,
-            user_id = %u.user_id,
-            failed_pin_attempts = u.failed_pin_attempts,
-            locked,
-            "cashier sign-in: wrong PIN"
-        );
-        return Ok(see_payment(
-            &payment_id,
-            Some(if locked { "locked" } else { "wrong_pin" }),
-        ));
-    }
-    if user.failed_pin_attempts > 0 {
-        state
-            .wallet
-            .update_user(&user.user_id, |u| {
-                u.failed_pin_attempts = 0;
-                Ok(())
-            })
-            .await?;
-    }
-    if user.status != PartyStatus::Active {
-        return Ok(see_payment(&payment_id, Some("frozen")));
-    }
     if p.payer_user_id
         .as_deref()
         .is_some_and(|payer| payer != user.user_id)

@@ -16,11 +16,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Serialize;
 use std::time::Instant;
 use walletd_core::parties::Client;
 use walletd_core::CoreError;
-use walletd_protocol::miniprogram::ResultOnly;
 use walletd_protocol::result::WireResult;
 use walletd_protocol::signature::{format_header, SignatureHeader};
 use walletd_protocol::{content, time, ResultCode};
@@ -74,36 +72,11 @@ pub struct Call {
     pub body: Bytes,
 }
 
-/// A serialised answer body with the result code it carries (for the log line).
-pub struct Answer {
-    body: Vec<u8>,
-    code: String,
-}
-
-impl Answer {
-    pub fn json<T: Serialize>(value: &T, code: &str) -> Answer {
-        match serde_json::to_vec(value) {
-            Ok(body) => Answer {
-                body,
-                code: code.to_owned(),
-            },
-            Err(e) => {
-                tracing::error!(error = %e, "serialising an answer");
-                Answer::from(MpError::new(
-                    ResultCode::UnknownException,
-                    "An internal error occurred",
-                ))
-            }
-        }
-    }
-}
+pub use crate::signed_request::Answer;
 
 impl From<MpError> for Answer {
     fn from(e: MpError) -> Answer {
-        let body = ResultOnly {
-            result: WireResult::with_message(e.code, &e.message),
-        };
-        Answer::json(&body, e.code.as_str())
+        Answer::result(WireResult::with_message(e.code, &e.message))
     }
 }
 
