@@ -8,6 +8,8 @@ mod authorization;
 mod browser;
 mod consent;
 mod evaluation;
+#[path = "../common/headless.rs"]
+mod headless;
 mod payment_code;
 mod tokens;
 mod user_info;
