@@ -199,22 +199,7 @@ impl AlphaPayClient {
             ("Nonce".to_owned(), nonce),
             ("Signature".to_owned(), signature),
         ];
-        let mut request = self.http.post(format!("{}{path}", self.base_url));
-        for (name, value) in &request_headers {
-            request = request.header(name, value);
-        }
-        let resp = request.body(body.clone()).send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let answer = resp.bytes().await?;
-        Ok(Exchange {
-            path,
-            request_headers,
-            request_body: body,
-            status,
-            headers,
-            body: answer,
-        })
+        Exchange::send(&self.http, &self.base_url, path, request_headers, body).await
     }
 
     /// Checks an answer's signature for a request to `path` and reads its `result`.

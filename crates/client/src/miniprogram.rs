@@ -45,6 +45,34 @@ pub struct Exchange {
     pub body: Bytes,
 }
 
+impl Exchange {
+    /// POSTs `body` with `request_headers` to `base_url` + `path` and keeps both sides as they were.
+    pub(crate) async fn send(
+        http: &reqwest::Client,
+        base_url: &str,
+        path: String,
+        request_headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Exchange, ClientError> {
+        let mut request = http.post(format!("{base_url}{path}"));
+        for (name, value) in &request_headers {
+            request = request.header(name, value);
+        }
+        let resp = request.body(body.clone()).send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let answer = resp.bytes().await?;
+        Ok(Exchange {
+            path,
+            request_headers,
+            request_body: body,
+            status,
+            headers,
+            body: answer,
+        })
+    }
+}
+
 /// An answer whose signature verified.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -204,22 +232,7 @@ impl MiniProgramClient {
             ("request-time".to_owned(), request_time),
             ("signature".to_owned(), signature),
         ];
-        let mut request = self.http.post(format!("{}{path}", self.base_url));
-        for (name, value) in &request_headers {
-            request = request.header(name, value);
-        }
-        let resp = request.body(body.clone()).send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let answer = resp.bytes().await?;
-        Ok(Exchange {
-            path,
-            request_headers,
-            request_body: body,
-            status,
-            headers,
-            body: answer,
-        })
+        Exchange::send(&self.http, &self.base_url, path, request_headers, body).await
     }
 
     /// Checks an answer's signature for a request to `path` and reads its `result`.
