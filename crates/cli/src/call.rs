@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use walletd_client::alphapay::AlphaPayRequestOptions;
 use walletd_client::diagnose::{diagnose, DiagnoseOptions, MessageKind, SignedMessage};
-use walletd_client::{AlphaPayClient, ClientError, Exchange, MiniProgramClient, RequestOptions};
+use walletd_client::{AlphaPayClient, ClientError, Exchange, MiniProgramClient, RequestOptions, Verified};
 use walletd_protocol::crypto::{PrivateKey, PublicKey};
 
 /// The signed dialects `call` speaks.
@@ -48,6 +48,10 @@ pub struct CallArgs {
     /// Which signed dialect to speak.
     #[arg(long, value_enum, default_value = "mini-program")]
     pub dialect: Dialect,
+    /// Print one JSON object (request, answer, result, signature verdict, exit code) instead of
+    /// the annotated exchange.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn read_body(arg: &str) -> anyhow::Result<Vec<u8>> {
@@ -121,6 +125,55 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("sending to {}", args.base_url))?;
 
+    let verdict = wallet_key.as_ref().map(|_| match &sender {
+        Sender::Mini(c) => c.verify_answer(
+            &exchange.path,
+            exchange.status,
+            exchange.headers.clone(),
+            exchange.body.clone(),
+        ),
+        Sender::Alpha(c) => c.verify_answer(
+            &exchange.path,
+            exchange.status,
+            exchange.headers.clone(),
+            exchange.body.clone(),
+        ),
+    });
+    let outcome = Outcome::judge(&exchange, verdict.as_ref());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome.to_json(&exchange))?);
+        return Ok(ExitCode::from(outcome.exit_code()));
+    }
+
+    print_exchange(&exchange)?;
+    match (&verdict, &outcome.signature) {
+        (None, _) => {
+            println!("answer signature: not checked (pass --wallet-key or set WALLETD_WALLET_KEY)")
+        }
+        (Some(Ok(_)), _) => {
+            println!("answer signature: verified");
+            if outcome.result_code.as_deref() == Some("INVALID_SIGNATURE") {
+                println!(
+                    "the wallet refused YOUR signature: check that the key you sign with matches the public key the wallet holds for {} (keyVersion {}); `walletd explain` shows the content you signed",
+                    args.client_id, args.key_version
+                );
+            }
+        }
+        (Some(Err(e)), SignatureVerdict::Missing) => {
+            println!("answer signature: none ({e}); do not trust this answer");
+        }
+        (Some(Err(e)), _) => {
+            println!("answer signature: DOES NOT VERIFY ({e}); do not trust this answer");
+            if let Some(wallet_key) = &wallet_key {
+                println!("\n{}", explain_answer(&exchange, wallet_key, &args));
+            }
+        }
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// Prints both sides of the exchange as they went over the wire.
+fn print_exchange(exchange: &Exchange) -> anyhow::Result<()> {
     println!("> POST {}", exchange.path);
     for (name, value) in &exchange.request_headers {
         println!("> {name}: {value}");
@@ -138,65 +191,164 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         Err(_) => println!("{}", String::from_utf8_lossy(&exchange.body)),
     }
     println!();
+    Ok(())
+}
 
-    let Some(wallet_key) = wallet_key else {
-        println!("answer signature: not checked (pass --wallet-key or set WALLETD_WALLET_KEY)");
-        return Ok(ExitCode::SUCCESS);
+/// Runs the signature diagnosis on an answer whose signature does not verify.
+fn explain_answer(exchange: &Exchange, wallet_key: &PublicKey, args: &CallArgs) -> String {
+    let message = SignedMessage {
+        kind: MessageKind::Response,
+        method: "POST".into(),
+        target: None,
+        headers: exchange
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect(),
+        body: exchange.body.to_vec(),
+        crlf_headers: false,
     };
-    let verdict = match &sender {
-        Sender::Mini(c) => c.verify_answer(
-            &exchange.path,
-            exchange.status,
-            exchange.headers.clone(),
-            exchange.body.clone(),
-        ),
-        Sender::Alpha(c) => c.verify_answer(
-            &exchange.path,
-            exchange.status,
-            exchange.headers.clone(),
-            exchange.body.clone(),
-        ),
+    let options = DiagnoseOptions {
+        dialect: Some(match args.dialect {
+            Dialect::MiniProgram => walletd_client::diagnose::Dialect::MiniProgram,
+            Dialect::Alphapay => walletd_client::diagnose::Dialect::AlphaPay,
+        }),
+        path: Some(exchange.path.clone()),
+        client_id: Some(args.client_id.clone()),
+        ..DiagnoseOptions::default()
     };
-    match verdict {
-        Ok(v) => {
-            println!("answer signature: verified");
-            if v.result.result_code == "INVALID_SIGNATURE" {
-                println!(
-                    "the wallet refused YOUR signature: check that the key you sign with matches the public key the wallet holds for {} (keyVersion {}); `walletd explain` shows the content you signed",
-                    args.client_id, args.key_version
-                );
+    diagnose(&message, wallet_key, &options).to_string()
+}
+
+/// Exit codes of `walletd call`, for scripts. A signature problem outranks the result: an answer
+/// that cannot be trusted says nothing about the payment.
+pub mod exit {
+    /// S or A, and the answer's signature verified.
+    pub const OK: u8 = 0;
+    /// Usage errors, unreadable files, and requests that never got an answer (set by `main`).
+    pub const ERROR: u8 = 2;
+    /// The wallet answered F (failed), INVALID_SIGNATURE included.
+    pub const FAILED: u8 = 3;
+    /// The wallet answered U (unknown): inquire before acting.
+    pub const UNKNOWN: u8 = 4;
+    /// The answer has no signature, its signature does not verify, or it has no readable result.
+    pub const BAD_ANSWER: u8 = 5;
+    /// The answer was not checked because no wallet key was given.
+    pub const UNVERIFIED: u8 = 6;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignatureVerdict {
+    Verified,
+    Missing,
+    Invalid,
+    NotChecked,
+}
+
+impl SignatureVerdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            SignatureVerdict::Verified => "verified",
+            SignatureVerdict::Missing => "missing",
+            SignatureVerdict::Invalid => "invalid",
+            SignatureVerdict::NotChecked => "not_checked",
+        }
+    }
+}
+
+/// What a call came to: the answer's signature and its result.
+struct Outcome {
+    signature: SignatureVerdict,
+    error: Option<String>,
+    result: Option<serde_json::Value>,
+    result_status: Option<String>,
+    result_code: Option<String>,
+}
+
+impl Outcome {
+    fn judge(exchange: &Exchange, verdict: Option<&Result<Verified, ClientError>>) -> Outcome {
+        let (signature, error) = match verdict {
+            None => (SignatureVerdict::NotChecked, None),
+            Some(Ok(_)) => (SignatureVerdict::Verified, None),
+            Some(Err(e @ ClientError::HttpStatus { .. })) => (SignatureVerdict::Missing, Some(e.to_string())),
+            Some(Err(e @ ClientError::Signature(m)))
+                if m.starts_with("no ") && m.ends_with("ignature header") =>
+            {
+                (SignatureVerdict::Missing, Some(e.to_string()))
             }
-            Ok(ExitCode::SUCCESS)
+            Some(Err(e)) => (SignatureVerdict::Invalid, Some(e.to_string())),
+        };
+        // The result as the body states it (for AlphaPay, its result object reads the same way).
+        let result = serde_json::from_slice::<serde_json::Value>(&exchange.body)
+            .ok()
+            .and_then(|v| v.get("result").cloned());
+        let field = |name: &str| {
+            result
+                .as_ref()
+                .and_then(|r| r.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        Outcome {
+            signature,
+            error,
+            result_status: field("resultStatus"),
+            result_code: field("resultCode"),
+            result,
         }
-        Err(e @ ClientError::HttpStatus { .. }) => {
-            println!("answer signature: none ({e}); do not trust this answer");
-            Ok(ExitCode::from(1))
+    }
+
+    fn exit_code(&self) -> u8 {
+        match self.signature {
+            SignatureVerdict::Missing | SignatureVerdict::Invalid => return exit::BAD_ANSWER,
+            SignatureVerdict::NotChecked => return exit::UNVERIFIED,
+            SignatureVerdict::Verified => {}
         }
-        Err(e) => {
-            println!("answer signature: DOES NOT VERIFY ({e}); do not trust this answer");
-            let message = SignedMessage {
-                kind: MessageKind::Response,
-                method: "POST".into(),
-                target: None,
-                headers: exchange
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-                    .collect(),
-                body: exchange.body.to_vec(),
-                crlf_headers: false,
-            };
-            let options = DiagnoseOptions {
-                dialect: Some(match args.dialect {
-                    Dialect::MiniProgram => walletd_client::diagnose::Dialect::MiniProgram,
-                    Dialect::Alphapay => walletd_client::diagnose::Dialect::AlphaPay,
-                }),
-                path: Some(exchange.path.clone()),
-                client_id: Some(args.client_id.clone()),
-                ..DiagnoseOptions::default()
-            };
-            println!("\n{}", diagnose(&message, &wallet_key, &options));
-            Ok(ExitCode::from(1))
+        match self.result_status.as_deref() {
+            Some("S") | Some("A") => exit::OK,
+            Some("F") => exit::FAILED,
+            Some("U") => exit::UNKNOWN,
+            _ => exit::BAD_ANSWER,
         }
+    }
+
+    fn to_json(&self, exchange: &Exchange) -> serde_json::Value {
+        let body = |bytes: &[u8]| match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => v,
+            Err(_) => serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()),
+        };
+        let request_headers: serde_json::Map<String, serde_json::Value> = exchange
+            .request_headers
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let answer_headers: serde_json::Map<String, serde_json::Value> = exchange
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    serde_json::Value::String(v.to_str().unwrap_or("(not text)").to_owned()),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "request": {
+                "method": "POST",
+                "path": exchange.path,
+                "headers": request_headers,
+                "body": body(&exchange.request_body),
+            },
+            "answer": {
+                "status": exchange.status,
+                "headers": answer_headers,
+                "body": body(&exchange.body),
+            },
+            "result": self.result,
+            "signature": self.signature.as_str(),
+            "signatureVerified": self.signature == SignatureVerdict::Verified,
+            "signatureError": self.error,
+            "exitCode": self.exit_code(),
+        })
     }
 }

@@ -123,7 +123,7 @@ async fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::from(2)
+            std::process::ExitCode::from(call::exit::ERROR)
         }
     }
 }
