@@ -38,7 +38,7 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub path: Option<String>,
     /// The client id (merchant code) the signer should have used.
-    #[arg(long)]
+    #[arg(long, env = "WALLETD_CLIENT_ID")]
     pub client_id: Option<String>,
     /// The key version the public key is registered as.
     #[arg(long)]

@@ -276,6 +276,9 @@ pub enum Mistake {
     Dialect(Dialect),
     /// The signature value was URL-encoded twice.
     SignatureDoubleEncoded,
+    /// The request was signed for one API version and sent to another (`/v2/` signed, `/v1/`
+    /// addressed, or the other way round).
+    ApiVersion { signed: String, sent: String },
 }
 
 impl fmt::Display for Mistake {
@@ -300,6 +303,10 @@ impl fmt::Display for Mistake {
             Mistake::Layout(how) => write!(f, "the content's layout is off: {how}. It is `POST SP path LF client-id . time . body`, one LF, no CR, nothing after the body"),
             Mistake::Dialect(d) => write!(f, "the message was signed with the {d:?} content layout; this endpoint expects the other one"),
             Mistake::SignatureDoubleEncoded => write!(f, "the signature value was URL-encoded twice (%253D); encode the base64 once"),
+            Mistake::ApiVersion { signed, sent } => write!(
+                f,
+                "the request was signed for {signed:?} but sent to {sent:?}: sign the path you send to (v1 and v2 are different APIs with different bodies; v1 names the merchant with partnerId, v2 with appId)"
+            ),
         }
     }
 }
@@ -320,6 +327,19 @@ pub enum Finding {
         mistake: Mistake,
         signed_content: Vec<u8>,
     },
+    /// The signature cannot be one of this key's: its length is wrong (cut short, padded, or not
+    /// the base64 of the raw signature).
+    SignatureLength {
+        got: usize,
+        expected: String,
+        key: String,
+    },
+    /// The signature verifies, but an answer or notification lists the `Signature` items in
+    /// another order than `algorithm, keyVersion, signature`, which strict readers refuse.
+    ItemOrder { order: Vec<&'static str> },
+    /// The signature does not verify, and the client id in the header is not the one the key
+    /// belongs to: the header was changed after signing, or the key is another client's.
+    ClientIdChanged { header: String, expected: String },
     /// The signature verifies over none of the contents tried: most likely another key signed it.
     NoMatch,
     /// The signature verifies, but the time is unreadable or outside the window (the wallet then
@@ -382,6 +402,19 @@ impl fmt::Display for Diagnosis {
                 }
                 Ok(())
             }
+            Finding::SignatureLength { got, expected, key } => writeln!(
+                f,
+                "=> the signature is {got} bytes, but a signature of this {key} key is {expected} bytes: it was cut short or padded on the way (a header length limit, a log line, a copy and paste), or it is not the base64 of the raw signature. Send the whole value."
+            ),
+            Finding::ItemOrder { order } => writeln!(
+                f,
+                "=> the signature verifies, but the items are in the order {}: answers and notifications must read `algorithm=…,keyVersion=…,signature=…` in that order, because strict readers (the Java SDK takes the third item as the signature) refuse any other.",
+                order.join(", ")
+            ),
+            Finding::ClientIdChanged { header, expected } => writeln!(
+                f,
+                "=> the client id header says {header:?}, but you sign as {expected:?}, and the signature verifies with neither: the header was changed after signing, or the request went out with another client's id. The client id is part of the signed content; send the one you signed with."
+            ),
             Finding::NoMatch => writeln!(
                 f,
                 "=> the signature does not verify over the content above nor over any usual mistake. Most likely it was made with another private key than the public key you gave: requests are signed with the merchant's private key and checked with the public key registered at the wallet (for that keyVersion); answers and notifications are signed with the wallet's key (`walletd admin wallet-key show`)."
@@ -462,6 +495,7 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
     // 1. Headers.
     let signature_value = message.header("signature");
     let mut double_encoded = false;
+    let item_order = signature_value.map(signature_item_order).unwrap_or_default();
     let parsed = match signature_value {
         None => {
             header_problems.push("the signature header is missing".to_owned());
@@ -685,9 +719,28 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
                 mistake,
                 signed_content,
             },
-            None => Finding::NoMatch,
+            None => cause_beyond_content(message, &parts, &parsed.signature, key, options),
         })
     };
+    if finding.is_none() && message.kind == MessageKind::Response && !is_canonical_order(&item_order) {
+        finding = Some(Finding::ItemOrder {
+            order: item_order.clone(),
+        });
+    }
+    if !is_canonical_order(&item_order) {
+        steps.push(Step {
+            name: "item order",
+            status: if message.kind == MessageKind::Response {
+                StepStatus::Failed
+            } else {
+                StepStatus::Warning
+            },
+            detail: format!(
+                "the items are in the order {}; the wallet reads any order, strict readers want algorithm, keyVersion, signature",
+                item_order.join(", ")
+            ),
+        });
+    }
     steps.push(Step {
         name: "content",
         status: StepStatus::Ok,
@@ -710,6 +763,63 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
     }
 }
 
+/// The known items of a `Signature` header in the order they stand.
+fn signature_item_order(value: &str) -> Vec<&'static str> {
+    value
+        .split(',')
+        .filter_map(|item| {
+            let key = item.trim().split_once('=')?.0.trim();
+            ["algorithm", "keyVersion", "signature"]
+                .into_iter()
+                .find(|k| k.eq_ignore_ascii_case(key))
+        })
+        .collect()
+}
+
+/// True unless the items stand in another order than `algorithm, keyVersion, signature` (a header
+/// that leaves some out is judged on those it has).
+fn is_canonical_order(order: &[&'static str]) -> bool {
+    let rank = |k: &&str| {
+        ["algorithm", "keyVersion", "signature"]
+            .iter()
+            .position(|c| c == k)
+    };
+    order.windows(2).all(|w| rank(&w[0]) < rank(&w[1]))
+}
+
+/// Why a signature verifies over no content at all, before concluding that another key made it:
+/// a value of the wrong length for the key, or a client id that is not the signer's.
+fn cause_beyond_content(
+    message: &SignedMessage,
+    parts: &Parts,
+    signature: &[u8],
+    key: &PublicKey,
+    options: &DiagnoseOptions,
+) -> Finding {
+    let lengths = key.signature_len_range();
+    if !lengths.contains(&signature.len()) {
+        let expected = if lengths.start() == lengths.end() {
+            lengths.start().to_string()
+        } else {
+            format!("{} to {}", lengths.start(), lengths.end())
+        };
+        return Finding::SignatureLength {
+            got: signature.len(),
+            expected,
+            key: key.describe(),
+        };
+    }
+    if message.kind == MessageKind::Request {
+        if let Some(expected) = options.client_id.as_ref().filter(|c| **c != parts.client_id) {
+            return Finding::ClientIdChanged {
+                header: parts.client_id.clone(),
+                expected: expected.clone(),
+            };
+        }
+    }
+    Finding::NoMatch
+}
+
 fn short(m: &Mistake) -> String {
     match m {
         Mistake::BodyReserialised(how) => format!("the body is the {how} JSON"),
@@ -722,6 +832,7 @@ fn short(m: &Mistake) -> String {
         Mistake::Layout(how) => how.clone(),
         Mistake::Dialect(d) => format!("the {d:?} layout is used"),
         Mistake::SignatureDoubleEncoded => "the signature is URL-decoded twice".into(),
+        Mistake::ApiVersion { signed, .. } => format!("the path is {signed:?}"),
     }
 }
 
@@ -769,6 +880,28 @@ fn candidates(
             ..parts.clone()
         };
         push(how, &p);
+    }
+    // The API version: signed for v2, sent to v1, or the other way round.
+    for (from, to) in [
+        ("/v1/", "/v2/"),
+        ("/v2/", "/v1/"),
+        ("/v1.0/", "/v2.0/"),
+        ("/v2.0/", "/v1.0/"),
+    ] {
+        if parts.path.contains(from) {
+            let signed = parts.path.replacen(from, to, 1);
+            let p = Parts {
+                path: signed.clone(),
+                ..parts.clone()
+            };
+            push(
+                Mistake::ApiVersion {
+                    signed,
+                    sent: parts.path.clone(),
+                },
+                &p,
+            );
+        }
     }
     // The path.
     for signed in path_variants(&parts.path, message.header("host")) {

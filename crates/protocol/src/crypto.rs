@@ -450,7 +450,8 @@ pub struct PublicKey {
 
 #[derive(Clone)]
 enum PublicInner {
-    Rsa(ParsedPublicKey),
+    /// The parsed key and its modulus length in bits.
+    Rsa(ParsedPublicKey, u32),
     Ecc(VerifyingKey),
 }
 
@@ -488,8 +489,29 @@ impl PublicKey {
     /// The algorithm this key verifies.
     pub fn algorithm(&self) -> Algorithm {
         match self.inner {
-            PublicInner::Rsa(_) => Algorithm::Rsa256,
+            PublicInner::Rsa(..) => Algorithm::Rsa256,
             PublicInner::Ecc(_) => Algorithm::Ecc224,
+        }
+    }
+
+    /// The lengths in bytes a signature made by the matching private key can have: exactly the
+    /// modulus length for RSA; for ECC224 a DER `ECDSA-Sig-Value` of two integers below 2^224.
+    pub fn signature_len_range(&self) -> std::ops::RangeInclusive<usize> {
+        match self.inner {
+            PublicInner::Rsa(_, bits) => {
+                let bytes = usize::try_from(bits.div_ceil(8)).unwrap_or(usize::MAX);
+                bytes..=bytes
+            }
+            // SEQUENCE header (2) + two INTEGERs of 1..=29 content bytes with their headers (2).
+            PublicInner::Ecc(_) => 8..=64,
+        }
+    }
+
+    /// A short name of the key's kind and size, e.g. `RSA-2048` or `ECC P-224`.
+    pub fn describe(&self) -> String {
+        match self.inner {
+            PublicInner::Rsa(_, bits) => format!("RSA-{bits}"),
+            PublicInner::Ecc(_) => "ECC P-224".to_owned(),
         }
     }
 
@@ -533,7 +555,7 @@ impl PublicKey {
         signature: &[u8],
     ) -> Result<SignatureDigest, VerifyError> {
         match &self.inner {
-            PublicInner::Rsa(key) => key
+            PublicInner::Rsa(key, _) => key
                 .verify_sig(content, signature)
                 .map(|()| SignatureDigest::Sha256)
                 .map_err(|_| VerifyError::Mismatch),
@@ -616,7 +638,7 @@ fn public_from_rsa(key: &RsaPublicKey) -> Result<PublicKey, KeyError> {
     let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki.as_ref())
         .map_err(|e| rsa_rejected("RSA public", &e))?;
     Ok(PublicKey {
-        inner: PublicInner::Rsa(parsed),
+        inner: PublicInner::Rsa(parsed, bits),
         spki_der: Arc::from(spki.as_ref()),
     })
 }

@@ -390,3 +390,107 @@ async fn what_the_wallet_calls_invalid_signature_is_explained_and_its_answer_ver
         "{d}"
     );
 }
+
+/// Before concluding "another private key", the causes that can be seen in the message itself are
+/// named: the Signature items reordered, a request signed for the other API version, a client id
+/// changed after signing, a signature cut short.
+#[test]
+fn the_real_cause_is_named_before_another_key_is_blamed() {
+    let t = now_time();
+    let key = merchant_key().public_key();
+    let sign = |path: &str, id: &str| content::mini_program("POST", path, id, &t, BODY.as_bytes());
+
+    // Signed for v2, sent to v1.
+    let v1 = "/api/v1/payments/inquiryPayment";
+    let m = request(v1, "m-1", &t, BODY.as_bytes(), &sign(PATH, "m-1"));
+    assert_eq!(
+        mistake_of(&m),
+        Mistake::ApiVersion {
+            signed: PATH.into(),
+            sent: v1.into()
+        }
+    );
+
+    // The Client-Id header changed after signing: named when the signer's id is known…
+    let m = request(PATH, "m-2", &t, BODY.as_bytes(), &sign(PATH, "m-1"));
+    let options = DiagnoseOptions {
+        client_id: Some("m-1".into()),
+        ..DiagnoseOptions::default()
+    };
+    let d = diagnose(&m, &key, &options);
+    assert!(
+        matches!(&d.finding, Finding::Mistake { mistake: Mistake::ClientId { signed }, .. } if signed == "m-1"),
+        "{d}"
+    );
+    // …and when the content was signed with a third id, the mismatch itself is the finding.
+    let m = request(PATH, "m-2", &t, BODY.as_bytes(), &sign(PATH, "m-3"));
+    let d = diagnose(&m, &key, &options);
+    assert_eq!(
+        d.finding,
+        Finding::ClientIdChanged {
+            header: "m-2".into(),
+            expected: "m-1".into()
+        },
+        "{d}"
+    );
+
+    // A signature cut short (a header length limit): the length gives it away.
+    let raw = merchant_key().sign(&sign(PATH, "m-1")).unwrap();
+    let mut m = request(PATH, "m-1", &t, BODY.as_bytes(), &sign(PATH, "m-1"));
+    m.headers[3].1 = format_header(Algorithm::Rsa256, 1, &raw[..200]);
+    let d = diagnose(&m, &key, &DiagnoseOptions::default());
+    assert_eq!(
+        d.finding,
+        Finding::SignatureLength {
+            got: 200,
+            expected: "256".into(),
+            key: "RSA-2048".into()
+        },
+        "{d}"
+    );
+    assert!(d.to_string().contains("cut short"), "{d}");
+
+    // Reordered items: the wallet reads a request either way (a warning only), but an answer in
+    // that shape is refused by strict readers, and that is the finding.
+    let header = format_header(Algorithm::Rsa256, 1, &raw);
+    let (head, value) = header.split_once(",signature=").unwrap();
+    let reordered = format!("signature={value},{head}");
+    let mut m = request(PATH, "m-1", &t, BODY.as_bytes(), &sign(PATH, "m-1"));
+    m.headers[3].1 = reordered.clone();
+    let d = diagnose(&m, &key, &DiagnoseOptions::default());
+    assert_eq!(d.finding, Finding::Verifies, "{d}");
+    assert!(d.steps.iter().any(|s| s.name == "item order"), "{d}");
+    let answer = SignedMessage {
+        kind: MessageKind::Response,
+        method: "POST".into(),
+        target: None,
+        headers: vec![
+            ("client-id".into(), "m-1".into()),
+            ("response-time".into(), t.clone()),
+            ("signature".into(), reordered),
+        ],
+        body: BODY.as_bytes().to_vec(),
+        crlf_headers: false,
+    };
+    let options = DiagnoseOptions {
+        path: Some(PATH.into()),
+        ..DiagnoseOptions::default()
+    };
+    let d = diagnose(&answer, &key, &options);
+    assert_eq!(
+        d.finding,
+        Finding::ItemOrder {
+            order: vec!["signature", "algorithm", "keyVersion"]
+        },
+        "{d}"
+    );
+
+    // Only then: another key.
+    let other = PrivateKey::generate(Algorithm::Rsa256).unwrap();
+    let mut m = request(PATH, "m-1", &t, BODY.as_bytes(), &sign(PATH, "m-1"));
+    m.headers[3].1 = format_header(Algorithm::Rsa256, 1, &other.sign(&sign(PATH, "m-1")).unwrap());
+    assert_eq!(
+        diagnose(&m, &key, &DiagnoseOptions::default()).finding,
+        Finding::NoMatch
+    );
+}
