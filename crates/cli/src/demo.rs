@@ -34,17 +34,48 @@ const USERS: &[DemoUser] = &[
     },
 ];
 
-pub async fn run(config_file: Option<&Path>, data_dir: Option<&Path>, listen: &str) -> anyhow::Result<()> {
+/// Where the demo keeps its data, and whether it goes away with the demo.
+enum DemoDir {
+    /// A fresh temporary folder, removed when the demo stops unless `keep`.
+    Temporary { path: std::path::PathBuf, keep: bool },
+    /// A folder the user named: never removed; an earlier demo in it is resumed.
+    Chosen(std::path::PathBuf),
+}
+
+impl DemoDir {
+    fn path(&self) -> &Path {
+        match self {
+            DemoDir::Temporary { path, .. } | DemoDir::Chosen(path) => path,
+        }
+    }
+}
+
+/// The demo merchant's client id; its keys are in a folder of that name in the data directory.
+const MERCHANT_ID: &str = "demo-merchant";
+const MERCHANT_DIR: &str = MERCHANT_ID;
+
+pub async fn run(
+    config_file: Option<&Path>,
+    data_dir: Option<&Path>,
+    listen: &str,
+    keep: bool,
+) -> anyhow::Result<()> {
     let mut config = Config::load(config_file)?;
     config.listen = listen.to_owned();
     config.sandbox = true;
-    let data_dir = match data_dir {
-        Some(d) => d.to_path_buf(),
-        None => tempfile::Builder::new().prefix("walletd-demo-").tempdir()?.keep(),
+    let dir = match data_dir {
+        Some(d) => DemoDir::Chosen(d.to_path_buf()),
+        None => DemoDir::Temporary {
+            path: tempfile::Builder::new().prefix("walletd-demo-").tempdir()?.keep(),
+            keep,
+        },
     };
-    if data_dir.join("walletd.sqlite3").exists() {
+    let data_dir = dir.path().to_path_buf();
+    let merchant_dir = data_dir.join(MERCHANT_DIR);
+    let resume = data_dir.join("walletd.sqlite3").exists();
+    if resume && !merchant_dir.join("private_key.pem").exists() {
         anyhow::bail!(
-            "{} already holds a wallet; the demo wants a fresh directory",
+            "{} holds a wallet that is not a demo; give the demo an empty directory or one an earlier demo made",
             data_dir.display()
         );
     }
@@ -52,18 +83,34 @@ pub async fn run(config_file: Option<&Path>, data_dir: Option<&Path>, listen: &s
     crate::init_logging("text");
 
     let app = Application::build(config.clone()).await?;
-    let wallet = app.state().wallet.clone();
     let base = app.state().public_base_url.to_string();
+    let wallet_pub = merchant_dir.join("wallet_public_key.pem");
+    if !resume {
+        seed(&app, &merchant_dir, &wallet_pub).await?;
+    }
+    let key = merchant_dir.join("private_key.pem");
+    let shutdown = walletd_server::shutdown_signal();
+    print_walkthrough(&base, &dir, resume, &key, &wallet_pub);
+    let served = app.run_until_stopped(shutdown).await;
+    if let DemoDir::Temporary { path, keep: false } = &dir {
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => eprintln!("removed the demo's data in {}", path.display()),
+            Err(e) => eprintln!("could not remove {}: {e}", path.display()),
+        }
+    }
+    served
+}
 
-    let merchant_dir = data_dir.join("demo-merchant");
-    let merchant_key = crate::generate_keys(Algorithm::Rsa256, &merchant_dir)?;
-    let mut client = Client::new("demo-merchant", "Demo Tea House", wallet.now());
+/// Registers the demo merchant (its keys written below `merchant_dir`) and the demo users.
+async fn seed(app: &Application, merchant_dir: &Path, wallet_pub: &Path) -> anyhow::Result<()> {
+    let wallet = app.state().wallet.clone();
+    let merchant_key = crate::generate_keys(Algorithm::Rsa256, merchant_dir)?;
+    let mut client = Client::new(MERCHANT_ID, "Demo Tea House", wallet.now());
     client.partner_id = "2160120000000001".into();
     client.app_ids = vec!["3160120000000001".into()];
     client.add_key("RSA256", &merchant_key.public_key().to_spki_pem(), wallet.now());
     wallet.add_client(client).await?;
-    let wallet_pub = merchant_dir.join("wallet_public_key.pem");
-    std::fs::write(&wallet_pub, app.state().wallet_key.public_key().to_spki_pem())?;
+    std::fs::write(wallet_pub, app.state().wallet_key.public_key().to_spki_pem())?;
 
     for d in USERS {
         let mut u = User::new(d.id, d.login, d.name, wallet.now());
@@ -77,11 +124,26 @@ pub async fn run(config_file: Option<&Path>, data_dir: Option<&Path>, listen: &s
                 .context("demo top-up")?;
         }
     }
+    Ok(())
+}
 
-    let key = merchant_dir.join("private_key.pem");
+/// Prints where everything is and the commands of the tour.
+fn print_walkthrough(base: &str, dir: &DemoDir, resumed: bool, key: &Path, wallet_pub: &Path) {
+    let data_dir = dir.path();
+    let lifetime = match dir {
+        DemoDir::Temporary { keep: false, .. } => "removed when the demo stops; --keep keeps it",
+        DemoDir::Temporary { keep: true, .. } => "kept when the demo stops",
+        DemoDir::Chosen(_) => "kept; run the demo with the same --data-dir to resume",
+    };
+    if resumed {
+        println!(
+            "\nResuming the demo in {} (its merchant, users and payments as they were).",
+            data_dir.display()
+        );
+    }
     println!(
         r#"
-walletd demo is running at {base}  (sandbox mode; data in {data})
+walletd demo is running at {base}  (sandbox mode; data in {data}, {lifetime})
 
 Demo merchant: client id demo-merchant, partnerId 2160120000000001, appId 3160120000000001
   its keys:    {key}
@@ -127,5 +189,4 @@ Ctrl-C stops the demo.
         key = key.display(),
         wallet_pub = wallet_pub.display(),
     );
-    app.run_until_stopped(walletd_server::shutdown_signal()).await
 }

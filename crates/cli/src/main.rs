@@ -47,10 +47,15 @@ enum Command {
         sandbox: bool,
     },
     /// Start a sandbox wallet with a demo merchant and users, and print a walkthrough.
+    /// Without --data-dir the demo runs in a temporary folder that is removed when it stops; with
+    /// --data-dir it resumes the demo an earlier run left there (or starts one).
     Demo {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Keep the temporary data folder when the demo stops.
+        #[arg(long)]
+        keep: bool,
     },
     /// Key pairs for merchants and for the wallet.
     Keys {
@@ -142,6 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             config.sandbox |= sandbox;
             init_logging(&config.log_format);
             let app = walletd_server::Application::build(config.clone()).await?;
+            let shutdown = walletd_server::shutdown_signal();
             tracing::info!(
                 address = %app.local_addr(),
                 data_dir = %config.data_dir.display(),
@@ -149,11 +155,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 sandbox = config.sandbox,
                 "walletd listening"
             );
-            app.run_until_stopped(walletd_server::shutdown_signal()).await?;
+            app.run_until_stopped(shutdown).await?;
             Ok(ok)
         }
-        Command::Demo { listen } => {
-            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen).await?;
+        Command::Demo { listen, keep } => {
+            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen, keep).await?;
             Ok(ok)
         }
         Command::Keys {
