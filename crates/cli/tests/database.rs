@@ -7,8 +7,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use walletd_core::storage::postgres::{self, PostgresStore};
 
-const POSTGRES_URL_VAR: &str = "WALLETD_TEST_POSTGRES_URL";
-
 fn walletd(data_dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
     cmd.arg("--data-dir").arg(data_dir);
@@ -36,13 +34,7 @@ fn ok(out: Output) -> String {
 }
 
 fn postgres_url() -> Option<String> {
-    let url = std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty());
-    if url.is_none() {
-        println!("skipped: {POSTGRES_URL_VAR} not set");
-    }
-    url
+    postgres::test_database_url()
 }
 
 /// A fresh schema, dropped at the end; its URL sets the search path.

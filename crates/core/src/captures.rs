@@ -71,7 +71,9 @@ pub enum CaptureOutcome {
 }
 
 impl CaptureCommand {
-    fn fingerprint(&self) -> String {
+    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
+    /// part of stored data: change them only with a migration.
+    pub(crate) fn fingerprint(&self) -> String {
         let (currency, value) = match &self.amount {
             Some(a) => (a.currency().code().to_owned(), a.wire_value()),
             None => (String::new(), "all".to_owned()),

@@ -66,6 +66,17 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// The scenario's name in idempotency fingerprints. Written out rather than derived from the
+    /// variant's name, so that renaming a variant never changes a stored fingerprint (a retry after
+    /// an upgrade would otherwise be refused as inconsistent).
+    pub fn fingerprint_name(self) -> &'static str {
+        match self {
+            Scenario::Cashier => "Cashier",
+            Scenario::Agreement => "Agreement",
+            Scenario::PaymentCode => "PaymentCode",
+        }
+    }
+
     /// True when the answer to pay is final (S or F) and no notification is sent (PROTOCOL §2.11).
     pub fn is_synchronous(self) -> bool {
         matches!(self, Scenario::Agreement | Scenario::PaymentCode)
@@ -227,7 +238,9 @@ pub struct PayFactors {
 }
 
 impl PayCommand {
-    fn fingerprint(&self) -> String {
+    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
+    /// part of stored data: change them only with a migration.
+    pub(crate) fn fingerprint(&self) -> String {
         let auth_code = self
             .payment_auth_code
             .as_deref()
@@ -236,10 +249,9 @@ impl PayCommand {
         let currency = self.amount.currency();
         let mut fields = vec![("channel", self.channel.as_str()), ("currency", currency.code())];
         let value = self.amount.wire_value();
-        let scenario = format!("{:?}", self.scenario);
         fields.extend([
             ("value", value.as_str()),
-            ("scenario", scenario.as_str()),
+            ("scenario", self.scenario.fingerprint_name()),
             ("partnerId", self.partner_id.as_deref().unwrap_or("")),
             ("appId", self.app_id.as_deref().unwrap_or("")),
             ("payer", self.payer_user_id.as_deref().unwrap_or("")),

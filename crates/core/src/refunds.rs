@@ -71,6 +71,22 @@ pub struct RefundCommand {
     pub notify_url: Option<String>,
 }
 
+impl RefundCommand {
+    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
+    /// part of stored data: change them only with a migration.
+    pub(crate) fn fingerprint(&self) -> String {
+        fingerprint(&[
+            ("paymentId", self.payment.payment_id.as_deref().unwrap_or("")),
+            (
+                "paymentRequestId",
+                self.payment.payment_request_id.as_deref().unwrap_or(""),
+            ),
+            ("currency", self.amount.currency().code()),
+            ("value", &self.amount.wire_value()),
+        ])
+    }
+}
+
 /// What a refund request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
@@ -91,15 +107,7 @@ pub(crate) fn refund(
     cmd: &RefundCommand,
 ) -> Result<RefundOutcome, CoreError> {
     let now = ctx.now();
-    let fp = fingerprint(&[
-        ("paymentId", cmd.payment.payment_id.as_deref().unwrap_or("")),
-        (
-            "paymentRequestId",
-            cmd.payment.payment_request_id.as_deref().unwrap_or(""),
-        ),
-        ("currency", cmd.amount.currency().code()),
-        ("value", &cmd.amount.wire_value()),
-    ]);
+    let fp = cmd.fingerprint();
     if let Some(rec) = tx.get_idempotency("refund", &cmd.client_id, &cmd.refund_request_id)? {
         if rec.fingerprint != fp {
             return Ok(RefundOutcome::Rejected {

@@ -1640,6 +1640,27 @@ impl Tx for PgTx<'_> {
 
 // ---- schemas (tests, and operators who keep several wallets in one database) ----
 
+/// The variable naming the PostgreSQL database that tests may use.
+pub const TEST_URL_VAR: &str = "WALLETD_TEST_POSTGRES_URL";
+/// When set (not empty, not `0`), a test that needs PostgreSQL fails instead of skipping.
+pub const REQUIRE_VAR: &str = "WALLETD_REQUIRE_POSTGRES";
+
+/// The database URL for a test that needs PostgreSQL, or `None` (after printing that the test was
+/// skipped) when [`TEST_URL_VAR`] is not set. Panics instead when [`REQUIRE_VAR`] is set, so that
+/// a CI run that meant to test PostgreSQL cannot pass on skips.
+pub fn test_database_url() -> Option<String> {
+    let url = std::env::var(TEST_URL_VAR).ok().filter(|u| !u.trim().is_empty());
+    if url.is_none() {
+        let required = std::env::var(REQUIRE_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
+        assert!(
+            !required,
+            "{REQUIRE_VAR} is set but {TEST_URL_VAR} is not: this PostgreSQL test cannot run"
+        );
+        println!("skipped: {TEST_URL_VAR} not set");
+    }
+    url
+}
+
 /// `url` with `search_path` set to `schema`, so every connection made from it works in `schema`.
 pub fn url_with_schema(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
@@ -1872,4 +1893,41 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
         tx.commit()?;
         Ok(summary)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Skips (passes) when no database is configured, unless PostgreSQL is required.
+    #[test]
+    fn a_postgres_test_without_a_database() {
+        if let Some(url) = test_database_url() {
+            assert!(!url.is_empty());
+        }
+    }
+
+    #[test]
+    fn requiring_postgres_turns_a_skip_into_a_failure() {
+        let run = |require: &str| {
+            std::process::Command::new(std::env::current_exe().expect("test binary"))
+                .args([
+                    "--exact",
+                    "--nocapture",
+                    "storage::postgres::tests::a_postgres_test_without_a_database",
+                ])
+                .env_remove(TEST_URL_VAR)
+                .env(REQUIRE_VAR, require)
+                .output()
+                .expect("run the test binary")
+        };
+        let skipped = run("0");
+        assert!(skipped.status.success());
+        assert!(String::from_utf8_lossy(&skipped.stdout).contains("skipped"));
+        let required = run("1");
+        assert!(
+            !required.status.success(),
+            "a required PostgreSQL test must fail without a database"
+        );
+    }
 }

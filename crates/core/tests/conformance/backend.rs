@@ -101,13 +101,7 @@ impl Fixture {
 
     /// `None` (after printing why) when no test database is configured.
     pub async fn postgres() -> Option<Fixture> {
-        let Some(base_url) = std::env::var(POSTGRES_URL_VAR)
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-        else {
-            println!("skipped: {POSTGRES_URL_VAR} not set");
-            return None;
-        };
+        let base_url = postgres::test_database_url()?;
         let n = SCHEMA_COUNTER.fetch_add(1, Ordering::SeqCst);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -36,7 +36,6 @@ use walletd_protocol::miniprogram::{PayRequestV2, PayResponse, RefundRequest, Re
 use walletd_protocol::{Amount, Currency};
 use walletd_server::{AppState, Application, Config};
 
-const POSTGRES_URL_VAR: &str = "WALLETD_TEST_POSTGRES_URL";
 const NODES: usize = 3;
 const ORDERS: usize = 36;
 const CLIENT_ID: &str = "tea-house";
@@ -159,11 +158,7 @@ struct Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_on_one_database_keep_every_rule() {
-    let Some(base_url) = std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        println!("skipped: {POSTGRES_URL_VAR} not set");
+    let Some(base_url) = postgres::test_database_url() else {
         return;
     };
     let seed: u64 = std::env::var("WALLETD_TEST_SEED")

@@ -344,9 +344,6 @@ fn multipart_body(boundary: &str, fields: &[(String, String)]) -> Vec<u8> {
     body
 }
 
-/// The environment variable naming the PostgreSQL server tests may use (as `.ci/run` sets it).
-pub const POSTGRES_URL_VAR: &str = "WALLETD_TEST_POSTGRES_URL";
-
 /// A fresh schema on the test PostgreSQL server, dropped when the test store goes.
 struct PgSchema {
     base_url: String,
@@ -367,15 +364,9 @@ pub async fn spawn_store() -> TestStore {
 }
 
 /// A walletd on a fresh schema of the test PostgreSQL server; `None` (after saying why) when
-/// [`POSTGRES_URL_VAR`] is not set.
+/// `WALLETD_TEST_POSTGRES_URL` is not set.
 pub async fn spawn_store_on_postgres() -> Option<TestStore> {
-    let Some(base_url) = std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        println!("skipped: {POSTGRES_URL_VAR} not set");
-        return None;
-    };
+    let base_url = walletd_core::storage::postgres::test_database_url()?;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let schema = format!(
         "walletd_store_api_{}_{}_{}",
