@@ -68,10 +68,11 @@ impl Sandbox {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        let log = std::fs::File::create(d.join("server.log")).expect("log file");
         let server = walletd(d)
             .args(["serve", "--sandbox", "--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("serve");
         let base_url = format!("http://127.0.0.1:{port}");
@@ -248,4 +249,38 @@ fn call_json_prints_one_object_with_request_answer_and_verdict() {
     assert_eq!(v["result"]["resultCode"], "ORDER_NOT_EXIST");
     assert_eq!(v["exitCode"], 3);
     assert_eq!(failed.status.code(), Some(3));
+}
+
+#[test]
+fn every_log_line_of_a_request_carries_the_id_returned_to_the_caller() {
+    let sandbox = Sandbox::start();
+    let out = sandbox.call(
+        "/api/v2/payments/pay",
+        &pay_body("log-1", "1250"),
+        &["--json"],
+        true,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = v["answer"]["headers"]["x-request-id"]
+        .as_str()
+        .expect("x-request-id in the answer")
+        .to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(sandbox.dir.path().join("server.log")).expect("log");
+        if log.contains("mini program request") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let line = log
+        .lines()
+        .find(|l| l.contains("mini program request"))
+        .unwrap_or_else(|| panic!("no request line in:\n{log}"));
+    assert!(line.contains(&format!("request_id={id}")), "{line}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when stderr is a file:\n{log}"
+    );
 }

@@ -8,6 +8,7 @@ pub mod home;
 pub mod miniprogram;
 pub mod notifier;
 pub mod pin;
+pub mod request_id;
 pub mod signed_request; // shared by the signed dialects (issue 6)
 pub mod store_api;
 pub mod wallet_key;
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
