@@ -432,6 +432,25 @@ impl Wallet {
         .await
     }
 
+    /// Whether this node can serve: the database answers a query, the schema is the one this build
+    /// knows, and a write commits (a short-lived one-time value, purged by the expiry sweep).
+    /// The error says which part failed.
+    pub async fn readiness(&self) -> Result<(), CoreError> {
+        let (database, known) = self
+            .read(|_ctx, tx| {
+                tx.get_client("")?;
+                tx.schema_versions().map_err(CoreError::from)
+            })
+            .await?;
+        if database != known {
+            return Err(CoreError::Invariant(format!(
+                "the database schema is version {database}, this walletd runs on version {known}"
+            )));
+        }
+        let probe = self.ids().random_hex(16);
+        self.claim_once("readiness", &probe, 1).await.map(|_| ())
+    }
+
     /// Records a one-time value for `ttl_secs`; false if it was seen and has not expired.
     pub async fn claim_once(&self, scope: &str, value: &str, ttl_secs: i64) -> Result<bool, CoreError> {
         let (s, v) = (scope.to_owned(), value.to_owned());

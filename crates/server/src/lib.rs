@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::page))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .merge(cashier::router())
         .merge(consent::router()) // issue 5
         .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
@@ -170,6 +171,23 @@ pub fn router(state: AppState) -> Router {
         .fallback(miniprogram::handle)
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
+}
+
+/// `/readyz`: 200 `ready` when the database answers a query, its schema is current and a write
+/// commits; 503 with the reason otherwise (a load balancer then sends traffic elsewhere).
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match state.wallet.readiness().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {e}\n"),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is called, not

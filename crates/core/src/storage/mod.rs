@@ -31,6 +31,10 @@ use walletd_protocol::Currency;
 
 /// One open transaction. Every method is a plain record operation.
 pub trait Tx {
+    /// The schema version of the database, and the one this build knows (they differ when another
+    /// node has migrated the database to a newer walletd, or nobody has migrated it yet).
+    fn schema_versions(&mut self) -> Result<(usize, usize), StoreError>;
+
     // Merchant clients.
     fn insert_client(&mut self, client: &Client) -> Result<(), StoreError>;
     fn update_client(&mut self, client: &Client) -> Result<(), StoreError>;

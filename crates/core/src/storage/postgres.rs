@@ -820,6 +820,15 @@ impl PgTx<'_> {
 }
 
 impl Tx for PgTx<'_> {
+    fn schema_versions(&mut self) -> Result<(usize, usize), StoreError> {
+        let row = self.tx.query_one(
+            &format!("SELECT COALESCE(MAX(version), 0) FROM {MIGRATIONS_TABLE}"),
+            &[],
+        )?;
+        let done: i64 = row.try_get(0).map_err(corrupt)?;
+        Ok((usize::try_from(done).unwrap_or(0), MIGRATIONS.len()))
+    }
+
     fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO clients (client_id, partner_id, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",

@@ -520,6 +520,11 @@ impl SqliteTx<'_> {
 }
 
 impl Tx for SqliteTx<'_> {
+    fn schema_versions(&mut self) -> Result<(usize, usize), StoreError> {
+        let done: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok((usize::try_from(done).unwrap_or(0), MIGRATIONS.len()))
+    }
+
     fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO clients (client_id, partner_id, doc) VALUES (?1, ?2, ?3)")?

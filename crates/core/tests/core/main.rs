@@ -9,6 +9,7 @@ mod idempotency;
 mod ledger_properties;
 mod ledger_verify;
 mod payments;
+mod readiness;
 mod refunds;
 mod regressions;
 mod sandbox;

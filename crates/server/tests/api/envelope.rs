@@ -579,3 +579,22 @@ async fn healthz_answers() {
     let resp = reqwest::get(format!("{}/healthz", app.base_url)).await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn health_says_the_process_lives_and_readiness_checks_the_database() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", app.base_url))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let ready = http
+        .get(format!("{}/readyz", app.base_url))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.expect("body"), "ready\n");
+}
