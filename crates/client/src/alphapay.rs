@@ -1,4 +1,4 @@
-//! The AlphaPay Open API client (PROTOCOL.md §4).
+//! The AlphaPay Open API client (docs/alphapay.md).
 //!
 //! Requests carry `Signature`, `Merchant-Code`, `Request-Time`, a fresh 32-character `Nonce`,
 //! `Content-Type` and `Accept`, signed over

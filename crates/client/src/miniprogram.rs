@@ -1,4 +1,4 @@
-//! The Mini Program OpenAPI client (PROTOCOL.md §1, §2).
+//! The Mini Program OpenAPI client (docs/mini-program.md).
 //!
 //! Requests are signed over `POST SP PATH LF Client-Id "." Request-Time "." Body`; answers are
 //! verified over the same method, path and client id with the answer's `Response-Time` and raw

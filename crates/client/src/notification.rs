@@ -1,4 +1,4 @@
-//! Receiving the wallet's signed notifications (`notifyPayment`, PROTOCOL.md §1.4, §2.11).
+//! Receiving the wallet's signed notifications (`notifyPayment`, docs/mini-program.md §3, §15).
 //!
 //! The wallet POSTs to the `paymentNotifyUrl` of a payment with the headers `client-id`,
 //! `request-time` and `signature`, signed over
@@ -238,7 +238,7 @@ pub fn verify_notification(
 // ---- AlphaPay notifications (issue 8) ----
 
 /// What an AlphaPay notification is about: its body is the matching inquiry answer without its
-/// `result` (PROTOCOL.md §4).
+/// `result` (docs/alphapay.md).
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlphaPayNotice {
     /// A payment (walletd notifies successful payments: `paymentStatus` `SUCCESS`).

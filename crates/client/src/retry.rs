@@ -1,4 +1,4 @@
-//! Doing the right thing when the outcome is unknown (PROTOCOL.md §2.4, §2.6, §2.8, §2.9).
+//! Doing the right thing when the outcome is unknown (docs/mini-program.md §9–§12, docs/result-codes.md).
 //!
 //! A payment answered with `U` — or a request whose answer never came back — may or may not have
 //! happened. Treating it as failed and asking again with a new id can charge the user twice;

@@ -1,4 +1,4 @@
-//! The store API client (`api.php`, PROTOCOL.md §5).
+//! The store API client (`api.php`, docs/store-api.md).
 //!
 //! A request is `POST /api.php?go=store&do=ACTION&iq=USER&key=KEY_ID&timestamp=T&salt=S&signature=SIG`
 //! with the action's fields as a form body. The signature covers only `salt` and `timestamp`:

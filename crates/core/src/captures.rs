@@ -1,4 +1,4 @@
-//! Captures of authorizations (PROTOCOL.md §2.10): the merchant takes all or part of the funds an
+//! Captures of authorizations (docs/mini-program.md §13): the merchant takes all or part of the funds an
 //! `isAuthorizationPayment` holds, once or in several captures (`isLastCapture`).
 //!
 //! In the ledger an authorization is a pending transfer from the payer's wallet to the merchant.

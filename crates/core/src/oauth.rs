@@ -1,4 +1,4 @@
-//! OAuth for mini programs (PROTOCOL.md §2.1–2.3): what a user grants a mini program, the
+//! OAuth for mini programs (docs/mini-program.md §16): what a user grants a mini program, the
 //! single-use auth codes that carry the grant to the merchant's server, the access and refresh
 //! tokens it exchanges them for, and the one-time payment codes a user shows at a till.
 //!
@@ -6,7 +6,7 @@
 //! random (from [`crate::clock::IdSource::random_hex`]) and only their SHA-256 is kept, so a copy of
 //! the database lets nobody act as a user.
 //!
-//! Rules we chose where the protocol is silent (PROTOCOL.md §2.1 [P]):
+//! Rules we chose where the protocol is silent (docs/choices.md, OAuth):
 //! * an auth code is single-use and short-lived ([`Lifetimes::auth_code_secs`], default 5 minutes);
 //! * a refresh token is single-use: exchanging it rotates the pair, the old pair is dead and a
 //!   second use of the old refresh token is `USED_REFRESH_TOKEN`;

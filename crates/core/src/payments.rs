@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use walletd_protocol::{Amount, Currency, ResultCode};
 
-/// The reason a payment carries when it expired unpaid (the wording of PROTOCOL.md §2.11).
+/// The reason a payment carries when it expired unpaid (the documents' wording, docs/mini-program.md §15).
 pub const EXPIRED_REASON: &str = "Order payment expired.";
 
 /// Which dialect (and version) created a payment; it decides the shape of its notifications.
@@ -32,7 +32,8 @@ pub enum Channel {
 
 impl Channel {
     /// Whether this dialect tells the merchant about a payment that reached `status`: the Mini
-    /// Program notifies SUCCESS and FAIL (PROTOCOL §2.11); AlphaPay only a success (§4).
+    /// Program notifies SUCCESS and FAIL (docs/mini-program.md §15); AlphaPay only a success
+    /// (docs/alphapay.md).
     pub fn notifies(self, status: PaymentStatus) -> bool {
         match self {
             Channel::AlphaPay => status == PaymentStatus::Success,
@@ -77,7 +78,7 @@ impl Scenario {
         }
     }
 
-    /// True when the answer to pay is final (S or F) and no notification is sent (PROTOCOL §2.11).
+    /// True when the answer to pay is final (S or F) and no notification is sent (docs/mini-program.md §15).
     pub fn is_synchronous(self) -> bool {
         matches!(self, Scenario::Agreement | Scenario::PaymentCode)
     }
@@ -926,7 +927,7 @@ pub(crate) fn enqueue_payment_notice(
         return Ok(());
     };
     if payment.scenario.is_synchronous() {
-        // Agreement and payment-code payments are answered S or F at once (PROTOCOL §2.11).
+        // Agreement and payment-code payments are answered S or F at once (docs/mini-program.md §15).
         return Ok(());
     }
     if !payment.channel.notifies(payment.status) {

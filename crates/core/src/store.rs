@@ -1,5 +1,5 @@
 //! The store: a video/TV store's orders, cart, credit and API keys (the WS.WebTV `api.php`
-//! dialect, PROTOCOL.md §5), kept on the wallet's own books.
+//! dialect, docs/store-api.md), kept on the wallet's own books.
 //!
 //! A store is a merchant [`Client`](crate::parties::Client) with a [`StoreConfig`] (its one
 //! currency, its minimum purchase) and [`StoreKey`]s (key id + shared secret). The store names its
@@ -43,7 +43,7 @@ pub const MAX_CART_LINES: usize = 200;
 /// The most orders `list_orders` returns (newest first).
 pub const MAX_LISTED_ORDERS: u32 = 500;
 
-/// How a key's requests are signed (PROTOCOL §5).
+/// How a key's requests are signed (docs/store-api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreKeyMode {

@@ -15,13 +15,14 @@ use walletd_protocol::Amount;
 /// Business rules that an operator may tune.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletConfig {
-    /// How long a cashier payment stays payable when the merchant gives no expiry (PROTOCOL §2.14).
+    /// How long a cashier payment stays payable when the merchant gives no expiry
+    /// (docs/mini-program.md §9, docs/choices.md).
     pub payment_expiry_secs: i64,
     /// The longest expiry a merchant may ask for.
     pub max_payment_expiry_secs: i64,
-    /// How long after creation a paid payment may still be cancelled (PROTOCOL §2.7).
+    /// How long after creation a paid payment may still be cancelled (docs/mini-program.md §11).
     pub cancel_window_secs: i64,
-    /// How long after payment a refund may be made (PROTOCOL §2.8).
+    /// How long after payment a refund may be made (docs/mini-program.md §12, docs/choices.md).
     pub refund_window_secs: i64,
     /// Honour the reserved sandbox amounts.
     pub sandbox: bool,

@@ -1,4 +1,4 @@
-//! Request and response bodies of the AlphaPay Open API (PROTOCOL.md §4), `/api/v1.0` and
+//! Request and response bodies of the AlphaPay Open API (docs/alphapay.md), `/api/v1.0` and
 //! `/api/v2.0` alike (only the v2.0 shapes are published; v1.0 is served with the same ones).
 //!
 //! Amounts are integer minor units in a string of 1–7 digits (`^\d{1,7}$`). Date-times are ISO 8601

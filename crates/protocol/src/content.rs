@@ -1,4 +1,4 @@
-//! The byte-exact "content to sign" of each signed dialect (PROTOCOL §1.4, §4).
+//! The byte-exact "content to sign" of each signed dialect (docs/mini-program.md §3, docs/alphapay.md).
 //!
 //! These functions only concatenate; they never normalise. The time is the header value exactly as
 //! sent and the body is the raw bytes as transmitted (never re-serialised JSON).

@@ -1,5 +1,5 @@
 //! Keys, signing and verification for the two signature algorithms of the Mini Program OpenAPI
-//! family (PROTOCOL §1.5): `RSA256` (SHA256withRSA, PKCS#1 v1.5) and `ECC224` (ECDSA on P-224).
+//! family (docs/mini-program.md §5): `RSA256` (SHA256withRSA, PKCS#1 v1.5) and `ECC224` (ECDSA on P-224).
 //!
 //! Key text is accepted the way merchants actually hand it over: PEM (PKCS#8, PKCS#1, SEC1, SPKI)
 //! or just the base64 body of the DER, with any whitespace inside. RSA work is done by aws-lc-rs,
@@ -28,7 +28,7 @@ use p224::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey 
 use p224::pkcs8::{ObjectIdentifier, PrivateKeyInfo};
 use sha2::{Digest as _, Sha224, Sha256};
 
-/// Smallest RSA modulus we accept, in bits (PROTOCOL §1.5: RSA-2048).
+/// Smallest RSA modulus we accept, in bits (docs/mini-program.md §5: RSA-2048).
 pub const RSA_MIN_BITS: u32 = 2048;
 /// Largest RSA modulus we accept, in bits (the limit of the RSA backend).
 pub const RSA_MAX_BITS: u32 = 8192;
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for Algorithm {
 /// The hash an ECC224 signature was made over. RSA256 always uses SHA-256.
 ///
 /// Nothing public pins the digest behind "ECC224", so verification accepts both and reports which
-/// one matched; the server answers with the same one (PROTOCOL §1.5).
+/// one matched; the server answers with the same one (docs/mini-program.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SignatureDigest {
     /// SHA-256 (the default for signing).

@@ -1,4 +1,4 @@
-//! Request and response bodies of the Mini Program OpenAPI (PROTOCOL.md §2, §3), v1 and v2.
+//! Request and response bodies of the Mini Program OpenAPI (docs/mini-program.md §8–§16), v1 and v2.
 //!
 //! Parsing is strict about types and lengths (a wrong field is `PARAM_ILLEGAL` with the field's
 //! path in the message) and tolerant where real clients differ: booleans may arrive as `"true"`,
@@ -353,7 +353,7 @@ pub struct ActionForm {
     pub order_code: Option<String>,
 }
 
-/// v2 `redirectActionForm` (we send both `redirectUrl` and `redirectionUrl`, PROTOCOL §2.5).
+/// v2 `redirectActionForm` (we send both `redirectUrl` and `redirectionUrl`, docs/mini-program.md §9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RedirectActionForm {
@@ -558,7 +558,7 @@ pub struct InquiryRefundResponse {
     pub refund_fail_reason: Option<String>,
 }
 
-// ---- capture (PROTOCOL.md §2.10; issue 5 API, DTOs for the SDK: issue 8) ----
+// ---- capture (docs/mini-program.md §13; issue 5 API, DTOs for the SDK: issue 8) ----
 
 /// `capture` request, v2 and v1 (Qi's edition, which adds `partnerId`).
 ///

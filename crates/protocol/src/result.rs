@@ -1,6 +1,6 @@
 //! The `result` object every Mini Program answer carries, and the one table of result codes.
 //!
-//! Sources: PROTOCOL.md §1.7 and the per-API code lists of §2. Where two sources disagree on the
+//! Which API sends each code, and when: docs/result-codes.md. Where two sources disagree on the
 //! status of a code (REQUEST_TRAFFIC_EXCEED_LIMIT is F in one table and U in another), we use U,
 //! because a retry with the same request id is the safe reaction.
 
@@ -167,7 +167,7 @@ pub struct WireResult {
     pub result_message: String,
 }
 
-/// Longest `resultMessage` we send (PROTOCOL.md §1.7).
+/// Longest `resultMessage` we send (docs/result-codes.md).
 pub const RESULT_MESSAGE_MAX_CHARS: usize = 256;
 
 impl WireResult {

@@ -1,4 +1,4 @@
-//! The `Signature` HTTP header (PROTOCOL §1.3, §1.5):
+//! The `Signature` HTTP header (docs/mini-program.md §4):
 //! `algorithm=RSA256,keyVersion=1,signature=<url-encoded standard base64>`.
 //!
 //! Parsing is tolerant of what real clients send (spaces after commas, any key case, missing

@@ -1,4 +1,4 @@
-//! The WS.WebTV store API request signature (PROTOCOL §5).
+//! The WS.WebTV store API request signature (docs/store-api.md).
 //!
 //! The signature covers only `salt` and `timestamp` (not the action or the body) and is keyed with the
 //! credential's shared secret. Two modes exist, chosen by the WebTV installation.

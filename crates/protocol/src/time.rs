@@ -1,4 +1,4 @@
-//! `Request-Time` parsing, the freshness window, and the `Response-Time` format (PROTOCOL §1.6, §8).
+//! `Request-Time` parsing, the freshness window, and the `Response-Time` format (docs/mini-program.md §6).
 //!
 //! The header value is signed verbatim; these functions only interpret it.
 

@@ -40,7 +40,7 @@ pub struct Config {
 }
 
 // ---- OAuth and payment codes (issue 5) ----
-/// How long auth codes, tokens and payment codes live (PROTOCOL §2.1 proposal).
+/// How long auth codes, tokens and payment codes live (docs/mini-program.md §16; docs/choices.md, OAuth).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OAuthConfig {
@@ -78,7 +78,7 @@ impl OAuthConfig {
 // ---- end OAuth and payment codes (issue 5) ----
 
 // ---- AlphaPay dialect (issue 6) ----
-/// The AlphaPay Open API dialect (PROTOCOL §4).
+/// The AlphaPay Open API dialect (docs/alphapay.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlphaPayConfig {
@@ -130,7 +130,7 @@ impl Default for CashierConfig {
     }
 }
 
-/// The notifier: how notifications are sent and retried (PROTOCOL §2.11 proposal; issue 4).
+/// The notifier: how notifications are sent and retried (docs/mini-program.md §15, docs/choices.md; issue 4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifierConfig {
@@ -183,7 +183,7 @@ pub struct MiniProgramConfig {
     pub body_limit_bytes: usize,
 }
 
-/// Payment rules (PROTOCOL §2.7, §2.8, §2.14 proposals).
+/// Payment rules (docs/mini-program.md §9, §11, §12; docs/choices.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaymentsConfig {

@@ -1,4 +1,4 @@
-//! The WS.WebTV store API dialect (`api.php`, PROTOCOL.md §5).
+//! The WS.WebTV store API dialect (`api.php`, docs/store-api.md).
 //!
 //! `POST /api.php?go=store&do=ACTION&iq=USER_ID&key=…&timestamp=…&salt=…&signature=…` with the
 //! action's fields as a form body (`application/x-www-form-urlencoded` or `multipart/form-data`,

@@ -1,4 +1,4 @@
-//! Cancel (PROTOCOL.md §2.7): an unpaid payment closes and releases its hold; a paid one is
+//! Cancel (docs/mini-program.md §11): an unpaid payment closes and releases its hold; a paid one is
 //! returned in full within the cancel window; a cancelled one answers S again.
 
 use crate::helpers::*;

@@ -1,6 +1,6 @@
-//! Idempotency (PROTOCOL.md §2.13, DESIGN.md "Storage"): the same key with the same content gets
-//! the first outcome again, failures included; other content gets REPEAT_REQ_INCONSISTENT; and
-//! concurrent repeats create exactly one record.
+//! Idempotency (docs/mini-program.md §14, ARCHITECTURE.md "The storage seam"): the same key with
+//! the same content gets the first outcome again, failures included; other content gets
+//! REPEAT_REQ_INCONSISTENT; and concurrent repeats create exactly one record.
 
 use crate::helpers::*;
 use std::collections::BTreeSet;

@@ -1,5 +1,5 @@
 //! Payments through the public `Wallet`: pay, confirm, decline, expiry, and every refusal of
-//! PROTOCOL.md §2.4/§2.5 that the core decides.
+//! docs/mini-program.md §9 that the core decides.
 
 use crate::helpers::*;
 use chrono::Duration;

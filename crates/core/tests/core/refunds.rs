@@ -1,4 +1,4 @@
-//! Refunds (PROTOCOL.md §2.8, §2.9): partial and repeated, never above the paid amount, in the
+//! Refunds (docs/mini-program.md §12): partial and repeated, never above the paid amount, in the
 //! payment's currency, within the window, paid from the merchant's balance.
 
 use crate::helpers::*;

@@ -62,7 +62,7 @@ async fn sandbox_amounts_that_end_in_u_answer_unknown_and_the_payment_exists() {
         assert_eq!(p.status, PaymentStatus::Processing);
         let found = t.wallet.inquire_payment(CLIENT, by_request(&req)).await.unwrap();
         assert_eq!(found, Some(p.clone()), "inquiry finds the payment");
-        // A repeat reports the payment as it now stands (PROTOCOL.md §2.13 proposal).
+        // A repeat reports the payment as it now stands (docs/mini-program.md §14).
         match t.wallet.pay(t.pay_cmd(&req, amount)).await.unwrap() {
             PayOutcome::Accepted(again) => assert_eq!(again.payment_id, p.payment_id),
             other => panic!("amount {amount}: a repeat must report the payment, got {other:?}"),

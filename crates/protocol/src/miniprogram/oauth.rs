@@ -1,4 +1,4 @@
-//! Request and response bodies of the Mini Program OAuth APIs (PROTOCOL.md §2.1–2.3), v1 and v2:
+//! Request and response bodies of the Mini Program OAuth APIs (docs/mini-program.md §16), v1 and v2:
 //! `applyToken`, `cancelToken`, and the user-info inquiries (v1
 //! `customers/user/inquiryUserInfoByAccessToken`, v2 `users/inquiryUserInfo`).
 //!

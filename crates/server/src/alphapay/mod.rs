@@ -1,4 +1,4 @@
-//! The AlphaPay Open API dialect (PROTOCOL.md §4), served at `<prefix>/v1.0/payments/...` and
+//! The AlphaPay Open API dialect (docs/alphapay.md), served at `<prefix>/v1.0/payments/...` and
 //! `<prefix>/v2.0/payments/...` (prefix `/api` by default).
 //!
 //! Every request goes through [`handle`]: it reads the raw body, checks the required headers,

@@ -1,12 +1,12 @@
-//! AlphaPay notifications (PROTOCOL §4): after a payment succeeds, and after a refund succeeds,
-//! a POST to the order's (or refund's) `notifyUrl`.
+//! AlphaPay notifications (docs/alphapay.md, Notifications): after a payment succeeds, and after a
+//! refund succeeds, a POST to the order's (or refund's) `notifyUrl`.
 //!
 //! - Body: the inquiryPayment / inquiryRefund answer without its `result`.
 //! - Headers `Merchant-Code`, `Request-Time`, `Nonce`, `Signature` (and `Content-Type`), signed
 //!   like an answer: `POST <notify URL path>\n<Merchant-Code>.<Request-Time>.<Nonce>.<body>`.
 //! - Schedule: a payment gets 3 immediate attempts, then one every 30 minutes as long as that is
 //!   within 24 hours of the payment; a refund gets one attempt.
-//! - Acknowledgement: AlphaPay publishes none we could find (PROTOCOL §4 proposal): any 2xx answer
+//! - Acknowledgement: AlphaPay publishes none we could find (docs/choices.md, Notifications): any 2xx answer
 //!   counts, unless its body is a JSON `result` whose `resultStatus` is not `S`.
 //!
 //! The renderer and the schedule are pure functions of the outbox row; [`AlphaPayNotifications`]

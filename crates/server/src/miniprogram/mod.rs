@@ -1,4 +1,4 @@
-//! The Mini Program OpenAPI dialect (PROTOCOL.md §1, §2).
+//! The Mini Program OpenAPI dialect (docs/mini-program.md).
 //!
 //! Every request goes through [`handle`]: it reads the raw body, finds the client, verifies the
 //! `Signature` over `METHOD SP PATH LF Client-Id "." Request-Time "." Body` before any JSON

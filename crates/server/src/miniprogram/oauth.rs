@@ -1,4 +1,4 @@
-//! applyToken (v1, v2), cancelToken and the user-info inquiries (PROTOCOL.md §2.1–2.3): wire DTO →
+//! applyToken (v1, v2), cancelToken and the user-info inquiries (docs/mini-program.md §16): wire DTO →
 //! core → wire answer. The wire shapes are in `walletd_protocol::miniprogram::oauth` (shared with
 //! the merchant SDK).
 //!

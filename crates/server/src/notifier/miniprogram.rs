@@ -1,4 +1,4 @@
-//! Mini Program `notifyPayment` (PROTOCOL §2.11, §1.4): v1 body with `paymentStatus`, v2 body with
+//! Mini Program `notifyPayment` (docs/mini-program.md §15, §3): v1 body with `paymentStatus`, v2 body with
 //! `paymentResult`, signed like a request with the notify URL's path and the merchant's client id,
 //! acknowledged only by `result.resultStatus == "S"`.
 

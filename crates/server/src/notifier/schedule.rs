@@ -21,7 +21,7 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// The Mini Program schedule from the configuration (PROTOCOL §2.11 proposal by default).
+    /// The Mini Program schedule from the configuration (by default the gaps in docs/choices.md).
     pub fn from_gaps_ms(gaps_ms: &[u64]) -> Schedule {
         Schedule::Gaps(
             gaps_ms

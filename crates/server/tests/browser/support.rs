@@ -391,7 +391,7 @@ impl Received {
         serde_json::from_slice(&self.body).expect("notification json")
     }
 
-    /// Checks the signature as a merchant would (PROTOCOL §1.4).
+    /// Checks the signature as a merchant would (docs/mini-program.md §3).
     pub fn verify(&self, wallet_key: &PublicKey) -> Result<(), String> {
         let sig = SignatureHeader::parse(self.header("signature").ok_or("no signature header")?)
             .map_err(|e| e.to_string())?;

@@ -1,6 +1,6 @@
 //! Authorization and capture (`isAuthorizationPayment`, `/v1|v2/payments/capture`): the funds are
 //! held by a pending transfer, captured in one or several parts, the rest released by the last
-//! capture, a cancel or the expiry; every code of PROTOCOL.md §2.10 that can happen.
+//! capture, a cancel or the expiry; every code of docs/mini-program.md §13 that can happen.
 
 use crate::app::*;
 use serde_json::{json, Value};

@@ -1,5 +1,5 @@
 //! applyToken v1 and v2, refresh-token rotation, cancelToken and revocation: every code of
-//! PROTOCOL.md §2.1 that can happen.
+//! docs/mini-program.md §16 that can happen.
 
 use crate::app::*;
 use serde_json::json;
