@@ -73,20 +73,29 @@ impl PayRequestV2 {
         }
     }
 
-    /// An authorization (`paymentFactor.isAuthorizationPayment`): the user's funds are held, and
-    /// the merchant takes them later with `capture` ([`CaptureRequest`]).
-    pub fn authorization(
+    /// An agreement payment (`productCode` `AGREEMENT_PAYMENT`): paid at once, without the
+    /// user, under the agreement the user granted; `access_token` is the one `applyToken` gave
+    /// (sent as `paymentAuthCode`).
+    pub fn agreement(
         app_id: impl Into<String>,
         payment_request_id: impl Into<String>,
         amount: impl Into<WireAmount>,
+        access_token: impl Into<String>,
     ) -> Self {
         PayRequestV2 {
-            payment_factor: Some(PaymentFactor {
-                is_authorization_payment: Some(true),
-                ..PaymentFactor::default()
-            }),
+            product_code: Some("AGREEMENT_PAYMENT".into()),
+            payment_auth_code: Some(access_token.into()),
             ..PayRequestV2::new(app_id, payment_request_id, amount)
         }
+    }
+
+    /// Makes it an authorization (`paymentFactor.isAuthorizationPayment`): the funds are only
+    /// held, and the merchant takes them later with `capture` ([`CaptureRequest`]).
+    pub fn as_authorization(mut self) -> Self {
+        self.payment_factor
+            .get_or_insert_with(PaymentFactor::default)
+            .is_authorization_payment = Some(true);
+        self
     }
 
     /// `paymentNotifyUrl`: where the wallet POSTs the signed outcome.
@@ -388,13 +397,16 @@ mod tests {
             json!({"appId": "app-1", "paymentRequestId": "pay-1",
                 "paymentAmount": {"currency": "USD", "value": "1"}})
         );
-        let auth = PayRequestV2::authorization("app-1", "pay-2", usd(5000)).with_payer("alice");
+        let auth = PayRequestV2::agreement("app-1", "pay-2", usd(5000), "token-1").as_authorization();
         assert_eq!(
-            auth.payment_factor.as_ref().unwrap().is_authorization_payment,
-            Some(true)
+            serde_json::to_value(&auth).unwrap(),
+            json!({"appId": "app-1", "productCode": "AGREEMENT_PAYMENT", "paymentRequestId": "pay-2",
+                "paymentAmount": {"currency": "USD", "value": "5000"},
+                "paymentFactor": {"isAuthorizationPayment": true}, "paymentAuthCode": "token-1"})
         );
-        assert_eq!(auth.extend_info.as_deref(), Some(r#"{"customerId":"alice"}"#));
         assert!(auth.check().is_ok());
+        let named = PayRequestV2::new("app-1", "pay-3", usd(1)).with_payer("alice");
+        assert_eq!(named.extend_info.as_deref(), Some(r#"{"customerId":"alice"}"#));
         let v1 = PayRequestV1::cashier("P1", "pay-3", usd(100), "Tea").with_notify_url("https://m.example/n");
         assert_eq!(v1.payment_factor.as_ref().unwrap().is_cashier_payment, Some(true));
         assert_eq!(v1.check().unwrap(), usd(100));
