@@ -12,7 +12,7 @@
 //!   until the answer is final, or say plainly that it is [still unknown](PaymentOutcome::StillUnknown).
 //! - [`notification`] verifies the wallet's signed `notifyPayment` callbacks (and AlphaPay's, with
 //!   [`verify_alphapay_notification`]) and gives the acknowledgement body; with the `axum`
-//!   feature, [`axum_handler`] is a ready endpoint.
+//!   feature, the module `axum_handler` is a ready endpoint.
 //! - [`AlphaPayClient`] speaks the AlphaPay Open API, [`StoreClient`] the store API (`api.php`).
 //! - [`diagnose`] explains why a signature does not verify (what `walletd explain` prints).
 //!
