@@ -430,7 +430,7 @@ impl MiniProgramClient {
             .await
     }
 
-    // ---- OAuth, user info and capture (issue 8) ----
+    // ---- OAuth, user info and capture ----
 
     /// `/v{1,2}/authorizations/applyToken`: exchanges an auth code (from `my.getAuthCode` in the
     /// mini program) for a token pair, or rotates a pair with its refresh token.
