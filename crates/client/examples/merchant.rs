@@ -20,9 +20,9 @@ use axum::Router;
 use tokio::sync::mpsc;
 use walletd_client::axum_handler::notification_endpoint;
 use walletd_client::{MiniProgramClient, NotificationVerifier, PaymentOutcome, RefundOutcome};
-use walletd_protocol::amount::WireAmount;
 use walletd_protocol::crypto::{PrivateKey, PublicKey};
-use walletd_protocol::miniprogram::{Order, PayRequestV2, PaymentLookupRequest, RefundRequest};
+use walletd_protocol::miniprogram::{PayRequestV2, PaymentLookupRequest, RefundRequest};
+use walletd_protocol::{Amount, Currency};
 
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("set {name} (see `walletd demo`)"))
@@ -66,29 +66,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Ask for 12.50 USD. The request id is yours: reuse it when you retry, never invent a new
     //    one for the same order (the SDK's `*_with_retry` does exactly that).
     let payment_request_id = format!("order-{}", chrono::Utc::now().timestamp_millis());
-    let pay = PayRequestV2 {
+    let usd = Currency::from_code("USD").ok_or("USD is an ISO 4217 currency")?;
+    let pay = PayRequestV2::cashier(
         app_id,
-        product_code: Some("CASHIER_PAYMENT".into()),
-        sales_code: None,
-        payment_request_id: payment_request_id.clone(),
-        payment_amount: WireAmount {
-            currency: "USD".into(),
-            value: "1250".into(),
-        },
-        order: Some(Order {
-            reference_order_id: Some(payment_request_id.clone()),
-            order_description: Some("Two cups of tea".into()),
-            merchant: None,
-        }),
-        payment_method: None,
-        payment_factor: None,
-        payment_auth_code: None,
-        payment_expiry_time: None,
-        payment_redirect_url: None,
-        payment_notify_url: Some(notify_url.clone()),
-        void_notify_url: None,
-        extend_info: None,
-    };
+        &payment_request_id,
+        Amount::from_minor(usd, 1250)?,
+        &payment_request_id,
+        "Two cups of tea",
+    )
+    .with_notify_url(&notify_url)
+    .with_expiry(chrono::Utc::now() + chrono::Duration::minutes(15));
     let payment_id = match client.pay_v2_with_retry(&pay).await? {
         PaymentOutcome::Accepted(answer) => {
             let cashier = answer
@@ -114,10 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             notification.payment.is_success()
         }
         _ => {
-            let lookup = PaymentLookupRequest {
-                payment_id: Some(payment_id.clone()),
-                ..Default::default()
-            };
+            let lookup = PaymentLookupRequest::by_payment_id(&payment_id);
             let inquiry = client.inquiry_payment("v2", &lookup).await?;
             println!("no notification yet; inquiry says {:?}", inquiry.payment_status);
             inquiry.payment_status.as_deref() == Some("SUCCESS")
@@ -129,18 +113,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Refund 2.50 USD. Again: one refundRequestId per refund, reused on retry.
-    let refund = RefundRequest {
-        partner_id: None,
-        refund_request_id: format!("{payment_request_id}-refund-1"),
-        payment_id: Some(payment_id),
-        payment_request_id: None,
-        refund_amount: WireAmount {
-            currency: "USD".into(),
-            value: "250".into(),
-        },
-        refund_reason: Some("one cup was cold".into()),
-        extend_info: None,
-    };
+    let refund_request_id = format!("{payment_request_id}-refund-1");
+    let refund = RefundRequest::new(payment_id, refund_request_id, Amount::from_minor(usd, 250)?)
+        .with_reason("one cup was cold");
     match client.refund_with_retry("v2", &refund).await? {
         RefundOutcome::Refunded { refund_id, .. } => println!("refunded 2.50 USD as {refund_id}"),
         other => println!("refund: {other:?}"),

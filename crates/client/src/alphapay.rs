@@ -318,10 +318,7 @@ impl AlphaPayClient {
         let policy = self.retry.clone();
         let attempts = policy.send_attempts.max(1);
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Local(e.to_string()))?;
-        let lookup = PaymentLookupRequest {
-            payment_id: None,
-            payment_request_id: Some(request.payment_request_id.clone()),
-        };
+        let lookup = PaymentLookupRequest::by_payment_request_id(&request.payment_request_id);
         let mut sends = 0u32;
         let mut polls = 0u32;
         let mut last_problem = String::new();

@@ -1,4 +1,6 @@
-//! The merchant SDK for walletd (and any wallet speaking the same signed OpenAPI).
+#![doc = include_str!("../README.md")]
+//!
+//! ## The parts
 //!
 //! - [`MiniProgramClient`] speaks the Mini Program OpenAPI (v1 and v2). It signs every request with
 //!   the merchant's key and verifies every answer with the wallet's public key before looking at
@@ -10,68 +12,53 @@
 //!   until the answer is final, or say plainly that it is [still unknown](PaymentOutcome::StillUnknown).
 //! - [`notification`] verifies the wallet's signed `notifyPayment` callbacks (and AlphaPay's, with
 //!   [`verify_alphapay_notification`]) and gives the acknowledgement body; with the `axum`
-//!   feature, [`axum_handler`] is a ready endpoint.
+//!   feature, the module `axum_handler` is a ready endpoint.
 //! - [`AlphaPayClient`] speaks the AlphaPay Open API, [`StoreClient`] the store API (`api.php`).
 //! - [`diagnose`] explains why a signature does not verify (what `walletd explain` prints).
 //!
-//! # Pay, inquire, refund
+//! ## Pay, inquire, refund against a wallet
 //!
-//! ```
-//! # #[path = "../tests/support/doc_wallet.rs"] mod doc_wallet;
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! # let wallet = doc_wallet::DocWallet::start().await;
-//! # let (base_url, client_id, merchant_key, wallet_public_key) = wallet.merchant();
+//! ```no_run
 //! use walletd_client::{MiniProgramClient, PaymentOutcome, RefundOutcome};
-//! use walletd_protocol::amount::WireAmount;
+//! use walletd_protocol::crypto::{PrivateKey, PublicKey};
 //! use walletd_protocol::miniprogram::{PayRequestV2, PaymentLookupRequest, RefundRequest};
+//! use walletd_protocol::{Amount, Currency};
 //!
-//! let client = MiniProgramClient::new(&base_url, &client_id, merchant_key, wallet_public_key);
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let key = PrivateKey::from_text(&std::fs::read_to_string("private_key.pem")?)?;
+//!     let wallet_key = PublicKey::from_text(&std::fs::read_to_string("wallet_public_key.pem")?)?;
+//!     let client = MiniProgramClient::new("http://127.0.0.1:8080", "merchant-1", key, wallet_key);
+//!     let usd = Currency::from_code("USD").ok_or("unknown currency")?;
 //!
-//! // 1. Ask for 12.50 USD. The wallet accepts and sends the user to its cashier page.
-//! let pay = PayRequestV2 {
-//!     app_id: "app-1".into(),
-//!     product_code: None,
-//!     sales_code: None,
-//!     payment_request_id: "order-1001".into(),
-//!     payment_amount: WireAmount { currency: "USD".into(), value: "1250".into() },
-//!     order: None,
-//!     payment_method: None,
-//!     payment_factor: None,
-//!     payment_auth_code: None,
-//!     payment_expiry_time: None,
-//!     payment_redirect_url: None,
-//!     payment_notify_url: None,
-//!     void_notify_url: None,
-//!     extend_info: None,
-//! };
-//! let outcome = client.pay_v2_with_retry(&pay).await?;
-//! let PaymentOutcome::Accepted(accepted) = outcome else { panic!("expected A: {outcome:?}") };
-//! let payment_id = accepted.payment_id.clone().unwrap();
-//! let cashier = accepted.redirect_action_form.unwrap().redirect_url;
-//! println!("send the user to {cashier}");
-//! # wallet.user_pays(&payment_id).await;
+//!     // 1. Ask for 12.50 USD. The wallet accepts and sends the user to its cashier page. On a
+//!     //    lost answer or `U` the same request id is re-sent, then the payment is inquired.
+//!     let pay = PayRequestV2::cashier("app-1", "pay-1001", Amount::from_minor(usd, 1250)?,
+//!         "order-1001", "Two cups of tea");
+//!     let payment_id = match client.pay_v2_with_retry(&pay).await? {
+//!         PaymentOutcome::Accepted(answer) => {
+//!             let cashier = answer.redirect_action_form.map(|f| f.redirect_url).unwrap_or_default();
+//!             println!("send the user to {cashier}");
+//!             answer.payment_id.unwrap_or_default()
+//!         }
+//!         PaymentOutcome::Paid { payment_id, .. } => payment_id.unwrap_or_default(),
+//!         PaymentOutcome::Failed { reason, .. } => return Err(reason.into()),
+//!         // Neither paid nor failed: keep the order open and inquire later with the same id.
+//!         PaymentOutcome::StillUnknown { last_problem, .. } => return Err(last_problem.into()),
+//!     };
 //!
-//! // 2. Later (or when the notification arrives): how did it go?
-//! let lookup = PaymentLookupRequest { payment_id: Some(payment_id.clone()), ..Default::default() };
-//! let inquiry = client.inquiry_payment("v2", &lookup).await?;
-//! assert_eq!(inquiry.payment_status.as_deref(), Some("SUCCESS"));
+//!     // 2. Later (or when the notification arrives): how did it go?
+//!     let inquiry = client.inquiry_payment("v2", &PaymentLookupRequest::by_payment_id(&payment_id)).await?;
+//!     println!("the payment is {:?}", inquiry.payment_status);
 //!
-//! // 3. Give 2.50 USD back.
-//! let refund = RefundRequest {
-//!     partner_id: None,
-//!     refund_request_id: "refund-1001-1".into(),
-//!     payment_id: Some(payment_id),
-//!     payment_request_id: None,
-//!     refund_amount: WireAmount { currency: "USD".into(), value: "250".into() },
-//!     refund_reason: Some("one cup was cold".into()),
-//!     extend_info: None,
-//! };
-//! let RefundOutcome::Refunded { refund_id, .. } = client.refund_with_retry("v2", &refund).await? else {
-//!     panic!("the refund did not succeed")
-//! };
-//! println!("refunded as {refund_id}");
-//! # Ok::<(), walletd_client::ClientError>(())
-//! # }).unwrap();
+//!     // 3. Give 2.50 USD back; re-sending the same refund request id never refunds twice.
+//!     let refund = RefundRequest::new(payment_id, "refund-1001-1", Amount::from_minor(usd, 250)?)
+//!         .with_reason("one cup was cold");
+//!     if let RefundOutcome::Refunded { refund_id, .. } = client.refund_with_retry("v2", &refund).await? {
+//!         println!("refunded as {refund_id}");
+//!     }
+//!     Ok(())
+//! }
 //! ```
 
 pub mod alphapay;
@@ -80,13 +67,14 @@ pub mod miniprogram;
 pub mod notification;
 pub mod retry;
 pub mod store;
+pub mod testing;
 
 #[cfg(feature = "axum")]
 pub mod axum_handler;
 
 pub use alphapay::AlphaPayClient;
-pub use miniprogram::{Exchange, MiniProgramClient, RequestOptions, Verified};
-pub use notification::{verify_alphapay_notification, AlphaPayNotification}; // issue 8: AlphaPay notifications
+pub use miniprogram::{Exchange, MiniProgramClient, RequestOptions, SignedRequest, Verified};
+pub use notification::{verify_alphapay_notification, AlphaPayNotification};
 pub use notification::{verify_notification, Notification, NotificationError, NotificationVerifier};
 pub use retry::{PaymentOutcome, RefundOutcome, RetryPolicy};
 pub use store::StoreClient;

@@ -73,6 +73,28 @@ impl Exchange {
     }
 }
 
+/// A request signed and ready to send: what [`MiniProgramClient::sign_request`] builds and what
+/// the client POSTs.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    /// The path that was signed, e.g. `/api/v2/payments/pay`.
+    pub path: String,
+    /// `content-type`, `client-id`, `request-time` and `signature`, in that order.
+    pub headers: Vec<(String, String)>,
+    /// The body exactly as signed.
+    pub body: Vec<u8>,
+}
+
+impl SignedRequest {
+    /// The value of the header `name` (lower case), if the request has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// An answer whose signature verified.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -82,6 +104,14 @@ pub struct Verified {
     pub body: Bytes,
     /// The `result` object of the body.
     pub result: WireResult,
+}
+
+impl Verified {
+    /// The verified body as the API's answer type (e.g. [`PayResponse`]), whatever its result
+    /// status.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        decode(&self.body)
+    }
 }
 
 /// A merchant's connection to a wallet's Mini Program OpenAPI.
@@ -207,6 +237,37 @@ impl MiniProgramClient {
         body: Vec<u8>,
         options: &RequestOptions,
     ) -> Result<Exchange, ClientError> {
+        let signed = self.sign_body(api, body, options)?;
+        Exchange::send(
+            &self.http,
+            &self.base_url,
+            signed.path,
+            signed.headers,
+            signed.body,
+        )
+        .await
+    }
+
+    /// Serialises `request` for `api` and signs it now, without sending it: what
+    /// [`call`](Self::call) and the typed methods would POST. Useful to look at (or log without
+    /// the signature) and for offline tests; [`verify_answer`](Self::verify_answer) checks the
+    /// answer to it.
+    pub fn sign_request<Req: Serialize>(
+        &self,
+        api: &str,
+        request: &Req,
+    ) -> Result<SignedRequest, ClientError> {
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Local(e.to_string()))?;
+        self.sign_body(api, body, &RequestOptions::default())
+    }
+
+    /// Signs a raw body for `api` (with the overrides of `options`).
+    pub fn sign_body(
+        &self,
+        api: &str,
+        body: Vec<u8>,
+        options: &RequestOptions,
+    ) -> Result<SignedRequest, ClientError> {
         let path = self.path_of(api);
         let request_time = options
             .request_time
@@ -232,7 +293,11 @@ impl MiniProgramClient {
             ("request-time".to_owned(), request_time),
             ("signature".to_owned(), signature),
         ];
-        Exchange::send(&self.http, &self.base_url, path, request_headers, body).await
+        Ok(SignedRequest {
+            path,
+            headers: request_headers,
+            body,
+        })
     }
 
     /// Checks an answer's signature for a request to `path` and reads its `result`.
@@ -246,8 +311,9 @@ impl MiniProgramClient {
         path: &str,
         status: u16,
         headers: HeaderMap,
-        body: Bytes,
+        body: impl Into<Bytes>,
     ) -> Result<Verified, ClientError> {
+        let body: Bytes = body.into();
         let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let Some(signature) = get("signature") else {
             if status != 200 {
@@ -364,7 +430,7 @@ impl MiniProgramClient {
             .await
     }
 
-    // ---- OAuth, user info and capture (issue 8) ----
+    // ---- OAuth, user info and capture ----
 
     /// `/v{1,2}/authorizations/applyToken`: exchanges an auth code (from `my.getAuthCode` in the
     /// mini program) for a token pair, or rotates a pair with its refresh token.

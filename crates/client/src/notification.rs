@@ -235,7 +235,7 @@ pub fn verify_notification(
     NotificationVerifier::new(wallet_key.clone(), tolerance).verify(path, headers, raw_body)
 }
 
-// ---- AlphaPay notifications (issue 8) ----
+// ---- AlphaPay notifications ----
 
 /// What an AlphaPay notification is about: its body is the matching inquiry answer without its
 /// `result` (docs/alphapay.md).

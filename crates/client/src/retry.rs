@@ -171,11 +171,8 @@ impl MiniProgramClient {
 
     /// `/v1/payments/pay` with the retry policy: see [`pay_v2_with_retry`](Self::pay_v2_with_retry).
     pub async fn pay_v1_with_retry(&self, request: &PayRequestV1) -> Result<PaymentOutcome, ClientError> {
-        let lookup = PaymentLookupRequest {
-            partner_id: Some(request.partner_id.clone()),
-            payment_request_id: Some(request.payment_request_id.clone()),
-            ..Default::default()
-        };
+        let lookup = PaymentLookupRequest::by_payment_request_id(&request.payment_request_id)
+            .with_partner_id(&request.partner_id);
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Local(e.to_string()))?;
         self.pay_resolving("v1", &body, &request.payment_request_id, &lookup)
             .await
@@ -195,10 +192,7 @@ impl MiniProgramClient {
     ///
     /// An answer that is not signed by the wallet is an error, never an outcome.
     pub async fn pay_v2_with_retry(&self, request: &PayRequestV2) -> Result<PaymentOutcome, ClientError> {
-        let lookup = PaymentLookupRequest {
-            payment_request_id: Some(request.payment_request_id.clone()),
-            ..Default::default()
-        };
+        let lookup = PaymentLookupRequest::by_payment_request_id(&request.payment_request_id);
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Local(e.to_string()))?;
         self.pay_resolving("v2", &body, &request.payment_request_id, &lookup)
             .await
@@ -327,8 +321,7 @@ impl MiniProgramClient {
         let inquiry_api = format!("{version}/payments/inquiryRefund");
         let lookup = RefundLookupRequest {
             partner_id: request.partner_id.clone(),
-            refund_request_id: Some(request.refund_request_id.clone()),
-            ..Default::default()
+            ..RefundLookupRequest::by_refund_request_id(&request.refund_request_id)
         };
         let mut sends = 0u32;
         let mut polls = 0u32;

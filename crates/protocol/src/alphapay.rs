@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::miniprogram::{format_body_time, parse_body, ResultOnly};
 
+mod builders; // constructors and `with_*` setters of the requests a merchant sends
+
 /// Every `scenarioCode` the unified pay API names.
 pub const SCENARIO_CODES: &[&str] = &[
     "ONLINE_QRCODE",

@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Scope
+//!
 //! Wire formats of walletd's three dialects: signatures, content to sign, time stamps,
 //! result codes, money values and the request/response shapes. No I/O, no storage.
 

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
-pub mod oauth; // applyToken, cancelToken, user info (issue 5 APIs, DTOs for the SDK: issue 8)
+mod builders;
+pub mod oauth; // applyToken, cancelToken, user info (issue 5 APIs, DTOs for the SDK: issue 8) // constructors and `with_*` setters of the requests a merchant sends
 
 /// A field that is wrong, in words fit for `resultMessage`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

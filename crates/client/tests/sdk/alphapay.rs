@@ -5,10 +5,7 @@ use std::time::Duration;
 
 use walletd_client::alphapay::AlphaPayOutcome;
 use walletd_client::{AlphaPayClient, ClientError};
-use walletd_protocol::alphapay::{
-    PayOrder, PayRequest, PaymentLookupRequest, PaymentMethod, RefundAmount, RefundDetailRequest,
-    RefundLookupRequest, RefundRequest,
-};
+use walletd_protocol::alphapay::{PayRequest, PaymentLookupRequest, RefundLookupRequest, RefundRequest};
 use walletd_protocol::amount::WireAmount;
 
 use crate::doc_wallet::{merchant_key, DocWallet, MERCHANT_CODE};
@@ -26,24 +23,11 @@ fn client(wallet: &DocWallet, base_url: &str) -> AlphaPayClient {
 }
 
 fn pay(request_id: &str, value: &str) -> PayRequest {
-    PayRequest {
-        scenario_code: "ONLINE_QRCODE".into(),
-        payment_request_id: request_id.into(),
-        order: PayOrder {
-            order_amount: WireAmount {
-                currency: "USD".into(),
-                value: value.into(),
-            },
-            description: "Two cups of tea".into(),
-            notify_url: None,
-            redirect_url: None,
-        },
-        payment_method: Some(PaymentMethod {
-            payment_method_type: Some("Alipay".into()),
-        }),
-        customer: None,
-        env: None,
-    }
+    let amount = WireAmount {
+        currency: "USD".into(),
+        value: value.into(),
+    };
+    PayRequest::qr_code(request_id, amount, "Two cups of tea").with_payment_method("Alipay")
 }
 
 #[tokio::test]
@@ -56,35 +40,22 @@ async fn pay_inquire_refund_inquire_the_refund_and_cancel() {
     assert!(info.pay_url.contains(&payment_id), "{}", info.pay_url);
     assert!(info.payment_qr_image.starts_with("data:image/png;base64,"));
 
-    let lookup = PaymentLookupRequest {
-        payment_id: Some(payment_id.clone()),
-        payment_request_id: None,
-    };
+    let lookup = PaymentLookupRequest::by_payment_id(&payment_id);
     let before = ap.inquiry_payment(&lookup).await.unwrap();
     assert_eq!(before.payment.payment_status, "PAYMENT_IN_PROCESS");
     wallet.user_pays(&payment_id).await;
     let after = ap.inquiry_payment(&lookup).await.unwrap();
     assert_eq!(after.payment.payment_status, "SUCCESS");
 
-    let refund = RefundRequest {
-        payment_id: payment_id.clone(),
-        refund_request_id: Some("ap-1-r1".into()),
-        refund: RefundDetailRequest {
-            refund_amount: RefundAmount {
-                value: "250".into(),
-                currency: Some("USD".into()),
-            },
-            description: Some("cold".into()),
-            notify_url: None,
-        },
+    let usd_250 = WireAmount {
+        currency: "USD".into(),
+        value: "250".into(),
     };
+    let refund = RefundRequest::new(&payment_id, "ap-1-r1", usd_250).with_description("cold");
     let r = ap.refund(&refund).await.unwrap();
     let refund_id = r.refund_id.expect("refundId");
     let found = ap
-        .inquiry_refund(&RefundLookupRequest {
-            refund_id: Some(refund_id),
-            refund_request_id: None,
-        })
+        .inquiry_refund(&RefundLookupRequest::by_refund_id(refund_id))
         .await
         .unwrap();
     assert_eq!(found.refund.refund_status, "SUCCESS");
@@ -107,10 +78,7 @@ async fn pay_inquire_refund_inquire_the_refund_and_cancel() {
 
     // The wallet's F answers are typed.
     let e = ap
-        .inquiry_payment(&PaymentLookupRequest {
-            payment_id: Some("nope".into()),
-            payment_request_id: None,
-        })
+        .inquiry_payment(&PaymentLookupRequest::by_payment_id("nope"))
         .await
         .unwrap_err();
     assert_eq!(

@@ -13,12 +13,10 @@ use walletd_client::notification::{
     NotificationVerifier,
 };
 use walletd_client::{AlphaPayClient, AlphaPayNotification};
-use walletd_protocol::alphapay::{
-    PayOrder, PayRequest, PaymentMethod, RefundAmount, RefundDetailRequest, RefundRequest,
-};
-use walletd_protocol::amount::WireAmount;
+use walletd_protocol::alphapay::{PayRequest, RefundRequest};
 
 use crate::doc_wallet::{merchant_key, DocWallet, MERCHANT_CODE};
+use crate::helpers::usd;
 
 const FIVE_MINUTES: Duration = Duration::from_secs(300);
 
@@ -92,24 +90,9 @@ async fn the_wallets_alphapay_notifications_verify_and_tampered_ones_do_not() {
         merchant_key().clone(),
         wallet.wallet_public_key.clone(),
     );
-    let pay = PayRequest {
-        scenario_code: "ONLINE_QRCODE".into(),
-        payment_request_id: "ap-n-1".into(),
-        order: PayOrder {
-            order_amount: WireAmount {
-                currency: "USD".into(),
-                value: "1250".into(),
-            },
-            description: "Two cups of tea".into(),
-            notify_url: Some(format!("{merchant_base}/alphapay/notify?order=ap-n-1")),
-            redirect_url: None,
-        },
-        payment_method: Some(PaymentMethod {
-            payment_method_type: Some("Alipay".into()),
-        }),
-        customer: None,
-        env: None,
-    };
+    let pay = PayRequest::qr_code("ap-n-1", usd("1250"), "Two cups of tea")
+        .with_notify_url(format!("{merchant_base}/alphapay/notify?order=ap-n-1"))
+        .with_payment_method("Alipay");
     let payment_id = ap.pay(&pay).await.unwrap().payment_id.expect("paymentId");
     wallet.user_pays(&payment_id).await;
     let n = wait_for(&inbox, 1).await.remove(0);
@@ -218,18 +201,9 @@ async fn the_wallets_alphapay_notifications_verify_and_tampered_ones_do_not() {
     );
 
     // A refund's notification verifies and reads as a refund.
-    let refund = RefundRequest {
-        payment_id: payment_id.clone(),
-        refund_request_id: Some("ap-n-1-r1".into()),
-        refund: RefundDetailRequest {
-            refund_amount: RefundAmount {
-                value: "250".into(),
-                currency: Some("USD".into()),
-            },
-            description: Some("one cup was cold".into()),
-            notify_url: Some(format!("{merchant_base}/alphapay/refund-notify")),
-        },
-    };
+    let refund = RefundRequest::new(&payment_id, "ap-n-1-r1", usd("250"))
+        .with_description("one cup was cold")
+        .with_notify_url(format!("{merchant_base}/alphapay/refund-notify"));
     let refund_id = ap.refund(&refund).await.unwrap().refund_id.expect("refundId");
     let r = wait_for(&inbox, 2)
         .await

@@ -25,51 +25,16 @@ pub fn usd(value: &str) -> WireAmount {
 }
 
 pub fn pay_v2(request_id: &str, value: &str) -> PayRequestV2 {
-    PayRequestV2 {
-        app_id: APP_ID.into(),
-        product_code: None,
-        sales_code: None,
-        payment_request_id: request_id.into(),
-        payment_amount: usd(value),
-        order: None,
-        payment_method: None,
-        payment_factor: None,
-        payment_auth_code: None,
-        payment_expiry_time: None,
-        payment_redirect_url: None,
-        payment_notify_url: None,
-        void_notify_url: None,
-        extend_info: None,
-    }
+    PayRequestV2::new(APP_ID, request_id, usd(value))
 }
 
 /// A v2 pay whose payer is named up front (the funds are held at once).
 pub fn pay_v2_by_alice(request_id: &str, value: &str) -> PayRequestV2 {
-    PayRequestV2 {
-        extend_info: Some(r#"{"customerId":"alice"}"#.into()),
-        ..pay_v2(request_id, value)
-    }
+    pay_v2(request_id, value).with_payer("alice")
 }
 
 pub fn pay_v1(request_id: &str, value: &str) -> PayRequestV1 {
-    PayRequestV1 {
-        partner_id: PARTNER_ID.into(),
-        app_id: None,
-        product_code: None,
-        payment_order_title: "Two cups of tea".into(),
-        payment_request_id: request_id.into(),
-        payment_amount: usd(value),
-        payment_methods: None,
-        payment_auth_code: None,
-        payment_factor: None,
-        payment_expiry_time: None,
-        payment_return_url: None,
-        payment_notify_url: None,
-        mcc: None,
-        extra_params: None,
-        extend_info: None,
-        env_info: None,
-    }
+    PayRequestV1::new(PARTNER_ID, request_id, usd(value), "Two cups of tea")
 }
 
 /// Fast polling for tests: 20 ms apart, 400 ms in all; three sends 10 ms apart; 500 ms timeout.

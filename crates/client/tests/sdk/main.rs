@@ -5,11 +5,12 @@ mod doc_wallet;
 mod helpers;
 
 mod alphapay;
-mod alphapay_notification; // issue 8: AlphaPay notifications
+mod alphapay_notification; // AlphaPay notifications
 mod diagnose;
 mod miniprogram;
 mod notification;
-mod oauth; // issue 8: typed OAuth, user info and capture
+mod oauth; // typed OAuth, user info and capture
+mod offline; // signing without sending, canned answers
 mod retry;
 mod store;
 mod tamper;

@@ -8,14 +8,10 @@ use crate::doc_wallet::{DocWallet, PARTNER_ID};
 use crate::helpers::{merchant_at, pay_v1, pay_v2, usd};
 
 fn refund(version: &str, refund_request_id: &str, payment_id: &str, value: &str) -> RefundRequest {
-    RefundRequest {
-        partner_id: (version == "v1").then(|| PARTNER_ID.to_owned()),
-        refund_request_id: refund_request_id.into(),
-        payment_id: Some(payment_id.into()),
-        payment_request_id: None,
-        refund_amount: usd(value),
-        refund_reason: Some("cold tea".into()),
-        extend_info: None,
+    let refund = RefundRequest::new(payment_id, refund_request_id, usd(value)).with_reason("cold tea");
+    match version {
+        "v1" => refund.with_partner_id(PARTNER_ID),
+        _ => refund,
     }
 }
 
@@ -49,8 +45,7 @@ async fn pay_inquire_cancel_refund_and_inquire_the_refund_in_both_versions() {
         let partner_id = (version == "v1").then(|| PARTNER_ID.to_owned());
         let by_request = PaymentLookupRequest {
             partner_id: partner_id.clone(),
-            payment_request_id: Some(request_id.clone()),
-            ..Default::default()
+            ..PaymentLookupRequest::by_payment_request_id(&request_id)
         };
         let before = merchant.inquiry_payment(version, &by_request).await.unwrap();
         assert_eq!(before.payment_status.as_deref(), Some("PROCESSING"));
@@ -72,8 +67,7 @@ async fn pay_inquire_cancel_refund_and_inquire_the_refund_in_both_versions() {
         assert!(r.refund_time.is_some());
         let lookup = RefundLookupRequest {
             partner_id: partner_id.clone(),
-            refund_id: Some(refund_id.clone()),
-            ..Default::default()
+            ..RefundLookupRequest::by_refund_id(&refund_id)
         };
         let inquiry = merchant.inquiry_refund(version, &lookup).await.unwrap();
         assert_eq!(inquiry.refund_status.as_deref(), Some("SUCCESS"));
@@ -102,8 +96,7 @@ async fn pay_inquire_cancel_refund_and_inquire_the_refund_in_both_versions() {
         };
         let lookup = PaymentLookupRequest {
             partner_id,
-            payment_request_id: Some(second),
-            ..Default::default()
+            ..PaymentLookupRequest::by_payment_request_id(second)
         };
         let cancelled = merchant.cancel(version, &lookup).await.unwrap();
         assert_eq!(cancelled.payment_id, answer.payment_id);
@@ -121,10 +114,7 @@ async fn pay_inquire_cancel_refund_and_inquire_the_refund_in_both_versions() {
 async fn answers_keep_their_raw_body_and_errors_are_typed() {
     let wallet = DocWallet::start().await;
     let merchant = merchant_at(&wallet, &wallet.base_url);
-    let missing = PaymentLookupRequest {
-        payment_request_id: Some("never-made".into()),
-        ..Default::default()
-    };
+    let missing = PaymentLookupRequest::by_payment_request_id("never-made");
     let e = merchant.inquiry_payment("v2", &missing).await.unwrap_err();
     let ClientError::Wallet(answer) = &e else {
         panic!("expected the wallet's answer, got {e}")

@@ -8,11 +8,11 @@ use walletd_client::{ClientError, MiniProgramClient};
 use walletd_core::ledger::AccountKind;
 use walletd_core::oauth::{parse_scopes, Grant};
 use walletd_protocol::miniprogram::oauth::{AccessTokenRequest, ApplyTokenRequest, ApplyTokenResponse};
-use walletd_protocol::miniprogram::{CaptureRequest, PaymentFactor, PaymentLookupRequest};
+use walletd_protocol::miniprogram::{CaptureRequest, PayRequestV2, PaymentLookupRequest};
 use walletd_protocol::{ResultCode, ResultStatus};
 
 use crate::doc_wallet::{DocWallet, APP_ID, CLIENT_ID, PAYER};
-use crate::helpers::{merchant_at, pay_v2, usd};
+use crate::helpers::{merchant_at, usd};
 
 /// What alice allows the mini program `APP_ID` of the merchant, as the consent page would.
 async fn auth_code(wallet: &DocWallet, scopes: &str, agreement_limit_minor: Option<i64>) -> String {
@@ -205,13 +205,7 @@ async fn alice(wallet: &DocWallet) -> (i64, i64) {
 }
 
 async fn authorize(merchant: &MiniProgramClient, token: &str, request_id: &str, minor: &str) -> String {
-    let mut pay = pay_v2(request_id, minor);
-    pay.product_code = Some("AGREEMENT_PAYMENT".into());
-    pay.payment_auth_code = Some(token.into());
-    pay.payment_factor = Some(PaymentFactor {
-        is_authorization_payment: Some(true),
-        ..Default::default()
-    });
+    let pay = PayRequestV2::agreement(APP_ID, request_id, usd(minor), token).as_authorization();
     let answer = merchant.pay_v2(&pay).await.unwrap();
     assert_eq!(answer.result.result_status, "S", "{:?}", answer.result);
     assert!(
@@ -246,10 +240,7 @@ async fn an_authorization_is_captured_in_two_parts() {
     );
     assert_eq!(c1.capture_amount, usd("3000"));
     assert_eq!(alice(&wallet).await, (start - 3_000, 7_000));
-    let lookup = PaymentLookupRequest {
-        payment_id: Some(payment_id.clone()),
-        ..Default::default()
-    };
+    let lookup = PaymentLookupRequest::by_payment_id(&payment_id);
     let q = merchant.inquiry_payment("v2", &lookup).await.unwrap();
     assert_eq!(
         q.payment_status.as_deref(),

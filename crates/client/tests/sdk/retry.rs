@@ -254,15 +254,7 @@ async fn a_refund_whose_answer_is_lost_is_made_once() {
 
     let proxy = spawn_proxy(&wallet.base_url, Fault::LoseFirstAnswer).await;
     let merchant = merchant_at(&wallet, &proxy.base_url);
-    let refund = |id: &str, value: &str| RefundRequest {
-        partner_id: None,
-        refund_request_id: id.into(),
-        payment_id: Some(payment_id.clone()),
-        payment_request_id: None,
-        refund_amount: usd(value),
-        refund_reason: None,
-        extend_info: None,
-    };
+    let refund = |id: &str, value: &str| RefundRequest::new(&payment_id, id, usd(value));
     let outcome = merchant
         .refund_with_retry("v2", &refund("refund-1", "250"))
         .await

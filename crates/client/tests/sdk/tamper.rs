@@ -7,10 +7,7 @@ use crate::doc_wallet::DocWallet;
 use crate::helpers::{merchant_at, pay_v2, spawn_proxy, Fault, Tamper};
 
 fn lookup(id: &str) -> PaymentLookupRequest {
-    PaymentLookupRequest {
-        payment_request_id: Some(id.into()),
-        ..Default::default()
-    }
+    PaymentLookupRequest::by_payment_request_id(id)
 }
 
 #[tokio::test]
@@ -75,15 +72,7 @@ async fn a_genuine_answer_to_another_request_is_refused() {
     let e = merchant
         .refund(
             "v2",
-            &walletd_protocol::miniprogram::RefundRequest {
-                partner_id: None,
-                refund_request_id: "rr".into(),
-                payment_id: Some("p".into()),
-                payment_request_id: None,
-                refund_amount: crate::helpers::usd("1"),
-                refund_reason: None,
-                extend_info: None,
-            },
+            &walletd_protocol::miniprogram::RefundRequest::new("p", "rr", crate::helpers::usd("1")),
         )
         .await
         .unwrap_err();

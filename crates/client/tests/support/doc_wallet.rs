@@ -10,7 +10,6 @@ use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
 use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
-use walletd_protocol::signature::format_header;
 use walletd_protocol::{content, time, Amount, Currency};
 use walletd_server::{AppState, Application, Config};
 
@@ -139,25 +138,7 @@ pub fn signed_notification(client_id: &str) -> (PublicKey, String, HeaderMap, By
 
 /// The headers the wallet sends with a notification of `body` to `path`.
 pub fn sign_notification(wallet_key: &PrivateKey, path: &str, client_id: &str, body: &[u8]) -> HeaderMap {
-    let request_time = time::format_response_time(chrono::Utc::now().fixed_offset());
-    let signed = content::mini_program("POST", path, client_id, &request_time, body);
-    let signature = format_header(
-        wallet_key.algorithm(),
-        1,
-        &wallet_key.sign(&signed).expect("sign"),
-    );
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
-    headers.insert("client-id", HeaderValue::from_str(client_id).expect("header"));
-    headers.insert(
-        "request-time",
-        HeaderValue::from_str(&request_time).expect("header"),
-    );
-    headers.insert("signature", HeaderValue::from_str(&signature).expect("header"));
-    headers
+    walletd_client::testing::sign_notification(wallet_key, client_id, path, body).expect("sign")
 }
 
 /// An AlphaPay payment notification as the wallet sends it, signed now with a fresh wallet key:
