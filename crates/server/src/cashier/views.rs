@@ -163,6 +163,10 @@ const NOTICES: &[Notice] = &[
         text: "Please sign in to pay.",
     },
     Notice {
+        code: "signin_to_cancel",
+        text: "Only the payer can cancel a payment: sign in first. To go back without cancelling, use Leave.",
+    },
+    Notice {
         code: "refused",
         text: "The wallet could not take this payment. Try again, or contact support.",
     },
