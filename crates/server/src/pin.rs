@@ -19,6 +19,7 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use walletd_core::parties::{PartyStatus, User};
@@ -384,6 +385,8 @@ pub struct SignInGuard {
     per_login: Throttle<String>,
     checkers: PinCheckers,
     proxies: TrustedProxies,
+    /// PINs of known users checked against their hash since start (decoy checks not included).
+    pins_checked: AtomicU64,
 }
 
 impl SignInGuard {
@@ -408,7 +411,14 @@ impl SignInGuard {
             ),
             checkers,
             proxies: TrustedProxies(proxies),
+            pins_checked: AtomicU64::new(0),
         })
+    }
+
+    /// How many PINs of known users were checked against their hash since start: what the
+    /// lock-out bounds (at most `cashier.max_pin_attempts` between two right PINs).
+    pub fn pins_checked(&self) -> u64 {
+        self.pins_checked.load(Ordering::Relaxed)
     }
 }
 
@@ -475,6 +485,7 @@ pub async fn sign_in(
     let Some(matched) = guard.checkers.check(place, Some(phc), pin).await else {
         return Ok(Err(SignInRefusal::Busy));
     };
+    guard.pins_checked.fetch_add(1, Ordering::Relaxed);
     if !matched {
         let locked = failed_after >= max;
         tracing::warn!(user_id = %user.user_id, failed_pin_attempts = failed_after, locked, "wallet sign-in: wrong PIN");

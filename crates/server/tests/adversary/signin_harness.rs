@@ -13,7 +13,7 @@ use walletd_core::Wallet;
 use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
 use walletd_protocol::signature::{format_header, SignatureHeader};
 use walletd_protocol::{content, time, Amount, Currency};
-use walletd_server::{Application, Config};
+use walletd_server::{AppState, Application, Config};
 
 pub const CLIENT_ID: &str = "signin-merchant";
 pub const APP_ID: &str = "signin-app";
@@ -47,6 +47,7 @@ fn pin_hash(pin: &'static str) -> String {
 pub struct SignInApp {
     pub base_url: String,
     pub wallet: Wallet,
+    pub state: AppState,
     wallet_public_key: PublicKey,
     _dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -81,6 +82,7 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> SignInApp {
         .expect("build");
     let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
     let wallet_public_key = app.state().wallet_key.public_key();
+    let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -92,6 +94,7 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> SignInApp {
     SignInApp {
         base_url,
         wallet,
+        state,
         wallet_public_key,
         _dir: dir,
         shutdown: Some(tx),
