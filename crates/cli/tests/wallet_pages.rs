@@ -68,8 +68,17 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
     ok(walletd(
         dir.path(),
         &[
-            "admin", "user", "add", "--user-id", "alice", "--login", "+15550000001", "--name", "Alice",
-            "--pin", "123456",
+            "admin",
+            "user",
+            "add",
+            "--user-id",
+            "alice",
+            "--login",
+            "+15550000001",
+            "--name",
+            "Alice",
+            "--pin",
+            "123456",
         ],
         &[],
     )
@@ -107,7 +116,10 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
         if let Ok(r) = http.get(format!("{base}/wallet/payment-code")).send().await {
             break r;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "walletd did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "walletd did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let cookie = page
@@ -147,7 +159,11 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
         tasks.push(tokio::spawn(async move {
             http.post(format!("{base}/wallet/payment-code"))
                 .header("cookie", cookie)
-                .form(&[("csrf_token", token.as_str()), ("login", &login), ("pin", "000000")])
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("login", &login),
+                    ("pin", "000000"),
+                ])
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
@@ -160,7 +176,10 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
             .expect("every sign-in is answered")
             .expect("task")
             .expect("http");
-        assert_eq!(status, 200, "a sign-in with room in the queue is answered with its page");
+        assert_eq!(
+            status, 200,
+            "a sign-in with room in the queue is answered with its page"
+        );
         answered += 1;
     }
     let _ = stop_tx.send(true);
@@ -215,7 +234,11 @@ fn clients_register_and_replace_their_redirect_urls() {
         walletd(dir.path(), &args, &[]).output().expect("run walletd")
     };
     // A URL with a fragment, or one that is not http(s), is refused at registration.
-    for bad in ["https://mini.example/cb#x", "javascript:alert(1)", "ftp://mini.example/cb"] {
+    for bad in [
+        "https://mini.example/cb#x",
+        "javascript:alert(1)",
+        "ftp://mini.example/cb",
+    ] {
         let out = add(&["--redirect-url", bad]);
         assert!(!out.status.success(), "{bad} was registered");
     }
@@ -254,7 +277,14 @@ fn clients_register_and_replace_their_redirect_urls() {
     assert!(!list.contains("/other"), "{list}");
     ok(walletd(
         dir.path(),
-        &["admin", "client", "update", "--client-id", "mp-1", "--clear-redirect-urls"],
+        &[
+            "admin",
+            "client",
+            "update",
+            "--client-id",
+            "mp-1",
+            "--clear-redirect-urls",
+        ],
         &[],
     )
     .output()

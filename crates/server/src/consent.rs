@@ -215,9 +215,10 @@ fn try_again_shortly(status: StatusCode) -> Response {
         "The wallet is busy or has seen many sign-ins from here just now. \
          Your PIN was not checked and nothing was counted. Go back and send the form again.",
     );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(crate::pin::RETRY_AFTER_SECS));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
+    );
     response
 }
 

@@ -18,8 +18,8 @@ use std::convert::Infallible;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use walletd_core::parties::{PartyStatus, User};
@@ -76,7 +76,10 @@ fn verify_pin_in(memory: &mut Vec<Block>, phc: &str, pin: &str) -> bool {
     };
     let blocks = params.block_count();
     if blocks > MAX_HASH_MEMORY_BLOCKS {
-        tracing::warn!(blocks, "a stored PIN hash asks for more memory than allowed; refused");
+        tracing::warn!(
+            blocks,
+            "a stored PIN hash asks for more memory than allowed; refused"
+        );
         return false;
     }
     if memory.len() < blocks {
@@ -289,7 +292,10 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
             limiter.retain_recent();
             limiter.shrink_to_fit();
             if limiter.len() >= self.max_keys {
-                tracing::warn!(keys = limiter.len(), "sign-in throttle key set full; refusing new sign-ins");
+                tracing::warn!(
+                    keys = limiter.len(),
+                    "sign-in throttle key set full; refusing new sign-ins"
+                );
                 return false;
             }
         }
@@ -473,6 +479,7 @@ pub async fn sign_in(
     let (user, phc, failed_after) = match claim {
         Claim::Locked => return Ok(Err(SignInRefusal::Locked)),
         Claim::Unknown => {
+            let pin: String = pin.chars().take(MAX_PIN_CHARS).collect();
             let _ = guard.checkers.check(place, None, pin).await;
             return Ok(Err(SignInRefusal::WrongPin));
         }
@@ -579,7 +586,9 @@ mod tests {
         assert_eq!(trusted.client_of(outside, "203.0.113.9"), outside);
         assert!(Network::parse("10.0.0.0/33").is_err());
         assert!(Network::parse("proxy.example").is_err());
-        assert!(Network::parse("2001:db8::/32").unwrap().contains("2001:db8:1::1".parse().unwrap()));
+        assert!(Network::parse("2001:db8::/32")
+            .unwrap()
+            .contains("2001:db8:1::1".parse().unwrap()));
     }
 
     #[test]
@@ -589,7 +598,10 @@ mod tests {
         let c = address_key("2001:db8:1:3::1".parse().unwrap());
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            address_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -297,9 +297,10 @@ fn try_again_shortly(status: StatusCode, payment_id: &str) -> Response {
             link_text: "Back to the payment",
         },
     );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(crate::pin::RETRY_AFTER_SECS));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
+    );
     response
 }
 

@@ -21,7 +21,11 @@ async fn an_anonymous_visitor_cannot_cancel_a_payment_only_leave() {
         let visitor = Browser::new(&app);
         let page = visitor.get(&format!("/cashier/{id}")).await;
         let leave = page.body.split("id=\"leave\"").nth(1).expect("a Leave link");
-        assert!(leave.starts_with(" href=\"https:") && leave.contains("shop.example"), "{}", page.body);
+        assert!(
+            leave.starts_with(" href=\"https:") && leave.contains("shop.example"),
+            "{}",
+            page.body
+        );
         assert!(!page.body.contains("id=\"cancel\""), "{}", page.body);
         // The cookie and the CSRF token of a GET are all an outsider needs to post the form.
         let a = visitor
@@ -29,7 +33,11 @@ async fn an_anonymous_visitor_cannot_cancel_a_payment_only_leave() {
             .await;
         assert_eq!(a.status, 303);
         assert_eq!(a.notice(), Some("signin_to_cancel"), "{a:?}");
-        assert_eq!(status(&app, &id).await, PaymentStatus::Processing, "payer {payer:?}");
+        assert_eq!(
+            status(&app, &id).await,
+            PaymentStatus::Processing,
+            "payer {payer:?}"
+        );
     }
 }
 

@@ -52,7 +52,10 @@ async fn concurrent_wrong_pins_with_the_right_one_last_check_at_most_max_pin_att
         "{checked} PINs checked (right PIN signed in: {right_signed_in}), at most {allowed} allowed"
     );
     assert!(attempts <= max, "{attempts} wrong PINs counted, more than {max}");
-    assert!(wrong_pin_answers < max as usize, "{wrong_pin_answers} 'wrong PIN' answers");
+    assert!(
+        wrong_pin_answers < max as usize,
+        "{wrong_pin_answers} 'wrong PIN' answers"
+    );
     if !right_signed_in {
         assert_eq!(attempts, max, "locked after exactly {max} checked PINs");
         // And it stays locked for the right PIN too.
@@ -73,12 +76,20 @@ async fn a_wrong_pin_flood_across_cashier_consent_and_payment_code_counts_one_lo
     let mut tasks = Vec::new();
     for i in 0..36 {
         let browser = browser.clone();
-        let (id, cashier_token, code_token, consent_token) =
-            (id.clone(), cashier_token.clone(), code_token.clone(), consent_token.clone());
+        let (id, cashier_token, code_token, consent_token) = (
+            id.clone(),
+            cashier_token.clone(),
+            code_token.clone(),
+            consent_token.clone(),
+        );
         let pin = format!("8{i:05}");
         tasks.push(tokio::spawn(async move {
             match i % 3 {
-                0 => browser.cashier_sign_in(&id, &cashier_token, BOB_LOGIN, &pin).await,
+                0 => {
+                    browser
+                        .cashier_sign_in(&id, &cashier_token, BOB_LOGIN, &pin)
+                        .await
+                }
                 1 => browser.payment_code_sign_in(&code_token, BOB_LOGIN, &pin).await,
                 _ => {
                     browser
@@ -102,15 +113,24 @@ async fn a_wrong_pin_flood_across_cashier_consent_and_payment_code_counts_one_lo
     for t in tasks {
         let a = t.await.expect("task");
         assert!(a.status == 303 || a.status == 200, "{a:?}");
-        assert!(!a.body.contains("Permission granted") && !a.body.contains("id=\"code\""), "{a:?}");
+        assert!(
+            !a.body.contains("Permission granted") && !a.body.contains("id=\"code\""),
+            "{a:?}"
+        );
     }
     assert_eq!(
         app.failed_pin_attempts("bob").await,
         max,
         "all three pages claim attempts against one lock-out"
     );
-    assert_eq!(app.state.sign_in_guard.pins_checked(), u64::from(max), "PINs checked");
-    let after = browser.payment_code_sign_in(&code_token, BOB_LOGIN, BOB_PIN).await;
+    assert_eq!(
+        app.state.sign_in_guard.pins_checked(),
+        u64::from(max),
+        "PINs checked"
+    );
+    let after = browser
+        .payment_code_sign_in(&code_token, BOB_LOGIN, BOB_PIN)
+        .await;
     assert!(after.body.contains("Too many wrong PINs"), "{}", after.body);
 }
 
@@ -154,7 +174,11 @@ async fn a_sign_in_flood_beyond_the_pin_checkers_and_their_queue_gets_try_again_
     // The pool is free again afterwards.
     let later = browser.payment_code_sign_in(&token, ALICE_LOGIN, ALICE_PIN).await;
     assert_eq!(later.status, 200);
-    assert!(later.body.contains("id=\"code\"") || later.body.contains("code"), "{}", later.body);
+    assert!(
+        later.body.contains("id=\"code\"") || later.body.contains("code"),
+        "{}",
+        later.body
+    );
 }
 
 #[tokio::test]
@@ -180,7 +204,8 @@ async fn sign_ins_for_one_login_are_throttled_whether_or_not_it_exists() {
 }
 
 #[tokio::test]
-async fn sign_ins_from_one_address_are_throttled_and_a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+async fn sign_ins_from_one_address_are_throttled_and_a_forwarded_address_is_believed_only_from_a_trusted_proxy(
+) {
     // No trusted proxy: X-Forwarded-For is the client's own claim and changes nothing.
     let app = spawn(|c| c.cashier.sign_in_per_address_per_minute = 2).await;
     let browser = Browser::new(&app);
@@ -191,7 +216,11 @@ async fn sign_ins_from_one_address_are_throttled_and_a_forwarded_address_is_beli
         let a = browser
             .post_with(
                 "/wallet/payment-code",
-                &[("csrf_token", &token), ("login", &format!("x{i}@example.com")), ("pin", "1")],
+                &[
+                    ("csrf_token", &token),
+                    ("login", &format!("x{i}@example.com")),
+                    ("pin", "1"),
+                ],
                 &[("x-forwarded-for", &forwarded)],
             )
             .await;

@@ -232,7 +232,12 @@ impl Browser {
 
     async fn read(resp: reqwest::Response) -> Answer {
         let status = resp.status().as_u16();
-        let header = |n| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |n| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let location = header(LOCATION);
         let retry_after = header(RETRY_AFTER);
         let body = resp.text().await.expect("body");
