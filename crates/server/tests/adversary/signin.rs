@@ -249,3 +249,36 @@ async fn sign_ins_from_one_address_are_throttled_and_a_forwarded_address_is_beli
     }
     assert_eq!(statuses, [200, 200, 429, 200]);
 }
+
+#[tokio::test]
+async fn two_nodes_on_postgresql_share_one_lock_out_under_concurrent_wrong_pins() {
+    let Some(schema) = PostgresSchema::new("lockout") else {
+        return;
+    };
+    let url = schema.url();
+    let max = walletd_server::Config::default().cashier.max_pin_attempts;
+    let first = spawn_node(Some(&url), true, |_| {}).await;
+    let second = spawn_node(Some(&url), false, |_| {}).await;
+    let mut tasks = Vec::new();
+    for (n, node) in [&first, &second].into_iter().enumerate() {
+        let browser = Browser::new(node);
+        let token = browser.payment_code_token().await;
+        for i in 0..15 {
+            let (browser, token) = (browser.clone(), token.clone());
+            let pin = format!("7{n}{i:04}");
+            tasks.push(tokio::spawn(async move {
+                browser.payment_code_sign_in(&token, ALICE_LOGIN, &pin).await
+            }));
+        }
+    }
+    for t in tasks {
+        let a = t.await.expect("task");
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(!a.body.contains("id=\"code\""), "a wrong PIN got a payment code");
+    }
+    let checked = first.state.sign_in_guard.pins_checked() + second.state.sign_in_guard.pins_checked();
+    assert_eq!(checked, u64::from(max), "PINs checked on both nodes together");
+    assert_eq!(first.failed_pin_attempts("alice").await, max);
+    drop((first, second));
+    drop(schema);
+}

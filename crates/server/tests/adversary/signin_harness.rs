@@ -64,10 +64,18 @@ impl Drop for SignInApp {
 /// A walletd whose sign-in throttles are off unless `configure` turns them on, so that a test
 /// sees only the guard it is about.
 pub async fn spawn(configure: impl FnOnce(&mut Config)) -> SignInApp {
+    spawn_node(None, true, configure).await
+}
+
+/// Like [`spawn`], on the PostgreSQL database `database` (seeded only if `seed_it`), so that
+/// several nodes can share one wallet.
+pub async fn spawn_node(database: Option<&str>, seed_it: bool, configure: impl FnOnce(&mut Config)) -> SignInApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
+        database: database.map(str::to_owned),
+        database_connections: 4,
         ..Config::default()
     };
     config.cashier.sign_in_per_login_per_minute = 0;
@@ -76,7 +84,9 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> SignInApp {
     configure(&mut config);
     let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
         .expect("wallet");
-    seed(&wallet).await;
+    if seed_it {
+        seed(&wallet).await;
+    }
     let app = Application::build_with_wallet(config, wallet.clone())
         .await
         .expect("build");
@@ -307,4 +317,37 @@ pub fn consent_path(redirect_url: Option<&str>) -> String {
         path.push_str(&format!("&redirectUrl={encoded}"));
     }
     path
+}
+
+/// A fresh PostgreSQL schema for one test (dropped at the end), or `None` without
+/// `WALLETD_TEST_POSTGRES_URL`.
+pub struct PostgresSchema {
+    base: String,
+    name: String,
+}
+
+impl PostgresSchema {
+    pub fn new(tag: &str) -> Option<PostgresSchema> {
+        let Some(base) = std::env::var("WALLETD_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            println!("skipped: WALLETD_TEST_POSTGRES_URL not set");
+            return None;
+        };
+        let name = format!("walletd_signin_{tag}_{}", std::process::id());
+        let _ = walletd_core::storage::postgres::drop_schema(&base, &name);
+        walletd_core::storage::postgres::create_schema(&base, &name).expect("create schema");
+        Some(PostgresSchema { base, name })
+    }
+
+    pub fn url(&self) -> String {
+        walletd_core::storage::postgres::url_with_schema(&self.base, &self.name)
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        let _ = walletd_core::storage::postgres::drop_schema(&self.base, &self.name);
+    }
 }
