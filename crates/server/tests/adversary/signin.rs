@@ -195,7 +195,31 @@ async fn sign_ins_for_one_login_are_throttled_whether_or_not_it_exists() {
         assert_eq!(a.status, 429, "{login}: {}", a.body);
         assert_eq!(a.retry_after.as_deref(), Some("5"));
     }
-    // The throttled attempt was not counted against bob's lock-out.
+    // The cashier and the consent page share the throttle and answer the same way.
+    let id = app.cashier_payment(None).await;
+    let cashier_token = browser.cashier_token(&id).await;
+    let a = browser.cashier_sign_in(&id, &cashier_token, BOB_LOGIN, "111111").await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert_eq!(a.retry_after.as_deref(), Some("5"));
+    assert!(a.body.contains("Your PIN was not checked"), "{}", a.body);
+    let consent_token = browser.get(&consent_path(None)).await.csrf();
+    let a = browser
+        .post(
+            "/oauth/authorize",
+            &[
+                ("csrf_token", consent_token.as_str()),
+                ("client_id", CLIENT_ID),
+                ("app_id", APP_ID),
+                ("scopes", "auth_base"),
+                ("login", BOB_LOGIN),
+                ("pin", "111111"),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert_eq!(a.retry_after.as_deref(), Some("5"));
+    // The throttled attempts were not counted against bob's lock-out.
     assert_eq!(app.failed_pin_attempts("bob").await, 3);
     // Another login is not affected.
     let a = browser.payment_code_sign_in(&token, ALICE_LOGIN, ALICE_PIN).await;
