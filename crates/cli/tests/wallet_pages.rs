@@ -59,7 +59,7 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test]
-async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_stays_down() {
+async fn two_hundred_concurrent_sign_ins_keep_the_servers_memory_flat_and_it_comes_back_down() {
     if rss_bytes(std::process::id()).is_none() {
         println!("skipped: no /proc/<pid>/status on this system");
         return;
@@ -95,6 +95,7 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
             &[
                 ("WALLETD_CASHIER__HASH_CONCURRENCY", "2"),
                 ("WALLETD_CASHIER__HASH_QUEUE", "400"),
+                ("WALLETD_CASHIER__HASH_MEMORY_IDLE_SECS", "1"),
                 ("WALLETD_CASHIER__SIGN_IN_PER_LOGIN_PER_MINUTE", "0"),
                 ("WALLETD_CASHIER__SIGN_IN_PER_ADDRESS_PER_MINUTE", "0"),
                 ("RUST_LOG", "error"),
@@ -184,12 +185,20 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
     }
     let _ = stop_tx.send(true);
     let peak = sampler.await.expect("sampler");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_bytes(pid).expect("rss");
+    let just_after = rss_bytes(pid).expect("rss");
+    // Idle checkers give their argon2 memory back (here after 1 s without work): wait for the
+    // resident size to come back near idle, for up to a minute on a loaded machine.
+    let back_by = Instant::now() + Duration::from_secs(60);
+    let mut after = just_after;
+    while after > idle + 25 * MIB && Instant::now() < back_by {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        after = rss_bytes(pid).expect("rss");
+    }
     println!(
-        "walletd serve RSS: idle {} MiB, peak {} MiB during {answered} concurrent sign-ins, {} MiB after",
+        "walletd serve RSS: idle {} MiB, peak {} MiB during {answered} concurrent sign-ins, {} MiB just after, {} MiB once idle",
         idle / MIB,
         peak / MIB,
+        just_after / MIB,
         after / MIB
     );
     assert!(
@@ -199,8 +208,8 @@ async fn two_hundred_concurrent_sign_ins_leave_the_servers_memory_flat_and_it_st
         idle / MIB
     );
     assert!(
-        after <= idle + 100 * MIB,
-        "RSS after the flood {} MiB did not come back near idle ({} MiB)",
+        after <= idle + 25 * MIB,
+        "RSS after the flood ({} MiB) did not come back near idle ({} MiB)",
         after / MIB,
         idle / MIB
     );

@@ -123,6 +123,8 @@ pub struct CashierConfig {
     pub hash_concurrency: usize,
     /// Sign-ins that may wait for a PIN checker; beyond them the page says "try again shortly".
     pub hash_queue: usize,
+    /// A PIN checker idle this long gives its argon2 memory back to the system.
+    pub hash_memory_idle_secs: u64,
     /// Sign-ins per login per minute (0: no limit), whatever the login and whether it exists.
     pub sign_in_per_login_per_minute: u32,
     /// Sign-ins per client address per minute (0: no limit); IPv6 counts per /64.
@@ -141,6 +143,7 @@ impl Default for CashierConfig {
             session_ttl_secs: 15 * 60,
             hash_concurrency: 0,
             hash_queue: 16,
+            hash_memory_idle_secs: 60,
             sign_in_per_login_per_minute: 10,
             sign_in_per_address_per_minute: 60,
             sign_in_throttle_max_keys: 100_000,

@@ -19,8 +19,9 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use walletd_core::parties::{PartyStatus, User};
 use walletd_core::CoreError;
@@ -35,6 +36,11 @@ const MAX_LOGIN_BYTES: usize = 128;
 /// The most argon2 memory one stored hash may ask for (64 MiB); a hash that asks for more is
 /// treated as not matching rather than letting a record make us allocate without bound.
 const MAX_HASH_MEMORY_BLOCKS: usize = 64 * 1024;
+/// The least a checker's argon2 memory reserves: above glibc's largest `mmap` threshold (32 MiB),
+/// so the block is always a mapping of its own and freeing it gives the memory back to the
+/// system (a smaller block would land in a malloc arena and stay resident). Only the part argon2
+/// touches (19 MiB for our hashes) is resident.
+const MIN_RESERVED_BLOCKS: usize = 33 * 1024;
 /// How long the "try again shortly" answers ask the browser to wait.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
@@ -82,9 +88,7 @@ fn verify_pin_in(memory: &mut Vec<Block>, phc: &str, pin: &str) -> bool {
         );
         return false;
     }
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::new());
-    }
+    reserve(memory, blocks);
     let mut salt_buf = [0u8; 64];
     let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
@@ -99,14 +103,23 @@ fn verify_pin_in(memory: &mut Vec<Block>, phc: &str, pin: &str) -> bool {
         && argon2::password_hash::Output::new(out).is_ok_and(|o| o == expected)
 }
 
+/// Makes `memory` at least `blocks` long, reserving at least [`MIN_RESERVED_BLOCKS`] at once.
+fn reserve(memory: &mut Vec<Block>, blocks: usize) {
+    if memory.len() >= blocks {
+        return;
+    }
+    if memory.capacity() < blocks {
+        *memory = Vec::with_capacity(blocks.max(MIN_RESERVED_BLOCKS));
+    }
+    memory.resize(blocks, Block::new());
+}
+
 /// Costs what checking a PIN against a default hash costs, and matches nothing: what unknown
 /// logins are "checked" with, so that they take as long as known ones.
 fn decoy_check(memory: &mut Vec<Block>, pin: &str) {
     let params = Params::default();
     let blocks = params.block_count();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::new());
-    }
+    reserve(memory, blocks);
     let mut out = [0u8; 32];
     let _ = Argon2::default().hash_password_into_with_memory(
         pin.as_bytes(),
@@ -320,23 +333,43 @@ struct HashJob {
 struct PinCheckers {
     /// Places: one per thread plus the wait queue. A request without a place is turned away.
     places: Arc<Semaphore>,
-    jobs: SyncSender<HashJob>,
+    queue: Arc<JobQueue>,
+}
+
+/// The checkers' queue. Each thread waits on the condition variable with its own timeout, so that
+/// every idle thread (not only the one that last held the lock) gives its memory back.
+struct JobQueue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+struct QueueState {
+    jobs: VecDeque<HashJob>,
+    /// Never longer than this (the number of places): a full queue answers "busy".
+    capacity: usize,
+    closed: bool,
 }
 
 impl PinCheckers {
-    fn start(threads: usize, queue: usize) -> std::io::Result<PinCheckers> {
+    fn start(threads: usize, queue: usize, idle: Duration) -> std::io::Result<PinCheckers> {
         let places = threads.saturating_add(queue);
-        let (jobs, rx) = sync_channel::<HashJob>(places);
-        let rx = Arc::new(Mutex::new(rx));
+        let queue = Arc::new(JobQueue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                capacity: places,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+        });
         for i in 0..threads {
-            let rx = Arc::clone(&rx);
+            let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name(format!("walletd-pin-{i}"))
-                .spawn(move || check_pins(&rx))?;
+                .spawn(move || check_pins(&queue, idle))?;
         }
         Ok(PinCheckers {
             places: Arc::new(Semaphore::new(places)),
-            jobs,
+            queue,
         })
     }
 
@@ -354,24 +387,58 @@ impl PinCheckers {
             reply,
             _place: place,
         };
-        match self.jobs.try_send(job) {
-            Ok(()) => answer.await.ok(),
-            // Cannot happen while places ≤ channel capacity; answered as "busy" all the same.
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => None,
+        {
+            let mut q = self.queue.state.lock().ok()?;
+            // Cannot be full while places ≤ capacity; answered as "busy" all the same.
+            if q.closed || q.jobs.len() >= q.capacity {
+                return None;
+            }
+            q.jobs.push_back(job);
+        }
+        self.queue.ready.notify_one();
+        answer.await.ok()
+    }
+}
+
+impl Drop for PinCheckers {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.queue.state.lock() {
+            q.closed = true;
+        }
+        self.queue.ready.notify_all();
+    }
+}
+
+/// The next job, or `None` after `idle` without one; `Err` when the pool is closed.
+fn next_job(queue: &JobQueue, idle: Duration) -> Result<Option<HashJob>, ()> {
+    let mut q = queue.state.lock().map_err(|_| ())?;
+    loop {
+        if let Some(job) = q.jobs.pop_front() {
+            return Ok(Some(job));
+        }
+        if q.closed {
+            return Err(());
+        }
+        let (guard, waited) = queue.ready.wait_timeout(q, idle).map_err(|_| ())?;
+        q = guard;
+        if waited.timed_out() && q.jobs.is_empty() && !q.closed {
+            return Ok(None);
         }
     }
 }
 
-/// A checker thread: one argon2 memory block, reused for every PIN; ends when the pool is dropped.
-fn check_pins(rx: &Mutex<Receiver<HashJob>>) {
+/// A checker thread: one argon2 memory block, reused for every PIN and given back after `idle`
+/// without work; ends when the pool is dropped.
+fn check_pins(queue: &JobQueue, idle: Duration) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
-        let job = match rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else {
-            return;
+        let job = match next_job(queue, idle) {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                memory = Vec::new();
+                continue;
+            }
+            Err(()) => return,
         };
         let matched = match &job.phc {
             Some(phc) => verify_pin_in(&mut memory, phc, &job.pin),
@@ -404,7 +471,8 @@ impl SignInGuard {
             .map(|t| Network::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
         let threads = config.hash_threads();
-        let checkers = PinCheckers::start(threads, config.hash_queue)
+        let idle = Duration::from_secs(config.hash_memory_idle_secs.max(1));
+        let checkers = PinCheckers::start(threads, config.hash_queue, idle)
             .map_err(|e| format!("starting the PIN checker threads: {e}"))?;
         Ok(SignInGuard {
             per_address: Throttle::per_minute(
@@ -569,6 +637,7 @@ mod tests {
         decoy_check(&mut memory, "123456");
         assert_eq!(memory.as_ptr(), first, "the memory block is reused");
         assert_eq!(memory.len(), Params::default().block_count());
+        assert!(memory.capacity() >= MIN_RESERVED_BLOCKS);
     }
 
     #[test]
