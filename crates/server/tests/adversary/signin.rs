@@ -198,7 +198,9 @@ async fn sign_ins_for_one_login_are_throttled_whether_or_not_it_exists() {
     // The cashier and the consent page share the throttle and answer the same way.
     let id = app.cashier_payment(None).await;
     let cashier_token = browser.cashier_token(&id).await;
-    let a = browser.cashier_sign_in(&id, &cashier_token, BOB_LOGIN, "111111").await;
+    let a = browser
+        .cashier_sign_in(&id, &cashier_token, BOB_LOGIN, "111111")
+        .await;
     assert_eq!(a.status, 429, "{}", a.body);
     assert_eq!(a.retry_after.as_deref(), Some("5"));
     assert!(a.body.contains("Your PIN was not checked"), "{}", a.body);

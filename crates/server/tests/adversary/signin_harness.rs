@@ -69,7 +69,11 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> SignInApp {
 
 /// Like [`spawn`], on the PostgreSQL database `database` (seeded only if `seed_it`), so that
 /// several nodes can share one wallet.
-pub async fn spawn_node(database: Option<&str>, seed_it: bool, configure: impl FnOnce(&mut Config)) -> SignInApp {
+pub async fn spawn_node(
+    database: Option<&str>,
+    seed_it: bool,
+    configure: impl FnOnce(&mut Config),
+) -> SignInApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
