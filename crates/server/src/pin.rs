@@ -529,7 +529,13 @@ pub async fn sign_in(
             return Ok(Err(SignInRefusal::Throttled));
         }
     }
-    let login_key: String = login.chars().take(MAX_LOGIN_BYTES).collect();
+    // At most MAX_LOGIN_BYTES of the login (longer logins exist nowhere): the throttle's key
+    // set stays bounded in bytes too.
+    let mut cut = login.len().min(MAX_LOGIN_BYTES);
+    while !login.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let login_key = login[..cut].to_owned();
     if !guard.per_login.allows(&login_key) {
         tracing::warn!("wallet sign-in throttled (login)");
         return Ok(Err(SignInRefusal::Throttled));

@@ -164,7 +164,7 @@ const NOTICES: &[Notice] = &[
     },
     Notice {
         code: "signin_to_cancel",
-        text: "Only the payer can cancel a payment: sign in first. To go back without cancelling, use Leave.",
+        text: "Only the payer can cancel a payment: sign in first. Leaving this page changes nothing.",
     },
     Notice {
         code: "refused",
