@@ -142,6 +142,26 @@ pub enum ClientCommand {
         /// Daily limit as CURRENCY:MINOR_UNITS (repeatable).
         #[arg(long = "daily-limit")]
         daily_limits: Vec<String>,
+        /// An OAuth redirect URL the consent page may send auth codes to (repeatable). Matched on
+        /// scheme, host, port and path; the query may differ. None: codes are only shown.
+        #[arg(long = "redirect-url")]
+        redirect_urls: Vec<String>,
+    },
+    /// Change a registered client: its redirect URLs, name or notify URL.
+    Update {
+        #[arg(long)]
+        client_id: String,
+        /// Replace the registered OAuth redirect URLs with these (repeatable).
+        #[arg(long = "redirect-url")]
+        redirect_urls: Vec<String>,
+        /// Remove every registered redirect URL.
+        #[arg(long, conflicts_with = "redirect_urls")]
+        clear_redirect_urls: bool,
+        #[arg(long)]
+        name: Option<String>,
+        /// Where notifications go when a payment names no notify URL.
+        #[arg(long)]
+        notify_url: Option<String>,
     },
     /// List clients and their key versions.
     List,
@@ -359,6 +379,13 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
     Ok(ok)
 }
 
+/// The redirect URLs as they will be stored, or why one cannot be registered.
+fn registrable_redirect_urls(urls: &[String]) -> anyhow::Result<Vec<String>> {
+    urls.iter()
+        .map(|u| walletd_server::consent::registrable_redirect_url(u).map_err(anyhow::Error::msg))
+        .collect()
+}
+
 async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
     match command {
         ClientCommand::Add {
@@ -371,7 +398,9 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
             notify_url,
             per_payment_limits,
             daily_limits,
+            redirect_urls,
         } => {
+            let redirect_urls = registrable_redirect_urls(&redirect_urls)?;
             let (text, key) = read_public_key(&public_key)?;
             let mut c = Client::new(&client_id, &name, wallet.now());
             if let Some(p) = partner_id {
@@ -381,6 +410,7 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
             c.currencies = currencies.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
             c.default_notify_url = notify_url;
             c.limits = parse_limits(&per_payment_limits, &daily_limits)?;
+            c.redirect_urls = redirect_urls;
             c.add_key(key.algorithm().as_str(), &text, wallet.now());
             let c = wallet.add_client(c).await?;
             println!(
@@ -388,6 +418,39 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
                 c.client_id,
                 c.partner_id,
                 key.algorithm()
+            );
+        }
+        ClientCommand::Update {
+            client_id,
+            redirect_urls,
+            clear_redirect_urls,
+            name,
+            notify_url,
+        } => {
+            let redirect_urls = registrable_redirect_urls(&redirect_urls)?;
+            let replace_urls = clear_redirect_urls || !redirect_urls.is_empty();
+            let c = wallet
+                .update_client(&client_id, move |_, c| {
+                    if replace_urls {
+                        c.redirect_urls = redirect_urls.clone();
+                    }
+                    if let Some(n) = &name {
+                        c.name = n.clone();
+                    }
+                    if let Some(u) = &notify_url {
+                        c.default_notify_url = Some(u.clone());
+                    }
+                    Ok(())
+                })
+                .await?;
+            println!(
+                "client {} updated (redirect URLs: {})",
+                c.client_id,
+                if c.redirect_urls.is_empty() {
+                    "none".to_owned()
+                } else {
+                    c.redirect_urls.join(" ")
+                }
             );
         }
         ClientCommand::List => {
@@ -405,12 +468,13 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
                     })
                     .collect();
                 println!(
-                    "{}\t{}\tpartnerId={}\t{}\tkeys: {}",
+                    "{}\t{}\tpartnerId={}\t{}\tkeys: {}\tredirect URLs: {}",
                     c.client_id,
                     c.name,
                     c.partner_id,
                     c.status.as_str(),
-                    keys.join(", ")
+                    keys.join(", "),
+                    c.redirect_urls.join(" ")
                 );
             }
         }

@@ -17,6 +17,9 @@ struct DemoUser {
     top_ups: &'static [(&'static str, &'static str)],
 }
 
+/// Where the demo mini program takes its auth codes (registered for the demo client).
+const DEMO_REDIRECT_URL: &str = "http://127.0.0.1:9090/auth";
+
 const USERS: &[DemoUser] = &[
     DemoUser {
         id: "alice",
@@ -108,6 +111,9 @@ async fn seed(app: &Application, merchant_dir: &Path, wallet_pub: &Path) -> anyh
     let mut client = Client::new(MERCHANT_ID, "Demo Tea House", wallet.now());
     client.partner_id = "2160120000000001".into();
     client.app_ids = vec!["3160120000000001".into()];
+    // The consent page sends auth codes only to registered addresses: the demo's mini program
+    // "lives" where `walletd listen` runs.
+    client.redirect_urls = vec![DEMO_REDIRECT_URL.into()];
     client.add_key("RSA256", &merchant_key.public_key().to_spki_pem(), wallet.now());
     wallet.add_client(client).await?;
     std::fs::write(wallet_pub, app.state().wallet_key.public_key().to_spki_pem())?;
@@ -181,6 +187,11 @@ In a second terminal, be the merchant:
   walletd admin balance
   walletd admin verify
 
+5. A user's consent (my.getAuthCode): open this in a browser, sign in as alice and allow; the auth code
+   goes back only to a redirect URL the client registered ({redirect}):
+
+  {base}/oauth/authorize?clientId=demo-merchant&appId=3160120000000001&scopes=auth_user,USER_NICKNAME&redirectUrl={redirect}&state=demo
+
 Sandbox amounts (value in minor units): 9901 RISK_REJECT, 9902 USER_STATUS_ABNORMAL, 9903 U/UNKNOWN_EXCEPTION,
 9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS. A signature that does not verify? `walletd explain`.
 Ctrl-C stops the demo.
@@ -188,5 +199,6 @@ Ctrl-C stops the demo.
         data = data_dir.display(),
         key = key.display(),
         wallet_pub = wallet_pub.display(),
+        redirect = DEMO_REDIRECT_URL,
     );
 }

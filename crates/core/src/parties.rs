@@ -69,6 +69,10 @@ pub struct Client {
     pub limits: BTreeMap<String, Limits>,
     /// Where notifications go when a payment names no `paymentNotifyUrl`.
     pub default_notify_url: Option<String>,
+    /// The only addresses the consent page sends this client's auth codes to (OAuth redirect
+    /// URLs, matched on scheme, host, port and path). Empty: codes are shown, never sent.
+    #[serde(default)]
+    pub redirect_urls: Vec<String>,
     pub keys: Vec<ClientKey>,
     pub created_at: DateTime<Utc>,
 }
@@ -85,6 +89,7 @@ impl Client {
             currencies: Vec::new(),
             limits: BTreeMap::new(),
             default_notify_url: None,
+            redirect_urls: Vec::new(),
             keys: Vec::new(),
             created_at: now,
         }

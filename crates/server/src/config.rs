@@ -119,6 +119,21 @@ pub struct CashierConfig {
     pub max_pin_attempts: u32,
     /// How long a cashier sign-in lasts. A sign-in is for one payment only.
     pub session_ttl_secs: i64,
+    /// Threads that check PINs (argon2id, 19 MiB each); 0 means one per core, at most 4.
+    pub hash_concurrency: usize,
+    /// Sign-ins that may wait for a PIN checker; beyond them the page says "try again shortly".
+    pub hash_queue: usize,
+    /// A PIN checker idle this long gives its argon2 memory back to the system.
+    pub hash_memory_idle_secs: u64,
+    /// Sign-ins per login per minute (0: no limit), whatever the login and whether it exists.
+    pub sign_in_per_login_per_minute: u32,
+    /// Sign-ins per client address per minute (0: no limit); IPv6 counts per /64.
+    pub sign_in_per_address_per_minute: u32,
+    /// Most logins (and, separately, addresses) the throttles remember at once.
+    pub sign_in_throttle_max_keys: usize,
+    /// Reverse proxies (addresses or networks like `10.0.0.0/8`) whose `X-Forwarded-For` names
+    /// the client address. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for CashierConfig {
@@ -126,6 +141,23 @@ impl Default for CashierConfig {
         CashierConfig {
             max_pin_attempts: 5,
             session_ttl_secs: 15 * 60,
+            hash_concurrency: 0,
+            hash_queue: 16,
+            hash_memory_idle_secs: 60,
+            sign_in_per_login_per_minute: 10,
+            sign_in_per_address_per_minute: 60,
+            sign_in_throttle_max_keys: 100_000,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl CashierConfig {
+    /// The number of PIN checker threads: `hash_concurrency`, or one per core (at most 4).
+    pub fn hash_threads(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            n => n,
         }
     }
 }

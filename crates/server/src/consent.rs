@@ -16,6 +16,7 @@
 //! token bound to this browser (the cashier's HMAC over a visitor cookie). The layout is the
 //! cashier's `base.html`; our templates are `templates/consent*.html`.
 
+use crate::pin::{ClientAddress, SignInRefusal};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -195,16 +196,66 @@ fn sign_in_notice(code: &str) -> &'static str {
     }
 }
 
-/// Login + PIN → the active user, or the notice code to show. Wrong PINs count towards the same
-/// lock-out as at the cashier; a right one resets the count.
+/// Login + PIN → the active user, or why not. Wrong PINs count towards the same lock-out as at
+/// the cashier; a right one resets the count.
 async fn sign_in(
     state: &AppState,
+    from: ClientAddress,
     login: &str,
     pin: String,
-) -> Result<Result<User, &'static str>, CoreError> {
-    Ok(crate::pin::sign_in(state, login, pin)
-        .await?
-        .map_err(|r| r.code()))
+) -> Result<Result<User, SignInRefusal>, CoreError> {
+    crate::pin::sign_in(state, from, login, pin).await
+}
+
+/// The page for a sign-in turned away under load (429 throttled, 503 every PIN checker busy).
+fn try_again_shortly(status: StatusCode) -> Response {
+    let mut response = message(
+        status,
+        "Please try again in a few seconds",
+        "The wallet is busy or has seen many sign-ins from here just now. \
+         Your PIN was not checked and nothing was counted. Go back and send the form again.",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
+    );
+    response
+}
+
+// ---- registered redirect URLs ----
+
+/// Checks a redirect URL an operator registers for a client: an absolute `http`/`https` URL
+/// with a host, no user info and no fragment. Returns it as it will be compared.
+pub fn registrable_redirect_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("{text:?} is not an http or https URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{text:?} must not carry a user name or password"));
+    }
+    if url.fragment().is_some() {
+        return Err(format!("{text:?} must not have a #fragment"));
+    }
+    Ok(url.to_string())
+}
+
+/// True if `asked` is one of `client`'s registered redirect URLs: the same scheme, host, port and
+/// path exactly (after URL normalisation: case of scheme and host, default ports); the query may
+/// differ (a mini program puts its own state there); no fragment, no user info. A client with no
+/// registered URL gets its codes shown on the page, never sent anywhere.
+fn redirect_registered(client: &Client, asked: &reqwest::Url) -> bool {
+    if asked.fragment().is_some() || !asked.username().is_empty() || asked.password().is_some() {
+        return false;
+    }
+    client.redirect_urls.iter().any(|r| {
+        reqwest::Url::parse(r).is_ok_and(|r| {
+            r.scheme() == asked.scheme()
+                && r.host() == asked.host()
+                && r.port_or_known_default() == asked.port_or_known_default()
+                && r.path() == asked.path()
+        })
+    })
 }
 
 // ---- consent ----
@@ -269,9 +320,20 @@ async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked,
     };
     let redirect_url = non_empty(&q.redirect_url);
     if let Some(u) = &redirect_url {
-        if u.len() > 2048 || !reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        let parsed = reqwest::Url::parse(u)
+            .ok()
+            .filter(|p| u.len() <= 2048 && matches!(p.scheme(), "http" | "https"));
+        let Some(parsed) = parsed else {
             return Ok(Err(
                 "The return address of the mini program is not a web address.".into(),
+            ));
+        };
+        if !redirect_registered(&client, &parsed) {
+            tracing::warn!(client_id = %client.client_id, "consent refused: redirectUrl not registered for the client");
+            return Ok(Err(
+                "The mini program asked to send you back to an address it has not registered with this wallet, \
+                 so this page will not send anything there. Nothing was shared."
+                    .into(),
             ));
         }
     }
@@ -435,6 +497,7 @@ fn back_to(url: &str, pairs: &[(&str, &str)]) -> String {
 
 async fn decide(
     State(state): State<AppState>,
+    from: ClientAddress,
     jar: SignedCookieJar,
     Form(form): Form<ConsentForm>,
 ) -> Response {
@@ -494,9 +557,12 @@ async fn decide(
     } else {
         BTreeMap::new()
     };
-    let user = match sign_in(&state, &form.login, form.pin.clone()).await {
+    let user = match sign_in(&state, from, &form.login, form.pin.clone()).await {
         Ok(Ok(u)) => u,
-        Ok(Err(code)) => return again(sign_in_notice(code)),
+        Ok(Err(refusal)) => match refusal.try_again_status() {
+            Some(status) => return try_again_shortly(status),
+            None => return again(sign_in_notice(refusal.code())),
+        },
         Err(e) => return internal(e),
     };
     let grant = Grant {
@@ -590,6 +656,7 @@ async fn show_payment_code(State(state): State<AppState>, jar: SignedCookieJar) 
 
 async fn issue_payment_code(
     State(state): State<AppState>,
+    from: ClientAddress,
     jar: SignedCookieJar,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -608,7 +675,7 @@ async fn issue_payment_code(
         expires_at: None,
         name: None,
     };
-    match sign_in(&state, &form.login, form.pin).await {
+    match sign_in(&state, from, &form.login, form.pin).await {
         Ok(Ok(user)) => {
             match state
                 .wallet
@@ -632,7 +699,10 @@ async fn issue_payment_code(
                 Err(e) => return internal(e),
             }
         }
-        Ok(Err(code)) => page.notice = Some(sign_in_notice(code)),
+        Ok(Err(refusal)) => match refusal.try_again_status() {
+            Some(status) => return try_again_shortly(status),
+            None => page.notice = Some(sign_in_notice(refusal.code())),
+        },
         Err(e) => return internal(e),
     }
     (jar, Html(render("consent_payment_code.html", &page))).into_response()

@@ -43,6 +43,8 @@ pub struct AppState {
     // ---- cashier pages (issue 4) ----
     /// Keys of the cashier's session cookies and CSRF tokens (a secret in the data directory).
     pub cashier_secrets: cashier::CashierSecrets,
+    /// Throttles and the PIN checker pool of the wallet sign-in.
+    pub sign_in_guard: Arc<pin::SignInGuard>,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl Application {
     pub async fn build_with_wallet(config: Config, wallet: Wallet) -> anyhow::Result<Application> {
         let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
         let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?; // issue 4
+        let sign_in_guard = Arc::new(pin::SignInGuard::new(&config.cashier).map_err(anyhow::Error::msg)?);
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -116,6 +119,7 @@ impl Application {
             public_base_url,
             key_cache: Arc::new(RwLock::new(HashMap::new())),
             cashier_secrets,
+            sign_in_guard,
         };
         let router = router(state.clone());
         Ok(Application {

@@ -5,7 +5,9 @@
 //!   a final payment shows its final state instead.
 //! - `POST /cashier/{paymentId}/sign-in`  login + PIN → a session cookie for this payment.
 //! - `POST /cashier/{paymentId}/pay`      confirms the payment for the signed-in user.
-//! - `POST /cashier/{paymentId}/cancel`   the user cancels: the payment fails, the merchant is told.
+//! - `POST /cashier/{paymentId}/cancel`   the signed-in payer cancels: the payment fails, the merchant
+//!   is told. A visitor who is not signed in only "leaves" (a link back to the merchant's return
+//!   URL that changes nothing): a cookie and a CSRF token prove a browser, not a payer.
 //! - `POST /cashier/{paymentId}/sign-out`
 //! - `GET  /cashier/{paymentId}/result`   where a finished payment without a return URL leads.
 //!
@@ -18,6 +20,7 @@ mod views;
 
 pub use secrets::CashierSecrets;
 
+use crate::pin::ClientAddress;
 use crate::AppState;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -280,6 +283,27 @@ fn max_pin_attempts(state: &AppState) -> u32 {
 
 // ---- answers ----
 
+/// The page for a sign-in turned away under load (429 throttled, 503 every PIN checker busy): no
+/// attempt was counted, the browser may retry after a few seconds.
+fn try_again_shortly(status: StatusCode, payment_id: &str) -> Response {
+    let mut response = message_page(
+        status,
+        MessagePage {
+            title: "Try again shortly",
+            heading: "Please try again in a few seconds",
+            text: "The wallet is busy or has seen many sign-ins from here just now. \
+                   Your PIN was not checked and nothing was counted.",
+            link: Some(format!("/cashier/{payment_id}")),
+            link_text: "Back to the payment",
+        },
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
+    );
+    response
+}
+
 /// 303 to the payment page, with a notice to show.
 fn see_payment(payment_id: &str, notice: Option<&str>) -> Response {
     match notice {
@@ -397,6 +421,7 @@ struct ActionForm {
 async fn sign_in(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
+    from: ClientAddress,
     jar: SignedCookieJar,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, CashierError> {
@@ -405,10 +430,13 @@ async fn sign_in(
     if p.status.is_final() {
         return Ok(see_payment(&payment_id, None));
     }
-    let user = match crate::pin::sign_in(&state, &form.login, form.pin).await? {
+    let user = match crate::pin::sign_in(&state, from, &form.login, form.pin).await? {
         Ok(user) => user,
         Err(refusal) => {
             tracing::info!(payment_id, refusal = refusal.code(), "cashier sign-in refused");
+            if let Some(status) = refusal.try_again_status() {
+                return Ok(try_again_shortly(status, &payment_id));
+            }
             return Ok(see_payment(&payment_id, Some(refusal.code())));
         }
     };
@@ -464,6 +492,8 @@ async fn pay(
     }
 }
 
+/// Only the signed-in payer cancels here. Anyone else with the page (a visitor cookie and its CSRF
+/// token are free to get) is sent back to sign in and the payment is left as it is.
 async fn cancel(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
@@ -475,13 +505,23 @@ async fn cancel(
     if p.status.is_final() {
         return Ok(see_payment(&payment_id, None));
     }
+    let Some(user) = signed_in_user(&state, &jar, &payment_id).await? else {
+        tracing::info!(payment_id, "cashier cancel refused: not signed in");
+        return Ok(see_payment(&payment_id, Some("signin_to_cancel")));
+    };
+    if p.payer_user_id
+        .as_deref()
+        .is_some_and(|payer| payer != user.user_id)
+    {
+        return Ok(see_payment(&payment_id, Some("other_user")));
+    }
     match state
         .wallet
         .decline_payment(&payment_id, USER_CANCEL_REASON)
         .await?
     {
         ApprovalOutcome::Done(p) => {
-            tracing::info!(payment_id, "cancelled at the cashier");
+            tracing::info!(payment_id, user_id = %user.user_id, "cancelled at the cashier");
             Ok((jar.remove(removal(SESSION_COOKIE)), finish(&p)).into_response())
         }
         ApprovalOutcome::Refused { .. } => Ok(see_payment(&payment_id, None)),

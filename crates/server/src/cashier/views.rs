@@ -163,6 +163,10 @@ const NOTICES: &[Notice] = &[
         text: "Please sign in to pay.",
     },
     Notice {
+        code: "signin_to_cancel",
+        text: "Only the payer can cancel a payment: sign in first. Leaving this page changes nothing.",
+    },
+    Notice {
         code: "refused",
         text: "The wallet could not take this payment. Try again, or contact support.",
     },

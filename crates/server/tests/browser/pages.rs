@@ -495,6 +495,11 @@ async fn cancelling_fails_the_payment_and_redirects_to_the_merchant() {
     )
     .await;
     let v = Visitor::new(&app);
+    // Before signing in the page offers only a way back that changes nothing.
+    let anonymous = v.get(&format!("/cashier/{id}")).await;
+    assert!(anonymous.body.contains("id=\"leave\""), "{}", anonymous.body);
+    assert!(!anonymous.body.contains("id=\"cancel\""), "{}", anonymous.body);
+    v.sign_in(&id, "+15550000001", "123456").await;
     let answer = v.press(&id, "cancel").await;
     assert_eq!(answer.location.as_deref(), Some(merchant.return_url().as_str()));
     let p = app.wallet.get_payment(&id).await.unwrap().unwrap();

@@ -164,6 +164,8 @@ async fn seed(wallet: &Wallet) {
     let mut c = Client::new(CLIENT_ID, "Tea House", now);
     c.partner_id = PARTNER_ID.into();
     c.app_ids = vec![APP_ID.into(), OTHER_APP_ID.into()];
+    // The mini program's OAuth redirect URL: the consent page sends codes nowhere else.
+    c.redirect_urls = vec!["https://mini.example/cb".into()];
     c.add_key("RSA256", &merchant_key().public_key().to_spki_pem(), now);
     wallet.add_client(c).await.expect("client");
     let mut o = Client::new(OTHER_CLIENT_ID, "Book Shop", now);
