@@ -670,6 +670,58 @@ pub(crate) fn agreement_payer(
     }
 }
 
+/// A payer the merchant names in a cashier payment (`extendInfo.customerId`) is honoured only
+/// when that user granted this client `AGREEMENT_PAY` (a live access token: neither expired,
+/// revoked nor replaced, for the same mini program when both name one) and the amount is within
+/// the per-payment limit the user agreed to. Naming a payer holds their funds at once and lets
+/// an evaluation probe their balance, so it needs the same consent as taking money without them.
+///
+/// A user without such a grant gets exactly the answer of a user id that does not exist (same
+/// code, same message, the same single lookup), so naming ids enumerates nothing.
+pub(crate) fn named_payer(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    client_id: &str,
+    app_id: Option<&str>,
+    user_id: &str,
+    amount: Amount,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let currency = amount.currency();
+    let mut best_limit: Option<i64> = None;
+    let mut granted = false;
+    for rec in tx.list_tokens_of_user(user_id, Some(client_id))? {
+        let live = rec.is_live() && now < rec.access_expires_at && rec.grant.client_id == client_id;
+        let same_app = match (app_id, rec.grant.app_id.as_deref()) {
+            (Some(asked), Some(granted_to)) => asked == granted_to,
+            _ => true,
+        };
+        if !(live && same_app && rec.grant.allows(Scope::AgreementPay)) {
+            continue;
+        }
+        granted = true;
+        if let Some(limit) = rec.grant.agreement_limits.get(currency.code()) {
+            best_limit = Some(best_limit.map_or(*limit, |b| b.max(*limit)));
+        }
+    }
+    if !granted {
+        return Ok(Err((
+            ResultCode::UserNotExist,
+            crate::payments::unknown_user_message(user_id),
+        )));
+    }
+    match best_limit {
+        None => Ok(Err((
+            ResultCode::UserAmountExceedLimit,
+            format!("the user's agreement allows no payments in {currency}"),
+        ))),
+        Some(limit) if amount.value_minor() > limit => Ok(Err((
+            ResultCode::UserAmountExceedLimit,
+            "the amount exceeds the per-payment limit the user agreed to".into(),
+        ))),
+        Some(_) => Ok(Ok(())),
+    }
+}
+
 /// The payer behind a payment code, if the code is good (not yet used, not expired).
 pub(crate) fn payment_code_payer(
     tx: &mut dyn Tx,
