@@ -6,18 +6,23 @@
 //! users by a number (`iq`); the first time it writes something for a number, a wallet user is
 //! created for it (or an operator links an existing one first, [`Wallet::store_link_user`]).
 //!
-//! Money, all through the ledger, each change in the same transaction as the order it concerns:
-//! * `add_payment` — money the store's external gateway collected enters the books: funding →
-//!   the store's merchant account, and the order's amount due shrinks by it.
+//! Money, all through the ledger, each change in the same transaction as the order it concerns.
+//! A store API key is a shared secret the store holds; what it says happened outside the wallet
+//! is recorded on *store-side* accounts only ([`AccountKind::is_store_side`]), which can never
+//! become a wallet user's spendable balance or a merchant's payable balance (`ledger::verify`
+//! checks that no transfer crosses between the two sides):
+//! * `add_payment` — money the store's external gateway says it collected: the store's external
+//!   account → its store receipts, and the order's amount due shrinks by it.
 //! * a wallet (cashier) payment whose `referenceOrderId` names a current order of the same client
-//!   — the payment itself posts the user's hold to the merchant; [`confirm_payment`] records it on
+//!   — a real payment: it posts the user's hold to the merchant; [`confirm_payment`] records it on
 //!   the order in the same transaction, and fails the payment instead if the order can no longer
 //!   take it (paid meanwhile, cancelled, or the amount is now more than the amount due).
-//! * store credit is the user's wallet balance in the store currency. Adding credit moves money
-//!   from the store's merchant account to the user's wallet (the store pays for what it gives);
-//!   subtracting moves it back. A store key can therefore never create money.
-//! * cancelling an order that has payments returns what was paid to the user's wallet (store
-//!   credit), from the merchant account.
+//! * store credit is a store-side balance per store user: adding credit moves it from the store's
+//!   "credit issued" account to the user's store credit; subtracting moves it back. It is not the
+//!   user's wallet balance and cannot be spent in the wallet.
+//! * cancelling an order that has payments gives back what the store's gateway collected as store
+//!   credit (from the store receipts), and returns what wallet payments paid to the user's wallet
+//!   (from the merchant account, like a payment's cancel).
 //!
 //! An order whose amount due reaches zero is paid and processed at once (it stops being the
 //! user's current order).
@@ -442,9 +447,14 @@ fn price_cart(
     Ok((lines, total))
 }
 
-fn credit_of(tx: &mut dyn Tx, user_id: &str, currency: Currency) -> Result<i64, CoreError> {
+/// The owner id of a store user's store credit account.
+pub fn store_credit_owner(client_id: &str, iq: i64) -> String {
+    format!("{client_id}:{iq}")
+}
+
+fn credit_of(tx: &mut dyn Tx, client_id: &str, iq: i64, currency: Currency) -> Result<i64, CoreError> {
     Ok(tx
-        .find_account(AccountKind::UserWallet, user_id, currency)?
+        .find_account(AccountKind::StoreCredit, &store_credit_owner(client_id, iq), currency)?
         .map(|a| a.available_balance())
         .unwrap_or(0))
 }
@@ -463,7 +473,7 @@ pub fn view_cart(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<CartView, 
             credit_minor: 0,
         });
     };
-    let credit_minor = credit_of(tx, &su.user_id, config.currency)?;
+    let credit_minor = credit_of(tx, client_id, su.iq, config.currency)?;
     if let Some(order) = tx.find_current_store_order(client_id, iq)? {
         let lines = order
             .lines
@@ -604,8 +614,9 @@ pub fn place_order(
     Ok(Ok(order))
 }
 
-/// `cancel_order`: the current order is cancelled; whatever was paid on it goes back to the
-/// user's wallet (store credit), from the store's merchant account.
+/// `cancel_order`: the current order is cancelled; what the store's gateway collected on it
+/// becomes the user's store credit (store side), and what wallet payments paid on it goes back to
+/// the user's wallet from the merchant account (wallet side).
 pub fn cancel_order(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -617,17 +628,46 @@ pub fn cancel_order(
         return Ok(Err(StoreRefusal::NoOrder));
     };
     let now = ctx.now();
-    if order.paid_minor > 0 {
+    let overflow = || CoreError::Invariant(format!("payments of order {} overflowed", order.order_id));
+    let (mut by_gateway, mut by_wallet) = (0i64, 0i64);
+    for p in &order.payments {
+        let sum = match p.source {
+            OrderPaymentSource::Gateway => &mut by_gateway,
+            OrderPaymentSource::Wallet { .. } => &mut by_wallet,
+        };
+        *sum = sum.checked_add(p.amount_minor).ok_or_else(overflow)?;
+    }
+    let mut legs = Vec::new();
+    if by_gateway > 0 {
+        let receipts = ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, order.currency, now)?;
+        let credit = ledger::ensure_account(
+            tx,
+            AccountKind::StoreCredit,
+            &store_credit_owner(client_id, iq),
+            order.currency,
+            now,
+        )?;
+        legs.push(Leg::Single {
+            debit: receipts.id,
+            credit: credit.id,
+            amount_minor: by_gateway,
+            code: "store_order_cancel_credit".into(),
+            reference: order.reference(),
+        });
+    }
+    if by_wallet > 0 {
         let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
         let wallet =
             ledger::ensure_account(tx, AccountKind::UserWallet, &order.user_id, order.currency, now)?;
-        let legs = [Leg::Single {
+        legs.push(Leg::Single {
             debit: merchant.id,
             credit: wallet.id,
-            amount_minor: order.paid_minor,
-            code: "store_order_cancel_credit".into(),
+            amount_minor: by_wallet,
+            code: "order_cancel_return".into(),
             reference: order.reference(),
-        }];
+        });
+    }
+    if !legs.is_empty() {
         match ledger::apply(tx, now, &legs)? {
             Ok(_) => {}
             Err(LedgerError::ExceedsCredits(_)) => return Ok(Err(StoreRefusal::StoreBalanceNotEnough)),
@@ -646,8 +686,9 @@ pub fn cancel_order(
     Ok(Ok(order))
 }
 
-/// `add_payment`: money the store's gateway collected enters the books (funding → merchant) and
-/// pays towards the current order.
+/// `add_payment`: money the store's gateway says it collected is recorded on the store side
+/// (store external → store receipts) and pays towards the current order. It never reaches the
+/// merchant's payable balance.
 pub fn add_payment(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -675,11 +716,11 @@ pub fn add_payment(
         return Ok(Err(StoreRefusal::AmountTooBig { due_minor: due }));
     }
     let now = ctx.now();
-    let funding = ledger::funding_account(tx, order.currency, now)?;
-    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
+    let external = ledger::ensure_account(tx, AccountKind::StoreExternal, client_id, order.currency, now)?;
+    let receipts = ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, order.currency, now)?;
     let legs = [Leg::Single {
-        debit: funding.id,
-        credit: merchant.id,
+        debit: external.id,
+        credit: receipts.id,
         amount_minor: amount.value_minor(),
         code: "store_gateway_payment".into(),
         reference: order.reference(),
@@ -711,13 +752,13 @@ pub fn credit(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<Amount, CoreE
     check_iq(iq)?;
     let config = config_of(tx, client_id)?;
     let minor = match tx.get_store_user(client_id, iq)? {
-        Some(su) => credit_of(tx, &su.user_id, config.currency)?,
+        Some(su) => credit_of(tx, client_id, su.iq, config.currency)?,
         None => 0,
     };
     Amount::from_minor(config.currency, minor).map_err(|e| CoreError::Invariant(e.to_string()))
 }
 
-/// `add_subtract_credit`: the store gives credit from its balance, or takes it back.
+/// `add_subtract_credit`: the store gives a user store credit, or takes it back (store side only).
 pub fn change_credit(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -748,12 +789,18 @@ pub fn change_credit(
         return Ok(Err(StoreRefusal::UserNotActive));
     }
     let now = ctx.now();
-    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, config.currency, now)?;
-    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &su.user_id, config.currency, now)?;
+    let issued = ledger::ensure_account(tx, AccountKind::StoreCreditIssued, client_id, config.currency, now)?;
+    let wallet = ledger::ensure_account(
+        tx,
+        AccountKind::StoreCredit,
+        &store_credit_owner(client_id, iq),
+        config.currency,
+        now,
+    )?;
     let available = wallet.available_balance();
     let (debit, credit, code) = match action {
-        CreditAction::Add => (merchant.id, wallet.id, "store_credit_add"),
-        CreditAction::Subtract => (wallet.id, merchant.id, "store_credit_subtract"),
+        CreditAction::Add => (issued.id, wallet.id, "store_credit_add"),
+        CreditAction::Subtract => (wallet.id, issued.id, "store_credit_subtract"),
     };
     let reference = if description.is_empty() {
         format!("store-credit:{client_id}:{iq}")
@@ -777,7 +824,7 @@ pub fn change_credit(
         Err(LedgerError::ExceedsCredits(_)) => return Ok(Err(StoreRefusal::StoreBalanceNotEnough)),
         Err(e) => return Err(CoreError::Invariant(format!("store credit change: {e}"))),
     }
-    let minor = credit_of(tx, &su.user_id, config.currency)?;
+    let minor = credit_of(tx, client_id, iq, config.currency)?;
     Amount::from_minor(config.currency, minor)
         .map(Ok)
         .map_err(|e| CoreError::Invariant(e.to_string()))
