@@ -46,12 +46,9 @@ pub enum AccountKind {
     /// Store side: the contra account of [`AccountKind::StoreReceipts`] (the store's outside
     /// world), per store client. It runs "negative".
     StoreExternal,
-    /// Store side: the credit a store gave one of its users, per store user (`client:iq`).
-    /// Spendable at that store's say only, never in the wallet.
+    /// Store side: the credit a store gave one of its users out of its store receipts, per store
+    /// user (`client:iq`). The store's promise to that user, never wallet money.
     StoreCredit,
-    /// Store side: the contra account of [`AccountKind::StoreCredit`] (what the store owes its
-    /// users in credit), per store client. It runs "negative".
-    StoreCreditIssued,
 }
 
 impl AccountKind {
@@ -63,7 +60,6 @@ impl AccountKind {
             AccountKind::StoreReceipts => "store_receipts",
             AccountKind::StoreExternal => "store_external",
             AccountKind::StoreCredit => "store_credit",
-            AccountKind::StoreCreditIssued => "store_credit_issued",
         }
     }
 
@@ -75,19 +71,15 @@ impl AccountKind {
         AccountKind::StoreReceipts,
         AccountKind::StoreExternal,
         AccountKind::StoreCredit,
-        AccountKind::StoreCreditIssued,
     ];
 
-    /// True for the store side's books (store receipts, store credit and their contras): money
+    /// True for the store side's books (store receipts, their contra, store credit): money
     /// a store API key can move, which must never reach a wallet user's spendable balance or a
     /// merchant's payable balance.
     pub fn is_store_side(self) -> bool {
         matches!(
             self,
-            AccountKind::StoreReceipts
-                | AccountKind::StoreExternal
-                | AccountKind::StoreCredit
-                | AccountKind::StoreCreditIssued
+            AccountKind::StoreReceipts | AccountKind::StoreExternal | AccountKind::StoreCredit
         )
     }
 
@@ -106,7 +98,7 @@ impl AccountKind {
             | AccountKind::Merchant
             | AccountKind::StoreReceipts
             | AccountKind::StoreCredit => flags::DEBITS_MUST_NOT_EXCEED_CREDITS,
-            AccountKind::Funding | AccountKind::StoreExternal | AccountKind::StoreCreditIssued => 0,
+            AccountKind::Funding | AccountKind::StoreExternal => 0,
         }
     }
 }
@@ -575,7 +567,7 @@ pub const TOP_UP_CODE: &str = "top_up";
 pub const STORE_CODE_PREFIX: &str = "store_";
 
 /// Where money may go, as far as the account kinds and the transfer's code tell:
-/// * the store side (store receipts, store credit, their contras) and the wallet side (user
+/// * the store side (store receipts, their contra, store credit) and the wallet side (user
 ///   wallets, merchants, funding) never meet in one transfer — a store key's word moves store-side
 ///   money only, and a real payment (a user's wallet to a merchant) is wallet side on both legs;
 /// * a `store_…` transfer stays on the store side;

@@ -18,8 +18,9 @@
 //!   the order in the same transaction, and fails the payment instead if the order can no longer
 //!   take it (paid meanwhile, cancelled, or the amount is now more than the amount due).
 //! * store credit is a store-side balance per store user: adding credit moves it from the store's
-//!   "credit issued" account to the user's store credit; subtracting moves it back. It is not the
-//!   user's wallet balance and cannot be spent in the wallet.
+//!   receipts to the user's store credit (the store gives only out of what it recorded as
+//!   collected); subtracting moves it back. It is not the user's wallet balance and cannot be
+//!   spent in the wallet.
 //! * cancelling an order that has payments gives back what the store's gateway collected as store
 //!   credit (from the store receipts), and returns what wallet payments paid to the user's wallet
 //!   (from the merchant account, like a payment's cancel).
@@ -758,7 +759,8 @@ pub fn credit(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<Amount, CoreE
     Amount::from_minor(config.currency, minor).map_err(|e| CoreError::Invariant(e.to_string()))
 }
 
-/// `add_subtract_credit`: the store gives a user store credit, or takes it back (store side only).
+/// `add_subtract_credit`: the store gives a user store credit out of its store receipts, or takes
+/// it back (store side only).
 pub fn change_credit(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -789,18 +791,18 @@ pub fn change_credit(
         return Ok(Err(StoreRefusal::UserNotActive));
     }
     let now = ctx.now();
-    let issued = ledger::ensure_account(tx, AccountKind::StoreCreditIssued, client_id, config.currency, now)?;
-    let wallet = ledger::ensure_account(
+    let receipts = ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, config.currency, now)?;
+    let store_credit = ledger::ensure_account(
         tx,
         AccountKind::StoreCredit,
         &store_credit_owner(client_id, iq),
         config.currency,
         now,
     )?;
-    let available = wallet.available_balance();
+    let available = store_credit.available_balance();
     let (debit, credit, code) = match action {
-        CreditAction::Add => (issued.id, wallet.id, "store_credit_add"),
-        CreditAction::Subtract => (wallet.id, issued.id, "store_credit_subtract"),
+        CreditAction::Add => (receipts.id, store_credit.id, "store_credit_add"),
+        CreditAction::Subtract => (store_credit.id, receipts.id, "store_credit_subtract"),
     };
     let reference = if description.is_empty() {
         format!("store-credit:{client_id}:{iq}")
@@ -816,7 +818,7 @@ pub fn change_credit(
     }];
     match ledger::apply(tx, now, &legs)? {
         Ok(_) => {}
-        Err(LedgerError::ExceedsCredits(id)) if id == wallet.id => {
+        Err(LedgerError::ExceedsCredits(id)) if id == store_credit.id => {
             return Ok(Err(StoreRefusal::CantSubtract {
                 available_minor: available,
             }))

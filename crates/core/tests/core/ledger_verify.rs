@@ -181,12 +181,12 @@ async fn verify_reports_a_transfer_from_store_credit_to_a_wallet_whatever_its_co
     t.wallet
         .write(|ctx, tx| {
             let now = ctx.now();
-            let issued = ledger::ensure_account(tx, AccountKind::StoreCreditIssued, "client-demo", usd(), now)?;
+            let external = ledger::ensure_account(tx, AccountKind::StoreExternal, "client-demo", usd(), now)?;
             let credit = ledger::ensure_account(tx, AccountKind::StoreCredit, "client-demo:1", usd(), now)?;
             let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), now)?;
             let legs = [
                 ledger::Leg::Single {
-                    debit: issued.id,
+                    debit: external.id,
                     credit: credit.id,
                     amount_minor: 500,
                     code: "store_credit_add".into(),

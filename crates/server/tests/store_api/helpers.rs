@@ -308,6 +308,18 @@ impl TestStore {
             .unwrap_or(0)
     }
 
+    /// What the store's gateway said it collected, less the credit the store gave out of it
+    /// (store side: never the merchant's payable balance).
+    pub async fn store_receipts(&self) -> i64 {
+        self.wallet
+            .accounts_of(walletd_core::ledger::AccountKind::StoreReceipts, STORE)
+            .await
+            .expect("accounts")
+            .first()
+            .map(|a| a.available_balance())
+            .unwrap_or(0)
+    }
+
     pub async fn assert_books_sound(&self) {
         let report = self.wallet.verify().await.expect("verify");
         assert!(report.is_sound(), "books broken: {:?}", report.problems);
