@@ -1,0 +1,1 @@
+//! A store API key cannot create wallet money.
