@@ -76,8 +76,9 @@ impl StoreKeyMode {
     }
 }
 
-/// A store API credential. The secret is kept readable because HMAC needs it: the data
-/// directory must be protected like a key file.
+/// A store API credential. HMAC needs the secret itself, so it cannot be hashed; at rest it is
+/// sealed with an AEAD ([`StoreSecretSealer`]) under a key kept outside the database, so a copy of
+/// the database alone reveals none. In memory (after [`Wallet::store_key`]) it is in clear.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreKey {
     /// The public "Key ID": 32 lower-case hex digits.
@@ -107,6 +108,25 @@ impl std::fmt::Debug for StoreKey {
             .field("revoked", &self.revoked)
             .finish()
     }
+}
+
+/// What a sealed secret starts with; anything else is a secret stored in clear (before sealing
+/// existed), which [`Wallet::store_seal_clear_secrets`] seals.
+pub const SEALED_SECRET_PREFIX: &str = "sealed:v1:";
+
+/// Seals store secrets at rest and opens them again: an AEAD whose key lives outside the
+/// database (the server keeps it in the data directory). `aad` binds a sealed secret to its key
+/// id and client id, so a sealed value moved to another key does not open.
+pub trait StoreSecretSealer: Send + Sync {
+    /// The sealed form, starting with [`SEALED_SECRET_PREFIX`].
+    fn seal(&self, aad: &[u8], secret: &str) -> Result<String, String>;
+    /// The secret from its sealed form.
+    fn open(&self, aad: &[u8], sealed: &str) -> Result<String, String>;
+}
+
+/// The associated data of a key's sealed secret.
+pub fn secret_aad(key_id: &str, client_id: &str) -> Vec<u8> {
+    format!("walletd store key\0{key_id}\0{client_id}").into_bytes()
 }
 
 impl StoreKey {
@@ -982,6 +1002,7 @@ impl Wallet {
         if new.sections.is_empty() {
             return Err(CoreError::Invalid("a key needs at least one section".into()));
         }
+        let sealer = self.store_sealer().cloned();
         self.write(move |ctx, tx| {
             if tx.get_client(&new.client_id)?.is_none() {
                 return Err(CoreError::NotFound(format!("client {}", new.client_id)));
@@ -992,10 +1013,18 @@ impl Wallet {
                     new.client_id
                 )));
             }
-            let key = StoreKey {
-                key_id: ctx.ids.random_hex(16),
+            let key_id = ctx.ids.random_hex(16);
+            let secret = ctx.ids.random_hex(32);
+            let stored_secret = match &sealer {
+                Some(s) => s
+                    .seal(&secret_aad(&key_id, &new.client_id), &secret)
+                    .map_err(|e| CoreError::Invariant(format!("sealing a store secret: {e}")))?,
+                None => secret.clone(),
+            };
+            let mut key = StoreKey {
+                key_id,
                 client_id: new.client_id.clone(),
-                secret: ctx.ids.random_hex(32),
+                secret: stored_secret,
                 mode: new.mode,
                 expiration_secs: new.expiration_secs,
                 sections: new.sections.clone(),
@@ -1004,19 +1033,68 @@ impl Wallet {
                 revoked_at: None,
             };
             tx.insert_store_key(&key)?;
+            key.secret = secret;
             Ok(key)
         })
         .await
     }
 
+    /// The key with its secret opened (in clear), for checking a request's signature.
     pub async fn store_key(&self, key_id: &str) -> Result<Option<StoreKey>, CoreError> {
         let id = key_id.to_owned();
-        self.read(move |_, tx| Ok(tx.get_store_key(&id)?)).await
+        let Some(mut key) = self.read(move |_, tx| Ok(tx.get_store_key(&id)?)).await? else {
+            return Ok(None);
+        };
+        if let Some(sealed) = key.secret.strip_prefix(SEALED_SECRET_PREFIX) {
+            let sealer = self.store_sealer().ok_or_else(|| {
+                CoreError::Invariant(format!(
+                    "store key {} is sealed but no store secret key is configured",
+                    key.key_id
+                ))
+            })?;
+            let aad = secret_aad(&key.key_id, &key.client_id);
+            key.secret = sealer
+                .open(&aad, &format!("{SEALED_SECRET_PREFIX}{sealed}"))
+                .map_err(|e| CoreError::Invariant(format!("store key {} does not open: {e}", key.key_id)))?;
+        }
+        Ok(Some(key))
     }
 
+    /// Every key (of `client_id`), without secrets: a listing never shows one.
     pub async fn store_list_keys(&self, client_id: Option<String>) -> Result<Vec<StoreKey>, CoreError> {
-        self.read(move |_, tx| Ok(tx.list_store_keys(client_id.as_deref())?))
-            .await
+        let mut keys = self
+            .read(move |_, tx| Ok(tx.list_store_keys(client_id.as_deref())?))
+            .await?;
+        for k in &mut keys {
+            k.secret.clear();
+        }
+        Ok(keys)
+    }
+
+    /// Seals every store secret still stored in clear (written before sealing existed). Returns
+    /// how many were sealed; an error if there are some and no sealer is set.
+    pub async fn store_seal_clear_secrets(&self) -> Result<usize, CoreError> {
+        let sealer = self.store_sealer().cloned();
+        self.write(move |_, tx| {
+            let mut sealed = 0;
+            for mut key in tx.list_store_keys(None)? {
+                if key.secret.starts_with(SEALED_SECRET_PREFIX) {
+                    continue;
+                }
+                let Some(sealer) = &sealer else {
+                    return Err(CoreError::Invariant(
+                        "store secrets are stored in clear and no store secret key is configured".into(),
+                    ));
+                };
+                key.secret = sealer
+                    .seal(&secret_aad(&key.key_id, &key.client_id), &key.secret)
+                    .map_err(|e| CoreError::Invariant(format!("sealing a store secret: {e}")))?;
+                tx.update_store_key(&key)?;
+                sealed += 1;
+            }
+            Ok(sealed)
+        })
+        .await
     }
 
     /// Stops accepting a key. Revoking twice is harmless.
@@ -1031,6 +1109,7 @@ impl Wallet {
                 key.revoked_at = Some(ctx.now());
                 tx.update_store_key(&key)?;
             }
+            key.secret.clear();
             Ok(key)
         })
         .await

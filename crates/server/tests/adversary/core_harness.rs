@@ -3,7 +3,7 @@
 //! store with an HMAC key, and signed calls as either merchant.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use tempfile::TempDir;
@@ -83,7 +83,7 @@ pub struct CoreApp {
     pub rival: MiniProgramClient,
     pub config: Config,
     pub http: reqwest::Client,
-    data_dir: TempDir,
+    _data_dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _pg: Option<PgSchema>,
 }
@@ -143,7 +143,7 @@ pub async fn spawn_core_app_with(pg: Option<PgSchema>, configure: impl FnOnce(&m
         rival,
         config,
         http,
-        data_dir,
+        _data_dir: data_dir,
         shutdown: Some(tx),
         _pg: pg,
     }
@@ -172,10 +172,6 @@ async fn seed(wallet: &Wallet) {
 impl CoreApp {
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
-    }
-
-    pub fn data_dir_path(&self) -> PathBuf {
-        self.data_dir.path().join("data")
     }
 
     /// A signed Mini Program call; the answer's signature is verified by the SDK.
@@ -288,6 +284,17 @@ impl CoreApp {
 
     /// A signed store API call (`api.php?go=store&do=ACTION&iq=IQ`) with url-encoded `fields`.
     pub async fn store_call(&self, key: &StoreKey, action: &str, iq: &str, fields: &[(&str, &str)]) -> Value {
+        self.store_call_signed(key, action, iq, fields).await.0
+    }
+
+    /// Like [`CoreApp::store_call`]; also returns the signature it sent.
+    pub async fn store_call_signed(
+        &self,
+        key: &StoreKey,
+        action: &str,
+        iq: &str,
+        fields: &[(&str, &str)],
+    ) -> (Value, String) {
         static SALT: AtomicU64 = AtomicU64::new(0);
         let salt = format!("salt{}x{}", SALT.fetch_add(1, Ordering::SeqCst), std::process::id());
         let timestamp = chrono::Utc::now().timestamp().to_string();
@@ -315,7 +322,7 @@ impl CoreApp {
             .await
             .expect("store call");
         assert_eq!(r.status(), 200);
-        r.json().await.expect("store answer json")
+        (r.json().await.expect("store answer json"), signature)
     }
 }
 
@@ -325,4 +332,59 @@ pub fn result_code(v: &Value) -> &str {
 
 pub fn result_message(v: &Value) -> &str {
     v["result"]["resultMessage"].as_str().unwrap_or("")
+}
+
+/// Everything every test of this binary logs, at `debug` (and `trace` for the PostgreSQL client
+/// crates, as an operator's `RUST_LOG` might ask), through the same filters `walletd serve` uses.
+/// Installed once, process-wide, so that the storage threads' events are captured too.
+pub fn captured_logs() -> &'static Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = LogBuffer(buffer.clone());
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(
+                "debug,tokio_postgres=trace,postgres=trace,walletd_server=trace,walletd_core=trace",
+            ))
+            .with(walletd_server::logging::never_log_parameters())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone()),
+            )
+            .try_init()
+            .expect("the capturing subscriber is the first");
+        buffer
+    })
+}
+
+/// The most bytes of log kept (far more than a test run writes); beyond it the test fails
+/// rather than grep a truncated log.
+const MAX_LOG_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Clone)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if b.len() + bytes.len() > MAX_LOG_BYTES {
+            return Err(std::io::Error::other("log capture is full"));
+        }
+        b.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The captured log as text.
+pub fn log_text() -> String {
+    let b = captured_logs().lock().unwrap_or_else(|e| e.into_inner());
+    assert!(b.len() < MAX_LOG_BYTES, "the log capture overflowed");
+    String::from_utf8_lossy(&b).into_owned()
 }
