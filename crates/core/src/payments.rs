@@ -1,7 +1,7 @@
 //! Payments: the state machine and the money movements behind it.
 //!
-//! A payment starts PROCESSING. Its payer is known either at once (the merchant named the user, or
-//! a synchronous scenario) or when the user signs in at the cashier; at that moment the user's funds
+//! A payment starts PROCESSING. Its payer is known either at once (the merchant named a user who granted
+//! it AGREEMENT_PAY, or a synchronous scenario) or when the user signs in at the cashier; at that moment the user's funds
 //! are held by a pending transfer that times out at the payment's expiry. Confirming posts the hold
 //! to the merchant (SUCCESS); declining, cancelling or expiring voids it (FAIL or CANCELLED).
 //! Every final state writes its notification to the outbox in the same transaction.
