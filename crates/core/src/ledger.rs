@@ -626,10 +626,7 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
         for t in &batch {
             report.transfers_checked += 1;
             after = t.id;
-            if let (Some(d), Some(c)) = (
-                kinds.get(&t.debit_account_id),
-                kinds.get(&t.credit_account_id),
-            ) {
+            if let (Some(d), Some(c)) = (kinds.get(&t.debit_account_id), kinds.get(&t.credit_account_id)) {
                 report.problems.extend(transfer_route_problems(t, *d, *c));
             }
             let overflow = || CoreError::Invariant("sum of transfers overflowed".into());

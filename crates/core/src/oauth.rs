@@ -343,7 +343,9 @@ pub enum TokenGrantType {
 impl std::fmt::Debug for TokenGrantType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TokenGrantType::AuthorizationCode { .. } => f.write_str("AuthorizationCode { auth_code: <redacted> }"),
+            TokenGrantType::AuthorizationCode { .. } => {
+                f.write_str("AuthorizationCode { auth_code: <redacted> }")
+            }
             TokenGrantType::RefreshToken { .. } => f.write_str("RefreshToken { refresh_token: <redacted> }"),
         }
     }

@@ -1,9 +1,10 @@
 //! Payments: the state machine and the money movements behind it.
 //!
-//! A payment starts PROCESSING. Its payer is known either at once (the merchant named a user who granted
-//! it AGREEMENT_PAY, or a synchronous scenario) or when the user signs in at the cashier; at that moment the user's funds
-//! are held by a pending transfer that times out at the payment's expiry. Confirming posts the hold
-//! to the merchant (SUCCESS); declining, cancelling or expiring voids it (FAIL or CANCELLED).
+//! A payment starts PROCESSING. Its payer is known either at once (the merchant named a user who
+//! granted it AGREEMENT_PAY, or a synchronous scenario) or when the user signs in at the cashier;
+//! at that moment the user's funds are held by a pending transfer that times out at the payment's
+//! expiry. Confirming posts the hold to the merchant (SUCCESS); declining, cancelling or expiring
+//! voids it (FAIL or CANCELLED).
 //! Every final state writes its notification to the outbox in the same transaction.
 
 use crate::error::{CoreError, StoreError};
@@ -574,7 +575,14 @@ fn resolve_payer(
         Scenario::Cashier => {
             let user_id = match named {
                 None => None,
-                Some(n) => match crate::oauth::named_payer(tx, now, &cmd.client_id, cmd.app_id.as_deref(), n, cmd.amount)? {
+                Some(n) => match crate::oauth::named_payer(
+                    tx,
+                    now,
+                    &cmd.client_id,
+                    cmd.app_id.as_deref(),
+                    n,
+                    cmd.amount,
+                )? {
                     Ok(()) => Some(n.to_owned()),
                     Err(r) => return Ok(Err(r)),
                 },

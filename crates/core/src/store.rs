@@ -475,7 +475,11 @@ pub fn store_credit_owner(client_id: &str, iq: i64) -> String {
 
 fn credit_of(tx: &mut dyn Tx, client_id: &str, iq: i64, currency: Currency) -> Result<i64, CoreError> {
     Ok(tx
-        .find_account(AccountKind::StoreCredit, &store_credit_owner(client_id, iq), currency)?
+        .find_account(
+            AccountKind::StoreCredit,
+            &store_credit_owner(client_id, iq),
+            currency,
+        )?
         .map(|a| a.available_balance())
         .unwrap_or(0))
 }
@@ -660,7 +664,8 @@ pub fn cancel_order(
     }
     let mut legs = Vec::new();
     if by_gateway > 0 {
-        let receipts = ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, order.currency, now)?;
+        let receipts =
+            ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, order.currency, now)?;
         let credit = ledger::ensure_account(
             tx,
             AccountKind::StoreCredit,

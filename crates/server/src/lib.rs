@@ -123,7 +123,10 @@ impl Application {
             .await
             .context("sealing store secrets stored in clear")?;
         if sealed > 0 {
-            tracing::warn!(sealed, "store secrets were stored in clear; sealed them under store_secret_key");
+            tracing::warn!(
+                sealed,
+                "store secrets were stored in clear; sealed them under store_secret_key"
+            );
         }
         data_dir::tighten(&config.data_dir)?;
         let listener = TcpListener::bind(&config.listen)

@@ -31,7 +31,8 @@ impl StoreSecretKey {
         let path = key_path(data_dir);
         if !path.exists() {
             let mut bytes = [0u8; KEY_LEN];
-            aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness for the store secret key"))?;
+            aws_lc_rs::rand::fill(&mut bytes)
+                .map_err(|_| anyhow::anyhow!("no randomness for the store secret key"))?;
             // Another process may have made it in the meantime: then we read theirs below.
             if let Err(e) = crate::wallet_key::write_private(&path, &STANDARD.encode(bytes)) {
                 if !path.exists() {
@@ -49,7 +50,8 @@ impl StoreSecretKey {
     /// The key from its 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<StoreSecretKey> {
         anyhow::ensure!(bytes.len() == KEY_LEN, "the key must have {KEY_LEN} bytes");
-        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("not an AES-256 key"))?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("not an AES-256 key"))?;
         Ok(StoreSecretKey {
             key: LessSafeKey::new(unbound),
         })
@@ -73,7 +75,9 @@ impl StoreSecretSealer for StoreSecretKey {
         let body = sealed
             .strip_prefix(SEALED_SECRET_PREFIX)
             .ok_or_else(|| "not a sealed secret".to_owned())?;
-        let raw = STANDARD.decode(body).map_err(|_| "a sealed secret is not base64".to_owned())?;
+        let raw = STANDARD
+            .decode(body)
+            .map_err(|_| "a sealed secret is not base64".to_owned())?;
         if raw.len() < NONCE_LEN {
             return Err("a sealed secret is too short".into());
         }
@@ -83,7 +87,10 @@ impl StoreSecretSealer for StoreSecretKey {
         let plain = self
             .key
             .open_in_place(nonce, Aad::from(aad), &mut data)
-            .map_err(|_| "the store secret key does not open it (another node's key, or moved to another key id)".to_owned())?;
+            .map_err(|_| {
+                "the store secret key does not open it (another node's key, or moved to another key id)"
+                    .to_owned()
+            })?;
         String::from_utf8(plain.to_vec()).map_err(|_| "a sealed secret is not text".to_owned())
     }
 }
@@ -102,6 +109,10 @@ mod tests {
         assert!(k.open(b"key-2\0client", &sealed).is_err());
         let other = StoreSecretKey::from_bytes(&[4u8; 32]).unwrap();
         assert!(other.open(b"key-1\0client", &sealed).is_err());
-        assert_ne!(k.seal(b"a", "x").unwrap(), k.seal(b"a", "x").unwrap(), "fresh nonces");
+        assert_ne!(
+            k.seal(b"a", "x").unwrap(),
+            k.seal(b"a", "x").unwrap(),
+            "fresh nonces"
+        );
     }
 }

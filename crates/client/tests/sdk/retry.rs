@@ -301,7 +301,12 @@ async fn grant_named_payer(wallet: &DocWallet, merchant: &walletd_client::MiniPr
         scopes: vec![Scope::AgreementPay],
         agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
     };
-    let code = wallet.wallet.issue_auth_code(grant, 300).await.expect("auth code").code;
+    let code = wallet
+        .wallet
+        .issue_auth_code(grant, 300)
+        .await
+        .expect("auth code")
+        .code;
     let exchange = ApplyTokenRequest::authorization_code_v2(crate::doc_wallet::APP_ID, CLIENT_ID, &code);
     let tokens = merchant.apply_token("v2", &exchange).await.expect("applyToken");
     assert_eq!(tokens.customer_id, PAYER);

@@ -177,7 +177,12 @@ impl TestWallet {
                 .into_iter()
                 .collect(),
         };
-        let code = self.wallet.issue_auth_code(grant, 300).await.expect("auth code").code;
+        let code = self
+            .wallet
+            .issue_auth_code(grant, 300)
+            .await
+            .expect("auth code")
+            .code;
         let req = TokenRequest {
             client_id: CLIENT.into(),
             reference_client_id: Some(APP.into()),

@@ -172,7 +172,10 @@ async fn verify_reports_money_a_store_key_moved_into_the_wallet_even_with_consis
             .any(|p| p.contains("store transfer on wallet-side accounts")),
         "got {found:?}"
     );
-    assert!(!found.iter().any(|p| p.contains("add up to")), "sums are consistent: {found:?}");
+    assert!(
+        !found.iter().any(|p| p.contains("add up to")),
+        "sums are consistent: {found:?}"
+    );
 }
 
 #[tokio::test]

@@ -110,7 +110,10 @@ pub async fn spawn_core_app_with(pg: Option<PgSchema>, configure: impl FnOnce(&m
         ..Config::default()
     };
     if let Some(pg) = &pg {
-        config.database = Some(walletd_core::storage::postgres::url_with_schema(&pg.base_url, &pg.schema));
+        config.database = Some(walletd_core::storage::postgres::url_with_schema(
+            &pg.base_url,
+            &pg.schema,
+        ));
     }
     configure(&mut config);
     let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
@@ -229,7 +232,14 @@ impl CoreApp {
     /// Returns the access token.
     pub async fn grant_agreement(&self, user: &str, limit_minor: i64) -> String {
         let v = self
-            .grant(&self.merchant, MERCHANT, APP_ID, user, "AGREEMENT_PAY", &[("USD", limit_minor)])
+            .grant(
+                &self.merchant,
+                MERCHANT,
+                APP_ID,
+                user,
+                "AGREEMENT_PAY",
+                &[("USD", limit_minor)],
+            )
             .await;
         v["accessToken"].as_str().expect("accessToken").to_owned()
     }
@@ -296,7 +306,11 @@ impl CoreApp {
         fields: &[(&str, &str)],
     ) -> (Value, String) {
         static SALT: AtomicU64 = AtomicU64::new(0);
-        let salt = format!("salt{}x{}", SALT.fetch_add(1, Ordering::SeqCst), std::process::id());
+        let salt = format!(
+            "salt{}x{}",
+            SALT.fetch_add(1, Ordering::SeqCst),
+            std::process::id()
+        );
         let timestamp = chrono::Utc::now().timestamp().to_string();
         let signature = walletd_protocol::store_signature::store_sign(
             walletd_protocol::store_signature::StoreSignatureMode::Hmac,

@@ -66,12 +66,21 @@ async fn an_evaluation_without_a_grant_reveals_neither_balance_nor_existence() {
     let unknown = pay(&app, evaluation("e-0", "ghost", 1)).await;
     assert_eq!(result_code(&unknown), "USER_NOT_EXIST", "{unknown}");
     // Bisecting alice's balance, bob's tiny one, and a frozen user: every answer is the same.
-    for (i, (user, value)) in [("alice", 1), ("alice", ALICE_USD), ("alice", ALICE_USD + 1), ("bob", BOB_USD + 1)]
-        .into_iter()
-        .enumerate()
+    for (i, (user, value)) in [
+        ("alice", 1),
+        ("alice", ALICE_USD),
+        ("alice", ALICE_USD + 1),
+        ("bob", BOB_USD + 1),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let v = pay(&app, evaluation(&format!("e-{}", i + 1), user, value)).await;
-        assert_eq!(refusal(&v, user), refusal(&unknown, "ghost"), "{user} {value}: {v}");
+        assert_eq!(
+            refusal(&v, user),
+            refusal(&unknown, "ghost"),
+            "{user} {value}: {v}"
+        );
     }
     app.wallet
         .update_user("bob", |u| {
@@ -91,22 +100,33 @@ async fn only_a_live_agreement_pay_grant_to_this_client_lets_it_name_the_payer()
     let looks_unknown = |v: &Value| refusal(v, "alice") == unknown;
 
     // A grant to another merchant does not count.
-    app.grant(&app.rival, RIVAL, RIVAL_APP_ID, "alice", "AGREEMENT_PAY", &[("USD", 100_000)])
-        .await;
+    app.grant(
+        &app.rival,
+        RIVAL,
+        RIVAL_APP_ID,
+        "alice",
+        "AGREEMENT_PAY",
+        &[("USD", 100_000)],
+    )
+    .await;
     let v = pay(&app, named("l-1", "alice", 100)).await;
     assert!(looks_unknown(&v), "{v}");
     // Nor does a grant that only tells the merchant who alice is.
-    app.grant(&app.merchant, MERCHANT, APP_ID, "alice", "auth_base,USER_ID,auth_user", &[])
-        .await;
+    app.grant(
+        &app.merchant,
+        MERCHANT,
+        APP_ID,
+        "alice",
+        "auth_base,USER_ID,auth_user",
+        &[],
+    )
+    .await;
     let v = pay(&app, named("l-2", "alice", 100)).await;
     assert!(looks_unknown(&v), "{v}");
     // A revoked AGREEMENT_PAY grant does not count.
     let token = app.grant_agreement("alice", 5000).await;
     let cancel = app
-        .call(
-            "v1/authorizations/cancelToken",
-            json!({"accessToken": token}),
-        )
+        .call("v1/authorizations/cancelToken", json!({"accessToken": token}))
         .await;
     assert_eq!(result_code(&cancel), "SUCCESS", "{cancel}");
     let v = pay(&app, named("l-3", "alice", 100)).await;

@@ -46,8 +46,16 @@ async fn the_data_directory_is_private_and_too_open_modes_are_fixed_at_start() {
     let dir = app.data_dir().to_path_buf();
     assert_eq!(mode(&dir), 0o700, "the data directory");
     let files = file_modes(&dir);
-    for expected in ["walletd.sqlite3", "wallet_private_key.pem", "cashier_secret", "store_secret_key"] {
-        assert!(files.iter().any(|(n, _)| n == expected), "{expected} missing: {files:?}");
+    for expected in [
+        "walletd.sqlite3",
+        "wallet_private_key.pem",
+        "cashier_secret",
+        "store_secret_key",
+    ] {
+        assert!(
+            files.iter().any(|(n, _)| n == expected),
+            "{expected} missing: {files:?}"
+        );
     }
     assert!(files.iter().any(|(n, _)| n.ends_with("-wal")), "{files:?}");
     for (name, m) in &files {
@@ -96,7 +104,11 @@ async fn a_copied_database_reveals_no_store_secret() {
         .await
         .expect("read")
         .expect("stored key");
-    assert!(stored.secret.starts_with(SEALED_SECRET_PREFIX), "{}", stored.secret);
+    assert!(
+        stored.secret.starts_with(SEALED_SECRET_PREFIX),
+        "{}",
+        stored.secret
+    );
     assert!(!stored.secret.contains(&key.secret));
     // Byte for byte, nothing in the database files holds the secret.
     let dir = app.data_dir().to_path_buf();
@@ -106,7 +118,9 @@ async fn a_copied_database_reveals_no_store_secret() {
         if name.starts_with("walletd.sqlite3") {
             let bytes = std::fs::read(&path).expect("read");
             assert!(
-                !bytes.windows(key.secret.len()).any(|w| w == key.secret.as_bytes()),
+                !bytes
+                    .windows(key.secret.len())
+                    .any(|w| w == key.secret.as_bytes()),
                 "{name} holds the store secret in clear"
             );
         }
@@ -170,7 +184,11 @@ async fn store_secrets_stored_in_clear_are_sealed_at_start() {
         .await
         .expect("read")
         .expect("key");
-    assert!(stored.secret.starts_with(SEALED_SECRET_PREFIX), "{}", stored.secret);
+    assert!(
+        stored.secret.starts_with(SEALED_SECRET_PREFIX),
+        "{}",
+        stored.secret
+    );
     assert!(!stored.secret.contains(&clear.secret));
     assert!(
         log_text()
@@ -179,7 +197,12 @@ async fn store_secrets_stored_in_clear_are_sealed_at_start() {
         "the start must say it sealed clear secrets"
     );
     // And the key keeps working with the same secret.
-    let opened = app.wallet.store_key(&clear.key_id).await.expect("open").expect("key");
+    let opened = app
+        .wallet
+        .store_key(&clear.key_id)
+        .await
+        .expect("open")
+        .expect("key");
     assert_eq!(opened.secret, clear.secret);
     let v = app.store_call(&clear, "get_credit", "3", &[]).await;
     assert!(v.get("data").is_some(), "{v}");
@@ -203,7 +226,13 @@ fn csrf(page: &str) -> String {
     page[start..end].to_owned()
 }
 
-async fn cashier_post(browser: &reqwest::Client, app: &CoreApp, payment_id: &str, action: &str, form: &[(&str, &str)]) {
+async fn cashier_post(
+    browser: &reqwest::Client,
+    app: &CoreApp,
+    payment_id: &str,
+    action: &str,
+    form: &[(&str, &str)],
+) {
     let page = browser
         .get(format!("{}/cashier/{payment_id}", app.base_url))
         .send()
@@ -228,7 +257,11 @@ async fn cashier_post(browser: &reqwest::Client, app: &CoreApp, payment_id: &str
 async fn signed_call(app: &CoreApp, api: &str, body: Value) -> (Value, Vec<String>) {
     let x = app
         .merchant
-        .exchange(api, serde_json::to_vec(&body).expect("json"), &RequestOptions::default())
+        .exchange(
+            api,
+            serde_json::to_vec(&body).expect("json"),
+            &RequestOptions::default(),
+        )
         .await
         .expect("exchange");
     let mut signatures = Vec::new();
@@ -283,15 +316,45 @@ async fn full_flow(app: &CoreApp) -> Vec<(String, String)> {
     }
     let payment_id = pay["paymentId"].as_str().expect("paymentId").to_owned();
     let browser = visitor();
-    cashier_post(&browser, app, &payment_id, "sign-in", &[("login", ALICE_LOGIN), ("pin", "000000")]).await;
-    cashier_post(&browser, app, &payment_id, "sign-in", &[("login", ALICE_LOGIN), ("pin", PIN)]).await;
+    cashier_post(
+        &browser,
+        app,
+        &payment_id,
+        "sign-in",
+        &[("login", ALICE_LOGIN), ("pin", "000000")],
+    )
+    .await;
+    cashier_post(
+        &browser,
+        app,
+        &payment_id,
+        "sign-in",
+        &[("login", ALICE_LOGIN), ("pin", PIN)],
+    )
+    .await;
     cashier_post(&browser, app, &payment_id, "pay", &[]).await;
-    let paid = app.wallet.get_payment(&payment_id).await.expect("read").expect("payment");
-    assert_eq!(paid.status, walletd_core::payments::PaymentStatus::Success, "{paid:?}");
+    let paid = app
+        .wallet
+        .get_payment(&payment_id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(
+        paid.status,
+        walletd_core::payments::PaymentStatus::Success,
+        "{paid:?}"
+    );
 
     // applyToken, a payment with the token, a refresh.
     let tokens = app
-        .grant(&app.merchant, MERCHANT, APP_ID, "alice", "AGREEMENT_PAY", &[("USD", 5000)])
+        .grant(
+            &app.merchant,
+            MERCHANT,
+            APP_ID,
+            "alice",
+            "AGREEMENT_PAY",
+            &[("USD", 5000)],
+        )
         .await;
     let access = tokens["accessToken"].as_str().expect("access").to_owned();
     let refresh = tokens["refreshToken"].as_str().expect("refresh").to_owned();

@@ -12,21 +12,40 @@ async fn a_store_key_cannot_turn_its_word_into_spendable_wallet_money() {
     let app = spawn_core_app().await;
     let (key, product) = app.make_store().await;
     // The store user 7 is bob, whose wallet holds 5.00.
-    app.wallet.store_link_user(MERCHANT, 7, "bob").await.expect("link");
+    app.wallet
+        .store_link_user(MERCHANT, 7, "bob")
+        .await
+        .expect("link");
     let merchant_before = app.available(AccountKind::Merchant, MERCHANT).await;
 
     // The store "collects" 40.00 through its own gateway, then gives bob 40.00 of credit.
     let product = product.to_string();
     let added = app
-        .store_call(&key, "modify_cart", "7", &[("cartAction", "add"), ("productID", &product), ("productQty", "1")])
+        .store_call(
+            &key,
+            "modify_cart",
+            "7",
+            &[
+                ("cartAction", "add"),
+                ("productID", &product),
+                ("productQty", "1"),
+            ],
+        )
         .await;
     assert!(added.get("error").is_none(), "{added}");
     let placed = app.store_call(&key, "place_order", "7", &[]).await;
     assert!(placed.get("error").is_none(), "{placed}");
-    let paid = app.store_call(&key, "add_payment", "7", &[("amount", "40.00")]).await;
+    let paid = app
+        .store_call(&key, "add_payment", "7", &[("amount", "40.00")])
+        .await;
     assert_eq!(paid["ok"], "Payment was added", "{paid}");
     let credit = app
-        .store_call(&key, "add_subtract_credit", "7", &[("creditAction", "add"), ("amount", "40.00")])
+        .store_call(
+            &key,
+            "add_subtract_credit",
+            "7",
+            &[("creditAction", "add"), ("amount", "40.00")],
+        )
         .await;
     assert_eq!(credit["ok"], "Credit action was performed", "{credit}");
 
@@ -42,7 +61,10 @@ async fn a_store_key_cannot_turn_its_word_into_spendable_wallet_money() {
         "the store's word must not become the merchant's payable balance"
     );
     let shown = app.store_call(&key, "get_credit", "7", &[]).await;
-    assert_eq!(shown["data"]["buyer_credit"], "40.00", "the store sees its credit: {shown}");
+    assert_eq!(
+        shown["data"]["buyer_credit"], "40.00",
+        "the store sees its credit: {shown}"
+    );
     // bob cannot spend it at another merchant.
     let pay = app
         .call_as(
@@ -69,10 +91,22 @@ async fn a_store_key_cannot_turn_its_word_into_spendable_wallet_money() {
 async fn a_wallet_payment_of_a_store_order_is_real_money_and_stays_allowed() {
     let app = spawn_core_app().await;
     let (key, product) = app.make_store().await;
-    app.wallet.store_link_user(MERCHANT, 8, "alice").await.expect("link");
+    app.wallet
+        .store_link_user(MERCHANT, 8, "alice")
+        .await
+        .expect("link");
     let product = product.to_string();
-    app.store_call(&key, "modify_cart", "8", &[("cartAction", "add"), ("productID", &product), ("productQty", "1")])
-        .await;
+    app.store_call(
+        &key,
+        "modify_cart",
+        "8",
+        &[
+            ("cartAction", "add"),
+            ("productID", &product),
+            ("productQty", "1"),
+        ],
+    )
+    .await;
     let placed = app.store_call(&key, "place_order", "8", &[]).await;
     let order_id = placed["id"]
         .as_str()
@@ -90,6 +124,9 @@ async fn a_wallet_payment_of_a_store_order_is_real_money_and_stays_allowed() {
     let outcome = app.wallet.confirm_payment(id, "alice").await.expect("confirm");
     assert!(matches!(outcome, ApprovalOutcome::Done(_)), "{outcome:?}");
     assert_eq!(app.available(AccountKind::Merchant, MERCHANT).await, 4000);
-    assert_eq!(app.available(AccountKind::UserWallet, "alice").await, ALICE_USD - 4000);
+    assert_eq!(
+        app.available(AccountKind::UserWallet, "alice").await,
+        ALICE_USD - 4000
+    );
     app.assert_books_sound().await;
 }

@@ -66,8 +66,15 @@ impl TestApp {
             scopes: vec![walletd_core::oauth::Scope::AgreementPay],
             agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
         };
-        let code = self.wallet.issue_auth_code(grant, 300).await.expect("auth code").code;
-        let req = walletd_protocol::miniprogram::oauth::ApplyTokenRequest::authorization_code_v2(APP_ID, CLIENT_ID, &code);
+        let code = self
+            .wallet
+            .issue_auth_code(grant, 300)
+            .await
+            .expect("auth code")
+            .code;
+        let req = walletd_protocol::miniprogram::oauth::ApplyTokenRequest::authorization_code_v2(
+            APP_ID, CLIENT_ID, &code,
+        );
         let tokens = self.merchant.apply_token("v2", &req).await.expect("applyToken");
         assert_eq!(tokens.customer_id, user);
         tokens.access_token

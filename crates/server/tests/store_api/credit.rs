@@ -90,7 +90,11 @@ async fn credit_is_given_from_the_store_balance_and_taken_back() {
 async fn credit_of_a_linked_wallet_user_is_not_their_wallet_balance() {
     let s = spawn_store().await;
     s.wallet.store_link_user(STORE, 30, "alice").await.expect("link");
-    assert_eq!(s.credit("30").await, "0.00", "alice's 100.00 are wallet money, not store credit");
+    assert_eq!(
+        s.credit("30").await,
+        "0.00",
+        "alice's 100.00 are wallet money, not store credit"
+    );
     // Linking twice to the same user is fine; to another user it is refused.
     s.wallet
         .store_link_user(STORE, 30, "alice")
