@@ -1076,6 +1076,28 @@ impl Wallet {
         Ok(keys)
     }
 
+    /// Checks that every sealed store secret opens with this wallet's sealer; returns the key ids
+    /// that do not (another node's `store_secret_key`, or a damaged value).
+    pub async fn store_unopenable_secrets(&self) -> Result<Vec<String>, CoreError> {
+        let Some(sealer) = self.store_sealer().cloned() else {
+            return Ok(Vec::new());
+        };
+        self.read(move |_, tx| {
+            let mut bad = Vec::new();
+            for key in tx.list_store_keys(None)? {
+                if key.secret.starts_with(SEALED_SECRET_PREFIX)
+                    && sealer
+                        .open(&secret_aad(&key.key_id, &key.client_id), &key.secret)
+                        .is_err()
+                {
+                    bad.push(key.key_id);
+                }
+            }
+            Ok(bad)
+        })
+        .await
+    }
+
     /// Seals every store secret still stored in clear (written before sealing existed). Returns
     /// how many were sealed; an error if there are some and no sealer is set.
     pub async fn store_seal_clear_secrets(&self) -> Result<usize, CoreError> {

@@ -128,6 +128,14 @@ impl Application {
                 "store secrets were stored in clear; sealed them under store_secret_key"
             );
         }
+        let unopenable = wallet.store_unopenable_secrets().await?;
+        anyhow::ensure!(
+            unopenable.is_empty(),
+            "{} does not open the secrets of {} store key(s) (first: {}): every node must share the same file",
+            store_secret_key::key_path(&config.data_dir).display(),
+            unopenable.len(),
+            unopenable[0]
+        );
         data_dir::tighten(&config.data_dir)?;
         let listener = TcpListener::bind(&config.listen)
             .await

@@ -426,3 +426,26 @@ async fn no_log_line_carries_a_pin_hash_secret_token_or_signature_on_postgres() 
     let secrets = full_flow(&app).await;
     assert_no_secret_logged(&secrets);
 }
+
+#[tokio::test]
+async fn a_node_with_another_store_secret_key_refuses_to_start() {
+    let app = spawn_core_app().await;
+    app.make_store().await;
+    let path = app.data_dir().join("store_secret_key");
+    std::fs::remove_file(&path).expect("remove the key file");
+    // A new node's data directory: the same database, a key of its own.
+    let other = walletd_server::open_wallet(
+        &app.config,
+        std::sync::Arc::new(walletd_core::clock::SystemClock),
+        std::sync::Arc::new(walletd_core::clock::RandomIds::default()),
+    )
+    .expect("open");
+    let mut config = app.config.clone();
+    config.listen = "127.0.0.1:0".into();
+    let refused = walletd_server::Application::build_with_wallet(config, other).await;
+    let message = format!("{:#}", refused.err().expect("the node must refuse to start"));
+    assert!(
+        message.contains("every node must share the same file"),
+        "{message}"
+    );
+}
