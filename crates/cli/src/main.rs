@@ -88,18 +88,22 @@ enum KeysCommand {
     },
 }
 
+/// Logs to stderr at `RUST_LOG` (default `info`), never with query parameters or secrets
+/// (`walletd_server::logging`).
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let registry = tracing_subscriber::registry()
+        .with(walletd_server::logging::env_filter("info"))
+        .with(walletd_server::logging::never_log_parameters());
     // Colour codes only for a person at a terminal, never in a file or a log collector.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
-        builder.json().init();
+        registry.with(layer.json()).init();
     } else {
-        builder.init();
+        registry.with(layer).init();
     }
 }
 

@@ -40,6 +40,15 @@ pub enum AccountKind {
     Merchant,
     /// Where top-ups come from: the outside world. It runs "negative" (debits exceed credits).
     Funding,
+    /// Store side: what a store's own gateway says it collected on store orders (`add_payment`),
+    /// per store client. A record of the store's word, never wallet money.
+    StoreReceipts,
+    /// Store side: the contra account of [`AccountKind::StoreReceipts`] (the store's outside
+    /// world), per store client. It runs "negative".
+    StoreExternal,
+    /// Store side: the credit a store gave one of its users out of its store receipts, per store
+    /// user (`client:iq`). The store's promise to that user, never wallet money.
+    StoreCredit,
 }
 
 impl AccountKind {
@@ -48,23 +57,48 @@ impl AccountKind {
             AccountKind::UserWallet => "user_wallet",
             AccountKind::Merchant => "merchant",
             AccountKind::Funding => "funding",
+            AccountKind::StoreReceipts => "store_receipts",
+            AccountKind::StoreExternal => "store_external",
+            AccountKind::StoreCredit => "store_credit",
         }
+    }
+
+    /// Every kind, wallet side first.
+    pub const ALL: &'static [AccountKind] = &[
+        AccountKind::UserWallet,
+        AccountKind::Merchant,
+        AccountKind::Funding,
+        AccountKind::StoreReceipts,
+        AccountKind::StoreExternal,
+        AccountKind::StoreCredit,
+    ];
+
+    /// True for the store side's books (store receipts, their contra, store credit): money
+    /// a store API key can move, which must never reach a wallet user's spendable balance or a
+    /// merchant's payable balance.
+    pub fn is_store_side(self) -> bool {
+        matches!(
+            self,
+            AccountKind::StoreReceipts | AccountKind::StoreExternal | AccountKind::StoreCredit
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "user_wallet" => Some(AccountKind::UserWallet),
             "merchant" => Some(AccountKind::Merchant),
-            "funding" => Some(AccountKind::Funding),
-            _ => None,
+            _ => AccountKind::ALL.iter().copied().find(|k| k.as_str() == s),
         }
     }
 
     /// The flags accounts of this kind are created with.
     pub fn default_flags(self) -> u32 {
         match self {
-            AccountKind::UserWallet | AccountKind::Merchant => flags::DEBITS_MUST_NOT_EXCEED_CREDITS,
-            AccountKind::Funding => 0,
+            AccountKind::UserWallet
+            | AccountKind::Merchant
+            | AccountKind::StoreReceipts
+            | AccountKind::StoreCredit => flags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            AccountKind::Funding | AccountKind::StoreExternal => 0,
         }
     }
 }
@@ -526,11 +560,56 @@ impl VerifyReport {
     }
 }
 
+/// The code of the one transfer that may debit a funding account: an operator's top-up, the only
+/// way money enters the wallet from outside.
+pub const TOP_UP_CODE: &str = "top_up";
+/// Transfer codes of the store side start with this; they never touch a wallet-side account.
+pub const STORE_CODE_PREFIX: &str = "store_";
+
+/// Where money may go, as far as the account kinds and the transfer's code tell:
+/// * the store side (store receipts, their contra, store credit) and the wallet side (user
+///   wallets, merchants, funding) never meet in one transfer — a store key's word moves store-side
+///   money only, and a real payment (a user's wallet to a merchant) is wallet side on both legs;
+/// * a `store_…` transfer stays on the store side;
+/// * a funding account is debited only by a top-up.
+///
+/// Returns every broken rule in words; empty when the route is allowed.
+pub fn transfer_route_problems(t: &Transfer, debit: AccountKind, credit: AccountKind) -> Vec<String> {
+    let mut problems = Vec::new();
+    if debit.is_store_side() != credit.is_store_side() {
+        problems.push(format!(
+            "transfer {} ({}) moves money between the store side and the wallet side ({} to {})",
+            t.id,
+            t.code,
+            debit.as_str(),
+            credit.as_str()
+        ));
+    }
+    if t.code.starts_with(STORE_CODE_PREFIX) && !(debit.is_store_side() && credit.is_store_side()) {
+        problems.push(format!(
+            "transfer {} ({}) is a store transfer on wallet-side accounts ({} to {})",
+            t.id,
+            t.code,
+            debit.as_str(),
+            credit.as_str()
+        ));
+    }
+    if debit == AccountKind::Funding && t.code != TOP_UP_CODE {
+        problems.push(format!(
+            "transfer {} ({}) debits the funding account but is not a top-up",
+            t.id, t.code
+        ));
+    }
+    problems
+}
+
 /// Checks the ledger's invariants: per currency, debits equal credits (posted and pending); no
 /// flagged account breaks its flag; every account's sums equal what its transfers add up to; no
-/// pending transfer is resolved twice.
+/// pending transfer is resolved twice; money enters the wallet only by top-ups, and store-side
+/// money never crosses to the wallet side ([`transfer_route_problems`]).
 pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
     let accounts = tx.list_accounts()?;
+    let kinds: HashMap<AccountId, AccountKind> = accounts.iter().map(|a| (a.id, a.kind)).collect();
     let mut report = VerifyReport {
         accounts_checked: accounts.len(),
         ..Default::default()
@@ -547,6 +626,9 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
         for t in &batch {
             report.transfers_checked += 1;
             after = t.id;
+            if let (Some(d), Some(c)) = (kinds.get(&t.debit_account_id), kinds.get(&t.credit_account_id)) {
+                report.problems.extend(transfer_route_problems(t, *d, *c));
+            }
             let overflow = || CoreError::Invariant("sum of transfers overflowed".into());
             let bump = |exp: &mut HashMap<AccountId, [i64; 4]>,
                         id: AccountId,

@@ -202,7 +202,7 @@ impl Grant {
 }
 
 /// A single-use auth code as stored (by hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthCode {
     pub code_hash: String,
     pub grant: Grant,
@@ -213,8 +213,22 @@ pub struct AuthCode {
     pub token_id: Option<String>,
 }
 
+/// Debug output never shows the secret or hash a record holds.
+impl std::fmt::Debug for AuthCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCode")
+            .field("grant", &self.grant)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .field("token_id", &self.token_id)
+            .field("code_hash", &"<redacted>")
+            .finish()
+    }
+}
+
 /// An access token and its refresh token, as stored (by hashes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     pub token_id: String,
     pub access_hash: String,
@@ -231,6 +245,24 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Debug output never shows the secret or hash a record holds.
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("token_id", &self.token_id)
+            .field("grant", &self.grant)
+            .field("created_at", &self.created_at)
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("rotated_at", &self.rotated_at)
+            .field("rotated_to", &self.rotated_to)
+            .field("revoked_at", &self.revoked_at)
+            .field("access_hash", &"<redacted>")
+            .field("refresh_hash", &"<redacted>")
+            .finish()
+    }
+}
+
 impl TokenRecord {
     /// True while the pair is neither revoked nor rotated.
     pub fn is_live(&self) -> bool {
@@ -239,7 +271,7 @@ impl TokenRecord {
 }
 
 /// What applyToken hands out. The secrets exist only in this value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedTokens {
     pub token_id: String,
     pub access_token: String,
@@ -249,6 +281,21 @@ pub struct IssuedTokens {
     /// The user, as the merchant knows them.
     pub customer_id: String,
     pub grant: Grant,
+}
+
+/// Debug output never shows the secret or hash a record holds.
+impl std::fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedTokens")
+            .field("token_id", &self.token_id)
+            .field("customer_id", &self.customer_id)
+            .field("grant", &self.grant)
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Why a token operation was refused. The dialect picks the wire code (v1 `INVALID_CODE` is v2
@@ -286,10 +333,22 @@ fn token_refused<T>(
 }
 
 /// What the merchant exchanges.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum TokenGrantType {
     AuthorizationCode { auth_code: String },
     RefreshToken { refresh_token: String },
+}
+
+/// Debug output never shows the code or token.
+impl std::fmt::Debug for TokenGrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenGrantType::AuthorizationCode { .. } => {
+                f.write_str("AuthorizationCode { auth_code: <redacted> }")
+            }
+            TokenGrantType::RefreshToken { .. } => f.write_str("RefreshToken { refresh_token: <redacted> }"),
+        }
+    }
 }
 
 /// An applyToken request, after the dialect checked its shape.
@@ -303,7 +362,7 @@ pub struct TokenRequest {
 }
 
 /// A single-use payment code a user shows at a till (in-store payment, "B scans C").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentCode {
     pub code_hash: String,
     pub user_id: String,
@@ -314,11 +373,35 @@ pub struct PaymentCode {
     pub payment_id: Option<String>,
 }
 
+/// Debug output never shows the secret or hash a record holds.
+impl std::fmt::Debug for PaymentCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentCode")
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .field("payment_id", &self.payment_id)
+            .field("code_hash", &"<redacted>")
+            .finish()
+    }
+}
+
 /// A freshly issued code in clear, shown once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedCode {
     pub code: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Debug output never shows the secret or hash a record holds.
+impl std::fmt::Debug for IssuedCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCode")
+            .field("expires_at", &self.expires_at)
+            .field("code", &"<redacted>")
+            .finish()
+    }
 }
 
 /// What a granted set of scopes lets a mini program read about the user.
@@ -667,6 +750,58 @@ pub(crate) fn agreement_payer(
             ),
         ))),
         Some(_) => Ok(Ok(rec.grant.user_id)),
+    }
+}
+
+/// A payer the merchant names in a cashier payment (`extendInfo.customerId`) is honoured only
+/// when that user granted this client `AGREEMENT_PAY` (a live access token: neither expired,
+/// revoked nor replaced, for the same mini program when both name one) and the amount is within
+/// the per-payment limit the user agreed to. Naming a payer holds their funds at once and lets
+/// an evaluation probe their balance, so it needs the same consent as taking money without them.
+///
+/// A user without such a grant gets exactly the answer of a user id that does not exist (same
+/// code, same message, the same single lookup), so naming ids enumerates nothing.
+pub(crate) fn named_payer(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    client_id: &str,
+    app_id: Option<&str>,
+    user_id: &str,
+    amount: Amount,
+) -> Result<Result<(), Refusal>, CoreError> {
+    let currency = amount.currency();
+    let mut best_limit: Option<i64> = None;
+    let mut granted = false;
+    for rec in tx.list_tokens_of_user(user_id, Some(client_id))? {
+        let live = rec.is_live() && now < rec.access_expires_at && rec.grant.client_id == client_id;
+        let same_app = match (app_id, rec.grant.app_id.as_deref()) {
+            (Some(asked), Some(granted_to)) => asked == granted_to,
+            _ => true,
+        };
+        if !(live && same_app && rec.grant.allows(Scope::AgreementPay)) {
+            continue;
+        }
+        granted = true;
+        if let Some(limit) = rec.grant.agreement_limits.get(currency.code()) {
+            best_limit = Some(best_limit.map_or(*limit, |b| b.max(*limit)));
+        }
+    }
+    if !granted {
+        return Ok(Err((
+            ResultCode::UserNotExist,
+            crate::payments::unknown_user_message(user_id),
+        )));
+    }
+    match best_limit {
+        None => Ok(Err((
+            ResultCode::UserAmountExceedLimit,
+            format!("the user's agreement allows no payments in {currency}"),
+        ))),
+        Some(limit) if amount.value_minor() > limit => Ok(Err((
+            ResultCode::UserAmountExceedLimit,
+            "the amount exceeds the per-payment limit the user agreed to".into(),
+        ))),
+        Some(_) => Ok(Ok(())),
     }
 }
 

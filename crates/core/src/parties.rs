@@ -129,7 +129,7 @@ impl Client {
 }
 
 /// A wallet user: the person who pays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub user_id: String,
     /// What the user signs in with: a phone number or an e-mail address.
@@ -142,6 +142,22 @@ pub struct User {
     /// Limits per currency code.
     pub limits: BTreeMap<String, Limits>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Debug output never shows the secret or hash a record holds.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("user_id", &self.user_id)
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("status", &self.status)
+            .field("failed_pin_attempts", &self.failed_pin_attempts)
+            .field("limits", &self.limits)
+            .field("created_at", &self.created_at)
+            .field("pin_hash", &"<redacted>")
+            .finish()
+    }
 }
 
 impl User {

@@ -1,9 +1,10 @@
 //! Payments: the state machine and the money movements behind it.
 //!
-//! A payment starts PROCESSING. Its payer is known either at once (the merchant named the user, or
-//! a synchronous scenario) or when the user signs in at the cashier; at that moment the user's funds
-//! are held by a pending transfer that times out at the payment's expiry. Confirming posts the hold
-//! to the merchant (SUCCESS); declining, cancelling or expiring voids it (FAIL or CANCELLED).
+//! A payment starts PROCESSING. Its payer is known either at once (the merchant named a user who
+//! granted it AGREEMENT_PAY, or a synchronous scenario) or when the user signs in at the cashier;
+//! at that moment the user's funds are held by a pending transfer that times out at the payment's
+//! expiry. Confirming posts the hold to the merchant (SUCCESS); declining, cancelling or expiring
+//! voids it (FAIL or CANCELLED).
 //! Every final state writes its notification to the outbox in the same transaction.
 
 use crate::error::{CoreError, StoreError};
@@ -567,7 +568,7 @@ fn check_merchant_side(
     }))
 }
 
-/// Who pays, as far as the request tells (issue 5).
+/// Who pays, as far as the request tells.
 struct Payer {
     user_id: Option<String>,
     /// The payment code to spend once the payment is made.
@@ -585,10 +586,24 @@ fn resolve_payer(
     let named = cmd.payer_user_id.as_deref();
     let (user_id, payment_code) = match cmd.scenario {
         Scenario::Cashier => {
+            let user_id = match named {
+                None => None,
+                Some(n) => match crate::oauth::named_payer(
+                    tx,
+                    now,
+                    &cmd.client_id,
+                    cmd.app_id.as_deref(),
+                    n,
+                    cmd.amount,
+                )? {
+                    Ok(()) => Some(n.to_owned()),
+                    Err(r) => return Ok(Err(r)),
+                },
+            };
             return Ok(Ok(Payer {
-                user_id: cmd.payer_user_id.clone(),
+                user_id,
                 payment_code: None,
-            }))
+            }));
         }
         Scenario::Agreement => {
             let Some(token) = auth_code else {
@@ -749,6 +764,12 @@ fn evaluate_pay(
     Ok(Ok(PayOutcome::Accepted(payment)))
 }
 
+/// The one answer for a user id that names nobody — and for a named payer who gave this client
+/// no grant, so that a merchant learns nothing about users who did not grant it anything.
+pub(crate) fn unknown_user_message(user_id: &str) -> String {
+    format!("user {user_id} does not exist")
+}
+
 /// Checks that `user_id` exists, is active and stays within their limits with `amount`.
 fn check_payer(
     tx: &mut dyn Tx,
@@ -757,7 +778,7 @@ fn check_payer(
     now: DateTime<Utc>,
 ) -> Result<Result<(), Refusal>, CoreError> {
     let Some(user) = tx.get_user(user_id)? else {
-        return refuse(ResultCode::UserNotExist, format!("user {user_id} does not exist"));
+        return refuse(ResultCode::UserNotExist, unknown_user_message(user_id));
     };
     if user.status != PartyStatus::Active {
         return refuse(

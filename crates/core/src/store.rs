@@ -6,18 +6,24 @@
 //! users by a number (`iq`); the first time it writes something for a number, a wallet user is
 //! created for it (or an operator links an existing one first, [`Wallet::store_link_user`]).
 //!
-//! Money, all through the ledger, each change in the same transaction as the order it concerns:
-//! * `add_payment` — money the store's external gateway collected enters the books: funding →
-//!   the store's merchant account, and the order's amount due shrinks by it.
+//! Money, all through the ledger, each change in the same transaction as the order it concerns.
+//! A store API key is a shared secret the store holds; what it says happened outside the wallet
+//! is recorded on *store-side* accounts only ([`AccountKind::is_store_side`]), which can never
+//! become a wallet user's spendable balance or a merchant's payable balance (`ledger::verify`
+//! checks that no transfer crosses between the two sides):
+//! * `add_payment` — money the store's external gateway says it collected: the store's external
+//!   account → its store receipts, and the order's amount due shrinks by it.
 //! * a wallet (cashier) payment whose `referenceOrderId` names a current order of the same client
-//!   — the payment itself posts the user's hold to the merchant; [`confirm_payment`] records it on
+//!   — a real payment: it posts the user's hold to the merchant; [`confirm_payment`] records it on
 //!   the order in the same transaction, and fails the payment instead if the order can no longer
 //!   take it (paid meanwhile, cancelled, or the amount is now more than the amount due).
-//! * store credit is the user's wallet balance in the store currency. Adding credit moves money
-//!   from the store's merchant account to the user's wallet (the store pays for what it gives);
-//!   subtracting moves it back. A store key can therefore never create money.
-//! * cancelling an order that has payments returns what was paid to the user's wallet (store
-//!   credit), from the merchant account.
+//! * store credit is a store-side balance per store user: adding credit moves it from the store's
+//!   receipts to the user's store credit (the store gives only out of what it recorded as
+//!   collected); subtracting moves it back. It is not the user's wallet balance and cannot be
+//!   spent in the wallet.
+//! * cancelling an order that has payments gives back what the store's gateway collected as store
+//!   credit (from the store receipts), and returns what wallet payments paid to the user's wallet
+//!   (from the merchant account, like a payment's cancel).
 //!
 //! An order whose amount due reaches zero is paid and processed at once (it stops being the
 //! user's current order).
@@ -70,8 +76,9 @@ impl StoreKeyMode {
     }
 }
 
-/// A store API credential. The secret is kept readable because HMAC needs it: the data
-/// directory must be protected like a key file.
+/// A store API credential. HMAC needs the secret itself, so it cannot be hashed; at rest it is
+/// sealed with an AEAD ([`StoreSecretSealer`]) under a key kept outside the database, so a copy of
+/// the database alone reveals none. In memory (after [`Wallet::store_key`]) it is in clear.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreKey {
     /// The public "Key ID": 32 lower-case hex digits.
@@ -101,6 +108,25 @@ impl std::fmt::Debug for StoreKey {
             .field("revoked", &self.revoked)
             .finish()
     }
+}
+
+/// What a sealed secret starts with; anything else is a secret stored in clear (before sealing
+/// existed), which [`Wallet::store_seal_clear_secrets`] seals.
+pub const SEALED_SECRET_PREFIX: &str = "sealed:v1:";
+
+/// Seals store secrets at rest and opens them again: an AEAD whose key lives outside the
+/// database (the server keeps it in the data directory). `aad` binds a sealed secret to its key
+/// id and client id, so a sealed value moved to another key does not open.
+pub trait StoreSecretSealer: Send + Sync {
+    /// The sealed form, starting with [`SEALED_SECRET_PREFIX`].
+    fn seal(&self, aad: &[u8], secret: &str) -> Result<String, String>;
+    /// The secret from its sealed form.
+    fn open(&self, aad: &[u8], sealed: &str) -> Result<String, String>;
+}
+
+/// The associated data of a key's sealed secret.
+pub fn secret_aad(key_id: &str, client_id: &str) -> Vec<u8> {
+    format!("walletd store key\0{key_id}\0{client_id}").into_bytes()
 }
 
 impl StoreKey {
@@ -442,9 +468,18 @@ fn price_cart(
     Ok((lines, total))
 }
 
-fn credit_of(tx: &mut dyn Tx, user_id: &str, currency: Currency) -> Result<i64, CoreError> {
+/// The owner id of a store user's store credit account.
+pub fn store_credit_owner(client_id: &str, iq: i64) -> String {
+    format!("{client_id}:{iq}")
+}
+
+fn credit_of(tx: &mut dyn Tx, client_id: &str, iq: i64, currency: Currency) -> Result<i64, CoreError> {
     Ok(tx
-        .find_account(AccountKind::UserWallet, user_id, currency)?
+        .find_account(
+            AccountKind::StoreCredit,
+            &store_credit_owner(client_id, iq),
+            currency,
+        )?
         .map(|a| a.available_balance())
         .unwrap_or(0))
 }
@@ -463,7 +498,7 @@ pub fn view_cart(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<CartView, 
             credit_minor: 0,
         });
     };
-    let credit_minor = credit_of(tx, &su.user_id, config.currency)?;
+    let credit_minor = credit_of(tx, client_id, su.iq, config.currency)?;
     if let Some(order) = tx.find_current_store_order(client_id, iq)? {
         let lines = order
             .lines
@@ -604,8 +639,9 @@ pub fn place_order(
     Ok(Ok(order))
 }
 
-/// `cancel_order`: the current order is cancelled; whatever was paid on it goes back to the
-/// user's wallet (store credit), from the store's merchant account.
+/// `cancel_order`: the current order is cancelled; what the store's gateway collected on it
+/// becomes the user's store credit (store side), and what wallet payments paid on it goes back to
+/// the user's wallet from the merchant account (wallet side).
 pub fn cancel_order(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -617,17 +653,47 @@ pub fn cancel_order(
         return Ok(Err(StoreRefusal::NoOrder));
     };
     let now = ctx.now();
-    if order.paid_minor > 0 {
+    let overflow = || CoreError::Invariant(format!("payments of order {} overflowed", order.order_id));
+    let (mut by_gateway, mut by_wallet) = (0i64, 0i64);
+    for p in &order.payments {
+        let sum = match p.source {
+            OrderPaymentSource::Gateway => &mut by_gateway,
+            OrderPaymentSource::Wallet { .. } => &mut by_wallet,
+        };
+        *sum = sum.checked_add(p.amount_minor).ok_or_else(overflow)?;
+    }
+    let mut legs = Vec::new();
+    if by_gateway > 0 {
+        let receipts =
+            ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, order.currency, now)?;
+        let credit = ledger::ensure_account(
+            tx,
+            AccountKind::StoreCredit,
+            &store_credit_owner(client_id, iq),
+            order.currency,
+            now,
+        )?;
+        legs.push(Leg::Single {
+            debit: receipts.id,
+            credit: credit.id,
+            amount_minor: by_gateway,
+            code: "store_order_cancel_credit".into(),
+            reference: order.reference(),
+        });
+    }
+    if by_wallet > 0 {
         let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
         let wallet =
             ledger::ensure_account(tx, AccountKind::UserWallet, &order.user_id, order.currency, now)?;
-        let legs = [Leg::Single {
+        legs.push(Leg::Single {
             debit: merchant.id,
             credit: wallet.id,
-            amount_minor: order.paid_minor,
-            code: "store_order_cancel_credit".into(),
+            amount_minor: by_wallet,
+            code: "order_cancel_return".into(),
             reference: order.reference(),
-        }];
+        });
+    }
+    if !legs.is_empty() {
         match ledger::apply(tx, now, &legs)? {
             Ok(_) => {}
             Err(LedgerError::ExceedsCredits(_)) => return Ok(Err(StoreRefusal::StoreBalanceNotEnough)),
@@ -646,8 +712,9 @@ pub fn cancel_order(
     Ok(Ok(order))
 }
 
-/// `add_payment`: money the store's gateway collected enters the books (funding → merchant) and
-/// pays towards the current order.
+/// `add_payment`: money the store's gateway says it collected is recorded on the store side
+/// (store external → store receipts) and pays towards the current order. It never reaches the
+/// merchant's payable balance.
 pub fn add_payment(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -675,11 +742,11 @@ pub fn add_payment(
         return Ok(Err(StoreRefusal::AmountTooBig { due_minor: due }));
     }
     let now = ctx.now();
-    let funding = ledger::funding_account(tx, order.currency, now)?;
-    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
+    let external = ledger::ensure_account(tx, AccountKind::StoreExternal, client_id, order.currency, now)?;
+    let receipts = ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, order.currency, now)?;
     let legs = [Leg::Single {
-        debit: funding.id,
-        credit: merchant.id,
+        debit: external.id,
+        credit: receipts.id,
         amount_minor: amount.value_minor(),
         code: "store_gateway_payment".into(),
         reference: order.reference(),
@@ -711,13 +778,14 @@ pub fn credit(tx: &mut dyn Tx, client_id: &str, iq: i64) -> Result<Amount, CoreE
     check_iq(iq)?;
     let config = config_of(tx, client_id)?;
     let minor = match tx.get_store_user(client_id, iq)? {
-        Some(su) => credit_of(tx, &su.user_id, config.currency)?,
+        Some(su) => credit_of(tx, client_id, su.iq, config.currency)?,
         None => 0,
     };
     Amount::from_minor(config.currency, minor).map_err(|e| CoreError::Invariant(e.to_string()))
 }
 
-/// `add_subtract_credit`: the store gives credit from its balance, or takes it back.
+/// `add_subtract_credit`: the store gives a user store credit out of its store receipts, or takes
+/// it back (store side only).
 pub fn change_credit(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -748,12 +816,18 @@ pub fn change_credit(
         return Ok(Err(StoreRefusal::UserNotActive));
     }
     let now = ctx.now();
-    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, config.currency, now)?;
-    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &su.user_id, config.currency, now)?;
-    let available = wallet.available_balance();
+    let receipts = ledger::ensure_account(tx, AccountKind::StoreReceipts, client_id, config.currency, now)?;
+    let store_credit = ledger::ensure_account(
+        tx,
+        AccountKind::StoreCredit,
+        &store_credit_owner(client_id, iq),
+        config.currency,
+        now,
+    )?;
+    let available = store_credit.available_balance();
     let (debit, credit, code) = match action {
-        CreditAction::Add => (merchant.id, wallet.id, "store_credit_add"),
-        CreditAction::Subtract => (wallet.id, merchant.id, "store_credit_subtract"),
+        CreditAction::Add => (receipts.id, store_credit.id, "store_credit_add"),
+        CreditAction::Subtract => (store_credit.id, receipts.id, "store_credit_subtract"),
     };
     let reference = if description.is_empty() {
         format!("store-credit:{client_id}:{iq}")
@@ -769,7 +843,7 @@ pub fn change_credit(
     }];
     match ledger::apply(tx, now, &legs)? {
         Ok(_) => {}
-        Err(LedgerError::ExceedsCredits(id)) if id == wallet.id => {
+        Err(LedgerError::ExceedsCredits(id)) if id == store_credit.id => {
             return Ok(Err(StoreRefusal::CantSubtract {
                 available_minor: available,
             }))
@@ -777,7 +851,7 @@ pub fn change_credit(
         Err(LedgerError::ExceedsCredits(_)) => return Ok(Err(StoreRefusal::StoreBalanceNotEnough)),
         Err(e) => return Err(CoreError::Invariant(format!("store credit change: {e}"))),
     }
-    let minor = credit_of(tx, &su.user_id, config.currency)?;
+    let minor = credit_of(tx, client_id, iq, config.currency)?;
     Amount::from_minor(config.currency, minor)
         .map(Ok)
         .map_err(|e| CoreError::Invariant(e.to_string()))
@@ -933,6 +1007,7 @@ impl Wallet {
         if new.sections.is_empty() {
             return Err(CoreError::Invalid("a key needs at least one section".into()));
         }
+        let sealer = self.store_sealer().cloned();
         self.write(move |ctx, tx| {
             if tx.get_client(&new.client_id)?.is_none() {
                 return Err(CoreError::NotFound(format!("client {}", new.client_id)));
@@ -943,10 +1018,18 @@ impl Wallet {
                     new.client_id
                 )));
             }
-            let key = StoreKey {
-                key_id: ctx.ids.random_hex(16),
+            let key_id = ctx.ids.random_hex(16);
+            let secret = ctx.ids.random_hex(32);
+            let stored_secret = match &sealer {
+                Some(s) => s
+                    .seal(&secret_aad(&key_id, &new.client_id), &secret)
+                    .map_err(|e| CoreError::Invariant(format!("sealing a store secret: {e}")))?,
+                None => secret.clone(),
+            };
+            let mut key = StoreKey {
+                key_id,
                 client_id: new.client_id.clone(),
-                secret: ctx.ids.random_hex(32),
+                secret: stored_secret,
                 mode: new.mode,
                 expiration_secs: new.expiration_secs,
                 sections: new.sections.clone(),
@@ -955,19 +1038,90 @@ impl Wallet {
                 revoked_at: None,
             };
             tx.insert_store_key(&key)?;
+            key.secret = secret;
             Ok(key)
         })
         .await
     }
 
+    /// The key with its secret opened (in clear), for checking a request's signature.
     pub async fn store_key(&self, key_id: &str) -> Result<Option<StoreKey>, CoreError> {
         let id = key_id.to_owned();
-        self.read(move |_, tx| Ok(tx.get_store_key(&id)?)).await
+        let Some(mut key) = self.read(move |_, tx| Ok(tx.get_store_key(&id)?)).await? else {
+            return Ok(None);
+        };
+        if let Some(sealed) = key.secret.strip_prefix(SEALED_SECRET_PREFIX) {
+            let sealer = self.store_sealer().ok_or_else(|| {
+                CoreError::Invariant(format!(
+                    "store key {} is sealed but no store secret key is configured",
+                    key.key_id
+                ))
+            })?;
+            let aad = secret_aad(&key.key_id, &key.client_id);
+            key.secret = sealer
+                .open(&aad, &format!("{SEALED_SECRET_PREFIX}{sealed}"))
+                .map_err(|e| CoreError::Invariant(format!("store key {} does not open: {e}", key.key_id)))?;
+        }
+        Ok(Some(key))
     }
 
+    /// Every key (of `client_id`), without secrets: a listing never shows one.
     pub async fn store_list_keys(&self, client_id: Option<String>) -> Result<Vec<StoreKey>, CoreError> {
-        self.read(move |_, tx| Ok(tx.list_store_keys(client_id.as_deref())?))
-            .await
+        let mut keys = self
+            .read(move |_, tx| Ok(tx.list_store_keys(client_id.as_deref())?))
+            .await?;
+        for k in &mut keys {
+            k.secret.clear();
+        }
+        Ok(keys)
+    }
+
+    /// Checks that every sealed store secret opens with this wallet's sealer; returns the key ids
+    /// that do not (another node's `store_secret_key`, or a damaged value).
+    pub async fn store_unopenable_secrets(&self) -> Result<Vec<String>, CoreError> {
+        let Some(sealer) = self.store_sealer().cloned() else {
+            return Ok(Vec::new());
+        };
+        self.read(move |_, tx| {
+            let mut bad = Vec::new();
+            for key in tx.list_store_keys(None)? {
+                if key.secret.starts_with(SEALED_SECRET_PREFIX)
+                    && sealer
+                        .open(&secret_aad(&key.key_id, &key.client_id), &key.secret)
+                        .is_err()
+                {
+                    bad.push(key.key_id);
+                }
+            }
+            Ok(bad)
+        })
+        .await
+    }
+
+    /// Seals every store secret still stored in clear (written before sealing existed). Returns
+    /// how many were sealed; an error if there are some and no sealer is set.
+    pub async fn store_seal_clear_secrets(&self) -> Result<usize, CoreError> {
+        let sealer = self.store_sealer().cloned();
+        self.write(move |_, tx| {
+            let mut sealed = 0;
+            for mut key in tx.list_store_keys(None)? {
+                if key.secret.starts_with(SEALED_SECRET_PREFIX) {
+                    continue;
+                }
+                let Some(sealer) = &sealer else {
+                    return Err(CoreError::Invariant(
+                        "store secrets are stored in clear and no store secret key is configured".into(),
+                    ));
+                };
+                key.secret = sealer
+                    .seal(&secret_aad(&key.key_id, &key.client_id), &key.secret)
+                    .map_err(|e| CoreError::Invariant(format!("sealing a store secret: {e}")))?;
+                tx.update_store_key(&key)?;
+                sealed += 1;
+            }
+            Ok(sealed)
+        })
+        .await
     }
 
     /// Stops accepting a key. Revoking twice is harmless.
@@ -982,6 +1136,7 @@ impl Wallet {
                 key.revoked_at = Some(ctx.now());
                 tx.update_store_key(&key)?;
             }
+            key.secret.clear();
             Ok(key)
         })
         .await

@@ -58,6 +58,9 @@ impl Context {
 pub struct Wallet {
     store: Arc<dyn Store>,
     ctx: Arc<Context>,
+    /// Seals store API secrets at rest; without one they are stored in clear (tests that need
+    /// no data directory). The server always sets one.
+    store_sealer: Option<Arc<dyn crate::store::StoreSecretSealer>>,
 }
 
 impl Wallet {
@@ -70,7 +73,19 @@ impl Wallet {
         Wallet {
             store,
             ctx: Arc::new(Context { config, clock, ids }),
+            store_sealer: None,
         }
+    }
+
+    /// The same wallet, sealing store secrets at rest with `sealer`.
+    pub fn with_store_sealer(mut self, sealer: Arc<dyn crate::store::StoreSecretSealer>) -> Self {
+        self.store_sealer = Some(sealer);
+        self
+    }
+
+    /// The sealer of store secrets, if one is set.
+    pub fn store_sealer(&self) -> Option<&Arc<dyn crate::store::StoreSecretSealer>> {
+        self.store_sealer.as_ref()
     }
 
     pub fn config(&self) -> &WalletConfig {

@@ -4,13 +4,16 @@ pub mod alphapay;
 pub mod cashier;
 pub mod config;
 pub mod consent; // consent and payment-code pages (issue 5)
+pub mod data_dir;
 pub mod home;
+pub mod logging;
 pub mod miniprogram;
 pub mod notifier;
 pub mod pin;
 pub mod request_id;
 pub mod signed_request; // shared by the signed dialects (issue 6)
 pub mod store_api;
+pub mod store_secret_key;
 pub mod wallet_key;
 pub mod workers;
 
@@ -67,22 +70,31 @@ impl AppState {
 }
 
 /// Opens the wallet described by `config`: the SQLite file in its data directory, or the database
-/// its `database` key names (migrations are applied on opening).
+/// its `database` key names (migrations are applied on opening). The data directory is made
+/// private (0700, files 0600) and store secrets are sealed under its `store_secret_key`.
 pub fn open_wallet(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> anyhow::Result<Wallet> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    // ---- PostgreSQL backend (issue 9) ----
+    data_dir::prepare(&config.data_dir)?;
     let database = config.database_choice().map_err(anyhow::Error::msg)?;
     let store: Arc<dyn walletd_core::storage::Store> = match &database {
-        config::Database::Sqlite(path) => Arc::new(
-            SqliteStore::open(path, 4).with_context(|| format!("opening database {}", path.display()))?,
-        ),
+        config::Database::Sqlite(path) => {
+            data_dir::create_private_file(path)?;
+            let store =
+                SqliteStore::open(path, 4).with_context(|| format!("opening database {}", path.display()))?;
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                data_dir::restrict(std::path::Path::new(&file), data_dir::FILE_MODE)?;
+            }
+            Arc::new(store)
+        }
         config::Database::Postgres(url) => Arc::new(
             walletd_core::storage::postgres::PostgresStore::open(url, config.database_connections)
                 .with_context(|| format!("opening database {}", database.describe()))?,
         ),
     };
-    Ok(Wallet::new(store, clock, ids, config.wallet_config()))
+    let sealer = store_secret_key::StoreSecretKey::load_or_create(&config.data_dir)?;
+    data_dir::tighten(&config.data_dir)?;
+    Ok(Wallet::new(store, clock, ids, config.wallet_config()).with_store_sealer(Arc::new(sealer)))
 }
 
 /// A built server, bound to its port, not yet serving.
@@ -101,9 +113,35 @@ impl Application {
 
     /// Like [`Application::build`] with a wallet made by the caller (tests bring their own clock).
     pub async fn build_with_wallet(config: Config, wallet: Wallet) -> anyhow::Result<Application> {
+        data_dir::prepare(&config.data_dir)?;
         let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
         let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?; // issue 4
         let sign_in_guard = Arc::new(pin::SignInGuard::new(&config.cashier).map_err(anyhow::Error::msg)?);
+        let wallet = match wallet.store_sealer() {
+            Some(_) => wallet,
+            None => wallet.with_store_sealer(Arc::new(store_secret_key::StoreSecretKey::load_or_create(
+                &config.data_dir,
+            )?)),
+        };
+        let sealed = wallet
+            .store_seal_clear_secrets()
+            .await
+            .context("sealing store secrets stored in clear")?;
+        if sealed > 0 {
+            tracing::warn!(
+                sealed,
+                "store secrets were stored in clear; sealed them under store_secret_key"
+            );
+        }
+        let unopenable = wallet.store_unopenable_secrets().await?;
+        anyhow::ensure!(
+            unopenable.is_empty(),
+            "{} does not open the secrets of {} store key(s) (first: {}): every node must share the same file",
+            store_secret_key::key_path(&config.data_dir).display(),
+            unopenable.len(),
+            unopenable[0]
+        );
+        data_dir::tighten(&config.data_dir)?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

@@ -25,8 +25,7 @@ impl WalletKey {
 
 /// Reads the wallet key from `data_dir`, making a new RSA-2048 pair (file mode 0600) if there is none.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<WalletKey> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    crate::data_dir::prepare(data_dir)?;
     let path = private_key_path(data_dir);
     if path.exists() {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

@@ -109,6 +109,7 @@ async fn unknown_exception_is_resolved_by_inquiry_once_the_user_pays() {
         wallet.user_pays(&id).await;
         id
     };
+    grant_named_payer(&wallet, &merchant).await;
     let request = pay_v2_by_alice("u-then-paid", "9903");
     let (outcome, id) = tokio::join!(merchant.pay_v2_with_retry(&request), payer);
     match outcome.unwrap() {
@@ -203,6 +204,7 @@ async fn a_final_f_answer_is_not_polled() {
 async fn v1_payments_are_inquired_with_the_partner_id() {
     let wallet = DocWallet::start().await;
     let merchant = merchant_at(&wallet, &wallet.base_url);
+    grant_named_payer(&wallet, &merchant).await;
     let mut request = pay_v1("v1-in-process", "9905");
     request.extend_info = Some(format!(r#"{{"customerId":"{PAYER}"}}"#));
     let payer = async {
@@ -277,4 +279,27 @@ async fn a_refund_whose_answer_is_lost_is_made_once() {
         panic!("{outcome:?}")
     };
     assert_eq!(r.code(), Some(ResultCode::RefundAmountExceed));
+}
+
+/// The payer grants the merchant `AGREEMENT_PAY` and the merchant exchanges the auth code
+/// (applyToken), as it must before a cashier payment may name the payer.
+async fn grant_named_payer(wallet: &DocWallet, merchant: &walletd_client::MiniProgramClient) {
+    use walletd_core::oauth::{Grant, Scope};
+    use walletd_protocol::miniprogram::oauth::ApplyTokenRequest;
+    let grant = Grant {
+        client_id: CLIENT_ID.into(),
+        app_id: Some(crate::doc_wallet::APP_ID.into()),
+        user_id: PAYER.into(),
+        scopes: vec![Scope::AgreementPay],
+        agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
+    };
+    let code = wallet
+        .wallet
+        .issue_auth_code(grant, 300)
+        .await
+        .expect("auth code")
+        .code;
+    let exchange = ApplyTokenRequest::authorization_code_v2(crate::doc_wallet::APP_ID, CLIENT_ID, &code);
+    let tokens = merchant.apply_token("v2", &exchange).await.expect("applyToken");
+    assert_eq!(tokens.customer_id, PAYER);
 }

@@ -88,14 +88,15 @@ async fn an_order_is_placed_and_paid_in_parts_through_the_store_api() {
         "{e}"
     );
 
-    // The credit is alice's wallet balance (1,000.00 USD); 0.10 more is exactly 0.10 more.
+    // Store credit is the store's own (alice's wallet balance is not store credit), given out of
+    // the 9.00 its gateway collected; 0.10 more is exactly 0.10 more.
     let before = md5.get_credit(USER).await.unwrap();
-    assert_eq!(before["buyer_credit"], "1000.00", "{before}");
+    assert_eq!(before["buyer_credit"], "0.00", "{before}");
     hmac.add_subtract_credit(USER, "add", "0.10", "goodwill")
         .await
         .unwrap();
     let after = md5.get_credit(USER).await.unwrap();
-    assert_eq!(after["buyer_credit"], "1000.10", "{after}");
+    assert_eq!(after["buyer_credit"], "0.10", "{after}");
 }
 
 #[tokio::test]

@@ -195,7 +195,8 @@ impl Fixture {
         transact(self.wallet.store().as_ref(), Access::Read, f).await
     }
 
-    /// The demo client (with a notify URL) and two funded users: alice 100.00 USD, bob 50.00 USD.
+    /// The demo client (with a notify URL) and two funded users: alice 100.00 USD, bob 50.00 USD,
+    /// each of whom granted the client `AGREEMENT_PAY` (so a cashier payment may name them).
     pub async fn seeded(self) -> Fixture {
         let mut client = Client::new(CLIENT, "Demo Shop", t0());
         client.partner_id = PARTNER.into();
@@ -207,6 +208,29 @@ impl Fixture {
                 .await
                 .expect("add user");
             self.wallet.top_up(user, usd_minor(minor)).await.expect("top up");
+            let grant = walletd_core::oauth::Grant {
+                client_id: CLIENT.into(),
+                app_id: None,
+                user_id: user.into(),
+                scopes: vec![walletd_core::oauth::Scope::AgreementPay],
+                agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
+            };
+            let code = self
+                .wallet
+                .issue_auth_code(grant, 300)
+                .await
+                .expect("auth code")
+                .code;
+            let request = walletd_core::oauth::TokenRequest {
+                client_id: CLIENT.into(),
+                reference_client_id: None,
+                grant_type: walletd_core::oauth::TokenGrantType::AuthorizationCode { auth_code: code },
+            };
+            self.wallet
+                .apply_token(request, walletd_core::oauth::Lifetimes::default())
+                .await
+                .expect("apply token")
+                .expect("token pair");
         }
         self
     }

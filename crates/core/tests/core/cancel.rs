@@ -30,6 +30,7 @@ fn cancel_rejection(outcome: &CancelOutcome) -> ResultCode {
 async fn cancel_of_an_unpaid_payment_closes_it_and_releases_the_hold() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", 4_000);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     let p = t.accepted_payment(cmd).await;
     assert_eq!(t.user_balance(ALICE, usd()).await.1, ALICE_USD - 4_000);

@@ -13,6 +13,7 @@ async fn payments_balances_refunds_and_outbox_survive_a_reopen() {
     cmd.notify_url = Some(NOTIFY_URL.into());
     let refund = t.refund_ok(cmd).await;
     let mut held = t.pay_cmd("req-held", 2_000);
+    t.grant_named_payer(BOB).await;
     held.payer_user_id = Some(BOB.into());
     let held = t.accepted_payment(held).await;
     let accounts = t.wallet.accounts().await.unwrap();
@@ -63,6 +64,7 @@ async fn payments_balances_refunds_and_outbox_survive_a_reopen() {
 async fn a_hold_survives_a_reopen_and_still_expires() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", 2_000);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     let p = t.accepted_payment(cmd).await;
     let t = t.reopen();

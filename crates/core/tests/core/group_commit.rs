@@ -69,7 +69,7 @@ fn top_up_alice(tx: &mut dyn Tx, amount_minor: i64, reference: &str) -> Result<(
         debit: funding.id,
         credit: wallet.id,
         amount_minor,
-        code: "group_commit_test".into(),
+        code: ledger::TOP_UP_CODE.into(),
         reference: reference.into(),
     }];
     ledger::apply(tx, now, &legs)?.map_err(|e| CoreError::Invalid(e.to_string()))?;

@@ -164,6 +164,37 @@ impl TestWallet {
         }
     }
 
+    /// `user` grants the demo client `AGREEMENT_PAY` (auth code, then applyToken), which a
+    /// cashier payment needs before it may name them as its payer.
+    pub async fn grant_named_payer(&self, user: &str) {
+        use walletd_core::oauth::{Grant, Lifetimes, Scope, TokenGrantType, TokenRequest};
+        let grant = Grant {
+            client_id: CLIENT.into(),
+            app_id: Some(APP.into()),
+            user_id: user.into(),
+            scopes: vec![Scope::AgreementPay],
+            agreement_limits: [("USD".to_owned(), 1_000_000), ("EUR".to_owned(), 1_000_000)]
+                .into_iter()
+                .collect(),
+        };
+        let code = self
+            .wallet
+            .issue_auth_code(grant, 300)
+            .await
+            .expect("auth code")
+            .code;
+        let req = TokenRequest {
+            client_id: CLIENT.into(),
+            reference_client_id: Some(APP.into()),
+            grant_type: TokenGrantType::AuthorizationCode { auth_code: code },
+        };
+        self.wallet
+            .apply_token(req, Lifetimes::default())
+            .await
+            .expect("apply token")
+            .expect("token issued");
+    }
+
     pub fn advance_secs(&self, secs: i64) {
         self.clock.advance_ms(secs * 1000);
     }

@@ -34,6 +34,7 @@ async fn same_payment_request_with_other_content_is_refused_with_repeat_req_inco
         ResultCode::RepeatReqInconsistent
     );
     let mut other_payer = t.pay_cmd("req-1", 900);
+    t.grant_named_payer(ALICE).await;
     other_payer.payer_user_id = Some(ALICE.into());
     assert_eq!(
         pay_rejection(&t.wallet.pay(other_payer).await.unwrap()),
@@ -117,6 +118,7 @@ async fn payment_request_ids_are_scoped_per_client() {
 async fn fifty_concurrent_identical_pays_create_exactly_one_payment() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-race", 1_000);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     let mut tasks = JoinSet::new();
     for _ in 0..50 {

@@ -226,6 +226,9 @@ impl Model {
         }
     }
 
+    /// Every leg is tagged as a top-up: this test is about the ledger's mechanics, and a top-up is
+    /// the one code allowed to debit a funding account (`ledger::verify`'s routing rules have
+    /// their own tests in `ledger_verify`).
     fn resolve(&self, pool: &[AccountId], now: DateTime<Utc>, spec: &LegSpec) -> (Resolved, Leg) {
         match spec {
             LegSpec::Single {
@@ -238,7 +241,7 @@ impl Model {
                     debit,
                     credit,
                     amount_minor: *amount,
-                    code: "test".into(),
+                    code: TEST_CODE.into(),
                     reference: "prop".into(),
                 };
                 (
@@ -263,7 +266,7 @@ impl Model {
                     credit,
                     amount_minor: *amount,
                     timeout_at: now + Duration::seconds(*timeout_secs),
-                    code: "test_hold".into(),
+                    code: TEST_CODE.into(),
                     reference: "prop".into(),
                 };
                 (
@@ -281,7 +284,7 @@ impl Model {
                 let leg = Leg::Post {
                     pending_id: id,
                     amount_minor: *amount,
-                    code: "test_post".into(),
+                    code: TEST_CODE.into(),
                     reference: "prop".into(),
                 };
                 (Resolved::Post { id, amount: *amount }, leg)
@@ -290,7 +293,7 @@ impl Model {
                 let id = self.resolve_pick(pick);
                 let leg = Leg::Void {
                     pending_id: id,
-                    code: "test_void".into(),
+                    code: TEST_CODE.into(),
                     reference: "prop".into(),
                 };
                 (Resolved::Void { id }, leg)
@@ -434,6 +437,8 @@ fn sums_of(accounts: &[Account]) -> BTreeMap<AccountId, [i64; 4]> {
         })
         .collect()
 }
+
+const TEST_CODE: &str = ledger::TOP_UP_CODE;
 
 /// The accounts legs pick from, by index: 0 funding USD, 1 alice USD, 2 bob USD, 3 carol USD
 /// (empty), 4 merchant USD, 5 a USD account whose credits must not exceed its debits, 6 funding

@@ -125,3 +125,93 @@ async fn verify_reports_an_overdrawn_wallet_even_when_every_sum_is_consistent() 
     assert_eq!(found.len(), 1, "only the overdraft is wrong, got {found:?}");
     assert!(found[0].contains("overdrawn"), "got {found:?}");
 }
+
+#[tokio::test]
+async fn verify_reports_money_a_store_key_moved_into_the_wallet_even_with_consistent_sums() {
+    // The hole a store key once had: its word moved funding → merchant (`add_payment`), then
+    // merchant → a user's wallet (`add_subtract_credit`). Every sum adds up; only the routes
+    // give it away.
+    let t = spawn_wallet().await;
+    t.wallet
+        .write(|ctx, tx| {
+            let now = ctx.now();
+            let funding = ledger::funding_account(tx, usd(), now)?;
+            let merchant = ledger::ensure_account(tx, AccountKind::Merchant, "client-demo", usd(), now)?;
+            let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), now)?;
+            let legs = [
+                ledger::Leg::Single {
+                    debit: funding.id,
+                    credit: merchant.id,
+                    amount_minor: 4000,
+                    code: "store_gateway_payment".into(),
+                    reference: "store-order:client-demo:1".into(),
+                },
+                ledger::Leg::Single {
+                    debit: merchant.id,
+                    credit: wallet.id,
+                    amount_minor: 4000,
+                    code: "store_credit_add".into(),
+                    reference: "store-credit:client-demo:1".into(),
+                },
+            ];
+            ledger::apply(tx, now, &legs)?.expect("the raw batch is well formed");
+            Ok(())
+        })
+        .await
+        .expect("raw write");
+    let found = problems(&t.wallet).await;
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("debits the funding account but is not a top-up")),
+        "got {found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("store transfer on wallet-side accounts")),
+        "got {found:?}"
+    );
+    assert!(
+        !found.iter().any(|p| p.contains("add up to")),
+        "sums are consistent: {found:?}"
+    );
+}
+
+#[tokio::test]
+async fn verify_reports_a_transfer_from_store_credit_to_a_wallet_whatever_its_code() {
+    let t = spawn_wallet().await;
+    t.wallet
+        .write(|ctx, tx| {
+            let now = ctx.now();
+            let external = ledger::ensure_account(tx, AccountKind::StoreExternal, "client-demo", usd(), now)?;
+            let credit = ledger::ensure_account(tx, AccountKind::StoreCredit, "client-demo:1", usd(), now)?;
+            let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, ALICE, usd(), now)?;
+            let legs = [
+                ledger::Leg::Single {
+                    debit: external.id,
+                    credit: credit.id,
+                    amount_minor: 500,
+                    code: "store_credit_add".into(),
+                    reference: "store-credit:client-demo:1".into(),
+                },
+                ledger::Leg::Single {
+                    debit: credit.id,
+                    credit: wallet.id,
+                    amount_minor: 500,
+                    code: "payment_settle".into(),
+                    reference: "disguised".into(),
+                },
+            ];
+            ledger::apply(tx, now, &legs)?.expect("the raw batch is well formed");
+            Ok(())
+        })
+        .await
+        .expect("raw write");
+    let found = problems(&t.wallet).await;
+    assert_eq!(found.len(), 1, "got {found:?}");
+    assert!(
+        found[0].contains("between the store side and the wallet side"),
+        "got {found:?}"
+    );
+}

@@ -182,6 +182,7 @@ async fn user_per_payment_limit_refuses_with_user_amount_exceed_limit() {
     ));
     // Named at pay time, the payer's limit refuses the pay request itself.
     let mut cmd = t.pay_cmd("req-named", 1_001);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     assert_eq!(
         pay_rejection(&t.wallet.pay(cmd).await.unwrap()),
@@ -389,6 +390,7 @@ async fn pay_of_zero_is_refused_with_param_illegal() {
 async fn payer_named_at_pay_time_holds_funds_at_once() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", 2_500);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     let p = t.accepted_payment(cmd).await;
     assert_eq!(p.payer_user_id.as_deref(), Some(ALICE));
@@ -425,6 +427,7 @@ async fn payer_named_at_pay_time_holds_funds_at_once() {
 async fn payer_named_at_pay_time_without_the_money_is_refused_and_no_payment_exists() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", BOB_USD + 1);
+    t.grant_named_payer(BOB).await;
     cmd.payer_user_id = Some(BOB.into());
     assert_eq!(
         pay_rejection(&t.wallet.pay(cmd).await.unwrap()),
@@ -444,6 +447,7 @@ async fn payer_named_at_pay_time_without_the_money_is_refused_and_no_payment_exi
 async fn expiry_fails_the_payment_voids_the_hold_and_writes_a_notice() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", 2_500);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     let p = t.accepted_payment(cmd).await;
     assert_eq!(t.wallet.expire_due(100).await.unwrap(), 0, "not due yet");
@@ -537,6 +541,7 @@ async fn merchant_expiry_is_kept_but_capped_at_the_maximum() {
 async fn decline_fails_the_payment_releases_the_hold_and_writes_a_notice() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", 700);
+    t.grant_named_payer(ALICE).await;
     cmd.payer_user_id = Some(ALICE.into());
     let p = t.accepted_payment(cmd).await;
     let out = t

@@ -38,8 +38,7 @@ pub struct CashierSecrets {
 impl CashierSecrets {
     /// Reads the secret from `data_dir`, making it if there is none.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<CashierSecrets> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        crate::data_dir::prepare(data_dir)?;
         let path = secret_path(data_dir);
         if !path.exists() {
             let mut bytes = [0u8; SECRET_LEN];

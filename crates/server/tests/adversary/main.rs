@@ -1,5 +1,10 @@
-//! The attacker's view of walletd: one test binary, one module per area.
+//! The attacker's view of walletd: one test binary, one module per area of attack, each test named
+//! after what it pins down.
 
+mod core_harness;
+mod grants;
 mod pages;
+mod secrets;
 mod signin;
 mod signin_harness;
+mod store_money;

@@ -54,6 +54,33 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// `user` grants the test merchant `AGREEMENT_PAY` (up to 10,000.00 USD a payment) and the
+    /// merchant exchanges the auth code with applyToken, as a cashier payment must before it may
+    /// name the user as its payer. Returns the access token.
+    pub async fn grant_named_payer(&self, user: &str) -> String {
+        let grant = walletd_core::oauth::Grant {
+            client_id: CLIENT_ID.into(),
+            app_id: Some(APP_ID.into()),
+            user_id: user.into(),
+            scopes: vec![walletd_core::oauth::Scope::AgreementPay],
+            agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
+        };
+        let code = self
+            .wallet
+            .issue_auth_code(grant, 300)
+            .await
+            .expect("auth code")
+            .code;
+        let req = walletd_protocol::miniprogram::oauth::ApplyTokenRequest::authorization_code_v2(
+            APP_ID, CLIENT_ID, &code,
+        );
+        let tokens = self.merchant.apply_token("v2", &req).await.expect("applyToken");
+        assert_eq!(tokens.customer_id, user);
+        tokens.access_token
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(s) = self.shutdown.take() {

@@ -251,6 +251,8 @@ async fn merchant_limits_are_payment_amount_exceed_limit() {
 #[tokio::test]
 async fn a_payer_named_in_extend_info_is_checked_and_held_at_once() {
     let app = spawn_app().await;
+    app.grant_named_payer("alice").await;
+    app.grant_named_payer("bob").await;
     let named = |id: &str, user: &str, value: &str| {
         let mut r = v2(id, value);
         r.extend_info = Some(format!(r#"{{"customerId":"{user}"}}"#));
@@ -484,6 +486,7 @@ async fn many_simultaneous_identical_pays_make_exactly_one_payment() {
 #[tokio::test]
 async fn cancel_releases_an_unpaid_payment_and_returns_a_paid_one() {
     let app = spawn_app().await;
+    app.grant_named_payer("alice").await;
     let hold = {
         let mut r = v2("r-1", "2000");
         r.extend_info = Some(r#"{"customerId":"alice"}"#.into());
@@ -713,6 +716,7 @@ async fn refund_refusals() {
 #[tokio::test]
 async fn an_unpaid_payment_expires_into_fail_and_a_repeat_says_so() {
     let app = spawn_app().await;
+    app.grant_named_payer("alice").await;
     let mut r = v2("r-1", "1000");
     r.extend_info = Some(r#"{"customerId":"alice"}"#.into());
     r.payment_expiry_time = Some((chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339());

@@ -1,5 +1,6 @@
-//! get_credit and add_subtract_credit: store credit is the user's wallet balance in the store
-//! currency; the store pays for credit it gives from its own balance.
+//! get_credit and add_subtract_credit: store credit is a store-side balance per store user, given
+//! out of the store's receipts (what its gateway collected); it is never the user's wallet
+//! balance.
 
 use crate::helpers::*;
 
@@ -52,7 +53,8 @@ async fn credit_is_given_from_the_store_balance_and_taken_back() {
     // The store earns 25.00 through its gateway.
     s.place("21", &[(&s.season, 1)]).await;
     assert_eq!(s.add_payment("21", "25.00").await["ok"], "Payment was added");
-    assert_eq!(s.merchant_balance().await, 2500);
+    assert_eq!(s.store_receipts().await, 2500);
+    assert_eq!(s.merchant_balance().await, 0, "the store's word pays no merchant");
 
     assert_eq!(
         s.call(change(Some("add"), Some("0.1"))).await["ok"],
@@ -66,7 +68,7 @@ async fn credit_is_given_from_the_store_balance_and_taken_back() {
     let answer = s.call(StoreCall::new("get_credit", Some("20"))).await;
     assert_eq!(answer["data"]["buyer_credit_formatted"], "0.30 USD");
     assert_eq!(s.cart("20").await["buyer_credit"], "0.30");
-    assert_eq!(s.merchant_balance().await, 2470);
+    assert_eq!(s.store_receipts().await, 2470);
 
     s.expect_error(
         change(Some("subtract"), Some("0.31")),
@@ -79,15 +81,20 @@ async fn credit_is_given_from_the_store_balance_and_taken_back() {
         "Credit action was performed"
     );
     assert_eq!(s.credit("20").await, "0.01");
-    assert_eq!(s.merchant_balance().await, 2499);
+    assert_eq!(s.store_receipts().await, 2499);
+    assert_eq!(s.merchant_balance().await, 0);
     s.assert_books_sound().await;
 }
 
 #[tokio::test]
-async fn credit_of_a_linked_wallet_user_is_their_wallet_balance() {
+async fn credit_of_a_linked_wallet_user_is_not_their_wallet_balance() {
     let s = spawn_store().await;
     s.wallet.store_link_user(STORE, 30, "alice").await.expect("link");
-    assert_eq!(s.credit("30").await, "100.00");
+    assert_eq!(
+        s.credit("30").await,
+        "0.00",
+        "alice's 100.00 are wallet money, not store credit"
+    );
     // Linking twice to the same user is fine; to another user it is refused.
     s.wallet
         .store_link_user(STORE, 30, "alice")

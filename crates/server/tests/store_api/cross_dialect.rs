@@ -84,11 +84,12 @@ async fn a_wallet_payment_and_a_gateway_payment_settle_one_order() {
         "User does not have any current order",
     )
     .await;
-    // One set of books: the merchant holds both payments, alice paid 3.00 from 100.00, and
-    // her store credit is her wallet balance.
-    assert_eq!(s.merchant_balance().await, 450);
+    // One order, two kinds of money: the merchant holds the wallet payment, the gateway's 1.50
+    // is on the store side, alice paid 3.00 from 100.00, and she has no store credit.
+    assert_eq!(s.merchant_balance().await, 300);
+    assert_eq!(s.store_receipts().await, 150);
     assert_eq!(alice_available(&s).await, 9_700);
-    assert_eq!(s.credit("40").await, "97.00");
+    assert_eq!(s.credit("40").await, "0.00");
     let order = s
         .wallet
         .store_order(STORE, order_id.parse().unwrap())
@@ -137,7 +138,8 @@ async fn a_wallet_payment_the_order_can_no_longer_take_fails_and_moves_nothing()
     let cart = s.cart("42").await;
     assert_eq!(cart["order_amount_paid"], "1.00");
     assert_eq!(cart["order_amount_due"], "3.50");
-    assert_eq!(s.merchant_balance().await, 100);
+    assert_eq!(s.merchant_balance().await, 0);
+    assert_eq!(s.store_receipts().await, 100);
 
     // A payment for a cancelled order fails the same way.
     let payment_id = wallet_pay(&s, "store-42-b", "350", &order_id).await;

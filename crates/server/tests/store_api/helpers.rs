@@ -308,6 +308,18 @@ impl TestStore {
             .unwrap_or(0)
     }
 
+    /// What the store's gateway said it collected, less the credit the store gave out of it
+    /// (store side: never the merchant's payable balance).
+    pub async fn store_receipts(&self) -> i64 {
+        self.wallet
+            .accounts_of(walletd_core::ledger::AccountKind::StoreReceipts, STORE)
+            .await
+            .expect("accounts")
+            .first()
+            .map(|a| a.available_balance())
+            .unwrap_or(0)
+    }
+
     pub async fn assert_books_sound(&self) {
         let report = self.wallet.verify().await.expect("verify");
         assert!(report.is_sound(), "books broken: {:?}", report.problems);
@@ -383,19 +395,14 @@ async fn spawn_store_with(pg: Option<PgSchema>) -> TestStore {
     let config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: data_dir.path().to_path_buf(),
+        database: pg
+            .as_ref()
+            .map(|pg| walletd_core::storage::postgres::url_with_schema(&pg.base_url, &pg.schema)),
         ..Config::default()
     };
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let ids = Arc::new(RandomIds::seeded(7));
-    let wallet = match &pg {
-        None => walletd_server::open_wallet(&config, clock.clone(), ids).expect("wallet"),
-        Some(pg) => {
-            let url = walletd_core::storage::postgres::url_with_schema(&pg.base_url, &pg.schema);
-            let store =
-                walletd_core::storage::postgres::PostgresStore::open(&url, 4).expect("postgres store");
-            Wallet::new(Arc::new(store), clock.clone(), ids, config.wallet_config())
-        }
-    };
+    let wallet = walletd_server::open_wallet(&config, clock.clone(), ids).expect("wallet");
     let now = wallet.now();
 
     let mut client = Client::new(STORE, "WebTV Store", now);

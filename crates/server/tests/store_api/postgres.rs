@@ -99,7 +99,8 @@ async fn the_order_life_cycle_runs_on_postgres() {
         .expect("confirm");
     assert!(matches!(outcome, ApprovalOutcome::Done(_)), "{outcome:?}");
     assert_eq!(s.orders("2").await[0]["status_payment"], "1");
-    assert_eq!(s.credit("2").await, "95.50");
+    assert_eq!(s.credit("2").await, "0.00", "wallet money is not store credit");
+    assert_eq!(s.merchant_balance().await, 450);
 
     // Revoking a key takes effect at once.
     s.wallet.store_revoke_key(&s.hmac.key_id).await.expect("revoke");
