@@ -58,7 +58,10 @@ fn admin_client_add_refuses_a_notify_url_aimed_at_the_wallets_own_network() {
         let out = add_client(dir.path(), &format!("bad{i}"), url, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{url} was accepted");
-        assert!(stderr.contains("PARAM_ILLEGAL") && stderr.contains("--notify-url"), "{stderr}");
+        assert!(
+            stderr.contains("PARAM_ILLEGAL") && stderr.contains("--notify-url"),
+            "{stderr}"
+        );
     }
     let out = add_client(dir.path(), "good", "https://acme.example/notify", &[]);
     assert!(out.status.success(), "{out:?}");

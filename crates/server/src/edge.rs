@@ -114,6 +114,7 @@ impl ConnectionGate {
     /// Lets a connection from `ip` in, or `None` when a cap is reached. The map holds one entry per
     /// address with an open connection, so it never outgrows the total cap.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Admitted> {
+        let ip = client_address(ip);
         let permit = Arc::clone(&self.total).try_acquire_owned().ok()?;
         let mut map = self.per_address.lock().ok()?;
         let n = map.entry(ip).or_insert(0);
@@ -126,6 +127,21 @@ impl ConnectionGate {
             gate: Arc::clone(self),
             ip,
         })
+    }
+}
+
+/// The address a connection is counted under: an IPv4 address as it is (also when it arrives
+/// IPv4-mapped), an IPv6 address by its /64 network, which one subscriber usually holds whole.
+pub fn client_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -477,5 +493,20 @@ mod tests {
         assert!(gate.admit(b).is_none(), "total reached");
         drop(a1);
         assert!(gate.admit(b).is_some(), "a place came back");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        let gate = ConnectionGate::new(10, 2);
+        let _1 = gate.admit("2001:db8:1:2::1".parse().unwrap()).expect("first");
+        let _2 = gate
+            .admit("2001:db8:1:2:ffff::9".parse().unwrap())
+            .expect("second");
+        assert!(gate.admit("2001:db8:1:2:1234::1".parse().unwrap()).is_none());
+        assert!(gate.admit("2001:db8:1:3::1".parse().unwrap()).is_some());
+        assert_eq!(
+            client_address("::ffff:10.0.0.1".parse().unwrap()),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
     }
 }
