@@ -19,7 +19,7 @@ use crate::config::NotifierConfig;
 use crate::AppState;
 use chrono::{DateTime, Utc};
 use schedule::Schedule;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -34,8 +34,9 @@ pub const ANSWER_MAX_CHARS: usize = 512;
 pub const ANSWER_READ_MAX_BYTES: usize = 4 * 1024;
 
 /// Notifications claimed and waiting for a free slot, per merchant, as a multiple of
-/// `max_in_flight_per_client`. A merchant's rows beyond it stay leased in the outbox and are
-/// claimed again when the lease runs out, so one merchant's backlog cannot fill the queue.
+/// `max_in_flight_per_client`. A merchant's rows beyond it are given back to the outbox at once,
+/// due now, so they queue behind the other merchants' due rows: one merchant's backlog cannot fill
+/// the queue nor keep the others' rows from being claimed.
 const WAITING_PER_CLIENT_FACTOR: usize = 4;
 
 /// A notification ready to send: its body and headers (signature included).
@@ -149,11 +150,10 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     // be claimed again.
     let start_by = Duration::from_secs(60 - 5);
     let poll = Duration::from_millis(config.poll_interval_ms.max(10));
-    let mut in_flight: JoinSet<(String, String)> = JoinSet::new();
+    let mut in_flight: JoinSet<String> = JoinSet::new();
     let mut busy: HashMap<String, usize> = HashMap::new();
     let mut waiting: HashMap<String, VecDeque<Waiting>> = HashMap::new();
     let mut waiting_total = 0usize;
-    let mut known: HashSet<String> = HashSet::new();
     loop {
         if *stop.borrow() {
             break;
@@ -166,18 +166,28 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .await
             {
                 Ok(batch) => {
+                    let mut overflow = Vec::new();
                     for entry in batch {
                         let queue = waiting.entry(entry.client_id.clone()).or_default();
-                        if known.contains(&entry.id) || queue.len() >= max_waiting_per_client {
+                        // Claimed again while still waiting here (its lease ran out): the lease
+                        // is fresh again. A row whose send just finished and is due again is
+                        // queued anew.
+                        if let Some(w) = queue.iter_mut().find(|w| w.entry.id == entry.id) {
+                            w.entry = entry;
+                            w.claimed = Instant::now();
                             continue;
                         }
-                        known.insert(entry.id.clone());
+                        if queue.len() >= max_waiting_per_client {
+                            overflow.push(entry.id);
+                            continue;
+                        }
                         queue.push_back(Waiting {
                             entry,
                             claimed: Instant::now(),
                         });
                         waiting_total += 1;
                     }
+                    give_back(&state, overflow).await;
                 }
                 Err(e) => tracing::error!(error = %e, "claiming notifications failed"),
             }
@@ -197,16 +207,16 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 while let Some(w) = queue.pop_front() {
                     waiting_total -= 1;
                     if w.claimed.elapsed() > start_by {
-                        known.remove(&w.entry.id);
+                        // Its lease no longer covers a whole send: back to the outbox.
+                        give_back(&state, vec![w.entry.id]).await;
                         continue;
                     }
                     *n += 1;
                     progressed = true;
                     let (state, http, client) = (state.clone(), http.clone(), client.clone());
                     in_flight.spawn(async move {
-                        let id = w.entry.id.clone();
                         deliver(state, http, w.entry).await;
-                        (client, id)
+                        client
                     });
                     break;
                 }
@@ -216,9 +226,9 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                finished(done, &mut busy, &mut known);
+                finished(done, &mut busy);
                 while let Some(done) = in_flight.try_join_next() {
-                    finished(done, &mut busy, &mut known);
+                    finished(done, &mut busy);
                 }
             }
             changed = stop.changed() => {
@@ -228,19 +238,31 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+    // Stopping: what waits here is given back (due now) for this or another node to send; what is
+    // in flight finishes (each send is bounded by `timeout_ms`).
+    let rest = waiting
+        .into_values()
+        .flatten()
+        .map(|w| w.entry.id)
+        .collect::<Vec<_>>();
+    give_back(&state, rest).await;
     while in_flight.join_next().await.is_some() {}
 }
 
+/// Returns claimed notifications to the outbox unsent: lease cleared, due now.
+async fn give_back(state: &AppState, ids: Vec<String>) {
+    for id in ids {
+        if let Err(e) = state.wallet.resend_notification(&id).await {
+            tracing::warn!(notification = %id, error = %e, "giving a claimed notification back failed; it is sent when its lease runs out");
+        }
+    }
+}
+
 /// Gives a finished send's slot back to its merchant.
-fn finished(
-    done: Result<(String, String), tokio::task::JoinError>,
-    busy: &mut HashMap<String, usize>,
-    known: &mut HashSet<String>,
-) {
-    let Ok((client, id)) = done else {
+fn finished(done: Result<String, tokio::task::JoinError>, busy: &mut HashMap<String, usize>) {
+    let Ok(client) = done else {
         return;
     };
-    known.remove(&id);
     if let Some(n) = busy.get_mut(&client) {
         *n = n.saturating_sub(1);
         if *n == 0 {
