@@ -498,8 +498,8 @@ mod tests {
     #[test]
     fn ipv6_clients_are_counted_by_their_64_network() {
         let gate = ConnectionGate::new(10, 2);
-        let _1 = gate.admit("2001:db8:1:2::1".parse().unwrap()).expect("first");
-        let _2 = gate
+        let _first = gate.admit("2001:db8:1:2::1".parse().unwrap()).expect("first");
+        let _second = gate
             .admit("2001:db8:1:2:ffff::9".parse().unwrap())
             .expect("second");
         assert!(gate.admit("2001:db8:1:2:1234::1".parse().unwrap()).is_none());
