@@ -150,7 +150,9 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     // be claimed again.
     let start_by = Duration::from_secs(60 - 5);
     let poll = Duration::from_millis(config.poll_interval_ms.max(10));
-    let mut in_flight: JoinSet<String> = JoinSet::new();
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    // Whose each send is, so that its slot comes back even if the send panicked.
+    let mut sending_for: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut busy: HashMap<String, usize> = HashMap::new();
     let mut waiting: HashMap<String, VecDeque<Waiting>> = HashMap::new();
     let mut waiting_total = 0usize;
@@ -213,11 +215,8 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     }
                     *n += 1;
                     progressed = true;
-                    let (state, http, client) = (state.clone(), http.clone(), client.clone());
-                    in_flight.spawn(async move {
-                        deliver(state, http, w.entry).await;
-                        client
-                    });
+                    let task = in_flight.spawn(deliver(state.clone(), http.clone(), w.entry));
+                    sending_for.insert(task.id(), client.clone());
                     break;
                 }
             }
@@ -225,10 +224,10 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         waiting.retain(|_, q| !q.is_empty());
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                finished(done, &mut busy);
-                while let Some(done) = in_flight.try_join_next() {
-                    finished(done, &mut busy);
+            Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                finished(done, &mut sending_for, &mut busy);
+                while let Some(done) = in_flight.try_join_next_with_id() {
+                    finished(done, &mut sending_for, &mut busy);
                 }
             }
             changed = stop.changed() => {
@@ -259,8 +258,19 @@ async fn give_back(state: &AppState, ids: Vec<String>) {
 }
 
 /// Gives a finished send's slot back to its merchant.
-fn finished(done: Result<String, tokio::task::JoinError>, busy: &mut HashMap<String, usize>) {
-    let Ok(client) = done else {
+fn finished(
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+    sending_for: &mut HashMap<tokio::task::Id, String>,
+    busy: &mut HashMap<String, usize>,
+) {
+    let id = match done {
+        Ok((id, ())) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "a notification send ended abnormally");
+            e.id()
+        }
+    };
+    let Some(client) = sending_for.remove(&id) else {
         return;
     };
     if let Some(n) = busy.get_mut(&client) {
