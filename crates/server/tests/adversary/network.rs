@@ -44,6 +44,26 @@ async fn a_kept_alive_connection_that_sends_nothing_more_is_disconnected() {
 }
 
 #[tokio::test]
+async fn a_connection_on_which_nothing_moves_is_closed_after_the_idle_timeout_whatever_the_header_timeout() {
+    let app = spawn(|c| {
+        c.http.header_read_timeout_secs = 600;
+        c.http.idle_timeout_secs = 1;
+    })
+    .await;
+    let mut s = TcpStream::connect(app.addr).await.unwrap();
+    let answer = exchange_raw(&mut s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", GENEROUS).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(
+        read_until_closed(&mut s, GENEROUS).await.is_some(),
+        "a connection that moves no byte must be closed after the idle timeout"
+    );
+}
+
+#[tokio::test]
 async fn a_body_that_never_arrives_in_full_is_cut_off_after_the_body_timeout() {
     let app = spawn(|c| c.http.body_read_timeout_secs = 1).await;
     let mut s = TcpStream::connect(app.addr).await.unwrap();
