@@ -314,7 +314,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
     let wallet = open(config)?;
     match command {
         AdminCommand::WalletKey { .. } => {}
-        AdminCommand::Client { command } => client(&wallet, command).await?,
+        AdminCommand::Client { command } => client(config, &wallet, command).await?,
         AdminCommand::User { command } => user(&wallet, command).await?,
         AdminCommand::Balance { user, client } => {
             let accounts = match (user, client) {
@@ -386,7 +386,7 @@ fn registrable_redirect_urls(urls: &[String]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
+async fn client(config: &Config, wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
     match command {
         ClientCommand::Add {
             client_id,
@@ -408,6 +408,15 @@ async fn client(wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
             }
             c.app_ids = app_ids;
             c.currencies = currencies.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+            if let Some(url) = &notify_url {
+                // Checked like a payment's notify URL: http(s), and a public host unless the
+                // operator allows private targets (`notifier.allow_private_targets`).
+                walletd_server::notifier::target::check_notify_url(
+                    url,
+                    config.notifier.allow_private_targets,
+                )
+                .map_err(|e| anyhow::anyhow!("PARAM_ILLEGAL: --notify-url: {e}"))?;
+            }
             c.default_notify_url = notify_url;
             c.limits = parse_limits(&per_payment_limits, &daily_limits)?;
             c.redirect_urls = redirect_urls;

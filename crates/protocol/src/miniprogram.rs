@@ -23,8 +23,23 @@ fn field_error(path: &str, what: impl std::fmt::Display) -> FieldError {
 }
 
 /// Parses a JSON body into `T`, naming the failing field's path on error.
+///
+/// The body must be exactly one JSON value: anything after it but whitespace (a second object,
+/// stray bytes) is refused, so that the value we act on is the whole of what was signed.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
+    let value = parse_value(de)?;
+    de.end().map_err(|e| {
+        FieldError(format!(
+            "the body is not valid JSON: it must be one JSON value with nothing after it ({e})"
+        ))
+    })?;
+    Ok(value)
+}
+
+fn parse_value<'de, T: DeserializeOwned>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();

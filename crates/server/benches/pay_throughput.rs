@@ -39,11 +39,13 @@ async fn main() -> anyhow::Result<()> {
     let requests = env_usize("BENCH_REQUESTS", 4000);
     let concurrency = env_usize("BENCH_CONCURRENCY", 64).max(1);
     let dir = tempfile::tempdir()?;
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
+    // One client measures the server's ceiling: its request rate limit would cap the figure.
+    config.http.rate_limit_per_second = 0;
     let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))?;
     let key = PrivateKey::generate(Algorithm::Rsa256)?;
     let mut client = Client::new("bench", "Bench", wallet.now());

@@ -37,6 +37,51 @@ pub struct Config {
     pub database: Option<String>,
     /// PostgreSQL only: connections (and worker threads) of this node's pool.
     pub database_connections: usize,
+    /// The network edge: timeouts, connection caps, request rate limits, shutdown.
+    pub http: HttpConfig,
+}
+
+/// The network edge (README "Security" → "Network edge").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// A request's headers must arrive in full within this, counted from when the connection is
+    /// ready for it (so it also bounds how long a kept-alive connection waits for its next request).
+    pub header_read_timeout_secs: u64,
+    /// A request's whole body must arrive within this, counted from the end of its headers.
+    pub body_read_timeout_secs: u64,
+    /// A connection on which no byte moves either way while no request is being handled is
+    /// closed after this (e.g. a client that stopped reading its answer).
+    pub idle_timeout_secs: u64,
+    /// Open connections in all, over every listener; lowered to stay below the open-file limit.
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_connections_per_address: usize,
+    /// Requests per second one authenticated client may make, on average; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
+    /// Requests one client may make at once above the average.
+    pub rate_limit_burst: u32,
+    /// Clients whose request rate is tracked before idle ones are forgotten.
+    pub rate_limit_max_clients: usize,
+    /// On shutdown, how long requests in flight may take to finish before every connection still
+    /// open is closed.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            rate_limit_per_second: 600,
+            rate_limit_burst: 1200,
+            rate_limit_max_clients: 100_000,
+            shutdown_grace_secs: 30,
+        }
+    }
 }
 
 // ---- OAuth and payment codes (issue 5) ----
@@ -93,6 +138,10 @@ pub struct AlphaPayConfig {
     pub request_time_window_secs: u64,
     /// The largest request body accepted.
     pub body_limit_bytes: usize,
+    /// A listener of its own for AlphaPay (e.g. `0.0.0.0:8081`), off by default. Its answers spell
+    /// header names as the AlphaPay document does (`Signature`, `Merchant-Code`, `Response-Time`),
+    /// which the shared listener cannot: it writes lower-case names for the Mini Program SDKs.
+    pub listen: Option<String>,
 }
 
 impl Default for AlphaPayConfig {
@@ -106,6 +155,7 @@ impl Default for AlphaPayConfig {
             unpaid_expiry_secs: 5 * 60,
             request_time_window_secs: 15 * 60,
             body_limit_bytes: 1024 * 1024,
+            listen: None,
         }
     }
 }
@@ -174,6 +224,12 @@ pub struct NotifierConfig {
     pub timeout_ms: u64,
     /// Notifications being sent at the same time, at most.
     pub max_in_flight: usize,
+    /// Notifications to one merchant being sent at the same time, at most, so that one merchant's
+    /// slow endpoint cannot hold every slot.
+    pub max_in_flight_per_client: usize,
+    /// Send to loopback, private, link-local and other non-public addresses. Off in production,
+    /// so a notify URL cannot reach the wallet's own network; on in the demo and the tests.
+    pub allow_private_targets: bool,
     /// Mini Program: the wait after each failed attempt; one attempt more than gaps in all.
     pub retry_gaps_ms: Vec<u64>,
     /// Each wait is moved by up to this share of itself, either way, so that retries to a merchant
@@ -189,6 +245,8 @@ impl Default for NotifierConfig {
             poll_interval_ms: 1000,
             timeout_ms: 10_000,
             max_in_flight: 16,
+            max_in_flight_per_client: 4,
+            allow_private_targets: false,
             retry_gaps_ms: vec![
                 4 * MIN,
                 10 * MIN,
@@ -243,6 +301,7 @@ impl Default for Config {
             // ---- PostgreSQL backend (issue 9) ----
             database: None,
             database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -288,6 +347,7 @@ const CONFIG_KEYS: &[&str] = &[
     // ---- PostgreSQL backend (issue 9) ----
     "database",
     "database_connections",
+    "http",
 ];
 
 impl Config {

@@ -5,6 +5,7 @@ pub mod cashier;
 pub mod config;
 pub mod consent; // consent and payment-code pages (issue 5)
 pub mod data_dir;
+pub mod edge;
 pub mod home;
 pub mod logging;
 pub mod miniprogram;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub cashier_secrets: cashier::CashierSecrets,
     /// Throttles and the PIN checker pool of the wallet sign-in.
     pub sign_in_guard: Arc<pin::SignInGuard>,
+    /// Per-client request rate limits (README "Security" → "Network edge").
+    pub rate_limits: Arc<edge::RateLimits>,
 }
 
 impl AppState {
@@ -97,11 +100,14 @@ pub fn open_wallet(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource
     Ok(Wallet::new(store, clock, ids, config.wallet_config()).with_store_sealer(Arc::new(sealer)))
 }
 
-/// A built server, bound to its port, not yet serving.
+/// A built server, bound to its port(s), not yet serving.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// AlphaPay's own listener (`alphapay.listen`), which writes Title-Case header names.
+    alphapay: Option<(TcpListener, Router)>,
     state: AppState,
+    gate: Arc<edge::ConnectionGate>,
 }
 
 impl Application {
@@ -146,6 +152,18 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let alphapay_listener = match &config.alphapay.listen {
+            Some(listen) => Some(
+                TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding the AlphaPay listener {listen}"))?,
+            ),
+            None => None,
+        };
+        let max_connections =
+            edge::effective_max_connections(config.http.max_connections, edge::raise_open_file_limit());
+        let gate = edge::ConnectionGate::new(max_connections, config.http.max_connections_per_address);
+        let rate_limits = Arc::new(edge::RateLimits::new(&config.http));
         let public_base_url: Arc<str> = match &config.public_base_url {
             Some(u) => u.trim_end_matches('/').into(),
             None => format!("http://{addr}").into(),
@@ -158,12 +176,16 @@ impl Application {
             key_cache: Arc::new(RwLock::new(HashMap::new())),
             cashier_secrets,
             sign_in_guard,
+            rate_limits,
         };
         let router = router(state.clone());
+        let alphapay = alphapay_listener.map(|l| (l, alphapay_router(state.clone())));
         Ok(Application {
             listener,
             router,
+            alphapay,
             state,
+            gate,
         })
     }
 
@@ -173,31 +195,64 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// The address of AlphaPay's own listener, when `alphapay.listen` is set.
+    pub fn alphapay_addr(&self) -> Option<SocketAddr> {
+        self.alphapay.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then stops taking connections and lets the open ones
-    /// finish. Background workers (expiry sweep) run alongside and stop with it.
+    /// Serves until `shutdown` completes, then stops taking connections, lets the requests in
+    /// flight finish (their commits included) and, after `http.shutdown_grace_secs`, closes what is
+    /// still open. Background workers (expiry sweep, notifier) run alongside and stop with it.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let workers = workers::spawn(self.state.clone(), stop_rx);
-        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-            })
-            .await
-            .context("serving HTTP")?;
+        let workers = workers::spawn(self.state.clone(), stop_rx.clone());
+        let http = &self.state.config.http;
+        let listener = |router: Router, title_case_headers: bool, name: &'static str| edge::Listener {
+            router,
+            gate: Arc::clone(&self.gate),
+            timeouts: edge::ConnectionTimeouts::from_config(http),
+            title_case_headers,
+            shutdown_grace: std::time::Duration::from_secs(http.shutdown_grace_secs),
+            name,
+        };
+        let mut servers = tokio::task::JoinSet::new();
+        servers.spawn(edge::serve(
+            self.listener,
+            listener(self.router.clone(), false, "main"),
+            stop_rx.clone(),
+        ));
+        if let Some((l, router)) = self.alphapay {
+            servers.spawn(edge::serve(
+                l,
+                listener(router, true, "alphapay"),
+                stop_rx.clone(),
+            ));
+        }
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        while let Some(done) = servers.join_next().await {
+            done.context("serving HTTP")?;
+        }
         for w in workers {
             let _ = w.await;
         }
         Ok(())
     }
+}
+
+/// AlphaPay's own listener: the dialect and the health check, nothing else.
+pub fn alphapay_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(alphapay::router(&state.config.alphapay))
+        .with_state(state)
 }
 
 /// The whole HTTP surface.

@@ -325,6 +325,11 @@ async fn authenticate(state: &AppState, query: &Fields) -> Result<Caller, ApiErr
     if !store_verify(mode, &key.secret, salt, timestamp, signature) {
         return Err(ApiError::request("Invalid signature"));
     }
+    if !state.rate_limits.allow(&key.client_id) {
+        return Err(ApiError::request(
+            "Too many requests: the rate limit is exceeded, retry later",
+        ));
+    }
     // A request is acceptable while |now - timestamp| ≤ window, so a salt must stay claimed for
     // two windows to cover every request that could still arrive with it.
     let ttl_secs = key.expiration_secs.saturating_mul(2).saturating_add(1);

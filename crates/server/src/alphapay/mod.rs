@@ -43,6 +43,12 @@ use walletd_protocol::{content, time, ResultCode};
 /// The `Content-Type` of every answer and notification.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 
+/// A `Response-Time` (answers) or `Request-Time` (notifications) as the AlphaPay document writes
+/// them: to the second, with a `±hh:mm` offset, e.g. `2019-04-04T12:08:56+05:30`.
+pub fn alphapay_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.fixed_offset().format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
 /// Length of a `Nonce`, in characters.
 pub const NONCE_CHARS: usize = 32;
 
@@ -339,6 +345,12 @@ async fn authenticate(
             ),
         },
     )?;
+    if !state.rate_limits.allow(merchant_code) {
+        return Err(ApError::new(
+            ResultCode::RequestTrafficExceedLimit,
+            format!("merchant {merchant_code} sends more requests than its rate limit allows; retry later"),
+        ));
+    }
     let window_secs = config.request_time_window_secs;
     time::check_window(at, state.wallet.now(), window_secs).map_err(ApError::param)?;
     // A request is accepted up to `window` either side of our clock, so its nonce must be
@@ -391,8 +403,12 @@ async fn route(state: &AppState, path: &str, mut call: Call) -> Answer {
 
 /// Signs `body` for the request's path and merchant with a fresh nonce and wraps it in an HTTP 200
 /// response. The one place every answer of the dialect is signed.
+///
+/// Header names are written as the AlphaPay document spells them (`Signature`, `Merchant-Code`,
+/// `Response-Time`, `Nonce`, `Content-Type`) by AlphaPay's own listener (`alphapay.listen`), whose
+/// connections write Title-Case names; the shared listener writes them in lower case.
 fn sign_answer(state: &AppState, sign_path: &str, merchant_code: &str, body: Vec<u8>) -> Response {
-    let response_time = time::format_response_time(state.wallet.now().fixed_offset());
+    let response_time = alphapay_time(state.wallet.now());
     let nonce = state.wallet.ids().random_hex(NONCE_CHARS / 2);
     let signed = content::alphapay("POST", sign_path, merchant_code, &response_time, &nonce, &body);
     let mut builder = Response::builder()

@@ -23,8 +23,8 @@ use walletd_core::outbox::{OutboxEntry, OutboxKind};
 use walletd_core::payments::{Payment, PaymentStatus};
 use walletd_core::refunds::{Refund, RefundStatus};
 use walletd_protocol::alphapay::ResultOnly;
+use walletd_protocol::content;
 use walletd_protocol::signature::format_header_alphapay;
-use walletd_protocol::{content, time};
 
 /// Attempts made at once after a payment succeeds.
 pub const PAYMENT_NOTIFY_IMMEDIATE_ATTEMPTS: u32 = 3;
@@ -76,7 +76,7 @@ pub fn render_notification(
         }
     };
     let path = request_target(notify_url)?;
-    let request_time = time::format_response_time(now.fixed_offset());
+    let request_time = super::alphapay_time(now);
     let signed = content::alphapay("POST", &path, &merchant_code, &request_time, nonce, &body);
     let raw = wallet_key
         .key
@@ -146,6 +146,12 @@ impl NotificationFormat for AlphaPayNotifications {
 
     fn is_acknowledged(&self, http_status: u16, body: &[u8]) -> bool {
         is_acknowledged(http_status, body)
+    }
+
+    /// The AlphaPay document says header names are case-sensitive and spells them `Signature`,
+    /// `Merchant-Code`, `Request-Time`, `Nonce`, `Content-Type`.
+    fn title_case_headers(&self) -> bool {
+        true
     }
 }
 

@@ -129,6 +129,16 @@ fn currency_list(currencies: &[Currency]) -> String {
         .join(", ")
 }
 
+/// A notify URL, if given, must be a URL we may send to (README "Security" → "Notifications").
+fn checked_notify_url(state: &AppState, field: &str, url: Option<&str>) -> Result<Option<String>, ApError> {
+    match url.filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(u) => crate::notifier::target::check_notify_url(u, state.config.notifier.allow_private_targets)
+            .map(|_| Some(u.to_owned()))
+            .map_err(|e| ApError::param(format!("{field}: {e}"))),
+    }
+}
+
 pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, ApError> {
     let req: PayRequest = parse_body(&call.body).map_err(param)?;
     let amount = req.check().map_err(param)?;
@@ -175,7 +185,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, ApError> {
         payer_user_id: None,
         expiry_time: Some(now + Duration::seconds(state.config.alphapay.unpaid_expiry_secs)),
         return_url: req.order.redirect_url.clone().filter(|u| !u.is_empty()),
-        notify_url: req.order.notify_url.clone().filter(|u| !u.is_empty()),
+        notify_url: checked_notify_url(state, "order.notifyUrl", req.order.notify_url.as_deref())?,
         extend_info: serde_json::to_string(&extras).ok(),
         payment_auth_code: None,                                // issue 5
         factors: walletd_core::payments::PayFactors::default(), // issue 5
@@ -389,7 +399,7 @@ pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, ApError> {
             .as_deref()
             .map(truncate_description)
             .filter(|d| !d.is_empty()),
-        notify_url: req.refund.notify_url.clone().filter(|u| !u.is_empty()),
+        notify_url: checked_notify_url(state, "refund.notifyUrl", req.refund.notify_url.as_deref())?,
     };
     match state.wallet.refund(cmd).await? {
         RefundOutcome::Succeeded(r) => {

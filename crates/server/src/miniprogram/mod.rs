@@ -196,6 +196,12 @@ async fn authenticate(
             ),
         ),
     })?;
+    if !state.rate_limits.allow(client_id) {
+        return Err(MpError::new(
+            ResultCode::RequestTrafficExceedLimit,
+            format!("client {client_id} sends more requests than its rate limit allows; retry later"),
+        ));
+    }
     let at =
         time::parse_request_time(request_time).map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
     time::check_window(

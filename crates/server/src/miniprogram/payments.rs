@@ -117,6 +117,16 @@ fn scenario(
     ))
 }
 
+/// `paymentNotifyUrl`, if given, must be a URL we may send to (README "Security" → "Notifications").
+fn checked_notify_url(state: &AppState, url: Option<&str>) -> Result<Option<String>, MpError> {
+    match url.filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(u) => crate::notifier::target::check_notify_url(u, state.config.notifier.allow_private_targets)
+            .map(|_| Some(u.to_owned()))
+            .map_err(|e| MpError::param(format!("paymentNotifyUrl: {e}"))),
+    }
+}
+
 pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
     let cmd = match call.version {
         Version::V1 => {
@@ -139,7 +149,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
                 expiry_time: parse_time("paymentExpiryTime", req.payment_expiry_time.as_deref())?,
                 return_url: req.payment_return_url.clone(),
-                notify_url: req.payment_notify_url.clone(),
+                notify_url: checked_notify_url(state, req.payment_notify_url.as_deref())?,
                 extend_info: req.extend_info.clone(),
                 payment_auth_code: req.payment_auth_code.clone(),
                 factors,
@@ -168,7 +178,7 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
                 payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
                 expiry_time: parse_time("paymentExpiryTime", req.payment_expiry_time.as_deref())?,
                 return_url: req.payment_redirect_url.clone(),
-                notify_url: req.payment_notify_url.clone(),
+                notify_url: checked_notify_url(state, req.payment_notify_url.as_deref())?,
                 extend_info: req.extend_info.clone(),
                 payment_auth_code: req.payment_auth_code.clone(),
                 factors,

@@ -13,11 +13,13 @@
 
 pub mod miniprogram;
 pub mod schedule;
+pub mod target;
 
 use crate::config::NotifierConfig;
 use crate::AppState;
 use chrono::{DateTime, Utc};
 use schedule::Schedule;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -26,6 +28,16 @@ use walletd_core::payments::Channel;
 
 /// How much of a merchant's answer an attempt keeps.
 pub const ANSWER_MAX_CHARS: usize = 512;
+
+/// How much of a merchant's answer is read at most; the rest is never downloaded. An
+/// acknowledgement is a small JSON `result`, so this is plenty.
+pub const ANSWER_READ_MAX_BYTES: usize = 4 * 1024;
+
+/// Notifications claimed and waiting for a free slot, per merchant, as a multiple of
+/// `max_in_flight_per_client`. A merchant's rows beyond it are given back to the outbox at once,
+/// due now, so they queue behind the other merchants' due rows: one merchant's backlog cannot fill
+/// the queue nor keep the others' rows from being claimed.
+const WAITING_PER_CLIENT_FACTOR: usize = 4;
 
 /// A notification ready to send: its body and headers (signature included).
 #[derive(Debug, Clone)]
@@ -43,6 +55,11 @@ pub trait NotificationFormat: Send + Sync {
     fn schedule(&self, config: &NotifierConfig, entry: &OutboxEntry) -> Schedule;
     /// True if the merchant's answer means "received, stop".
     fn is_acknowledged(&self, http_status: u16, body: &[u8]) -> bool;
+    /// True if the dialect's document spells header names in Title-Case (`Merchant-Code`) and they
+    /// must be written so on the wire; false for lower case.
+    fn title_case_headers(&self) -> bool {
+        false
+    }
 }
 
 /// The channel (dialect) a notification's record was created by.
@@ -84,28 +101,66 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
     vec![tokio::spawn(run(state, stop))]
 }
 
-fn http_client(config: &NotifierConfig) -> reqwest::Client {
-    reqwest::Client::builder()
+/// The HTTP clients of the notifier: redirects never followed, no proxy from the environment,
+/// names resolved by [`target::CheckedResolver`].
+#[derive(Clone)]
+struct HttpClients {
+    lower_case: reqwest::Client,
+    title_case: reqwest::Client,
+}
+
+fn http_client(config: &NotifierConfig, title_case: bool) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
         .timeout(Duration::from_millis(config.timeout_ms.max(1)))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("walletd-notifier/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(target::CheckedResolver {
+            allow_private: config.allow_private_targets,
+        }))
+        .pool_max_idle_per_host(config.max_in_flight_per_client.max(1))
+        .user_agent(concat!("walletd-notifier/", env!("CARGO_PKG_VERSION")));
+    if title_case {
+        b = b.http1_title_case_headers();
+    }
+    b.build().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "building the notifier's HTTP client");
+        reqwest::Client::new()
+    })
+}
+
+/// A claimed notification waiting for a free slot of its merchant.
+struct Waiting {
+    entry: OutboxEntry,
+    claimed: Instant,
 }
 
 async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let config = state.config.notifier.clone();
-    let http = http_client(&config);
+    let http = HttpClients {
+        lower_case: http_client(&config, false),
+        title_case: http_client(&config, true),
+    };
     let max_in_flight = config.max_in_flight.max(1);
+    let per_client = config.max_in_flight_per_client.clamp(1, max_in_flight);
+    let max_waiting_per_client = per_client * WAITING_PER_CLIENT_FACTOR;
+    let max_waiting = max_in_flight * WAITING_PER_CLIENT_FACTOR;
     // A lease outlives the longest send, so no other worker takes a row that is being sent.
     let lease_secs = i64::try_from(config.timeout_ms / 1000).unwrap_or(i64::MAX / 2) + 60;
+    // A waiting row must start while its lease still covers a whole send; later, it is left to
+    // be claimed again.
+    let start_by = Duration::from_secs(60 - 5);
     let poll = Duration::from_millis(config.poll_interval_ms.max(10));
     let mut in_flight: JoinSet<()> = JoinSet::new();
+    // Whose each send is, so that its slot comes back even if the send panicked.
+    let mut sending_for: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut busy: HashMap<String, usize> = HashMap::new();
+    let mut waiting: HashMap<String, VecDeque<Waiting>> = HashMap::new();
+    let mut waiting_total = 0usize;
     loop {
         if *stop.borrow() {
             break;
         }
-        let free = max_in_flight.saturating_sub(in_flight.len());
+        let free = max_waiting.saturating_sub(waiting_total);
         if free > 0 {
             match state
                 .wallet
@@ -113,16 +168,68 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .await
             {
                 Ok(batch) => {
+                    let mut overflow = Vec::new();
                     for entry in batch {
-                        in_flight.spawn(deliver(state.clone(), http.clone(), entry));
+                        let queue = waiting.entry(entry.client_id.clone()).or_default();
+                        // Claimed again while still waiting here (its lease ran out): the lease
+                        // is fresh again. A row whose send just finished and is due again is
+                        // queued anew.
+                        if let Some(w) = queue.iter_mut().find(|w| w.entry.id == entry.id) {
+                            w.entry = entry;
+                            w.claimed = Instant::now();
+                            continue;
+                        }
+                        if queue.len() >= max_waiting_per_client {
+                            overflow.push(entry.id);
+                            continue;
+                        }
+                        queue.push_back(Waiting {
+                            entry,
+                            claimed: Instant::now(),
+                        });
+                        waiting_total += 1;
                     }
+                    give_back(&state, overflow).await;
                 }
                 Err(e) => tracing::error!(error = %e, "claiming notifications failed"),
             }
         }
+        // Round robin over the merchants with waiting rows, each up to its own cap.
+        let mut progressed = true;
+        while progressed && in_flight.len() < max_in_flight {
+            progressed = false;
+            for (client, queue) in waiting.iter_mut() {
+                if in_flight.len() >= max_in_flight {
+                    break;
+                }
+                let n = busy.entry(client.clone()).or_insert(0);
+                if *n >= per_client {
+                    continue;
+                }
+                while let Some(w) = queue.pop_front() {
+                    waiting_total -= 1;
+                    if w.claimed.elapsed() > start_by {
+                        // Its lease no longer covers a whole send: back to the outbox.
+                        give_back(&state, vec![w.entry.id]).await;
+                        continue;
+                    }
+                    *n += 1;
+                    progressed = true;
+                    let task = in_flight.spawn(deliver(state.clone(), http.clone(), w.entry));
+                    sending_for.insert(task.id(), client.clone());
+                    break;
+                }
+            }
+        }
+        waiting.retain(|_, q| !q.is_empty());
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                finished(done, &mut sending_for, &mut busy);
+                while let Some(done) = in_flight.try_join_next_with_id() {
+                    finished(done, &mut sending_for, &mut busy);
+                }
+            }
             changed = stop.changed() => {
                 if changed.is_err() {
                     break;
@@ -130,11 +237,52 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+    // Stopping: what waits here is given back (due now) for this or another node to send; what is
+    // in flight finishes (each send is bounded by `timeout_ms`).
+    let rest = waiting
+        .into_values()
+        .flatten()
+        .map(|w| w.entry.id)
+        .collect::<Vec<_>>();
+    give_back(&state, rest).await;
     while in_flight.join_next().await.is_some() {}
 }
 
+/// Returns claimed notifications to the outbox unsent: lease cleared, due now.
+async fn give_back(state: &AppState, ids: Vec<String>) {
+    for id in ids {
+        if let Err(e) = state.wallet.resend_notification(&id).await {
+            tracing::warn!(notification = %id, error = %e, "giving a claimed notification back failed; it is sent when its lease runs out");
+        }
+    }
+}
+
+/// Gives a finished send's slot back to its merchant.
+fn finished(
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+    sending_for: &mut HashMap<tokio::task::Id, String>,
+    busy: &mut HashMap<String, usize>,
+) {
+    let id = match done {
+        Ok((id, ())) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "a notification send ended abnormally");
+            e.id()
+        }
+    };
+    let Some(client) = sending_for.remove(&id) else {
+        return;
+    };
+    if let Some(n) = busy.get_mut(&client) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            busy.remove(&client);
+        }
+    }
+}
+
 /// Sends one notification once and records the attempt.
-async fn deliver(state: AppState, http: reqwest::Client, entry: OutboxEntry) {
+async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
     let at = state.wallet.now();
     let Some(format) = format_for(&entry) else {
         let why = format!(
@@ -144,6 +292,16 @@ async fn deliver(state: AppState, http: reqwest::Client, entry: OutboxEntry) {
         record(&state, &entry, unsendable(at, why), None).await;
         return;
     };
+    let config = &state.config.notifier;
+    // Checked again at send time: the rules may have changed since the payment, and a row may
+    // come from an older version that did not check.
+    let url = match target::check_notify_url(&entry.url, config.allow_private_targets) {
+        Ok(u) => u,
+        Err(why) => {
+            record(&state, &entry, unsendable(at, why), None).await;
+            return;
+        }
+    };
     let outgoing = match format.render(&state, &entry, at) {
         Ok(o) => o,
         Err(why) => {
@@ -151,7 +309,12 @@ async fn deliver(state: AppState, http: reqwest::Client, entry: OutboxEntry) {
             return;
         }
     };
-    let mut request = http.post(&entry.url).body(outgoing.body);
+    let client = if format.title_case_headers() {
+        &http.title_case
+    } else {
+        &http.lower_case
+    };
+    let mut request = client.post(url).body(outgoing.body);
     for (name, value) in outgoing.headers {
         request = request.header(name, value);
     }
@@ -159,24 +322,16 @@ async fn deliver(state: AppState, http: reqwest::Client, entry: OutboxEntry) {
     let (http_status, answer, delivered) = match request.send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            match resp.bytes().await {
+            match read_answer(resp).await {
                 Ok(body) => (
                     Some(status),
                     truncate(&String::from_utf8_lossy(&body)),
                     format.is_acknowledged(status, &body),
                 ),
-                Err(e) => (
-                    Some(status),
-                    truncate(&transport_error(&e, &state.config.notifier)),
-                    false,
-                ),
+                Err(e) => (Some(status), truncate(&transport_error(&e, config)), false),
             }
         }
-        Err(e) => (
-            None,
-            truncate(&transport_error(&e, &state.config.notifier)),
-            false,
-        ),
+        Err(e) => (None, truncate(&transport_error(&e, config)), false),
     };
     let attempt = Attempt {
         at,
@@ -188,13 +343,29 @@ async fn deliver(state: AppState, http: reqwest::Client, entry: OutboxEntry) {
     let next = if delivered {
         None
     } else {
-        format.schedule(&state.config.notifier, &entry).next_attempt_at(
+        format.schedule(config, &entry).next_attempt_at(
             entry.attempts.len() + 1,
             state.wallet.now(),
-            state.config.notifier.jitter_percent,
+            config.jitter_percent,
         )
     };
     record(&state, &entry, attempt, next).await;
+}
+
+/// Reads at most [`ANSWER_READ_MAX_BYTES`] of an answer and stops there (the connection is then
+/// dropped), however much the merchant sends.
+async fn read_answer(mut resp: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while body.len() < ANSWER_READ_MAX_BYTES {
+        match resp.chunk().await? {
+            Some(chunk) => {
+                let room = ANSWER_READ_MAX_BYTES - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            None => break,
+        }
+    }
+    Ok(body)
 }
 
 fn unsendable(at: DateTime<Utc>, why: String) -> Attempt {
@@ -211,6 +382,14 @@ fn transport_error(e: &reqwest::Error, config: &NotifierConfig) -> String {
     if e.is_timeout() {
         format!("no answer within {} ms", config.timeout_ms)
     } else if e.is_connect() {
+        // The resolver's refusal of a private address is the innermost cause; name it.
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(inner) = cause.source() {
+            if let Some(p) = inner.downcast_ref::<target::PrivateTarget>() {
+                return format!("refused: {p}");
+            }
+            cause = inner;
+        }
         format!("cannot connect: {e}")
     } else {
         e.to_string()

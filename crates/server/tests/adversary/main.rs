@@ -3,7 +3,11 @@
 
 mod core_harness;
 mod grants;
+mod net_harness;
+mod network;
+mod notifier;
 mod pages;
+mod parsing;
 mod secrets;
 mod signin;
 mod signin_harness;

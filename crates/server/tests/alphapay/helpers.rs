@@ -324,6 +324,8 @@ pub async fn spawn_on(
         ..Config::default()
     };
     config.sweep_interval_ms = 50;
+    // Fake merchants listen on loopback.
+    config.notifier.allow_private_targets = true;
     config.notifier.poll_interval_ms = 50;
     configure(&mut config);
     let wallet =

@@ -76,6 +76,8 @@ pub fn test_config(data_dir: &Path) -> Config {
         ..Config::default()
     };
     config.sweep_interval_ms = 50;
+    // Fake merchants listen on loopback.
+    config.notifier.allow_private_targets = true;
     config.notifier.poll_interval_ms = 50;
     config.notifier.timeout_ms = 2_000;
     config.notifier.retry_gaps_ms = vec![100, 100, 100];

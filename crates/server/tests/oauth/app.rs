@@ -122,6 +122,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     // The test clock runs ahead of the merchant's real one by days: accept any Request-Time.
     config.mini_program.request_time_window_secs = 400 * 24 * 3600;
     config.sweep_interval_ms = 50;
+    // Fake merchants listen on loopback.
+    config.notifier.allow_private_targets = true;
     config.notifier.enabled = false;
     let postgres = postgres_schema();
     if let Some((base, schema)) = &postgres {
