@@ -62,6 +62,7 @@ pub async fn run(
     data_dir: Option<&Path>,
     listen: &str,
     keep: bool,
+    tls: bool,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(config_file)?;
     config.listen = listen.to_owned();
@@ -86,6 +87,14 @@ pub async fn run(
     }
     config.data_dir = data_dir.clone();
     crate::init_logging("text");
+    let certificate = if tls {
+        let (cert, key) = self_signed_certificate(&data_dir)?;
+        config.tls.cert = Some(cert.clone());
+        config.tls.key = Some(key);
+        Some(cert)
+    } else {
+        None
+    };
 
     let app = Application::build(config.clone()).await?;
     let base = app.state().public_base_url.to_string();
@@ -96,6 +105,9 @@ pub async fn run(
     let key = merchant_dir.join("private_key.pem");
     let shutdown = walletd_server::shutdown_signal();
     print_walkthrough(&base, &dir, resume, &key, &wallet_pub);
+    if let Some(cert) = certificate {
+        print_trust(&cert);
+    }
     let served = app.run_until_stopped(shutdown).await;
     if let DemoDir::Temporary { path, keep: false } = &dir {
         match std::fs::remove_dir_all(path) {
@@ -133,6 +145,40 @@ async fn seed(app: &Application, merchant_dir: &Path, wallet_pub: &Path) -> anyh
         }
     }
     Ok(())
+}
+
+/// A certificate for `localhost` and `127.0.0.1`, made once in `data_dir/tls/` and reused when the
+/// demo resumes. Returns the certificate and key files.
+fn self_signed_certificate(data_dir: &Path) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let dir = data_dir.join("tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let made = rcgen::generate_simple_self_signed(names).context("making a self-signed certificate")?;
+    std::fs::write(&cert, made.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
+    walletd_server::wallet_key::write_private(&key, &made.key_pair.serialize_pem())?;
+    Ok((cert, key))
+}
+
+/// How to make the usual clients trust the demo's self-signed certificate.
+fn print_trust(cert: &Path) {
+    let cert = cert.display();
+    println!(
+        r#"HTTPS: the demo serves a self-signed certificate for localhost and 127.0.0.1 ({cert}).
+Trust it in the client, not system-wide:
+
+  curl --cacert {cert} …
+  export SSL_CERT_FILE={cert} REQUESTS_CA_BUNDLE={cert}   # Python (requests, the official SDK), OpenSSL tools
+  export NODE_EXTRA_CA_CERTS={cert}                       # Node.js
+  keytool -importcert -alias walletd-demo -file {cert} -keystore demo-truststore.jks   # Java
+
+The official Python SDK speaks HTTPS on port 443 only: run `walletd demo --tls --listen 127.0.0.1:443`
+as a user allowed to bind it (root, or `setcap cap_net_bind_service=+ep` on the binary).
+"#
+    );
 }
 
 /// Prints where everything is and the commands of the tour.

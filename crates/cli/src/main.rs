@@ -46,6 +46,12 @@ enum Command {
         /// Honour the reserved sandbox amounts (never in production).
         #[arg(long)]
         sandbox: bool,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Start a sandbox wallet with a demo merchant and users, and print a walkthrough.
     /// Without --data-dir the demo runs in a temporary folder that is removed when it stops; with
@@ -57,6 +63,10 @@ enum Command {
         /// Keep the temporary data folder when the demo stops.
         #[arg(long)]
         keep: bool,
+        /// Serve HTTPS with a self-signed certificate for localhost made in the data folder (the
+        /// demo prints how to make clients trust it).
+        #[arg(long)]
+        tls: bool,
     },
     /// Key pairs for merchants and for the wallet.
     Keys {
@@ -143,7 +153,12 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let ok = std::process::ExitCode::SUCCESS;
     match cli.command {
-        Command::Serve { listen, sandbox } => {
+        Command::Serve {
+            listen,
+            sandbox,
+            tls_cert,
+            tls_key,
+        } => {
             let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
             if let Some(d) = cli.database {
                 config.database = Some(d); // issue 9
@@ -152,6 +167,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 config.listen = l;
             }
             config.sandbox |= sandbox;
+            if tls_cert.is_some() {
+                config.tls.cert = tls_cert;
+                config.tls.key = tls_key;
+            }
             init_logging(&config.log_format);
             let app = walletd_server::Application::build(config.clone()).await?;
             let shutdown = walletd_server::shutdown_signal();
@@ -165,8 +184,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             app.run_until_stopped(shutdown).await?;
             Ok(ok)
         }
-        Command::Demo { listen, keep } => {
-            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen, keep).await?;
+        Command::Demo { listen, keep, tls } => {
+            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen, keep, tls).await?;
             Ok(ok)
         }
         Command::Keys {

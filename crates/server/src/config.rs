@@ -39,6 +39,30 @@ pub struct Config {
     pub database_connections: usize,
     /// The network edge: timeouts, connection caps, request rate limits, shutdown.
     pub http: HttpConfig,
+    /// HTTPS on walletd's own listeners.
+    pub tls: TlsConfig,
+}
+
+/// HTTPS on walletd's own listeners (the main one and the AlphaPay one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, PEM (leaf first). Set with `key` to serve HTTPS.
+    pub cert: Option<PathBuf>,
+    /// The certificate's private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// Protocol versions offered: `"1.2"`, `"1.3"`.
+    pub versions: Vec<String>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: None,
+            key: None,
+            versions: vec!["1.2".into(), "1.3".into()],
+        }
+    }
 }
 
 /// The network edge (README "Security" → "Network edge").
@@ -302,6 +326,7 @@ impl Default for Config {
             database: None,
             database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
             http: HttpConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }

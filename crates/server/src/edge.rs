@@ -208,6 +208,8 @@ pub struct Listener {
     pub shutdown_grace: Duration,
     /// A name for the log.
     pub name: &'static str,
+    /// Serve HTTPS with this: the handshake must finish within the header-read timeout.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Accepts and serves connections until `stop` turns true, then drains them (see the module doc).
@@ -296,9 +298,30 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     how: Listener,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     admitted: Admitted,
 ) {
+    let Some(acceptor) = how.tls.clone() else {
+        return serve_io(stream, peer, how, stop, admitted).await;
+    };
+    // A handshake is bounded like a request's headers: a client that starts one and stalls holds
+    // its descriptor no longer than one that never finishes its headers.
+    match tokio::time::timeout(how.timeouts.header_read, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => serve_io(tls, peer, how, stop, admitted).await,
+        Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(peer = %peer, "TLS handshake did not finish in time"),
+    }
+}
+
+async fn serve_io<S>(
+    stream: S,
+    peer: SocketAddr,
+    how: Listener,
+    mut stop: watch::Receiver<bool>,
+    admitted: Admitted,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity {
         started: Instant::now(),
         last_io_ms: AtomicU64::new(0),
@@ -362,12 +385,12 @@ async fn serve_connection(
 }
 
 /// A stream that notes when it last moved a byte.
-struct Watched {
-    inner: TcpStream,
+struct Watched<S> {
+    inner: S,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -382,7 +405,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

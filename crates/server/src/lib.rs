@@ -15,6 +15,7 @@ pub mod request_id;
 pub mod signed_request; // shared by the signed dialects (issue 6)
 pub mod store_api;
 pub mod store_secret_key;
+pub mod tls;
 pub mod wallet_key;
 pub mod workers;
 
@@ -108,6 +109,8 @@ pub struct Application {
     alphapay: Option<(TcpListener, Router)>,
     state: AppState,
     gate: Arc<edge::ConnectionGate>,
+    /// HTTPS on every listener, when a certificate is configured.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Application {
@@ -164,9 +167,11 @@ impl Application {
             edge::effective_max_connections(config.http.max_connections, edge::raise_open_file_limit());
         let gate = edge::ConnectionGate::new(max_connections, config.http.max_connections_per_address);
         let rate_limits = Arc::new(edge::RateLimits::new(&config.http));
+        let tls = tls::acceptor(&config.tls)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_base_url: Arc<str> = match &config.public_base_url {
             Some(u) => u.trim_end_matches('/').into(),
-            None => format!("http://{addr}").into(),
+            None => format!("{scheme}://{addr}").into(),
         };
         let state = AppState {
             wallet,
@@ -186,6 +191,7 @@ impl Application {
             alphapay,
             state,
             gate,
+            tls,
         })
     }
 
@@ -215,6 +221,7 @@ impl Application {
         let workers = workers::spawn(self.state.clone(), stop_rx.clone());
         let http = &self.state.config.http;
         let listener = |router: Router, title_case_headers: bool, name: &'static str| edge::Listener {
+            tls: self.tls.clone(),
             router,
             gate: Arc::clone(&self.gate),
             timeouts: edge::ConnectionTimeouts::from_config(http),

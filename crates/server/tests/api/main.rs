@@ -3,3 +3,4 @@
 mod envelope;
 mod helpers;
 mod payments;
+mod tls;
