@@ -7,6 +7,7 @@ pub mod consent; // consent and payment-code pages (issue 5)
 pub mod home;
 pub mod miniprogram;
 pub mod notifier;
+pub mod openapi;
 pub mod pin;
 pub mod signed_request; // shared by the signed dialects (issue 6)
 pub mod store_api;
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::page))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(openapi::document))
         .merge(cashier::router())
         .merge(consent::router()) // issue 5
         .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
