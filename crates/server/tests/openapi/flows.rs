@@ -85,8 +85,14 @@ pub async fn spawn_app() -> TestApp {
         .add_user(User::new("alice", "+15550000001", "Alice", now))
         .await
         .expect("user");
-    wallet.top_up("alice", money("USD", 1_000_000)).await.expect("usd");
-    wallet.top_up("alice", money("CAD", 1_000_000)).await.expect("cad");
+    wallet
+        .top_up("alice", money("USD", 1_000_000))
+        .await
+        .expect("usd");
+    wallet
+        .top_up("alice", money("CAD", 1_000_000))
+        .await
+        .expect("cad");
     let app = Application::build_with_wallet(config.clone(), wallet.clone())
         .await
         .expect("build");
@@ -144,7 +150,11 @@ impl TestApp {
         let (version, endpoint) = endpoint.split_once('/').expect("version/endpoint");
         let client = self.alphapay.clone().with_version(version);
         let answer = client
-            .send(endpoint, serde_json::to_vec(&body).expect("json"), &AlphaPayRequestOptions::default())
+            .send(
+                endpoint,
+                serde_json::to_vec(&body).expect("json"),
+                &AlphaPayRequestOptions::default(),
+            )
             .await
             .unwrap_or_else(|e| panic!("{endpoint}: no verified answer: {e}"));
         serde_json::from_slice(&answer.body).expect("answer json")
@@ -263,12 +273,24 @@ pub async fn payments(app: &TestApp) {
         "SUCCESS",
     )
     .await;
-    app.expect("v2/payments/inquiryRefund", json!({"refundRequestId": "v2-ref-1"}), "SUCCESS")
-        .await;
-    app.expect("v2/payments/inquiryRefund", json!({"refundId": "no-such"}), "REFUND_NOT_EXIST")
-        .await;
-    app.expect("v2/payments/inquiryPayment", json!({"paymentId": "no-such"}), "ORDER_NOT_EXIST")
-        .await;
+    app.expect(
+        "v2/payments/inquiryRefund",
+        json!({"refundRequestId": "v2-ref-1"}),
+        "SUCCESS",
+    )
+    .await;
+    app.expect(
+        "v2/payments/inquiryRefund",
+        json!({"refundId": "no-such"}),
+        "REFUND_NOT_EXIST",
+    )
+    .await;
+    app.expect(
+        "v2/payments/inquiryPayment",
+        json!({"paymentId": "no-such"}),
+        "ORDER_NOT_EXIST",
+    )
+    .await;
     let v = app
         .expect(
             "v2/payments/pay",
@@ -299,8 +321,12 @@ pub async fn payments(app: &TestApp) {
         "PARAM_ILLEGAL",
     )
     .await;
-    app.send("v2/payments/pay", b"{not json".to_vec(), &RequestOptions::default())
-        .await;
+    app.send(
+        "v2/payments/pay",
+        b"{not json".to_vec(),
+        &RequestOptions::default(),
+    )
+    .await;
     app.expect("v2/payments/nothing", json!({}), "INVALID_API").await;
     let bad = RequestOptions {
         signature_header: Some("algorithm=RSA256,keyVersion=1,signature=AAAA".into()),
@@ -313,7 +339,8 @@ pub async fn payments(app: &TestApp) {
 /// applyToken, the user-info inquiries, agreement pay with an authorization, capture and
 /// cancelToken, v2 then v1.
 pub async fn authorizations(app: &TestApp) {
-    let scopes = "auth_user,USER_ID,USER_NICKNAME,USER_NAME,USER_AVATAR,USER_LOGIN_ID,USER_CONTACTINFO,AGREEMENT_PAY";
+    let scopes =
+        "auth_user,USER_ID,USER_NICKNAME,USER_NAME,USER_AVATAR,USER_LOGIN_ID,USER_CONTACTINFO,AGREEMENT_PAY";
     let code = app.auth_code(Some(APP_ID), scopes).await;
     let tokens = app
         .expect(
@@ -417,10 +444,18 @@ pub async fn authorizations(app: &TestApp) {
         "SUCCESS",
     )
     .await;
-    app.expect("v1/users/inquiryUserInfo", json!({"accessToken": token}), "SUCCESS")
-        .await;
-    app.expect("v1/authorizations/cancelToken", json!({"accessToken": token}), "SUCCESS")
-        .await;
+    app.expect(
+        "v1/users/inquiryUserInfo",
+        json!({"accessToken": token}),
+        "SUCCESS",
+    )
+    .await;
+    app.expect(
+        "v1/authorizations/cancelToken",
+        json!({"accessToken": token}),
+        "SUCCESS",
+    )
+    .await;
     app.expect("v1/authorizations/cancelToken", json!({}), "PARAM_ILLEGAL")
         .await;
 }
@@ -444,7 +479,10 @@ pub async fn alphapay(app: &TestApp) {
     assert_eq!(code_of(&v), "SUCCESS", "{v}");
     app.approve(&id).await;
     let v = app
-        .alphapay("v1.0/payments/inquiryPayment", json!({"paymentRequestId": "ap-1"}))
+        .alphapay(
+            "v1.0/payments/inquiryPayment",
+            json!({"paymentRequestId": "ap-1"}),
+        )
         .await;
     assert_eq!(v["paymentStatus"], "SUCCESS", "{v}");
     let v = app
@@ -464,6 +502,32 @@ pub async fn alphapay(app: &TestApp) {
         .alphapay("v2.0/payments/cancel", json!({"paymentId": id}))
         .await;
     assert_eq!(code_of(&v), "ORDER_PAID", "{v}");
+    let v = app
+        .alphapay(
+            "v1.0/payments/refund",
+            json!({"paymentId": id, "refundRequestId": "ap-ref-2",
+                "refund": {"refundAmount": {"value": "100", "currency": "CAD"}}}),
+        )
+        .await;
+    assert_eq!(code_of(&v), "SUCCESS", "{v}");
+    let v = app
+        .alphapay(
+            "v1.0/payments/inquiryRefund",
+            json!({"refundRequestId": "ap-ref-2"}),
+        )
+        .await;
+    assert_eq!(v["refundStatus"], "SUCCESS", "{v}");
+    let v = app
+        .alphapay(
+            "v2.0/payments/pay",
+            json!({"scenarioCode": "OFFLINE_QRCODE", "paymentRequestId": "ap-4",
+                "order": {"orderAmount": {"value": "300", "currency": "CAD"}, "description": "Bun"}}),
+        )
+        .await;
+    let v = app
+        .alphapay("v2.0/payments/cancel", json!({"paymentId": v["paymentId"]}))
+        .await;
+    assert_eq!(code_of(&v), "SUCCESS", "{v}");
     let v = app
         .alphapay(
             "v1.0/payments/pay",

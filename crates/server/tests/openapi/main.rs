@@ -35,7 +35,11 @@ fn the_document_is_openapi_3_1_and_every_operation_is_described() {
     let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let item = item.as_object().expect("path item");
-        assert_eq!(item.keys().collect::<Vec<_>>(), ["post"], "{path}: every API is POST only");
+        assert_eq!(
+            item.keys().collect::<Vec<_>>(),
+            ["post"],
+            "{path}: every API is POST only"
+        );
         let op = &item["post"];
         for field in ["summary", "description", "operationId"] {
             assert!(
@@ -43,14 +47,25 @@ fn the_document_is_openapi_3_1_and_every_operation_is_described() {
                 "{path}: no {field}"
             );
         }
-        assert!(operation_ids.insert(op["operationId"].as_str().unwrap().to_owned()), "{path}: operationId repeated");
+        assert!(
+            operation_ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+            "{path}: operationId repeated"
+        );
         let headers: Vec<String> = op["parameters"]
             .as_array()
             .expect("parameters")
             .iter()
             .map(|p| {
-                let name = p["$ref"].as_str().expect("a shared parameter").rsplit('/').next().unwrap();
-                doc["components"]["parameters"][name]["name"].as_str().expect("name").to_owned()
+                let name = p["$ref"]
+                    .as_str()
+                    .expect("a shared parameter")
+                    .rsplit('/')
+                    .next()
+                    .unwrap();
+                doc["components"]["parameters"][name]["name"]
+                    .as_str()
+                    .expect("name")
+                    .to_owned()
             })
             .collect();
         let expected: &[&str] = if path.contains(".0/") {
@@ -148,7 +163,8 @@ fn every_listed_result_code_is_one_the_wallet_sends() {
             .map(|c| c.as_str().unwrap())
             .collect();
         let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
-        let enumerated: Vec<&str> = schema["allOf"][1]["properties"]["result"]["properties"]["resultCode"]["enum"]
+        let enumerated: Vec<&str> = schema["allOf"][1]["properties"]["result"]["properties"]["resultCode"]
+            ["enum"]
             .as_array()
             .expect("an enum on resultCode")
             .iter()
@@ -158,7 +174,12 @@ fn every_listed_result_code_is_one_the_wallet_sends() {
         for code in &listed {
             assert!(known.contains(code), "{path}: {code} is not a code of the wallet");
         }
-        for code in ["SUCCESS", "PARAM_ILLEGAL", "INVALID_SIGNATURE", "UNKNOWN_EXCEPTION"] {
+        for code in [
+            "SUCCESS",
+            "PARAM_ILLEGAL",
+            "INVALID_SIGNATURE",
+            "UNKNOWN_EXCEPTION",
+        ] {
             assert!(listed.contains(&code), "{path}: {code} missing");
         }
     }
@@ -184,6 +205,7 @@ async fn recorded_exchanges_match_the_document() {
         }
     };
     let (checked, failures) = spec.check_log(&text);
+    eprintln!("checked {checked} exchanges recorded in {source}");
     assert!(checked > 0, "{source}: no exchange was recorded");
     assert!(
         failures.is_empty(),
@@ -196,12 +218,22 @@ async fn recorded_exchanges_match_the_document() {
         let seen: BTreeSet<String> = text
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|x| x["response"]["result"]["resultStatus"] == "S" || x["response"]["result"]["resultStatus"] == "A" || x["response"]["result"]["resultCode"] == "PAYMENT_IN_PROCESS")
-            .filter_map(|x| spec.operation_of(x["path"].as_str()?).map(|(api, _)| api.to_owned()))
+            .filter(|x| {
+                x["response"]["result"]["resultStatus"] == "S"
+                    || x["response"]["result"]["resultStatus"] == "A"
+                    || x["response"]["result"]["resultCode"] == "PAYMENT_IN_PROCESS"
+            })
+            .filter_map(|x| {
+                spec.operation_of(x["path"].as_str()?)
+                    .map(|(api, _)| api.to_owned())
+            })
             .collect();
         let all: BTreeSet<String> = spec.operations.keys().cloned().collect();
         let missed: Vec<_> = all.difference(&seen).collect();
-        assert!(missed.is_empty(), "no successful exchange recorded for {missed:?}");
+        assert!(
+            missed.is_empty(),
+            "no successful exchange recorded for {missed:?}"
+        );
     }
 }
 
@@ -212,34 +244,62 @@ fn the_validation_rejects_wrong_bodies() {
         spec.check_exchange(&json!({"path": path, "request": request, "response": response}))
     };
     let ok_result = json!({"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "Success"});
-    let pay = json!({"appId": "a", "paymentRequestId": "r", "paymentAmount": {"currency": "USD", "value": "100"}});
+    let pay =
+        json!({"appId": "a", "paymentRequestId": "r", "paymentAmount": {"currency": "USD", "value": "100"}});
     let answer = json!({"result": ok_result, "paymentId": "p-1", "paymentTime": "2030-01-01T00:00:00+00:00"});
-    assert_eq!(check("/api/v2/payments/pay", pay.clone(), answer.clone()), Vec::<String>::new());
+    assert_eq!(
+        check("/api/v2/payments/pay", pay.clone(), answer.clone()),
+        Vec::<String>::new()
+    );
     // Under another prefix the same API is found.
-    assert_eq!(check("/wallet/v2/payments/pay", pay.clone(), answer.clone()), Vec::<String>::new());
+    assert_eq!(
+        check("/wallet/v2/payments/pay", pay.clone(), answer.clone()),
+        Vec::<String>::new()
+    );
 
     let mut bad = answer.clone();
     bad["result"]["resultStatus"] = json!("X");
-    assert!(!check("/api/v2/payments/pay", pay.clone(), bad).is_empty(), "resultStatus X");
+    assert!(
+        !check("/api/v2/payments/pay", pay.clone(), bad).is_empty(),
+        "resultStatus X"
+    );
     let mut bad = answer.clone();
     bad["result"]["resultCode"] = json!("REFUND_NOT_EXIST");
-    assert!(!check("/api/v2/payments/pay", pay.clone(), bad).is_empty(), "a code pay never sends");
+    assert!(
+        !check("/api/v2/payments/pay", pay.clone(), bad).is_empty(),
+        "a code pay never sends"
+    );
     let mut bad = answer.clone();
     bad["surprise"] = json!(1);
-    assert!(!check("/api/v2/payments/pay", pay.clone(), bad).is_empty(), "an undocumented answer field");
+    assert!(
+        !check("/api/v2/payments/pay", pay.clone(), bad).is_empty(),
+        "an undocumented answer field"
+    );
     let mut bad = answer.clone();
     bad["actionForm"] = json!({"actionFormType": "REDIRECTION"});
-    assert!(!check("/api/v2/payments/pay", pay.clone(), bad).is_empty(), "v1's actionForm in v2");
+    assert!(
+        !check("/api/v2/payments/pay", pay.clone(), bad).is_empty(),
+        "v1's actionForm in v2"
+    );
 
     let mut bad = pay.clone();
     bad["paymentAmount"]["value"] = json!(100);
-    assert!(!check("/api/v2/payments/pay", bad, answer.clone()).is_empty(), "a numeric amount");
+    assert!(
+        !check("/api/v2/payments/pay", bad, answer.clone()).is_empty(),
+        "a numeric amount"
+    );
     let mut bad = pay.clone();
     bad["paymentRequestId"] = json!("r".repeat(65));
-    assert!(!check("/api/v2/payments/pay", bad, answer.clone()).is_empty(), "too long an id");
+    assert!(
+        !check("/api/v2/payments/pay", bad, answer.clone()).is_empty(),
+        "too long an id"
+    );
     let mut bad = pay.clone();
     bad.as_object_mut().unwrap().remove("appId");
-    assert!(!check("/api/v2/payments/pay", bad.clone(), answer.clone()).is_empty(), "a required field missing");
+    assert!(
+        !check("/api/v2/payments/pay", bad.clone(), answer.clone()).is_empty(),
+        "a required field missing"
+    );
     // ...unless the server refused it as such.
     let refused = json!({"result": {"resultCode": "PARAM_ILLEGAL", "resultStatus": "F", "resultMessage": "appId: missing"}});
     assert_eq!(check("/api/v2/payments/pay", bad, refused), Vec::<String>::new());
@@ -248,14 +308,21 @@ fn the_validation_rejects_wrong_bodies() {
     let capture = json!({"captureRequestId": "c", "paymentId": "p"});
     let lacking = json!({"result": ok_result, "captureId": "k"});
     assert!(!check("/api/v2/payments/capture", capture.clone(), lacking).is_empty());
-    let refusal = json!({"result": {"resultCode": "AUTH_NOT_FOUND", "resultStatus": "F", "resultMessage": "no"}});
-    assert_eq!(check("/api/v2/payments/capture", capture, refusal), Vec::<String>::new());
+    let refusal =
+        json!({"result": {"resultCode": "AUTH_NOT_FOUND", "resultStatus": "F", "resultMessage": "no"}});
+    assert_eq!(
+        check("/api/v2/payments/capture", capture, refusal),
+        Vec::<String>::new()
+    );
 
     // AlphaPay amounts are at most 7 digits.
     let ap = json!({"scenarioCode": "ONLINE_QRCODE", "paymentRequestId": "r",
         "order": {"orderAmount": {"currency": "CAD", "value": "12345678"}, "description": "Tea"}});
     let op = spec.operation_of("/api/v2.0/payments/pay").unwrap().1;
-    assert!(!violations(&op.request, &ap).is_empty(), "an 8-digit AlphaPay amount");
+    assert!(
+        !violations(&op.request, &ap).is_empty(),
+        "an 8-digit AlphaPay amount"
+    );
     // A recorded log with one bad line reports it.
     let line = json!({"path": "/api/v1/payments/refund", "request": null,
         "response": {"result": {"resultCode": "SUCCESS", "resultStatus": "Y", "resultMessage": ""}}});

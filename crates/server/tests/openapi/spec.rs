@@ -59,7 +59,10 @@ impl Spec {
             let post = &item["post"];
             let request = &post["requestBody"]["content"]["application/json"]["schema"];
             let response = &post["responses"]["200"]["content"]["application/json"]["schema"];
-            assert!(request.is_object() && response.is_object(), "{path}: POST with JSON bodies");
+            assert!(
+                request.is_object() && response.is_object(),
+                "{path}: POST with JSON bodies"
+            );
             let api = path.strip_prefix("/api").expect("paths under /api").to_owned();
             operations.insert(
                 api,
@@ -142,7 +145,11 @@ impl Spec {
                 if shown.len() > 1500 {
                     shown = format!("{}…", shown.chars().take(1500).collect::<String>());
                 }
-                failures.push(format!("line {}: {}\n    {shown}", n + 1, problems.join("\n    ")));
+                failures.push(format!(
+                    "line {}: {}\n    {shown}",
+                    n + 1,
+                    problems.join("\n    ")
+                ));
             }
         }
         (checked, failures)
