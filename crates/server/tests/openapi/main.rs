@@ -264,6 +264,12 @@ fn the_validation_rejects_wrong_bodies() {
         "resultStatus X"
     );
     let mut bad = answer.clone();
+    bad["result"]["resultStatus"] = json!("F");
+    assert!(
+        !check("/api/v2/payments/pay", pay.clone(), bad).is_empty(),
+        "SUCCESS with status F"
+    );
+    let mut bad = answer.clone();
     bad["result"]["resultCode"] = json!("REFUND_NOT_EXIST");
     assert!(
         !check("/api/v2/payments/pay", pay.clone(), bad).is_empty(),
