@@ -57,9 +57,13 @@ fn body_value(body: Option<&[u8]>) -> Value {
 /// Appends one exchange when the recorder is on. `request` is `None` when the request was refused
 /// before its body was read or authenticated.
 pub fn record(path: &str, request: Option<&[u8]>, response: &[u8]) {
-    let Some(log) = exchange_log() else {
-        return;
-    };
+    if let Some(log) = exchange_log() {
+        append(log, EXCHANGE_LOG_MAX_BYTES, path, request, response);
+    }
+}
+
+/// Appends one exchange line unless the file would then hold more than `max_bytes`.
+fn append(log: &Mutex<File>, max_bytes: u64, path: &str, request: Option<&[u8]>, response: &[u8]) {
     let exchange = serde_json::json!({
         "path": path,
         "request": body_value(request),
@@ -71,11 +75,67 @@ pub fn record(path: &str, request: Option<&[u8]>, response: &[u8]) {
         return;
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    if size.saturating_add(line.len() as u64) > EXCHANGE_LOG_MAX_BYTES {
+    if size.saturating_add(line.len() as u64) > max_bytes {
         return;
     }
     // One write per line: with O_APPEND, lines of several processes do not interleave.
     if let Err(e) = file.write_all(line.as_bytes()) {
         tracing::warn!(error = %e, "recording an exchange failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(path: &std::path::Path) -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_exchange_is_one_line_of_bodies_and_recording_stops_at_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.jsonl");
+        let file = OpenOptions::new().create(true).append(true).open(&path).unwrap();
+        let log = Mutex::new(file);
+        append(
+            &log,
+            400,
+            "/api/v2/payments/pay",
+            Some(br#"{"a":1}"#),
+            br#"{"result":{}}"#,
+        );
+        append(&log, 400, "/api/v2/payments/pay", None, b"{}");
+        append(&log, 400, "/api/v2/payments/pay", Some(b"{not json"), b"{}");
+        let got = lines(&path);
+        assert_eq!(
+            got,
+            [
+                serde_json::json!({"path": "/api/v2/payments/pay", "request": {"a": 1}, "response": {"result": {}}}),
+                serde_json::json!({"path": "/api/v2/payments/pay", "request": null, "response": {}}),
+                serde_json::json!({"path": "/api/v2/payments/pay", "request": "{not json", "response": {}}),
+            ]
+        );
+        // A line that would pass the bound is not written; the file never grows past it.
+        let size = std::fs::metadata(&path).unwrap().len();
+        let big = format!("\"{}\"", "x".repeat(400));
+        append(&log, 400, "/p", Some(big.as_bytes()), b"{}");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            size,
+            "the long line was left out"
+        );
+        for _ in 0..20 {
+            append(&log, 400, "/p", None, b"{}");
+        }
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len <= 400 && len > size, "filled up to the bound: {len}");
+        assert!(lines(&path)
+            .iter()
+            .all(|x| x["path"] != "/p" || x["request"].is_null()));
     }
 }
