@@ -10,6 +10,7 @@ pub mod home;
 pub mod logging;
 pub mod miniprogram;
 pub mod notifier;
+pub mod openapi;
 pub mod pin;
 pub mod request_id;
 pub mod signed_request; // shared by the signed dialects (issue 6)
@@ -268,6 +269,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home::page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi::document))
         .merge(cashier::router())
         .merge(consent::router()) // issue 5
         .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration

@@ -108,7 +108,7 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         .unwrap_or(path.clone());
     let client_id = header(&parts.headers, "client-id").unwrap_or("").to_owned();
 
-    let answer = match authenticate(
+    let (answer, request) = match authenticate(
         &state,
         &parts.method,
         &parts.headers,
@@ -118,9 +118,13 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     )
     .await
     {
-        Ok(call) => route(&state, &api, call).await,
-        Err(e) => Answer::from(e),
+        Ok(call) => {
+            let request = call.body.clone();
+            (route(&state, &api, call).await, Some(request))
+        }
+        Err(e) => (Answer::from(e), None),
     };
+    crate::openapi::record(&path, request.as_deref(), &answer.body);
     let response = sign_answer(&state, &sign_path, &client_id, answer.body);
     tracing::info!(
         client_id = %client_id,
@@ -217,7 +221,38 @@ async fn authenticate(
     })
 }
 
+/// Every API of the dialect, as the path below the prefix; [`route`] serves exactly these (the
+/// OpenAPI document's test checks it against them).
+pub const APIS: &[&str] = &[
+    "/v1/payments/pay",
+    "/v1/payments/inquiryPayment",
+    "/v1/payments/cancel",
+    "/v1/payments/refund",
+    "/v1/payments/inquiryRefund",
+    "/v1/payments/capture",
+    "/v1/authorizations/applyToken",
+    "/v1/authorizations/cancelToken",
+    "/v1/customers/user/inquiryUserInfoByAccessToken",
+    "/v1/users/inquiryUserInfo",
+    "/v2/payments/pay",
+    "/v2/payments/inquiryPayment",
+    "/v2/payments/cancel",
+    "/v2/payments/refund",
+    "/v2/payments/inquiryRefund",
+    "/v2/payments/capture",
+    "/v2/authorizations/applyToken",
+    "/v2/authorizations/cancelToken",
+    "/v2/users/inquiryUserInfo",
+];
+
 async fn route(state: &AppState, api: &str, mut call: Call) -> Answer {
+    if !APIS.contains(&api) {
+        return MpError::new(
+            ResultCode::InvalidApi,
+            format!("{api} is not an API of this wallet"),
+        )
+        .into();
+    }
     let (version, rest) = match api.split_at_checked(3) {
         Some(("/v1", rest)) => (Version::V1, rest),
         Some(("/v2", rest)) => (Version::V2, rest),
