@@ -517,8 +517,10 @@ async fn cancelling_fails_the_payment_and_redirects_to_the_merchant() {
 #[tokio::test]
 async fn an_expired_payment_shows_expired_and_cannot_be_paid() {
     let app = spawn_app(|_| {}).await;
-    let expiry = (chrono::Utc::now() + chrono::Duration::seconds(2))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    // Long enough for the sign-in to finish on a loaded machine; the wait below is until the
+    // expiry itself, not a fixed time after the sign-in.
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(6);
+    let expiry = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
     let (id, _) = create_payment(
         &app,
         PayOptions {
@@ -531,7 +533,8 @@ async fn an_expired_payment_shows_expired_and_cannot_be_paid() {
     let page = v.sign_in(&id, "+15550000001", "123456").await;
     let token = page.csrf();
     assert!(page.has_pay_button());
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let until_expired = (expires_at - chrono::Utc::now()).num_milliseconds().max(0) + 300;
+    tokio::time::sleep(Duration::from_millis(until_expired.unsigned_abs())).await;
     let answer = v
         .post(&format!("/cashier/{id}/pay"), &[("csrf_token", &token)])
         .await;
