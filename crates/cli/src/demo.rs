@@ -37,6 +37,15 @@ const USERS: &[DemoUser] = &[
     },
 ];
 
+/// Prints to standard output, ignoring a closed pipe: the demo keeps serving when whoever read
+/// its walkthrough (`walletd demo | head`) has gone.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Where the demo keeps its data, and whether it goes away with the demo.
 enum DemoDir {
     /// A fresh temporary folder, removed when the demo stops unless `keep`.
@@ -166,7 +175,7 @@ fn self_signed_certificate(data_dir: &Path) -> anyhow::Result<(std::path::PathBu
 /// How to make the usual clients trust the demo's self-signed certificate.
 fn print_trust(cert: &Path) {
     let cert = cert.display();
-    println!(
+    say!(
         r#"HTTPS: the demo serves a self-signed certificate for localhost and 127.0.0.1 ({cert}).
 Trust it in the client, not system-wide:
 
@@ -190,12 +199,12 @@ fn print_walkthrough(base: &str, dir: &DemoDir, resumed: bool, key: &Path, walle
         DemoDir::Chosen(_) => "kept; run the demo with the same --data-dir to resume",
     };
     if resumed {
-        println!(
+        say!(
             "\nResuming the demo in {} (its merchant, users and payments as they were).",
             data_dir.display()
         );
     }
-    println!(
+    say!(
         r#"
 walletd demo is running at {base}  (sandbox mode; data in {data}, {lifetime})
 

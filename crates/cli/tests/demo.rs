@@ -42,10 +42,10 @@ fn start(args: &[&str], data_dir: Option<&Path>) -> Demo {
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        // Read to the end even when nobody listens any more, so the demo never writes into a
+        // closed pipe.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -162,11 +162,39 @@ impl SignInApp {
             "paymentRedirectUrl": "https://shop.example/return",
         });
         if let Some(c) = customer {
+            // A merchant names a payer only with that user's live AGREEMENT_PAY grant.
+            self.grant_agreement(c).await;
             body["extendInfo"] = json!(json!({ "customerId": c }).to_string());
         }
         let answer = self.call("/api/v2/payments/pay", &body).await;
         assert_eq!(answer["result"]["resultStatus"], "A", "{answer}");
         answer["paymentId"].as_str().expect("paymentId").to_owned()
+    }
+
+    /// `user` grants the merchant AGREEMENT_PAY (up to 1,000.00 USD a payment) through the consent
+    /// code and applyToken, as a merchant would obtain it.
+    pub async fn grant_agreement(&self, user: &str) {
+        let grant = walletd_core::oauth::Grant {
+            client_id: CLIENT_ID.into(),
+            app_id: Some(APP_ID.into()),
+            user_id: user.into(),
+            scopes: walletd_core::oauth::parse_scopes("AGREEMENT_PAY").expect("scopes"),
+            agreement_limits: [("USD".to_owned(), 100_000)].into_iter().collect(),
+        };
+        let code = self
+            .wallet
+            .issue_auth_code(grant, 300)
+            .await
+            .expect("auth code")
+            .code;
+        let answer = self
+            .call(
+                "/api/v2/authorizations/applyToken",
+                &json!({"appId": APP_ID, "authClientId": CLIENT_ID,
+                    "grantType": "AUTHORIZATION_CODE", "authCode": code}),
+            )
+            .await;
+        assert_eq!(answer["result"]["resultCode"], "SUCCESS", "{answer}");
     }
 
     /// A signed Mini Program call whose answer's signature is checked.
