@@ -11,7 +11,7 @@ use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
 use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
-use crate::storage::Tx;
+use crate::storage::{DailyParty, Tx};
 use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -291,14 +291,6 @@ fn refuse<T>(code: ResultCode, message: impl Into<String>) -> Result<Result<T, R
     Ok(Err((code, message.into())))
 }
 
-/// Start of the UTC day of `now` (daily limits count from here).
-pub(crate) fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    now.date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc())
-        .unwrap_or(now)
-}
-
 /// Checks the v1 `partnerId` / v2 `appId` and the client's status.
 pub(crate) fn check_client(
     tx: &mut dyn Tx,
@@ -345,8 +337,13 @@ fn check_client_limits(
     amount: Amount,
     now: DateTime<Utc>,
 ) -> Result<Result<(), Refusal>, CoreError> {
-    let taken_today = tx.sum_client_takings_since(&client.client_id, amount.currency(), day_start(now))?;
-    match check_limits(client.limits_in(amount.currency()), amount, taken_today) {
+    let limits = client.limits_in(amount.currency());
+    // The running total is read only when there is a daily limit to check it against.
+    let taken_today = match limits.daily_minor {
+        Some(_) => tx.daily_total(DailyParty::Client, &client.client_id, amount.currency(), now.date_naive())?,
+        None => 0,
+    };
+    match check_limits(limits, amount, taken_today) {
         Some(LimitBreach::PerPayment { limit_minor }) => refuse(
             ResultCode::PaymentAmountExceedLimit,
             format!("the amount exceeds the merchant's per-payment limit of {limit_minor} minor units"),
@@ -752,8 +749,12 @@ fn check_payer(
             format!("user {user_id} is {}", user.status.as_str()),
         );
     }
-    let spent = tx.sum_user_spending_since(user_id, amount.currency(), day_start(now))?;
-    if let Some(breach) = check_limits(user.limits_in(amount.currency()), amount, spent) {
+    let limits = user.limits_in(amount.currency());
+    let spent = match limits.daily_minor {
+        Some(_) => tx.daily_total(DailyParty::User, user_id, amount.currency(), now.date_naive())?,
+        None => 0,
+    };
+    if let Some(breach) = check_limits(limits, amount, spent) {
         let which = match breach {
             LimitBreach::PerPayment { .. } => "per-payment",
             LimitBreach::Daily { .. } => "daily",
