@@ -68,6 +68,7 @@ field() { sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" <<<"$1" | head -n 1; }
 # and $node_url.
 start_node() {
   local dir="$1" log="$2"; shift 2
+  : >"$log"
   "$bin" --data-dir "$dir" "$@" serve --listen 127.0.0.1:0 >"$log" 2>&1 &
   node_pid=$!
   pids+=("$node_pid")
@@ -133,6 +134,13 @@ record sqlite_refund_per_s "$(field "$last" rps)"
 half="$(awk -v r="$pay_rps" 'BEGIN { printf "%d", r / 2 }')"
 fixed_conns=$(( connections < 16 ? connections : 16 ))
 delay_ms="$(awk -v c="$fixed_conns" -v r="$half" 'BEGIN { d = (r > 0) ? 1000 * c / r : 100; printf "%d", d }')"
+# wrk waits the delay after each answer, so a connection's cycle is delay + latency: one short
+# calibration run measures the latency part, and the measured run subtracts it.
+saved_seconds="$seconds"; seconds=$(( seconds < 3 ? seconds : 3 ))
+drive pay_half_rate_calibration "$url" pay "$fixed_conns" "$delay_ms"
+seconds="$saved_seconds"
+delay_ms="$(awk -v c="$fixed_conns" -v r="$half" -v a="$(field "$last" rps)" -v d="$delay_ms" \
+  'BEGIN { lat = (a > 0) ? 1000 * c / a - d : 0; x = 1000 * c / r - lat; if (x < 0) x = 0; printf "%d", x }')"
 drive pay_half_rate "$url" pay "$fixed_conns" "$delay_ms"
 record sqlite_half_rate_target_per_s "$half"
 record sqlite_half_rate_sent_per_s "$(field "$last" rps)"

@@ -330,17 +330,24 @@ pub(crate) fn check_client(
 }
 
 /// Checks `amount` against the client's per-payment limit and against its daily limit, counting
-/// what the client took or holds today.
+/// what the client took or holds today. `takes_money`: this transaction adds `amount` to the
+/// client's takings (a hold or a charge), so concurrent ones must check one after the other.
 fn check_client_limits(
     tx: &mut dyn Tx,
     client: &Client,
     amount: Amount,
     now: DateTime<Utc>,
+    takes_money: bool,
 ) -> Result<Result<(), Refusal>, CoreError> {
     let limits = client.limits_in(amount.currency());
     // The running total is read only when there is a daily limit to check it against.
     let taken_today = match limits.daily_minor {
-        Some(_) => tx.daily_total(DailyParty::Client, &client.client_id, amount.currency(), now.date_naive())?,
+        Some(_) => {
+            if takes_money {
+                tx.lock_daily_total(DailyParty::Client, &client.client_id)?;
+            }
+            tx.daily_total(DailyParty::Client, &client.client_id, amount.currency(), now.date_naive())?
+        }
         None => 0,
     };
     match check_limits(limits, amount, taken_today) {
@@ -526,7 +533,9 @@ fn check_merchant_side(
             ),
         );
     }
-    if let Err(r) = check_client_limits(tx, &client, amount, now)? {
+    // A cashier payment without a payer takes nothing yet; its confirm checks again, locked.
+    let takes_money = cmd.scenario != Scenario::Cashier || cmd.payer_user_id.is_some();
+    if let Err(r) = check_client_limits(tx, &client, amount, now, takes_money)? {
         return Ok(Err(r));
     }
     let expires_at = match cmd.expiry_time {
@@ -751,7 +760,10 @@ fn check_payer(
     }
     let limits = user.limits_in(amount.currency());
     let spent = match limits.daily_minor {
-        Some(_) => tx.daily_total(DailyParty::User, user_id, amount.currency(), now.date_naive())?,
+        Some(_) => {
+            tx.lock_daily_total(DailyParty::User, user_id)?;
+            tx.daily_total(DailyParty::User, user_id, amount.currency(), now.date_naive())?
+        }
         None => 0,
     };
     if let Some(breach) = check_limits(limits, amount, spent) {
@@ -1011,7 +1023,7 @@ pub(crate) fn confirm(
         None => {
             // A cashier payment takes money only now: the client's daily limit counts it only
             // from here, so check it again (pay counted only payments that already had a payer).
-            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
+            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now, true)? {
                 return Ok(ApprovalOutcome::Refused {
                     code,
                     message,
@@ -1082,7 +1094,7 @@ fn authorize_at_cashier(
             let client = tx
                 .get_client(&payment.client_id)?
                 .ok_or_else(|| CoreError::NotFound(format!("client {}", payment.client_id)))?;
-            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
+            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now, true)? {
                 return refused(code, message, payment);
             }
         }

@@ -1127,15 +1127,6 @@ impl Tx for PgTx<'_> {
         cur: Currency,
         day: NaiveDate,
     ) -> Result<i64, StoreError> {
-        if self.access == Access::Write {
-            // The party's row first: a sibling payment of this payer or merchant on another node
-            // commits its total before this one reads it (the one who checks a limit holds it).
-            let lock = match party {
-                DailyParty::User => "SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE",
-                DailyParty::Client => "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE",
-            };
-            self.query(lock, &[&party_id])?;
-        }
         let day = day.format("%Y-%m-%d").to_string();
         let rows = self.query(
             "SELECT total_minor FROM daily_totals WHERE party = $1 AND party_id = $2 AND currency = $3 AND day = $4",
@@ -1144,6 +1135,19 @@ impl Tx for PgTx<'_> {
         rows.first()
             .map(|r| r.try_get(0).map_err(corrupt))
             .unwrap_or(Ok(0))
+    }
+
+    fn lock_daily_total(&mut self, party: DailyParty, party_id: &str) -> Result<(), StoreError> {
+        if self.access == Access::Write {
+            // The party's row: a sibling payment of this payer or merchant on another node
+            // commits its total before this one reads it.
+            let lock = match party {
+                DailyParty::User => "SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE",
+                DailyParty::Client => "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE",
+            };
+            self.query(lock, &[&party_id])?;
+        }
+        Ok(())
     }
 
     fn list_payments(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Payment>, StoreError> {
