@@ -87,7 +87,10 @@ fn open(config: &Config) -> anyhow::Result<Wallet> {
 }
 
 fn usd(minor: i64) -> anyhow::Result<Amount> {
-    Ok(Amount::from_minor(Currency::from_code("USD").context("USD")?, minor)?)
+    Ok(Amount::from_minor(
+        Currency::from_code("USD").context("USD")?,
+        minor,
+    )?)
 }
 
 fn cashier_pay(request_id: String, minor: i64, payer: Option<&str>) -> anyhow::Result<PayCommand> {
@@ -175,7 +178,10 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
                 if i >= paid {
                     return Ok::<_, anyhow::Error>(ids);
                 }
-                match wallet.pay(cashier_pay(format!("paid-{i}"), 1000, Some(PAYER))?).await? {
+                match wallet
+                    .pay(cashier_pay(format!("paid-{i}"), 1000, Some(PAYER))?)
+                    .await?
+                {
                     PayOutcome::Accepted(p) => ids.push(p.payment_id),
                     other => anyhow::bail!("bench pay paid-{i}: {other:?}"),
                 }
@@ -194,7 +200,9 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
         workers.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
-                let Some(id) = next else { return Ok::<_, anyhow::Error>(()) };
+                let Some(id) = next else {
+                    return Ok::<_, anyhow::Error>(());
+                };
                 wallet.confirm_payment(&id, PAYER).await?;
             }
         }));
@@ -216,7 +224,10 @@ async fn history(config: &Config, payments: usize, batch: usize) -> anyhow::Resu
     let batch = batch.clamp(1, MAX_HISTORY_BATCH);
     // One real payment of the bench merchant is the template; the copies differ in their ids
     // and are paid by the bench payer, so every one of them counts for the daily limit.
-    let template = match wallet.pay(cashier_pay("history-template".into(), 500, None)?).await? {
+    let template = match wallet
+        .pay(cashier_pay("history-template".into(), 500, None)?)
+        .await?
+    {
         PayOutcome::Accepted(p) => p,
         other => anyhow::bail!("the history template payment: {other:?}"),
     };
@@ -315,7 +326,13 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
             ),
         };
         let at = time::format_response_time(chrono::Utc::now().fixed_offset());
-        let raw = key.sign(&content::mini_program("POST", path, CLIENT_ID, &at, body.as_bytes()))?;
+        let raw = key.sign(&content::mini_program(
+            "POST",
+            path,
+            CLIENT_ID,
+            &at,
+            body.as_bytes(),
+        ))?;
         let signature = format_header(Algorithm::Rsa256, 1, &raw);
         writeln!(
             w,

@@ -346,7 +346,12 @@ fn check_client_limits(
             if takes_money {
                 tx.lock_daily_total(DailyParty::Client, &client.client_id)?;
             }
-            tx.daily_total(DailyParty::Client, &client.client_id, amount.currency(), now.date_naive())?
+            tx.daily_total(
+                DailyParty::Client,
+                &client.client_id,
+                amount.currency(),
+                now.date_naive(),
+            )?
         }
         None => 0,
     };

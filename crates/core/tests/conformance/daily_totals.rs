@@ -21,7 +21,10 @@ async fn sums(f: &Fixture, day: NaiveDate) -> (i64, i64, i64) {
         .await
         .expect("list payments");
     let (mut alice, mut bob, mut merchant) = (0, 0, 0);
-    for p in payments.iter().filter(|p| p.created_at.date_naive() == day && p.currency == usd()) {
+    for p in payments
+        .iter()
+        .filter(|p| p.created_at.date_naive() == day && p.currency == usd())
+    {
         let live = matches!(p.status, PaymentStatus::Processing | PaymentStatus::Success);
         match p.payer_user_id.as_deref() {
             Some(ALICE) if live => alice += p.amount_minor,
@@ -55,47 +58,87 @@ async fn daily_totals_equal_the_sum_of_the_days_payments_after_a_mixed_workload(
 
     // Held by alice, then paid; held by bob, then declined; unpaid, then confirmed by bob.
     let paid = f.accepted("m-1", 1_000, Some(ALICE)).await;
-    f.wallet.confirm_payment(&paid.payment_id, ALICE).await.expect("confirm");
+    f.wallet
+        .confirm_payment(&paid.payment_id, ALICE)
+        .await
+        .expect("confirm");
     let declined = f.accepted("m-2", 700, Some(BOB)).await;
-    f.wallet.decline_payment(&declined.payment_id, "no").await.expect("decline");
+    f.wallet
+        .decline_payment(&declined.payment_id, "no")
+        .await
+        .expect("decline");
     let later = f.accepted("m-3", 300, None).await;
-    f.wallet.confirm_payment(&later.payment_id, BOB).await.expect("confirm");
+    f.wallet
+        .confirm_payment(&later.payment_id, BOB)
+        .await
+        .expect("confirm");
     // Unpaid and cancelled; held and cancelled; paid and cancelled (returned in full).
     let unpaid = f.accepted("m-4", 50, None).await;
     let held = f.accepted("m-5", 60, Some(ALICE)).await;
     let returned = f.accepted("m-6", 70, Some(BOB)).await;
-    f.wallet.confirm_payment(&returned.payment_id, BOB).await.expect("confirm");
+    f.wallet
+        .confirm_payment(&returned.payment_id, BOB)
+        .await
+        .expect("confirm");
     for p in [&unpaid, &held, &returned] {
         let by_id = PaymentRef {
             payment_id: Some(p.payment_id.clone()),
             payment_request_id: None,
         };
-        f.wallet.cancel_payment(CLIENT, None, by_id).await.expect("cancel");
+        f.wallet
+            .cancel_payment(CLIENT, None, by_id)
+            .await
+            .expect("cancel");
     }
     // Paid and partly refunded: the day's spending stays.
     let refunded = f.accepted("m-7", 900, Some(ALICE)).await;
-    f.wallet.confirm_payment(&refunded.payment_id, ALICE).await.expect("confirm");
+    f.wallet
+        .confirm_payment(&refunded.payment_id, ALICE)
+        .await
+        .expect("confirm");
     f.wallet
         .refund(f.refund_cmd("r-1", &refunded.payment_id, 400))
         .await
         .expect("refund");
     // Refused: more than alice has.
-    let _ = f.wallet.pay(f.pay_cmd("m-8", 10_000_000, Some(ALICE))).await.expect("pay");
+    let _ = f
+        .wallet
+        .pay(f.pay_cmd("m-8", 10_000_000, Some(ALICE)))
+        .await
+        .expect("pay");
     // Held, then expired by the sweep.
     let _expiring = f.accepted("m-9", 80, Some(BOB)).await;
     let _also_expiring = f.accepted("m-10", 90, Some(ALICE)).await;
     f.advance_secs(16 * 60);
     f.wallet.expire_due(100).await.expect("expire");
-    assert_eq!(totals(&f, day).await, sums(&f, day).await, "{}: after the first day", f.backend());
+    assert_eq!(
+        totals(&f, day).await,
+        sums(&f, day).await,
+        "{}: after the first day",
+        f.backend()
+    );
 
     // The next UTC day starts from zero and leaves the first day's totals alone.
     f.advance_secs(24 * 3600);
     let next = f.wallet.now().date_naive();
     let tomorrow = f.accepted("n-1", 120, Some(ALICE)).await;
-    f.wallet.confirm_payment(&tomorrow.payment_id, ALICE).await.expect("confirm");
+    f.wallet
+        .confirm_payment(&tomorrow.payment_id, ALICE)
+        .await
+        .expect("confirm");
     let _held = f.accepted("n-2", 30, Some(BOB)).await;
-    assert_eq!(totals(&f, next).await, sums(&f, next).await, "{}: the next day", f.backend());
-    assert_eq!(totals(&f, day).await, sums(&f, day).await, "{}: the first day, later", f.backend());
+    assert_eq!(
+        totals(&f, next).await,
+        sums(&f, next).await,
+        "{}: the next day",
+        f.backend()
+    );
+    assert_eq!(
+        totals(&f, day).await,
+        sums(&f, day).await,
+        "{}: the first day, later",
+        f.backend()
+    );
     let (alice, bob, merchant) = totals(&f, next).await;
     assert_eq!((alice, bob, merchant), (120, 30, 150));
     f.assert_sound().await;
