@@ -99,6 +99,9 @@ drive() {
     --delay-ms "$delay" --tag "r$run_no" --paid "$paid" --out "$script" 2>/dev/null
   last="$(wrk -t "$threads" -c "$conns" -d "${seconds}s" --timeout 10s -s "$script" "$url" | grep -E '^(RESULT|SAMPLE_BAD)' || true)"
   echo "  $name: $(grep '^RESULT' <<<"$last")"
+  if [ "$(field "$last" requests)" -gt "$(field "$last" presigned)" ] 2>/dev/null; then
+    echo "  $name: more requests than pre-signed ones: the rest were idempotent repeats (raise per_run)"
+  fi
   if grep -q '^SAMPLE_BAD' <<<"$last"; then echo "  $name: first bad answer: $(grep '^SAMPLE_BAD' <<<"$last" | cut -c1-300)"; fi
 }
 
