@@ -1,6 +1,7 @@
 //! `walletd`: the server, its operator commands and the merchant-side tools, in one binary.
 
 mod admin;
+mod bench;
 mod call;
 mod demo;
 // ---- merchant-side tools (issue 8) ----
@@ -85,6 +86,12 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Receive the wallet's notifications locally: verify, print, forward to your app, acknowledge.
     Listen(listen::ListenArgs),
+    /// Helpers of the repository's load bench (`bench/run.sh`): set up, load history, pre-sign.
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -216,5 +223,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         // ---- merchant-side tools (issue 8) ----
         Command::Explain(args) => explain::run(args),
         Command::Listen(args) => listen::run(args).await,
+        Command::Bench { command } => {
+            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            if let Some(d) = cli.database {
+                config.database = Some(d);
+            }
+            bench::run(&config, command).await?;
+            Ok(ok)
+        }
     }
 }

@@ -12,7 +12,7 @@ use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
 use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
-use crate::storage::Tx;
+use crate::storage::{DailyParty, Tx};
 use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -305,14 +305,6 @@ fn refuse<T>(code: ResultCode, message: impl Into<String>) -> Result<Result<T, R
     Ok(Err((code, message.into())))
 }
 
-/// Start of the UTC day of `now` (daily limits count from here).
-pub(crate) fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    now.date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc())
-        .unwrap_or(now)
-}
-
 /// Checks the v1 `partnerId` / v2 `appId` and the client's status.
 pub(crate) fn check_client(
     tx: &mut dyn Tx,
@@ -352,15 +344,32 @@ pub(crate) fn check_client(
 }
 
 /// Checks `amount` against the client's per-payment limit and against its daily limit, counting
-/// what the client took or holds today.
+/// what the client took or holds today. `takes_money`: this transaction adds `amount` to the
+/// client's takings (a hold or a charge), so concurrent ones must check one after the other.
 fn check_client_limits(
     tx: &mut dyn Tx,
     client: &Client,
     amount: Amount,
     now: DateTime<Utc>,
+    takes_money: bool,
 ) -> Result<Result<(), Refusal>, CoreError> {
-    let taken_today = tx.sum_client_takings_since(&client.client_id, amount.currency(), day_start(now))?;
-    match check_limits(client.limits_in(amount.currency()), amount, taken_today) {
+    let limits = client.limits_in(amount.currency());
+    // The running total is read only when there is a daily limit to check it against.
+    let taken_today = match limits.daily_minor {
+        Some(_) => {
+            if takes_money {
+                tx.lock_daily_total(DailyParty::Client, &client.client_id)?;
+            }
+            tx.daily_total(
+                DailyParty::Client,
+                &client.client_id,
+                amount.currency(),
+                now.date_naive(),
+            )?
+        }
+        None => 0,
+    };
+    match check_limits(limits, amount, taken_today) {
         Some(LimitBreach::PerPayment { limit_minor }) => refuse(
             ResultCode::PaymentAmountExceedLimit,
             format!("the amount exceeds the merchant's per-payment limit of {limit_minor} minor units"),
@@ -543,7 +552,9 @@ fn check_merchant_side(
             ),
         );
     }
-    if let Err(r) = check_client_limits(tx, &client, amount, now)? {
+    // A cashier payment without a payer takes nothing yet; its confirm checks again, locked.
+    let takes_money = cmd.scenario != Scenario::Cashier || cmd.payer_user_id.is_some();
+    if let Err(r) = check_client_limits(tx, &client, amount, now, takes_money)? {
         return Ok(Err(r));
     }
     let expires_at = match cmd.expiry_time {
@@ -786,8 +797,15 @@ fn check_payer(
             format!("user {user_id} is {}", user.status.as_str()),
         );
     }
-    let spent = tx.sum_user_spending_since(user_id, amount.currency(), day_start(now))?;
-    if let Some(breach) = check_limits(user.limits_in(amount.currency()), amount, spent) {
+    let limits = user.limits_in(amount.currency());
+    let spent = match limits.daily_minor {
+        Some(_) => {
+            tx.lock_daily_total(DailyParty::User, user_id)?;
+            tx.daily_total(DailyParty::User, user_id, amount.currency(), now.date_naive())?
+        }
+        None => 0,
+    };
+    if let Some(breach) = check_limits(limits, amount, spent) {
         let which = match breach {
             LimitBreach::PerPayment { .. } => "per-payment",
             LimitBreach::Daily { .. } => "daily",
@@ -1044,7 +1062,7 @@ pub(crate) fn confirm(
         None => {
             // A cashier payment takes money only now: the client's daily limit counts it only
             // from here, so check it again (pay counted only payments that already had a payer).
-            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
+            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now, true)? {
                 return Ok(ApprovalOutcome::Refused {
                     code,
                     message,
@@ -1115,7 +1133,7 @@ fn authorize_at_cashier(
             let client = tx
                 .get_client(&payment.client_id)?
                 .ok_or_else(|| CoreError::NotFound(format!("client {}", payment.client_id)))?;
-            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now)? {
+            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now, true)? {
                 return refused(code, message, payment);
             }
         }

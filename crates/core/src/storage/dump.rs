@@ -137,7 +137,8 @@ pub fn export_sqlite(path: &Path, out: &mut (dyn Write + Send)) -> Result<DumpSu
     DumpLine::header(&summary).write_to(out).map_err(io_error)?;
     let tables: Vec<String> = {
         let mut st = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+            // `daily_totals` is derived from the payments: the importing side's triggers rebuild it.
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'daily_totals' ORDER BY rowid")
             .map_err(sqlite_error)?;
         let names = st
             .query_map([], |r| r.get(0))

@@ -25,7 +25,7 @@ use crate::outbox::OutboxEntry;
 use crate::parties::{Client, User};
 use crate::payments::Payment;
 use crate::refunds::Refund;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::any::Any;
 use walletd_protocol::Currency;
 
@@ -84,21 +84,26 @@ pub trait Tx {
     ) -> Result<Option<Payment>, StoreError>;
     /// Payments still PROCESSING whose expiry time is at or before `now`, oldest first.
     fn list_expired_payments(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError>;
-    /// Sum of minor units of payments by `payer_user_id` in `currency` created since `since` that
-    /// hold or took money (PROCESSING with a payer, or SUCCESS).
-    fn sum_user_spending_since(
+    /// What `party_id` paid (a user) or took (a merchant client) in `currency` on the UTC `day`,
+    /// in minor units: the running total of its payments created that day that hold or took money
+    /// (a user: PROCESSING with it as payer, or SUCCESS; a client: SUCCESS, or PROCESSING with a
+    /// payer). The store keeps the total in the transaction that changes a payment, so this is one
+    /// point lookup.
+    fn daily_total(
         &mut self,
-        payer_user_id: &str,
+        party: DailyParty,
+        party_id: &str,
         currency: Currency,
-        since: DateTime<Utc>,
+        day: NaiveDate,
     ) -> Result<i64, StoreError>;
-    /// The same for everything a merchant client took since `since`.
-    fn sum_client_takings_since(
-        &mut self,
-        client_id: &str,
-        currency: Currency,
-        since: DateTime<Utc>,
-    ) -> Result<i64, StoreError>;
+    /// Before reading a daily total that this transaction is about to add to: makes concurrent
+    /// transactions of the same party that do the same wait for this one (a row lock on a shared
+    /// database; nothing on SQLite, where one writer runs every write job in turn). A check that
+    /// adds nothing (a cashier payment before it has a payer) does not take it, so a merchant's
+    /// unpaid orders do not queue behind each other.
+    fn lock_daily_total(&mut self, _party: DailyParty, _party_id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
     fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError>;
 
     // Refunds.
@@ -241,6 +246,25 @@ pub trait Tx {
 
 /// A unit of work: runs inside one transaction, returns a boxed result.
 pub type Job = Box<dyn FnMut(&mut dyn Tx) -> Result<Box<dyn Any + Send>, CoreError> + Send>;
+
+/// Whose daily total [`Tx::daily_total`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DailyParty {
+    /// A user, as the payer.
+    User,
+    /// A merchant client, as the payee.
+    Client,
+}
+
+impl DailyParty {
+    /// The `party` column of `daily_totals`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DailyParty::User => "user",
+            DailyParty::Client => "client",
+        }
+    }
+}
 
 /// Whether a job writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,7 +25,7 @@
 //! the two backends mean the same thing; `walletd admin export`/`import` rely on it).
 
 use super::dump::{DumpLine, DumpSummary, DUMP_FORMAT};
-use super::{Access, Job, JobReply, Store, Tx};
+use super::{Access, DailyParty, Job, JobReply, Store, Tx};
 use crate::error::{CoreError, StoreError};
 use crate::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
@@ -36,7 +36,7 @@ use crate::refunds::Refund;
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{IsolationLevel, NoTls, Row, Statement};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::any::Any;
@@ -227,6 +227,68 @@ CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHER
     // 4: expired one-time values (nonces, salts) are purged by the expiry sweep.
     r#"
 CREATE INDEX once_values_expiry ON once_values(expires_at);
+"#,
+    // 5: running daily totals for the daily limits (the same rules as the SQLite migration 5: a
+    // payment counts for its payer while it has one and is PROCESSING or SUCCESS, and for its
+    // merchant while SUCCESS or PROCESSING with a payer; `day` is its UTC creation day). Kept by
+    // a trigger in the transaction that changes the payment; the backfill counts stored payments.
+    r#"
+DROP INDEX payments_payer;
+DROP INDEX payments_client;
+CREATE INDEX payments_client_recent ON payments(client_id, created_at, payment_id);
+CREATE TABLE daily_totals (
+    party TEXT NOT NULL,
+    party_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    day TEXT NOT NULL,
+    total_minor BIGINT NOT NULL,
+    PRIMARY KEY (party, party_id, currency, day)
+);
+INSERT INTO daily_totals (party, party_id, currency, day, total_minor)
+    SELECT 'user', payer_user_id, currency, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), SUM(amount_minor)
+    FROM payments WHERE payer_user_id IS NOT NULL AND status IN ('PROCESSING', 'SUCCESS')
+    GROUP BY 1, 2, 3, 4;
+INSERT INTO daily_totals (party, party_id, currency, day, total_minor)
+    SELECT 'client', client_id, currency, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), SUM(amount_minor)
+    FROM payments WHERE status = 'SUCCESS' OR (status = 'PROCESSING' AND payer_user_id IS NOT NULL)
+    GROUP BY 1, 2, 3, 4;
+CREATE FUNCTION walletd_daily_totals_add(p_party TEXT, p_id TEXT, p_currency TEXT, p_created TIMESTAMPTZ, p_amount BIGINT)
+RETURNS void LANGUAGE sql AS $fn$
+    INSERT INTO daily_totals (party, party_id, currency, day, total_minor)
+    VALUES (p_party, p_id, p_currency, to_char(p_created AT TIME ZONE 'UTC', 'YYYY-MM-DD'), p_amount)
+    ON CONFLICT (party, party_id, currency, day)
+    DO UPDATE SET total_minor = daily_totals.total_minor + EXCLUDED.total_minor
+$fn$;
+CREATE FUNCTION walletd_daily_totals() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        IF OLD.payer_user_id IS NOT NULL AND OLD.status IN ('PROCESSING', 'SUCCESS') THEN
+            PERFORM walletd_daily_totals_add('user', OLD.payer_user_id, OLD.currency, OLD.created_at, -OLD.amount_minor);
+        END IF;
+        IF OLD.status = 'SUCCESS' OR (OLD.status = 'PROCESSING' AND OLD.payer_user_id IS NOT NULL) THEN
+            PERFORM walletd_daily_totals_add('client', OLD.client_id, OLD.currency, OLD.created_at, -OLD.amount_minor);
+        END IF;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        IF NEW.payer_user_id IS NOT NULL AND NEW.status IN ('PROCESSING', 'SUCCESS') THEN
+            PERFORM walletd_daily_totals_add('user', NEW.payer_user_id, NEW.currency, NEW.created_at, NEW.amount_minor);
+        END IF;
+        IF NEW.status = 'SUCCESS' OR (NEW.status = 'PROCESSING' AND NEW.payer_user_id IS NOT NULL) THEN
+            PERFORM walletd_daily_totals_add('client', NEW.client_id, NEW.currency, NEW.created_at, NEW.amount_minor);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER daily_totals_insert AFTER INSERT ON payments
+    FOR EACH ROW EXECUTE FUNCTION walletd_daily_totals();
+CREATE TRIGGER daily_totals_update AFTER UPDATE ON payments
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.payer_user_id IS DISTINCT FROM NEW.payer_user_id
+        OR OLD.client_id IS DISTINCT FROM NEW.client_id OR OLD.currency IS DISTINCT FROM NEW.currency
+        OR OLD.amount_minor IS DISTINCT FROM NEW.amount_minor OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+    EXECUTE FUNCTION walletd_daily_totals();
+CREATE TRIGGER daily_totals_delete AFTER DELETE ON payments
+    FOR EACH ROW EXECUTE FUNCTION walletd_daily_totals();
 "#,
 ];
 
@@ -798,25 +860,6 @@ impl PgTx<'_> {
             Err(StoreError::Duplicate(format!("{what} exists already")))
         }
     }
-
-    /// Before the client's daily-limit sum in a write job: if the client has a daily limit in
-    /// `cur`, lock its row, so that a sibling payment of this client on another node commits
-    /// before the sum is read. Without a daily limit the sum decides nothing, and the client's
-    /// payments are not made to queue behind each other.
-    fn lock_client_if_daily_limit(&mut self, client_id: &str, cur: Currency) -> Result<(), StoreError> {
-        if self.access != Access::Write {
-            return Ok(());
-        }
-        let client: Option<Client> =
-            self.one_doc("SELECT doc FROM clients WHERE client_id = $1", &[&client_id])?;
-        if client.is_some_and(|c| c.limits_in(cur).daily_minor.is_some()) {
-            self.query(
-                "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE",
-                &[&client_id],
-            )?;
-        }
-        Ok(())
-    }
 }
 
 impl Tx for PgTx<'_> {
@@ -1086,42 +1129,34 @@ impl Tx for PgTx<'_> {
         self.many_docs(&sql, &[&now, &limit(n)])
     }
 
-    fn sum_user_spending_since(
+    fn daily_total(
         &mut self,
-        user: &str,
+        party: DailyParty,
+        party_id: &str,
         cur: Currency,
-        since: DateTime<Utc>,
+        day: NaiveDate,
     ) -> Result<i64, StoreError> {
-        if self.access == Access::Write {
-            // The payer's row (already ours if the job read the user first, as a hold does):
-            // a sibling payment of this payer on another node commits before the sum is read.
-            self.query("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", &[&user])?;
-        }
+        let day = day.format("%Y-%m-%d").to_string();
         let rows = self.query(
-            "SELECT COALESCE(SUM(amount_minor), 0)::BIGINT FROM payments WHERE payer_user_id = $1 AND currency = $2 \
-             AND created_at >= $3 AND status IN ('PROCESSING', 'SUCCESS')",
-            &[&user, &cur.code(), &since],
+            "SELECT total_minor FROM daily_totals WHERE party = $1 AND party_id = $2 AND currency = $3 AND day = $4",
+            &[&party.as_str(), &party_id, &cur.code(), &day],
         )?;
         rows.first()
             .map(|r| r.try_get(0).map_err(corrupt))
             .unwrap_or(Ok(0))
     }
 
-    fn sum_client_takings_since(
-        &mut self,
-        client: &str,
-        cur: Currency,
-        since: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        self.lock_client_if_daily_limit(client, cur)?;
-        let rows = self.query(
-            "SELECT COALESCE(SUM(amount_minor), 0)::BIGINT FROM payments WHERE client_id = $1 AND currency = $2 \
-             AND created_at >= $3 AND (status = 'SUCCESS' OR (status = 'PROCESSING' AND payer_user_id IS NOT NULL))",
-            &[&client, &cur.code(), &since],
-        )?;
-        rows.first()
-            .map(|r| r.try_get(0).map_err(corrupt))
-            .unwrap_or(Ok(0))
+    fn lock_daily_total(&mut self, party: DailyParty, party_id: &str) -> Result<(), StoreError> {
+        if self.access == Access::Write {
+            // The party's row: a sibling payment of this payer or merchant on another node
+            // commits its total before this one reads it.
+            let lock = match party {
+                DailyParty::User => "SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE",
+                DailyParty::Client => "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE",
+            };
+            self.query(lock, &[&party_id])?;
+        }
+        Ok(())
     }
 
     fn list_payments(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Payment>, StoreError> {
@@ -1710,13 +1745,14 @@ pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
 // ---- export and import (walletd admin export / import) ----
 
 /// The wallet's tables in the current schema, in creation order (a table comes after the tables
-/// it refers to), each with its column names.
+/// it refers to), each with its column names: the tables a dump carries, so not the migrations
+/// table and not `daily_totals`, which the payments' triggers rebuild on import.
 fn tables(client: &mut impl ::postgres::GenericClient) -> Result<Vec<(String, Vec<String>)>, StoreError> {
     let rows = client.query(
         "SELECT c.relname::TEXT, array_agg(a.attname::TEXT ORDER BY a.attnum) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname <> $1 \
+         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname <> $1 AND c.relname <> 'daily_totals' \
          GROUP BY c.oid, c.relname ORDER BY c.oid",
         &[&MIGRATIONS_TABLE],
     )?;

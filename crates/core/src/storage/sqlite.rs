@@ -6,7 +6,7 @@
 //! after the commit, so a caller never sees a result that could still be lost. Reader threads
 //! serve read-only jobs from their own connections.
 
-use super::{Access, Job, JobReply, Store, Tx};
+use super::{Access, DailyParty, Job, JobReply, Store, Tx};
 use crate::error::{CoreError, StoreError};
 use crate::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
@@ -14,7 +14,7 @@ use crate::outbox::OutboxEntry;
 use crate::parties::{Client, User};
 use crate::payments::Payment;
 use crate::refunds::Refund;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -191,6 +191,88 @@ CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHER
     // 4: expired one-time values (nonces, salts) are purged by the expiry sweep.
     r#"
 CREATE INDEX once_values_expiry ON once_values(expires_at);
+"#,
+    // 5: running daily totals for the daily limits, so a limit check is one point lookup however
+    // many payments the day already has. A payment counts for its payer ('user') while it has a
+    // payer and is PROCESSING or SUCCESS, and for its merchant ('client') while it is SUCCESS, or
+    // PROCESSING with a payer (money held); `day` is the UTC day the payment was created. The
+    // triggers keep the totals in the transaction that changes the payment, whatever code path
+    // changes it; the backfill counts what is already stored. The indexes that served the old
+    // per-check SUMs go; a merchant's newest payments (admin listing) get one.
+    r#"
+DROP INDEX payments_payer;
+DROP INDEX payments_client;
+CREATE INDEX payments_client_recent ON payments(client_id, created_at, payment_id);
+CREATE TABLE daily_totals (
+    party TEXT NOT NULL,
+    party_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    day TEXT NOT NULL,
+    total_minor INTEGER NOT NULL,
+    PRIMARY KEY (party, party_id, currency, day)
+) WITHOUT ROWID;
+INSERT INTO daily_totals (party, party_id, currency, day, total_minor)
+    SELECT 'user', payer_user_id, currency, substr(created_at, 1, 10), SUM(amount_minor) FROM payments
+    WHERE payer_user_id IS NOT NULL AND status IN ('PROCESSING', 'SUCCESS')
+    GROUP BY payer_user_id, currency, substr(created_at, 1, 10);
+INSERT INTO daily_totals (party, party_id, currency, day, total_minor)
+    SELECT 'client', client_id, currency, substr(created_at, 1, 10), SUM(amount_minor) FROM payments
+    WHERE status = 'SUCCESS' OR (status = 'PROCESSING' AND payer_user_id IS NOT NULL)
+    GROUP BY client_id, currency, substr(created_at, 1, 10);
+CREATE TRIGGER daily_totals_user_add AFTER INSERT ON payments
+    WHEN NEW.payer_user_id IS NOT NULL AND NEW.status IN ('PROCESSING', 'SUCCESS')
+BEGIN
+    INSERT INTO daily_totals VALUES ('user', NEW.payer_user_id, NEW.currency, substr(NEW.created_at, 1, 10), NEW.amount_minor)
+        ON CONFLICT DO UPDATE SET total_minor = total_minor + excluded.total_minor;
+END;
+CREATE TRIGGER daily_totals_client_add AFTER INSERT ON payments
+    WHEN NEW.status = 'SUCCESS' OR (NEW.status = 'PROCESSING' AND NEW.payer_user_id IS NOT NULL)
+BEGIN
+    INSERT INTO daily_totals VALUES ('client', NEW.client_id, NEW.currency, substr(NEW.created_at, 1, 10), NEW.amount_minor)
+        ON CONFLICT DO UPDATE SET total_minor = total_minor + excluded.total_minor;
+END;
+CREATE TRIGGER daily_totals_user_update AFTER UPDATE ON payments
+    WHEN (OLD.status IS NOT NEW.status OR OLD.payer_user_id IS NOT NEW.payer_user_id OR OLD.client_id IS NOT NEW.client_id
+         OR OLD.currency IS NOT NEW.currency OR OLD.amount_minor IS NOT NEW.amount_minor OR OLD.created_at IS NOT NEW.created_at) AND ((OLD.payer_user_id IS NOT NULL AND OLD.status IN ('PROCESSING', 'SUCCESS'))
+      OR (NEW.payer_user_id IS NOT NULL AND NEW.status IN ('PROCESSING', 'SUCCESS')))
+BEGIN
+    UPDATE daily_totals SET total_minor = total_minor - OLD.amount_minor
+        WHERE OLD.payer_user_id IS NOT NULL AND OLD.status IN ('PROCESSING', 'SUCCESS')
+        AND party = 'user' AND party_id = OLD.payer_user_id AND currency = OLD.currency
+        AND day = substr(OLD.created_at, 1, 10);
+    INSERT INTO daily_totals
+        SELECT 'user', NEW.payer_user_id, NEW.currency, substr(NEW.created_at, 1, 10), NEW.amount_minor
+        WHERE NEW.payer_user_id IS NOT NULL AND NEW.status IN ('PROCESSING', 'SUCCESS')
+        ON CONFLICT DO UPDATE SET total_minor = total_minor + excluded.total_minor;
+END;
+CREATE TRIGGER daily_totals_client_update AFTER UPDATE ON payments
+    WHEN (OLD.status IS NOT NEW.status OR OLD.payer_user_id IS NOT NEW.payer_user_id OR OLD.client_id IS NOT NEW.client_id
+         OR OLD.currency IS NOT NEW.currency OR OLD.amount_minor IS NOT NEW.amount_minor OR OLD.created_at IS NOT NEW.created_at) AND (OLD.status = 'SUCCESS' OR (OLD.status = 'PROCESSING' AND OLD.payer_user_id IS NOT NULL)
+      OR NEW.status = 'SUCCESS' OR (NEW.status = 'PROCESSING' AND NEW.payer_user_id IS NOT NULL))
+BEGIN
+    UPDATE daily_totals SET total_minor = total_minor - OLD.amount_minor
+        WHERE (OLD.status = 'SUCCESS' OR (OLD.status = 'PROCESSING' AND OLD.payer_user_id IS NOT NULL))
+        AND party = 'client' AND party_id = OLD.client_id AND currency = OLD.currency
+        AND day = substr(OLD.created_at, 1, 10);
+    INSERT INTO daily_totals
+        SELECT 'client', NEW.client_id, NEW.currency, substr(NEW.created_at, 1, 10), NEW.amount_minor
+        WHERE NEW.status = 'SUCCESS' OR (NEW.status = 'PROCESSING' AND NEW.payer_user_id IS NOT NULL)
+        ON CONFLICT DO UPDATE SET total_minor = total_minor + excluded.total_minor;
+END;
+CREATE TRIGGER daily_totals_user_delete AFTER DELETE ON payments
+    WHEN OLD.payer_user_id IS NOT NULL AND OLD.status IN ('PROCESSING', 'SUCCESS')
+BEGIN
+    UPDATE daily_totals SET total_minor = total_minor - OLD.amount_minor
+        WHERE party = 'user' AND party_id = OLD.payer_user_id AND currency = OLD.currency
+        AND day = substr(OLD.created_at, 1, 10);
+END;
+CREATE TRIGGER daily_totals_client_delete AFTER DELETE ON payments
+    WHEN OLD.status = 'SUCCESS' OR (OLD.status = 'PROCESSING' AND OLD.payer_user_id IS NOT NULL)
+BEGIN
+    UPDATE daily_totals SET total_minor = total_minor - OLD.amount_minor
+        WHERE party = 'client' AND party_id = OLD.client_id AND currency = OLD.currency
+        AND day = substr(OLD.created_at, 1, 10);
+END;
 "#,
 ];
 
@@ -746,36 +828,24 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn sum_user_spending_since(
+    fn daily_total(
         &mut self,
-        user: &str,
+        party: DailyParty,
+        party_id: &str,
         cur: Currency,
-        since: DateTime<Utc>,
+        day: NaiveDate,
     ) -> Result<i64, StoreError> {
-        let sum: i64 = self
+        let total: Option<i64> = self
             .conn
             .prepare_cached(
-                "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE payer_user_id = ?1 AND currency = ?2 \
-                 AND created_at >= ?3 AND status IN ('PROCESSING', 'SUCCESS')",
+                "SELECT total_minor FROM daily_totals WHERE party = ?1 AND party_id = ?2 AND currency = ?3 AND day = ?4",
             )?
-            .query_row(params![user, cur.code(), ts(since)], |r| r.get(0))?;
-        Ok(sum)
-    }
-
-    fn sum_client_takings_since(
-        &mut self,
-        client: &str,
-        cur: Currency,
-        since: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let sum: i64 = self
-            .conn
-            .prepare_cached(
-                "SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE client_id = ?1 AND currency = ?2 \
-                 AND created_at >= ?3 AND (status = 'SUCCESS' OR (status = 'PROCESSING' AND payer_user_id IS NOT NULL))",
-            )?
-            .query_row(params![client, cur.code(), ts(since)], |r| r.get(0))?;
-        Ok(sum)
+            .query_row(
+                params![party.as_str(), party_id, cur.code(), day.format("%Y-%m-%d").to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(total.unwrap_or(0))
     }
 
     fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError> {

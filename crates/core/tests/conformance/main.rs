@@ -7,6 +7,7 @@
 //! * `rules`: the idempotency and ledger rules through the `Wallet` (pay, confirm, decline,
 //!   cancel, expire, refund, notifications, one-time values).
 //! * `concurrency`: the same rules under concurrent calls on two nodes of one database.
+//! * `daily_totals`: the running totals of the daily limits equal the SUM they replace.
 //! * `moving`: a wallet moved from SQLite to PostgreSQL with `export`/`import` keeps every cent.
 //! * `resilience`: PostgreSQL only: a pool whose connections are cut goes on.
 
@@ -37,6 +38,7 @@ macro_rules! for_each_backend {
 
 mod backend;
 mod concurrency;
+mod daily_totals;
 mod moving;
 mod records;
 mod resilience;

@@ -8,6 +8,7 @@ use walletd_core::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use walletd_core::parties::{Client, Limits, User};
 use walletd_core::payments::{Channel, Payment, PaymentStatus};
 use walletd_core::refunds::{Refund, RefundStatus};
+use walletd_core::storage::DailyParty;
 use walletd_core::CoreError;
 use walletd_protocol::Currency;
 
@@ -534,9 +535,9 @@ async fn payment_queries_select_the_right_rows(f: Fixture) {
         .collect();
     assert_eq!(at_expiry, ["b"], "due exactly at its expiry time");
 
-    let since = t0() - Duration::hours(10);
+    let day = t0().date_naive();
     let spent = f
-        .read(move |tx| Ok(tx.sum_user_spending_since("u1", usd(), since)?))
+        .read(move |tx| Ok(tx.daily_total(DailyParty::User, "u1", usd(), day)?))
         .await
         .unwrap();
     assert_eq!(
@@ -545,18 +546,18 @@ async fn payment_queries_select_the_right_rows(f: Fixture) {
         "holds and paid, not failed, cancelled, older or other currency"
     );
     let spent = f
-        .write(move |tx| Ok(tx.sum_user_spending_since("u1", usd(), since)?))
+        .write(move |tx| Ok(tx.daily_total(DailyParty::User, "u1", usd(), day)?))
         .await
         .unwrap();
     assert_eq!(spent, 1400, "the same in a write transaction");
     assert_eq!(
-        f.read(move |tx| Ok(tx.sum_user_spending_since("u2", usd(), since)?))
+        f.read(move |tx| Ok(tx.daily_total(DailyParty::User, "u2", usd(), day)?))
             .await
             .unwrap(),
         0
     );
     let taken = f
-        .read(move |tx| Ok(tx.sum_client_takings_since("c1", usd(), since)?))
+        .read(move |tx| Ok(tx.daily_total(DailyParty::Client, "c1", usd(), day)?))
         .await
         .unwrap();
     assert_eq!(
@@ -565,11 +566,47 @@ async fn payment_queries_select_the_right_rows(f: Fixture) {
         "an unpaid payment without a payer holds nothing"
     );
     assert_eq!(
-        f.read(move |tx| Ok(tx.sum_client_takings_since("c1", eur(), since)?))
+        f.read(move |tx| Ok(tx.daily_total(DailyParty::Client, "c1", eur(), day)?))
             .await
             .unwrap(),
         12800
     );
+    let yesterday = day.pred_opt().expect("a day before");
+    assert_eq!(
+        f.read(move |tx| Ok(tx.daily_total(DailyParty::User, "u1", usd(), yesterday)?))
+            .await
+            .unwrap(),
+        6400,
+        "each payment counts on the UTC day it was created"
+    );
+
+    // Status changes move the totals as the payments change: a hold released by a cancel, an
+    // unpaid payment that gets its payer, a paid one taken back.
+    f.write(move |tx| {
+        let mut c = tx.get_payment("c")?.expect("c");
+        c.status = PaymentStatus::Cancelled;
+        tx.update_payment(&c)?;
+        let mut a = tx.get_payment("a")?.expect("a");
+        a.payer_user_id = Some("u2".into());
+        tx.update_payment(&a)?;
+        let mut d = tx.get_payment("d")?.expect("d");
+        d.status = PaymentStatus::Fail;
+        tx.update_payment(&d)?;
+        Ok(())
+    })
+    .await
+    .expect("update");
+    let totals = f
+        .read(move |tx| {
+            Ok((
+                tx.daily_total(DailyParty::User, "u1", usd(), day)?,
+                tx.daily_total(DailyParty::User, "u2", usd(), day)?,
+                tx.daily_total(DailyParty::Client, "c1", usd(), day)?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(totals, (200, 100, 200 + 100), "after the status changes");
 
     let newest: Vec<String> = f
         .read(|tx| Ok(tx.list_payments(Some("c1"), 3)?))

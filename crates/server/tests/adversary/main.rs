@@ -8,6 +8,8 @@ mod network;
 mod notifier;
 mod pages;
 mod parsing;
+mod perf_flat_cost;
+mod perf_harness;
 mod secrets;
 mod signin;
 mod signin_harness;

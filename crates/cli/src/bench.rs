@@ -1,0 +1,408 @@
+//! `walletd bench …` (hidden): the helpers of `bench/run.sh`. They prepare a data directory and
+//! pre-sign requests; the load itself comes from `wrk`, so the figures are the server's.
+
+use anyhow::Context as _;
+use clap::{Subcommand, ValueEnum};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use walletd_core::clock::{RandomIds, SystemClock};
+use walletd_core::parties::{Client, Limits, User};
+use walletd_core::payments::{Channel, PayCommand, PayFactors, PayOutcome, PaymentStatus, Scenario};
+use walletd_core::Wallet;
+use walletd_protocol::crypto::{Algorithm, PrivateKey};
+use walletd_protocol::signature::format_header;
+use walletd_protocol::{content, time, Amount, Currency};
+use walletd_server::Config;
+
+/// The bench merchant's client id and app id.
+pub const CLIENT_ID: &str = "bench";
+const APP_ID: &str = "bench-app";
+/// The bench payer (a user with a large balance).
+const PAYER: &str = "bench-payer";
+/// Most payments one history transaction inserts.
+const MAX_HISTORY_BATCH: usize = 50_000;
+/// Most requests one pre-signed script holds (each is a few hundred bytes of Lua).
+const MAX_PRESIGNED: usize = 2_000_000;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Create the bench merchant (key in DATA_DIR/bench-merchant/private_key.pem, a daily limit
+    /// so every pay checks it) and a payer with a balance; optionally PAID paid payments
+    /// (`paid-<n>`, through the wallet: pay with a known payer, then confirm).
+    Setup {
+        /// Paid payments to create for the refund and inquiry runs.
+        #[arg(long, default_value_t = 0)]
+        paid: usize,
+        /// The merchant's USD daily limit in minor units (large: it must not refuse, only count).
+        #[arg(long, default_value_t = 900_000_000_000_000)]
+        daily_limit: i64,
+    },
+    /// Store PAYMENTS paid payments of the bench merchant, created today, through the storage
+    /// API in large transactions (history for the flat-cost run; they have no ledger legs).
+    History {
+        #[arg(long)]
+        payments: usize,
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+    },
+    /// Sign REQUESTS distinct requests of one kind now and write a wrk Lua script that sends
+    /// them, each wrk thread its own share, and prints one `RESULT` line at the end.
+    Presign {
+        #[arg(long, value_enum)]
+        kind: Kind,
+        #[arg(long)]
+        requests: usize,
+        /// wrk threads (`-t`): thread k sends requests k, k+T, k+2T, …
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Milliseconds each connection waits before its next request (fixed-rate runs).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Prefix of the request ids, so several runs on one database stay distinct.
+        #[arg(long, default_value = "run")]
+        tag: String,
+        /// How many paid payments `setup --paid` made (inquiries and refunds cycle through them).
+        #[arg(long, default_value_t = 1)]
+        paid: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    /// v2 cashier pay, a new paymentRequestId each.
+    Pay,
+    /// v2 inquiryPayment of the paid payments `paid-<n>`, in turn.
+    Inquiry,
+    /// v2 refund of 1 minor unit of the paid payments `paid-<n>` in turn, a new
+    /// refundRequestId each (a payment of 1000 minor units takes up to 1000 of them).
+    Refund,
+}
+
+fn open(config: &Config) -> anyhow::Result<Wallet> {
+    walletd_server::open_wallet(config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
+}
+
+fn usd(minor: i64) -> anyhow::Result<Amount> {
+    Ok(Amount::from_minor(
+        Currency::from_code("USD").context("USD")?,
+        minor,
+    )?)
+}
+
+fn cashier_pay(request_id: String, minor: i64, payer: Option<&str>) -> anyhow::Result<PayCommand> {
+    Ok(PayCommand {
+        client_id: CLIENT_ID.into(),
+        channel: Channel::MiniProgramV2,
+        partner_id: None,
+        app_id: Some(APP_ID.into()),
+        payment_request_id: request_id.clone(),
+        amount: usd(minor)?,
+        scenario: Scenario::Cashier,
+        order_title: "bench".into(),
+        reference_order_id: Some(request_id),
+        merchant_display_name: None,
+        payer_user_id: payer.map(str::to_owned),
+        expiry_time: None,
+        return_url: None,
+        notify_url: None,
+        extend_info: None,
+        payment_auth_code: None,
+        factors: PayFactors::default(),
+    })
+}
+
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Setup { paid, daily_limit } => setup(config, paid, daily_limit).await,
+        BenchCommand::History { payments, batch } => history(config, payments, batch).await,
+        BenchCommand::Presign {
+            kind,
+            requests,
+            threads,
+            delay_ms,
+            tag,
+            paid,
+            out,
+        } => presign(
+            &config.data_dir,
+            kind,
+            Shape {
+                requests,
+                threads,
+                delay_ms,
+                paid: paid.max(1),
+            },
+            &tag,
+            &out,
+        ),
+    }
+}
+
+async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result<()> {
+    let wallet = open(config)?;
+    let key = crate::generate_keys(Algorithm::Rsa256, &config.data_dir.join("bench-merchant"))?;
+    let mut client = Client::new(CLIENT_ID, "Bench", wallet.now());
+    client.app_ids = vec![APP_ID.into()];
+    client.limits.insert(
+        "USD".into(),
+        Limits {
+            per_payment_minor: None,
+            daily_minor: Some(daily_limit),
+        },
+    );
+    client.add_key("RSA256", &key.public_key().to_spki_pem(), wallet.now());
+    wallet.add_client(client).await?;
+    wallet
+        .add_user(User::new(PAYER, "+15559999999", "Bench Payer", wallet.now()))
+        .await?;
+    wallet.top_up(PAYER, usd(1_000_000_000_000)?).await?;
+    if paid == 0 {
+        return Ok(());
+    }
+    // Paid payments: a pay naming its payer holds the funds, the confirm posts them. Many in
+    // flight at once, so group commit batches them as it does under HTTP load.
+    let in_flight = 64.min(paid);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..in_flight {
+        let (wallet, next) = (wallet.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= paid {
+                    return Ok::<_, anyhow::Error>(ids);
+                }
+                match wallet
+                    .pay(cashier_pay(format!("paid-{i}"), 1000, Some(PAYER))?)
+                    .await?
+                {
+                    PayOutcome::Accepted(p) => ids.push(p.payment_id),
+                    other => anyhow::bail!("bench pay paid-{i}: {other:?}"),
+                }
+            }
+        }));
+    }
+    let mut ids = Vec::with_capacity(paid);
+    for w in workers {
+        ids.extend(w.await??);
+    }
+    let paid_at = Instant::now();
+    let queue = Arc::new(std::sync::Mutex::new(ids));
+    let mut workers = Vec::new();
+    for _ in 0..in_flight {
+        let (wallet, queue) = (wallet.clone(), queue.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+                let Some(id) = next else {
+                    return Ok::<_, anyhow::Error>(());
+                };
+                wallet.confirm_payment(&id, PAYER).await?;
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let confirm_secs = paid_at.elapsed().as_secs_f64();
+    println!(
+        "CORE paid={paid} pay_with_payer_per_s={:.0} confirm_per_s={:.0}",
+        paid as f64 / (paid_at - started).as_secs_f64(),
+        paid as f64 / confirm_secs
+    );
+    Ok(())
+}
+
+async fn history(config: &Config, payments: usize, batch: usize) -> anyhow::Result<()> {
+    let wallet = open(config)?;
+    let batch = batch.clamp(1, MAX_HISTORY_BATCH);
+    // One real payment of the bench merchant is the template; the copies differ in their ids
+    // and are paid by the bench payer, so every one of them counts for the daily limit.
+    let template = match wallet
+        .pay(cashier_pay("history-template".into(), 500, None)?)
+        .await?
+    {
+        PayOutcome::Accepted(p) => p,
+        other => anyhow::bail!("the history template payment: {other:?}"),
+    };
+    let started = Instant::now();
+    let mut done = 0usize;
+    while done < payments {
+        let n = batch.min(payments - done);
+        let (first, template) = (done, template.clone());
+        wallet
+            .write(move |ctx, tx| {
+                let now = ctx.now();
+                for i in first..first + n {
+                    let mut p = template.clone();
+                    p.payment_id = format!("hist-{i:09}");
+                    p.payment_request_id = format!("hist-{i}");
+                    p.reference_order_id = Some(format!("hist-{i}"));
+                    p.status = PaymentStatus::Success;
+                    p.payer_user_id = Some(PAYER.into());
+                    p.amount_minor = 100 + (i % 900) as i64;
+                    p.created_at = now;
+                    p.paid_at = Some(now);
+                    tx.insert_payment(&p)?;
+                }
+                Ok(())
+            })
+            .await?;
+        done += n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "HISTORY payments={payments} seconds={secs:.1} per_s={:.0}",
+        payments as f64 / secs
+    );
+    Ok(())
+}
+
+/// A Lua long string that holds `s` whatever it contains.
+fn lua_string(s: &str) -> String {
+    let mut level = 0;
+    loop {
+        let close = format!("]{}]", "=".repeat(level));
+        if !s.contains(&close) {
+            return format!("[{}[{s}{close}", "=".repeat(level));
+        }
+        level += 1;
+    }
+}
+
+/// How many requests a script holds and how wrk sends them.
+struct Shape {
+    requests: usize,
+    threads: usize,
+    delay_ms: u64,
+    paid: usize,
+}
+
+fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> anyhow::Result<()> {
+    let Shape {
+        requests,
+        threads,
+        delay_ms,
+        paid,
+    } = shape;
+    anyhow::ensure!(
+        (1..=MAX_PRESIGNED).contains(&requests),
+        "--requests must be 1..={MAX_PRESIGNED}"
+    );
+    let key_path = data_dir.join("bench-merchant").join("private_key.pem");
+    let pem = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("reading {} (run `walletd bench setup` first)", key_path.display()))?;
+    let key = PrivateKey::from_text(&pem).context("the bench merchant key")?;
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    writeln!(w, "-- pre-signed by `walletd bench presign`: {requests} requests")?;
+    writeln!(w, "local reqs = {{")?;
+    let started = Instant::now();
+    for i in 0..requests {
+        let (path, body) = match kind {
+            Kind::Pay => (
+                "/api/v2/payments/pay",
+                format!(
+                    r#"{{"appId":"{APP_ID}","paymentRequestId":"{tag}-{i}","paymentAmount":{{"currency":"USD","value":"{}"}},"order":{{"referenceOrderId":"o-{tag}-{i}","orderDescription":"bench"}}}}"#,
+                    100 + i % 900
+                ),
+            ),
+            Kind::Inquiry => (
+                "/api/v2/payments/inquiryPayment",
+                format!(r#"{{"paymentRequestId":"paid-{}"}}"#, i % paid),
+            ),
+            Kind::Refund => (
+                "/api/v2/payments/refund",
+                format!(
+                    r#"{{"refundRequestId":"{tag}-{i}","paymentRequestId":"paid-{}","refundAmount":{{"currency":"USD","value":"1"}}}}"#,
+                    i % paid
+                ),
+            ),
+        };
+        let at = time::format_response_time(chrono::Utc::now().fixed_offset());
+        let raw = key.sign(&content::mini_program(
+            "POST",
+            path,
+            CLIENT_ID,
+            &at,
+            body.as_bytes(),
+        ))?;
+        let signature = format_header(Algorithm::Rsa256, 1, &raw);
+        writeln!(
+            w,
+            "{{{}, {}, {}, {}}},",
+            lua_string(path),
+            lua_string(&at),
+            lua_string(&signature),
+            lua_string(&body)
+        )?;
+    }
+    writeln!(w, "}}")?;
+    write!(
+        w,
+        r#"
+local threads = {{}}
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  idx = tid
+  bad = 0
+  sample = ""
+end
+request = function()
+  local r = reqs[(idx % #reqs) + 1]
+  idx = idx + {threads}
+  return wrk.format("POST", r[1], {{
+    ["client-id"] = "{CLIENT_ID}",
+    ["request-time"] = r[2],
+    ["signature"] = r[3],
+    ["content-type"] = "application/json; charset=UTF-8",
+  }}, r[4])
+end
+function delay()
+  return {delay_ms}
+end
+function response(status, headers, body)
+  if status ~= 200 or not (body:find('"resultStatus":"S"', 1, true) or body:find('"resultStatus":"A"', 1, true)) then
+    bad = bad + 1
+    if sample == "" then sample = body end
+  end
+end
+function done(summary, latency, requests)
+  local bad, sample = 0, ""
+  for _, t in ipairs(threads) do
+    bad = bad + t:get("bad")
+    if sample == "" then sample = t:get("sample") end
+  end
+  local secs = summary.duration / 1e6
+  io.write(string.format("RESULT requests=%d seconds=%.2f rps=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f bad=%d errors=%d presigned=%d\n",
+    summary.requests, secs, summary.requests / secs, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, bad,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    #reqs))
+  if sample ~= "" then io.write("SAMPLE_BAD " .. sample .. "\n") end
+end
+"#
+    )?;
+    w.flush()?;
+    eprintln!(
+        "presigned {requests} {} requests in {:.1} s",
+        match kind {
+            Kind::Pay => "pay",
+            Kind::Inquiry => "inquiry",
+            Kind::Refund => "refund",
+        },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

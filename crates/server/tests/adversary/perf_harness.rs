@@ -1,0 +1,178 @@
+//! A real walletd on port 0 for the flat-cost tests: two merchants with daily limits (so every
+//! pay checks one), a funded payer, and a way to read how much CPU the storage writer spent.
+
+use std::sync::{Arc, OnceLock};
+use tempfile::TempDir;
+use walletd_client::{MiniProgramClient, RequestOptions};
+use walletd_core::clock::{RandomIds, SystemClock};
+use walletd_core::parties::{Client, Limits, User};
+use walletd_core::payments::{Channel, PayCommand, PayOutcome, PaymentStatus, Scenario};
+use walletd_core::Wallet;
+use walletd_protocol::crypto::{Algorithm, PrivateKey};
+use walletd_protocol::{Amount, Currency};
+use walletd_server::{Application, Config};
+
+pub const BUSY: &str = "busy-merchant";
+pub const QUIET: &str = "quiet-merchant";
+pub const APP_ID: &str = "perf-app";
+pub const PAYER: &str = "perf-payer";
+
+fn merchant_key() -> &'static PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+}
+
+pub fn usd(minor: i64) -> Amount {
+    Amount::from_minor(Currency::from_code("USD").expect("USD"), minor).expect("amount")
+}
+
+pub struct PerfApp {
+    pub wallet: Wallet,
+    base_url: String,
+    wallet_key: walletd_protocol::crypto::PublicKey,
+    _data_dir: TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for PerfApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub async fn spawn_perf_app() -> PerfApp {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
+        .expect("wallet");
+    let now = wallet.now();
+    for id in [BUSY, QUIET] {
+        let mut c = Client::new(id, id, now);
+        c.partner_id = format!("P-{id}");
+        c.app_ids = vec![APP_ID.into()];
+        c.limits.insert(
+            "USD".into(),
+            Limits {
+                per_payment_minor: None,
+                daily_minor: Some(i64::MAX / 4),
+            },
+        );
+        c.add_key("RSA256", &merchant_key().public_key().to_spki_pem(), now);
+        wallet.add_client(c).await.expect("client");
+    }
+    wallet
+        .add_user(User::new(PAYER, "+15550009999", PAYER, now))
+        .await
+        .expect("user");
+    wallet.top_up(PAYER, usd(1_000_000)).await.expect("top up");
+    let app = Application::build_with_wallet(config, wallet.clone())
+        .await
+        .expect("build");
+    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
+    let wallet_key = app.state().wallet_key.public_key();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server");
+    });
+    PerfApp {
+        wallet,
+        base_url,
+        wallet_key,
+        _data_dir: data_dir,
+        shutdown: Some(tx),
+    }
+}
+
+impl PerfApp {
+    /// A signed v2 cashier pay of `merchant` over HTTP; returns the answer's resultStatus.
+    pub async fn pay(&self, merchant: &str, request_id: &str) -> String {
+        let client = MiniProgramClient::new(
+            &self.base_url,
+            merchant,
+            merchant_key().clone(),
+            self.wallet_key.clone(),
+        );
+        let body = format!(
+            r#"{{"appId":"{APP_ID}","paymentRequestId":"{request_id}","paymentAmount":{{"currency":"USD","value":"150"}},"order":{{"referenceOrderId":"o-{request_id}","orderDescription":"tea"}}}}"#
+        );
+        let answer = client
+            .send("v2/payments/pay", body.into_bytes(), &RequestOptions::default())
+            .await
+            .expect("a verified answer");
+        answer.result.result_status.clone()
+    }
+
+    /// Stores `n` paid payments of `merchant`, created now, in one transaction through the
+    /// storage API: a day's history that every one of its daily-limit checks has to count.
+    pub async fn fill_day(&self, merchant: &str, n: usize) {
+        let template = match self
+            .wallet
+            .pay(PayCommand {
+                client_id: merchant.into(),
+                channel: Channel::MiniProgramV2,
+                partner_id: None,
+                app_id: Some(APP_ID.into()),
+                payment_request_id: "template".into(),
+                amount: usd(100),
+                scenario: Scenario::Cashier,
+                order_title: "template".into(),
+                reference_order_id: None,
+                merchant_display_name: None,
+                payer_user_id: None,
+                expiry_time: None,
+                return_url: None,
+                notify_url: None,
+                extend_info: None,
+                payment_auth_code: None,
+                factors: Default::default(),
+            })
+            .await
+            .expect("pay")
+        {
+            PayOutcome::Accepted(p) => p,
+            other => panic!("the template payment: {other:?}"),
+        };
+        self.wallet
+            .write(move |ctx, tx| {
+                for i in 0..n {
+                    let mut p = template.clone();
+                    p.payment_id = format!("{}-hist-{i}", template.client_id);
+                    p.payment_request_id = format!("hist-{i}");
+                    p.status = PaymentStatus::Success;
+                    p.payer_user_id = Some(PAYER.into());
+                    p.created_at = ctx.now();
+                    tx.insert_payment(&p)?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("history");
+    }
+
+    /// CPU time the storage writer thread has spent so far, in nanoseconds: read by a job that
+    /// runs on that thread (`/proc/thread-self/schedstat`, first field), so other tests' threads
+    /// and the HTTP workers do not count.
+    pub async fn writer_cpu_ns(&self) -> u64 {
+        self.wallet
+            .write(|_, _| {
+                let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+                Ok(stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0))
+            })
+            .await
+            .expect("schedstat")
+    }
+}
