@@ -14,6 +14,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the storage worker stopped")]
     Stopped,
+    /// The queue of jobs waiting for the database is full: the job was not run. Answered at once
+    /// (a signed "try again" in the signed dialects), so overload cannot grow memory without limit.
+    #[error("the database is busy ({0} jobs waiting); retry shortly")]
+    Busy(usize),
 }
 
 /// Why a core operation did not happen.

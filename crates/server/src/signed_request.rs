@@ -141,3 +141,62 @@ impl Answer {
         Answer { body, code }
     }
 }
+
+/// Finishes a signed dialect's answer: HTTP 200 with its `signature` header, or — when the wallet
+/// could not sign — HTTP 503 with no body. Never an unsigned 200: a strict client would refuse it
+/// and a lax one would take an unsigned body for the wallet's word. A 503 is a transport failure
+/// that every SDK retries, and idempotency makes the retry safe.
+pub fn finish_signed<E: fmt::Display>(
+    builder: axum::http::response::Builder,
+    signature: Result<String, E>,
+    body: Vec<u8>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    match signature {
+        Ok(signature) => builder
+            .header("signature", signature)
+            .body(Body::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "signing an answer failed; answering 503 instead of an unsigned answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", "1")],
+                "the wallet cannot sign its answer right now; retry\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod finish_signed_tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_that_cannot_be_signed_is_a_503_not_an_unsigned_200() {
+        let builder = axum::http::Response::builder()
+            .status(200)
+            .header("client-id", "acme");
+        let refused = finish_signed(builder, Err::<String, _>("no key"), b"{\"result\":{}}".to_vec());
+        assert_eq!(refused.status(), 503);
+        assert!(refused.headers().get("signature").is_none());
+        assert!(
+            refused.headers().get("client-id").is_none(),
+            "nothing of the answer leaks"
+        );
+
+        let builder = axum::http::Response::builder().status(200);
+        let signed = finish_signed(
+            builder,
+            Ok::<_, String>("algorithm=RSA256,keyVersion=1,signature=x".into()),
+            b"{}".to_vec(),
+        );
+        assert_eq!(signed.status(), 200);
+        assert_eq!(
+            signed.headers()["signature"],
+            "algorithm=RSA256,keyVersion=1,signature=x"
+        );
+    }
+}

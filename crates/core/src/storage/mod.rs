@@ -29,6 +29,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::any::Any;
 use walletd_protocol::Currency;
 
+/// Jobs that may wait for the database in one queue (SQLite's writer, its readers, PostgreSQL's
+/// pool). Beyond it a job is refused at once with [`StoreError::Busy`].
+pub const QUEUED_JOBS: usize = 4096;
+
 /// One open transaction. Every method is a plain record operation.
 pub trait Tx {
     /// The schema version of the database, and the one this build knows (they differ when another

@@ -424,7 +424,7 @@ struct Envelope {
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
-    queue: Mutex<mpsc::Sender<Envelope>>,
+    queue: Mutex<mpsc::SyncSender<Envelope>>,
 }
 
 impl PostgresStore {
@@ -436,7 +436,7 @@ impl PostgresStore {
             let config = config.clone();
             on_own_thread(move || migrate(&mut connect(&config)?))?;
         }
-        let (tx, rx) = mpsc::channel::<Envelope>();
+        let (tx, rx) = mpsc::sync_channel::<Envelope>(super::QUEUED_JOBS);
         let rx = Arc::new(Mutex::new(rx));
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
         let connections = connections.max(1);
@@ -504,9 +504,18 @@ impl PostgresStore {
 impl Store for PostgresStore {
     fn submit(&self, access: Access, job: Job) -> JobReply {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        let sent = self.queue.lock().map(|q| q.send(Envelope { access, job, reply }));
-        if let Ok(Err(mpsc::SendError(env))) = sent {
-            let _ = env.reply.send(Err(StoreError::Stopped.into()));
+        let sent = self
+            .queue
+            .lock()
+            .map(|q| q.try_send(Envelope { access, job, reply }));
+        match sent {
+            Ok(Err(mpsc::TrySendError::Full(env))) => {
+                let _ = env.reply.send(Err(StoreError::Busy(super::QUEUED_JOBS).into()));
+            }
+            Ok(Err(mpsc::TrySendError::Disconnected(env))) => {
+                let _ = env.reply.send(Err(StoreError::Stopped.into()));
+            }
+            _ => {}
         }
         rx
     }

@@ -315,8 +315,9 @@ struct Envelope {
 
 /// The SQLite store.
 pub struct SqliteStore {
-    writer: Mutex<mpsc::Sender<Envelope>>,
-    readers: Mutex<mpsc::Sender<Envelope>>,
+    writer: Mutex<mpsc::SyncSender<Envelope>>,
+    readers: Mutex<mpsc::SyncSender<Envelope>>,
+    queued_jobs: usize,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -329,6 +330,16 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, applies migrations and starts the
     /// writer and `readers` reader threads.
     pub fn open(path: &Path, readers: usize) -> Result<SqliteStore, StoreError> {
+        Self::open_with_queue(path, readers, super::QUEUED_JOBS)
+    }
+
+    /// Like [`SqliteStore::open`], with at most `queued_jobs` jobs waiting in each queue.
+    pub fn open_with_queue(
+        path: &Path,
+        readers: usize,
+        queued_jobs: usize,
+    ) -> Result<SqliteStore, StoreError> {
+        let queued_jobs = queued_jobs.max(1);
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is durable once it returns; group commit pays for it once per batch.
@@ -336,13 +347,13 @@ impl SqliteStore {
         configure(&conn)?;
         migrate(&mut conn)?;
 
-        let (wtx, wrx) = mpsc::channel::<Envelope>();
+        let (wtx, wrx) = mpsc::sync_channel::<Envelope>(queued_jobs);
         std::thread::Builder::new()
             .name("walletd-sqlite-writer".into())
             .spawn(move || writer_loop(conn, wrx))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
 
-        let (rtx, rrx) = mpsc::channel::<Envelope>();
+        let (rtx, rrx) = mpsc::sync_channel::<Envelope>(queued_jobs);
         let rrx = Arc::new(Mutex::new(rrx));
         for i in 0..readers.max(1) {
             let conn = Connection::open_with_flags(
@@ -361,6 +372,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(wtx),
             readers: Mutex::new(rtx),
+            queued_jobs,
         })
     }
 }
@@ -476,9 +488,15 @@ impl Store for SqliteStore {
             Access::Write => &self.writer,
             Access::Read => &self.readers,
         };
-        let sent = queue.lock().map(|q| q.send(Envelope { job, reply }));
-        if let Ok(Err(mpsc::SendError(env))) = sent {
-            let _ = env.reply.send(Err(StoreError::Stopped.into()));
+        let sent = queue.lock().map(|q| q.try_send(Envelope { job, reply }));
+        match sent {
+            Ok(Err(mpsc::TrySendError::Full(env))) => {
+                let _ = env.reply.send(Err(StoreError::Busy(self.queued_jobs).into()));
+            }
+            Ok(Err(mpsc::TrySendError::Disconnected(env))) => {
+                let _ = env.reply.send(Err(StoreError::Stopped.into()));
+            }
+            _ => {}
         }
         rx
     }
@@ -1321,5 +1339,48 @@ impl Tx for SqliteTx<'_> {
             "SELECT doc FROM captures WHERE payment_id = ?1 ORDER BY created_at, capture_id",
             [payment_id],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Access, Job};
+
+    /// A job that tells `started` it runs, then holds the writer until `release` says go.
+    fn blocking_job(started: mpsc::Sender<()>, release: Arc<Mutex<mpsc::Receiver<()>>>) -> Job {
+        Box::new(move |_tx| {
+            let _ = started.send(());
+            if let Ok(r) = release.lock() {
+                let _ = r.recv();
+            }
+            Ok(Box::new(()) as Box<dyn Any + Send>)
+        })
+    }
+
+    fn quick_job() -> Job {
+        Box::new(|_tx| Ok(Box::new(()) as Box<dyn Any + Send>))
+    }
+
+    #[tokio::test]
+    async fn a_job_beyond_a_full_queue_is_refused_at_once_and_the_queued_ones_still_run() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open_with_queue(&dir.path().join("queue.sqlite3"), 1, 1).expect("open");
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel();
+        let running = store.submit(
+            Access::Write,
+            blocking_job(started_tx, Arc::new(Mutex::new(release_rx))),
+        );
+        started_rx.recv().expect("the writer runs the first job");
+        let queued = store.submit(Access::Write, quick_job());
+        let refused = store.submit(Access::Write, quick_job());
+        match refused.await.expect("an answer at once") {
+            Err(CoreError::Store(StoreError::Busy(1))) => {}
+            other => panic!("expected Busy, got {:?}", other.map(|_| ())),
+        }
+        release_tx.send(()).expect("release");
+        assert!(running.await.expect("answer").is_ok());
+        assert!(queued.await.expect("answer").is_ok(), "a queued job is not lost");
     }
 }

@@ -108,6 +108,13 @@ impl From<CoreError> for ApError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Rejected { code, message } => ApError::new(code, message),
+            CoreError::Store(walletd_core::StoreError::Busy(waiting)) => {
+                tracing::warn!(waiting, "database queue full: answered try again");
+                ApError::new(
+                    ResultCode::RequestTrafficExceedLimit,
+                    "The wallet is busy and did not carry out this request; retry shortly",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApError::new(
@@ -424,7 +431,7 @@ async fn route(state: &AppState, path: &str, mut call: Call) -> Answer {
 }
 
 /// Signs `body` for the request's path and merchant with a fresh nonce and wraps it in an HTTP 200
-/// response. The one place every answer of the dialect is signed.
+/// response (a 503 if it cannot be signed: see [`crate::signed_request::finish_signed`]). The one place every answer of the dialect is signed.
 ///
 /// Header names are written as the AlphaPay document spells them (`Signature`, `Merchant-Code`,
 /// `Response-Time`, `Nonce`, `Content-Type`) by AlphaPay's own listener (`alphapay.listen`), whose
@@ -443,13 +450,11 @@ fn sign_answer(state: &AppState, sign_path: &str, merchant_code: &str, body: Vec
         builder = builder.header("merchant-code", v);
     }
     let key = &state.wallet_key;
-    match key.key.sign(&signed) {
-        Ok(raw) => builder = builder.header("signature", format_header_alphapay(key.version, &raw)),
-        Err(e) => tracing::error!(error = %e, "signing an answer failed"),
-    }
-    builder
-        .body(axum::body::Body::from(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    let signature = key
+        .key
+        .sign(&signed)
+        .map(|raw| format_header_alphapay(key.version, &raw));
+    crate::signed_request::finish_signed(builder, signature, body)
 }
 
 #[cfg(test)]

@@ -47,6 +47,13 @@ impl From<CoreError> for MpError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Rejected { code, message } => MpError { code, message },
+            CoreError::Store(walletd_core::StoreError::Busy(waiting)) => {
+                tracing::warn!(waiting, "database queue full: answered try again");
+                MpError::new(
+                    ResultCode::RequestTrafficExceedLimit,
+                    "The wallet is busy and did not carry out this request; retry shortly with the same request id",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 MpError::new(
@@ -299,14 +306,23 @@ fn sign_answer(state: &AppState, sign_path: &str, client_id: &str, body: Vec<u8>
     if let Ok(v) = HeaderValue::from_str(client_id) {
         builder = builder.header("client-id", v);
     }
-    match state.wallet_key.key.sign(&signed) {
-        Ok(raw) => {
-            let key = &state.wallet_key;
-            builder = builder.header("signature", format_header(key.key.algorithm(), key.version, &raw));
-        }
-        Err(e) => tracing::error!(error = %e, "signing an answer failed"),
+    let key = &state.wallet_key;
+    let signature = key
+        .key
+        .sign(&signed)
+        .map(|raw| format_header(key.key.algorithm(), key.version, &raw));
+    crate::signed_request::finish_signed(builder, signature, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_database_queue_is_a_try_again_not_an_unknown_outcome() {
+        let e = MpError::from(CoreError::Store(walletd_core::StoreError::Busy(4096)));
+        assert_eq!(e.code, ResultCode::RequestTrafficExceedLimit);
+        assert_eq!(e.code.status().as_str(), "U");
+        assert!(e.message.contains("did not carry out"));
     }
-    builder
-        .body(Body::from(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
