@@ -208,31 +208,37 @@ impl Fixture {
                 .await
                 .expect("add user");
             self.wallet.top_up(user, usd_minor(minor)).await.expect("top up");
-            let grant = walletd_core::oauth::Grant {
-                client_id: CLIENT.into(),
-                app_id: None,
-                user_id: user.into(),
-                scopes: vec![walletd_core::oauth::Scope::AgreementPay],
-                agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
-            };
-            let code = self
-                .wallet
-                .issue_auth_code(grant, 300)
-                .await
-                .expect("auth code")
-                .code;
-            let request = walletd_core::oauth::TokenRequest {
-                client_id: CLIENT.into(),
-                reference_client_id: None,
-                grant_type: walletd_core::oauth::TokenGrantType::AuthorizationCode { auth_code: code },
-            };
-            self.wallet
-                .apply_token(request, walletd_core::oauth::Lifetimes::default())
-                .await
-                .expect("apply token")
-                .expect("token pair");
+            self.grant_agreement(user).await;
         }
         self
+    }
+
+    /// `user` grants the demo client `AGREEMENT_PAY` (up to 10,000.00 USD a payment) through an
+    /// auth code and applyToken; the access token lives a day from the wallet's clock.
+    pub async fn grant_agreement(&self, user: &str) {
+        let grant = walletd_core::oauth::Grant {
+            client_id: CLIENT.into(),
+            app_id: None,
+            user_id: user.into(),
+            scopes: vec![walletd_core::oauth::Scope::AgreementPay],
+            agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
+        };
+        let code = self
+            .wallet
+            .issue_auth_code(grant, 300)
+            .await
+            .expect("auth code")
+            .code;
+        let request = walletd_core::oauth::TokenRequest {
+            client_id: CLIENT.into(),
+            reference_client_id: None,
+            grant_type: walletd_core::oauth::TokenGrantType::AuthorizationCode { auth_code: code },
+        };
+        self.wallet
+            .apply_token(request, walletd_core::oauth::Lifetimes::default())
+            .await
+            .expect("apply token")
+            .expect("token pair");
     }
 
     /// A USD cashier payment request of the demo client; `payer` makes it hold funds at once.

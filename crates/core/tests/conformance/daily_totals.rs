@@ -121,6 +121,9 @@ async fn daily_totals_equal_the_sum_of_the_days_payments_after_a_mixed_workload(
     // The next UTC day starts from zero and leaves the first day's totals alone.
     f.advance_secs(24 * 3600);
     let next = f.wallet.now().date_naive();
+    // A day's access token has expired: the users grant the merchant again.
+    f.grant_agreement(ALICE).await;
+    f.grant_agreement(BOB).await;
     let tomorrow = f.accepted("n-1", 120, Some(ALICE)).await;
     f.wallet
         .confirm_payment(&tomorrow.payment_id, ALICE)

@@ -28,7 +28,7 @@ use crate::signed_request::{self, header, KeyRefusal};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 use bytes::Bytes;
