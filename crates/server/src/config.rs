@@ -391,7 +391,219 @@ impl Config {
                     .any(|f| k == *f || k.starts_with(&format!("{f}__")))
             })
             .split("__");
-        fig.merge(env).extract().map_err(Box::new)
+        let config: Config = fig.merge(env).extract().map_err(Box::new)?;
+        config.validate().map_err(|e| Box::new(figment::Error::from(e)))?;
+        Ok(config)
+    }
+
+    /// Checks every duration, size and count against the bounds the code can work with, so that
+    /// a value out of range is a clear message at start rather than an overflow (a panic) on the
+    /// first request that adds it to a time. All problems are listed at once.
+    pub fn validate(&self) -> Result<(), String> {
+        const DAY: i64 = 24 * 3600;
+        const YEAR: i64 = 366 * DAY;
+        let mut problems = Vec::new();
+        let mut check = |key: &str, value: i128, min: i128, max: i128| {
+            if value < min || value > max {
+                problems.push(format!("{key} = {value} is out of range ({min} to {max})"));
+            }
+        };
+        let u = |v: u64| i128::from(v);
+        let z = |v: usize| i128::try_from(v).unwrap_or(i128::MAX);
+        let i = i128::from;
+        check("sweep_interval_ms", u(self.sweep_interval_ms), 10, 3_600_000);
+        check("database_connections", z(self.database_connections), 1, 1024);
+        let h = &self.http;
+        check(
+            "http.header_read_timeout_secs",
+            u(h.header_read_timeout_secs),
+            1,
+            3600,
+        );
+        check(
+            "http.body_read_timeout_secs",
+            u(h.body_read_timeout_secs),
+            1,
+            3600,
+        );
+        check("http.idle_timeout_secs", u(h.idle_timeout_secs), 1, 86_400);
+        check("http.max_connections", z(h.max_connections), 1, 1_000_000);
+        check(
+            "http.max_connections_per_address",
+            z(h.max_connections_per_address),
+            1,
+            z(h.max_connections.max(1)),
+        );
+        check(
+            "http.rate_limit_per_second",
+            i128::from(h.rate_limit_per_second),
+            0,
+            1_000_000,
+        );
+        check(
+            "http.rate_limit_burst",
+            i128::from(h.rate_limit_burst),
+            1,
+            10_000_000,
+        );
+        check(
+            "http.rate_limit_max_clients",
+            z(h.rate_limit_max_clients),
+            1,
+            10_000_000,
+        );
+        check("http.shutdown_grace_secs", u(h.shutdown_grace_secs), 0, 3600);
+        let o = &self.oauth;
+        check("oauth.auth_code_ttl_secs", i(o.auth_code_ttl_secs), 1, DAY.into());
+        check(
+            "oauth.access_token_ttl_secs",
+            i(o.access_token_ttl_secs),
+            1,
+            (10 * YEAR).into(),
+        );
+        check(
+            "oauth.refresh_token_ttl_secs",
+            i(o.refresh_token_ttl_secs),
+            1,
+            (10 * YEAR).into(),
+        );
+        check(
+            "oauth.payment_code_ttl_secs",
+            i(o.payment_code_ttl_secs),
+            1,
+            DAY.into(),
+        );
+        let a = &self.alphapay;
+        check(
+            "alphapay.unpaid_expiry_secs",
+            i(a.unpaid_expiry_secs),
+            1,
+            (30 * DAY).into(),
+        );
+        check(
+            "alphapay.request_time_window_secs",
+            u(a.request_time_window_secs),
+            1,
+            (10 * YEAR).into(),
+        );
+        check("alphapay.body_limit_bytes", z(a.body_limit_bytes), 1024, 64 << 20);
+        let c = &self.cashier;
+        check("cashier.max_pin_attempts", i128::from(c.max_pin_attempts), 1, 100);
+        check("cashier.session_ttl_secs", i(c.session_ttl_secs), 1, DAY.into());
+        check("cashier.hash_concurrency", z(c.hash_concurrency), 0, 256);
+        check("cashier.hash_queue", z(c.hash_queue), 0, 100_000);
+        check(
+            "cashier.hash_memory_idle_secs",
+            u(c.hash_memory_idle_secs),
+            0,
+            86_400,
+        );
+        check(
+            "cashier.sign_in_per_login_per_minute",
+            i128::from(c.sign_in_per_login_per_minute),
+            0,
+            1_000_000,
+        );
+        check(
+            "cashier.sign_in_per_address_per_minute",
+            i128::from(c.sign_in_per_address_per_minute),
+            0,
+            1_000_000,
+        );
+        check(
+            "cashier.sign_in_throttle_max_keys",
+            z(c.sign_in_throttle_max_keys),
+            1,
+            10_000_000,
+        );
+        let n = &self.notifier;
+        check("notifier.poll_interval_ms", u(n.poll_interval_ms), 10, 3_600_000);
+        check("notifier.timeout_ms", u(n.timeout_ms), 100, 600_000);
+        check("notifier.max_in_flight", z(n.max_in_flight), 1, 10_000);
+        check(
+            "notifier.max_in_flight_per_client",
+            z(n.max_in_flight_per_client),
+            1,
+            10_000,
+        );
+        check("notifier.jitter_percent", i128::from(n.jitter_percent), 0, 100);
+        check(
+            "notifier.retry_gaps_ms (how many)",
+            z(n.retry_gaps_ms.len()),
+            0,
+            64,
+        );
+        for (k, gap) in n.retry_gaps_ms.iter().enumerate() {
+            check(
+                &format!("notifier.retry_gaps_ms[{k}]"),
+                u(*gap),
+                1,
+                u(7 * 86_400_000),
+            );
+        }
+        let m = &self.mini_program;
+        check(
+            "mini_program.request_time_window_secs",
+            u(m.request_time_window_secs),
+            1,
+            (10 * YEAR).into(),
+        );
+        check(
+            "mini_program.body_limit_bytes",
+            z(m.body_limit_bytes),
+            1024,
+            64 << 20,
+        );
+        let p = &self.payments;
+        check("payments.max_expiry_secs", i(p.max_expiry_secs), 1, YEAR.into());
+        check(
+            "payments.expiry_secs",
+            i(p.expiry_secs),
+            1,
+            i(p.max_expiry_secs.max(1)),
+        );
+        check(
+            "payments.cancel_window_secs",
+            i(p.cancel_window_secs),
+            0,
+            (10 * YEAR).into(),
+        );
+        check(
+            "payments.refund_window_secs",
+            i(p.refund_window_secs),
+            0,
+            (10 * YEAR).into(),
+        );
+        for prefix in &m.prefixes {
+            if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.len() > 64 {
+                problems.push(format!(
+                    "mini_program.prefixes: {prefix:?} must start with / and not end with one (at most 64 characters)"
+                ));
+            }
+        }
+        if !a.prefix.is_empty() && (!a.prefix.starts_with('/') || a.prefix.ends_with('/')) {
+            problems.push(format!(
+                "alphapay.prefix: {:?} must start with / and not end with one",
+                a.prefix
+            ));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            problems.push(format!(
+                "log_format = {:?}: use \"text\" or \"json\"",
+                self.log_format
+            ));
+        }
+        if self.tls.versions.is_empty() {
+            problems.push("tls.versions is empty: name \"1.2\", \"1.3\" or both".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the configuration is out of bounds:\n  {}",
+                problems.join("\n  ")
+            ))
+        }
     }
 
     /// The wallet rules derived from this configuration.
@@ -461,6 +673,46 @@ pub fn redact(url: &str) -> String {
             None => url.to_owned(),
         },
         None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod validate_tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_within_bounds() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_value_that_would_overflow_a_time_is_refused_at_load_with_its_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("walletd.toml");
+        std::fs::write(
+            &file,
+            "[payments]\nmax_expiry_secs = 9223372036854775807\n[notifier]\nretry_gaps_ms = [60000, 18446744073709551615]\n",
+        )
+        .expect("write");
+        let err = Config::load(Some(&file)).expect_err("out of bounds").to_string();
+        assert!(err.contains("payments.max_expiry_secs"), "{err}");
+        assert!(err.contains("notifier.retry_gaps_ms[1]"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let mut c = Config::default();
+        c.http.header_read_timeout_secs = 0;
+        c.notifier.jitter_percent = 101;
+        c.log_format = "xml".into();
+        let err = c.validate().expect_err("three problems");
+        for key in [
+            "http.header_read_timeout_secs",
+            "notifier.jitter_percent",
+            "log_format",
+        ] {
+            assert!(err.contains(key), "{err}");
+        }
     }
 }
 

@@ -123,6 +123,7 @@ impl Application {
 
     /// Like [`Application::build`] with a wallet made by the caller (tests bring their own clock).
     pub async fn build_with_wallet(config: Config, wallet: Wallet) -> anyhow::Result<Application> {
+        config.validate().map_err(anyhow::Error::msg)?;
         data_dir::prepare(&config.data_dir)?;
         let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
         let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?; // issue 4
