@@ -302,17 +302,97 @@ async fn an_isvs_requests_for_a_merchant_count_against_the_isvs_rate_limit() {
     let token = payments_token(&app, ISV, MERCHANT).await;
     let isv = isv_client(&app, 0, Some(&token));
     let id = accepted(&app, &app.merchant, cashier("q-1", 100)).await;
-    let mut limited = 0;
+    let (mut limited, mut answered) = (0, 0);
     for _ in 0..6 {
         let v = app.call_as(&isv, "v2/payments/inquiryPayment", by_id(&id)).await;
-        if result_code(&v) == "REQUEST_TRAFFIC_EXCEED_LIMIT" {
-            limited += 1;
+        match result_code(&v) {
+            "REQUEST_TRAFFIC_EXCEED_LIMIT" => limited += 1,
+            "SUCCESS" => answered += 1,
+            other => panic!("unexpected {other}: {v}"),
         }
     }
+    assert!(answered >= 1, "the ISV reached the merchant's payment");
     assert!(limited >= 2, "the ISV's bucket ran dry: {limited} refusals of 6");
     // The merchant's own bucket is untouched (one of its three was spent on the payment).
     let v = app
         .call("v2/payments/inquiryPayment", by_id(&id))
         .await;
     assert_eq!(result_code(&v), "SUCCESS", "{v}");
+}
+
+#[tokio::test]
+async fn a_revocation_on_another_node_bites_on_the_next_request() {
+    // PostgreSQL when the test server is configured, else the same SQLite file: either way the
+    // second node is a separate wallet with its own connections, so only a database read sees it.
+    let app = spawn_core_app_with(postgres_schema(), |_| {}).await;
+    add_isvs(&app).await;
+    let token = payments_token(&app, ISV, MERCHANT).await;
+    let isv = isv_client(&app, 0, Some(&token));
+    let id = accepted(&app, &isv, cashier("n-1", 100)).await;
+    let other_node = walletd_server::open_wallet(
+        &app.config,
+        std::sync::Arc::new(walletd_core::clock::SystemClock),
+        std::sync::Arc::new(walletd_core::clock::RandomIds::default()),
+    )
+    .expect("a second node");
+    assert!(other_node.revoke_agent_grant(&token).await.unwrap().is_some());
+    let v = app.call_as(&isv, "v2/payments/inquiryPayment", by_id(&id)).await;
+    assert_eq!(status_and_code(&v), ("F", "INVALID_AGENT_TOKEN"), "{v}");
+}
+
+/// Sends `body` to `api` signed by the ISV, with exactly these `Agent-Token` header values.
+async fn with_raw_agent_headers(app: &CoreApp, api: &str, body: Value, values: &[&[u8]]) -> Value {
+    let signed = isv_client(&app, 0, None)
+        .sign_body(api, body.to_string().into_bytes(), &Default::default())
+        .expect("sign");
+    let mut req = app.http.post(format!("{}{}", app.base_url, signed.path));
+    for (k, v) in &signed.headers {
+        req = req.header(k, v);
+    }
+    for v in values {
+        req = req.header(
+            "agent-token",
+            reqwest::header::HeaderValue::from_bytes(v).expect("header value"),
+        );
+    }
+    let r = req.body(signed.body).send().await.expect("send");
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn two_agent_tokens_or_an_unreadable_one_are_refused_not_ignored() {
+    let app = spawn_core_app().await;
+    add_isvs(&app).await;
+    let token = payments_token(&app, ISV, MERCHANT).await;
+    let id = accepted(&app, &app.merchant, cashier("h-1", 100)).await;
+    let api = "v2/payments/inquiryPayment";
+    let v = with_raw_agent_headers(&app, api, by_id(&id), &[token.as_bytes()]).await;
+    assert_eq!(result_code(&v), "SUCCESS", "one good token: {v}");
+    let v = with_raw_agent_headers(&app, api, by_id(&id), &[token.as_bytes(), b"other"]).await;
+    assert_eq!(result_code(&v), "INVALID_AGENT_TOKEN", "{v}");
+    let v = with_raw_agent_headers(&app, api, by_id(&id), &[b"\xfftoken"]).await;
+    assert_eq!(result_code(&v), "INVALID_AGENT_TOKEN", "{v}");
+    // Empty (as the Go SDK sends it when unused) is no token: the ISV acts for itself.
+    let v = with_raw_agent_headers(&app, api, by_id(&id), &[b""]).await;
+    assert_ne!(result_code(&v), "INVALID_AGENT_TOKEN", "{v}");
+    assert_ne!(result_code(&v), "SUCCESS", "the ISV itself does not see the payment: {v}");
+}
+
+#[tokio::test]
+async fn a_frozen_isv_cannot_act_for_a_merchant() {
+    let app = spawn_core_app().await;
+    add_isvs(&app).await;
+    let token = payments_token(&app, ISV, MERCHANT).await;
+    app.wallet
+        .update_client(ISV, |_, c: &mut Client| {
+            c.status = PartyStatus::Frozen;
+            Ok(())
+        })
+        .await
+        .expect("freeze");
+    let v = app
+        .call_as(&isv_client(&app, 0, Some(&token)), "v2/payments/pay", cashier("z-1", 100))
+        .await;
+    assert_eq!(status_and_code(&v), ("F", "ACCESS_DENIED"), "{v}");
 }
