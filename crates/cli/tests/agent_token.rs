@@ -42,11 +42,22 @@ fn add_client(dir: &Path, client_id: &str) {
 fn agent_tokens_are_shown_once_listed_without_the_token_and_revoked_by_id_or_token() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    ok(walletd(dir.path(), &["keys", "generate", "--out-dir", keys.to_str().unwrap()]));
+    ok(walletd(
+        dir.path(),
+        &["keys", "generate", "--out-dir", keys.to_str().unwrap()],
+    ));
     add_client(dir.path(), "isv");
     add_client(dir.path(), "shop");
     let issue = |extra: &[&str]| {
-        let mut args = vec!["admin", "agent-token", "issue", "--isv", "isv", "--merchant", "shop"];
+        let mut args = vec![
+            "admin",
+            "agent-token",
+            "issue",
+            "--isv",
+            "isv",
+            "--merchant",
+            "shop",
+        ];
         args.extend_from_slice(extra);
         walletd(dir.path(), &args)
     };
@@ -66,14 +77,25 @@ fn agent_tokens_are_shown_once_listed_without_the_token_and_revoked_by_id_or_tok
     }
     let out = walletd(
         dir.path(),
-        &["admin", "agent-token", "issue", "--isv", "nobody", "--merchant", "shop"],
+        &[
+            "admin",
+            "agent-token",
+            "issue",
+            "--isv",
+            "nobody",
+            "--merchant",
+            "shop",
+        ],
     );
     assert!(!out.status.success(), "an unknown ISV was accepted");
 
     let list = ok(walletd(dir.path(), &["admin", "agent-token", "list"]));
     assert!(!list.contains(&token) && !list.contains(&scoped), "{list}");
     assert_eq!(list.lines().count(), 2, "{list}");
-    assert!(list.contains("pay,inquiryPayment,cancel,refund,inquiryRefund,capture"), "{list}");
+    assert!(
+        list.contains("pay,inquiryPayment,cancel,refund,inquiryRefund,capture"),
+        "{list}"
+    );
     assert!(list.contains("inquiryPayment,refund"), "{list}");
     let json = ok(walletd(dir.path(), &["admin", "agent-token", "list", "--json"]));
     let rows: Vec<serde_json::Value> = json
@@ -98,7 +120,10 @@ fn agent_tokens_are_shown_once_listed_without_the_token_and_revoked_by_id_or_tok
         .as_str()
         .unwrap()
         .to_owned();
-    ok(walletd(dir.path(), &["admin", "agent-token", "revoke", &scoped_id]));
+    ok(walletd(
+        dir.path(),
+        &["admin", "agent-token", "revoke", &scoped_id],
+    ));
     let json = ok(walletd(dir.path(), &["admin", "agent-token", "list", "--json"]));
     assert_eq!(json.matches("\"status\":\"REVOKED\"").count(), 2, "{json}");
     let out = walletd(dir.path(), &["admin", "agent-token", "revoke", "no-such-grant"]);

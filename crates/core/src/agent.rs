@@ -263,7 +263,8 @@ impl Wallet {
 
     /// The newest agent grants, at most [`MAX_LISTED_GRANTS`].
     pub async fn list_agent_grants(&self) -> Result<Vec<AgentGrant>, CoreError> {
-        self.read(|_, tx| Ok(tx.list_agent_grants(MAX_LISTED_GRANTS)?)).await
+        self.read(|_, tx| Ok(tx.list_agent_grants(MAX_LISTED_GRANTS)?))
+            .await
     }
 
     /// Revokes the grant with this id or this token; returns it, or `None` if there is none.

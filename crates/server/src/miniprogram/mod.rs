@@ -222,6 +222,12 @@ async fn authenticate(
                 .agent_merchant(&client, token)
                 .await?
                 .map_err(agent_refused)?;
+            tracing::info!(
+                client_id = %client_id,
+                merchant_client_id = %merchant.client_id,
+                agent_grant_id = %grant.grant_id,
+                "acting for a merchant with an agent token"
+            );
             (merchant, Some(grant))
         }
     };
@@ -263,7 +269,10 @@ fn agent_refused(refusal: AgentRefusal) -> MpError {
         AgentRefusal::Expired => MpError::new(ResultCode::ExpiredAgentToken, "the Agent-Token has expired"),
         AgentRefusal::IsvNotActive { status } => MpError::new(
             ResultCode::AccessDenied,
-            format!("this client is {} and may not act for a merchant", status.as_str()),
+            format!(
+                "this client is {} and may not act for a merchant",
+                status.as_str()
+            ),
         ),
     }
 }
@@ -279,7 +288,9 @@ fn agent_api(rest: &str) -> Option<AgentApi> {
         "/payments/capture" => AgentApi::Capture,
         "/authorizations/applyToken" => AgentApi::ApplyToken,
         "/authorizations/cancelToken" => AgentApi::CancelToken,
-        "/customers/user/inquiryUserInfoByAccessToken" | "/users/inquiryUserInfo" => AgentApi::InquiryUserInfo,
+        "/customers/user/inquiryUserInfoByAccessToken" | "/users/inquiryUserInfo" => {
+            AgentApi::InquiryUserInfo
+        }
         _ => return None,
     })
 }

@@ -55,7 +55,14 @@ async fn issue(app: &CoreApp, isv: &str, merchant: &str, scope: &[AgentApi], ttl
 }
 
 async fn payments_token(app: &CoreApp, isv: &str, merchant: &str) -> String {
-    issue(app, isv, merchant, &AgentApi::PAYMENT_APIS, DEFAULT_AGENT_TOKEN_TTL_SECS).await
+    issue(
+        app,
+        isv,
+        merchant,
+        &AgentApi::PAYMENT_APIS,
+        DEFAULT_AGENT_TOKEN_TTL_SECS,
+    )
+    .await
 }
 
 /// A v2 cashier payment for the tea merchant's app of `value` minor USD.
@@ -111,12 +118,18 @@ async fn an_isv_with_a_token_pays_as_the_merchant_and_the_merchant_sees_it() {
     assert_eq!(result_code(&via), "SUCCESS", "{via}");
     // Refund through the token once alice paid.
     app.wallet.confirm_payment(&id, "alice").await.expect("confirm");
-    let r = app.call_as(&isv, "v2/payments/refund", refund("ra-1", &id, 100)).await;
+    let r = app
+        .call_as(&isv, "v2/payments/refund", refund("ra-1", &id, 100))
+        .await;
     assert_eq!(result_code(&r), "SUCCESS", "{r}");
     let ir = app
         .call("v2/payments/inquiryRefund", json!({"refundRequestId": "ra-1"}))
         .await;
-    assert_eq!(result_code(&ir), "SUCCESS", "the merchant owns the refund key: {ir}");
+    assert_eq!(
+        result_code(&ir),
+        "SUCCESS",
+        "the merchant owns the refund key: {ir}"
+    );
     app.assert_books_sound().await;
 }
 
@@ -127,9 +140,16 @@ async fn the_idempotency_keys_of_an_isv_acting_for_a_merchant_are_the_merchants(
     let direct = accepted(&app, &app.merchant, cashier("k-1", 300)).await;
     let token = payments_token(&app, ISV, MERCHANT).await;
     let via = accepted(&app, &isv_client(&app, 0, Some(&token)), cashier("k-1", 300)).await;
-    assert_eq!(via, direct, "the same paymentRequestId of the same merchant is the same payment");
+    assert_eq!(
+        via, direct,
+        "the same paymentRequestId of the same merchant is the same payment"
+    );
     let changed = app
-        .call_as(&isv_client(&app, 0, Some(&token)), "v2/payments/pay", cashier("k-1", 301))
+        .call_as(
+            &isv_client(&app, 0, Some(&token)),
+            "v2/payments/pay",
+            cashier("k-1", 301),
+        )
         .await;
     assert_eq!(result_code(&changed), "REPEAT_REQ_INCONSISTENT", "{changed}");
 }
@@ -143,7 +163,10 @@ async fn an_isv_sees_a_merchants_payment_only_through_a_live_token_for_that_merc
     let denied = [
         ("no token", isv_client(&app, 0, None)),
         ("an empty token", isv_client(&app, 0, Some(""))),
-        ("a token for another merchant", isv_client(&app, 0, Some(&rival_token))),
+        (
+            "a token for another merchant",
+            isv_client(&app, 0, Some(&rival_token)),
+        ),
     ];
     for (what, client) in &denied {
         for (api, body) in [
@@ -152,7 +175,11 @@ async fn an_isv_sees_a_merchants_payment_only_through_a_live_token_for_that_merc
             ("v2/payments/refund", refund(&format!("x-{what}"), &id, 1)),
         ] {
             let v = app.call_as(client, api, body).await;
-            assert_ne!(result_code(&v), "SUCCESS", "{what}: {api} must not reach the payment: {v}");
+            assert_ne!(
+                result_code(&v),
+                "SUCCESS",
+                "{what}: {api} must not reach the payment: {v}"
+            );
             assert!(v.get("paymentStatus").is_none(), "{what}: {api}: {v}");
         }
     }
@@ -161,7 +188,11 @@ async fn an_isv_sees_a_merchants_payment_only_through_a_live_token_for_that_merc
     // With a token for the merchant, the same payment (made by the merchant directly) is in reach.
     let token = payments_token(&app, ISV, MERCHANT).await;
     let v = app
-        .call_as(&isv_client(&app, 0, Some(&token)), "v2/payments/cancel", by_id(&id))
+        .call_as(
+            &isv_client(&app, 0, Some(&token)),
+            "v2/payments/cancel",
+            by_id(&id),
+        )
         .await;
     assert_eq!(result_code(&v), "SUCCESS", "{v}");
 }
@@ -174,13 +205,21 @@ async fn an_unknown_or_another_isvs_token_is_an_invalid_agent_token() {
     let guessed = "00".repeat(32);
     for token in [others.as_str(), guessed.as_str(), "not a token"] {
         let v = app
-            .call_as(&isv_client(&app, 0, Some(token)), "v2/payments/pay", cashier("u-1", 100))
+            .call_as(
+                &isv_client(&app, 0, Some(token)),
+                "v2/payments/pay",
+                cashier("u-1", 100),
+            )
             .await;
         assert_eq!(status_and_code(&v), ("F", "INVALID_AGENT_TOKEN"), "{v}");
     }
     // The merchant itself cannot use a token either: it was issued to an ISV.
     let v = app
-        .call_as(&app.merchant.clone().with_agent_token(&others), "v2/payments/pay", cashier("u-2", 100))
+        .call_as(
+            &app.merchant.clone().with_agent_token(&others),
+            "v2/payments/pay",
+            cashier("u-2", 100),
+        )
         .await;
     assert_eq!(result_code(&v), "INVALID_AGENT_TOKEN", "{v}");
     // The owning ISV's token works.
@@ -218,7 +257,11 @@ async fn a_token_past_its_expiry_is_an_expired_agent_token() {
     let token = issue(&app, ISV, MERCHANT, &AgentApi::PAYMENT_APIS, 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let v = app
-        .call_as(&isv_client(&app, 0, Some(&token)), "v2/payments/pay", cashier("e-1", 100))
+        .call_as(
+            &isv_client(&app, 0, Some(&token)),
+            "v2/payments/pay",
+            cashier("e-1", 100),
+        )
         .await;
     assert_eq!(status_and_code(&v), ("F", "EXPIRED_AGENT_TOKEN"), "{v}");
 }
@@ -277,7 +320,11 @@ async fn the_merchants_limits_currencies_and_status_apply_to_its_isv() {
     let direct = app.call("v2/payments/pay", cashier("l-1", 1_001)).await;
     let via = app.call_as(&isv, "v2/payments/pay", cashier("l-2", 1_001)).await;
     assert_ne!(result_code(&direct), "ACCEPT", "{direct}");
-    assert_eq!(status_and_code(&via), status_and_code(&direct), "{via} vs {direct}");
+    assert_eq!(
+        status_and_code(&via),
+        status_and_code(&direct),
+        "{via} vs {direct}"
+    );
     app.wallet
         .update_client(MERCHANT, |_, c: &mut Client| {
             c.status = PartyStatus::Frozen;
@@ -288,7 +335,11 @@ async fn the_merchants_limits_currencies_and_status_apply_to_its_isv() {
     let direct = app.call("v2/payments/pay", cashier("f-1", 100)).await;
     let via = app.call_as(&isv, "v2/payments/pay", cashier("f-2", 100)).await;
     assert_ne!(result_code(&direct), "ACCEPT", "{direct}");
-    assert_eq!(status_and_code(&via), status_and_code(&direct), "{via} vs {direct}");
+    assert_eq!(
+        status_and_code(&via),
+        status_and_code(&direct),
+        "{via} vs {direct}"
+    );
 }
 
 #[tokio::test]
@@ -314,9 +365,7 @@ async fn an_isvs_requests_for_a_merchant_count_against_the_isvs_rate_limit() {
     assert!(answered >= 1, "the ISV reached the merchant's payment");
     assert!(limited >= 2, "the ISV's bucket ran dry: {limited} refusals of 6");
     // The merchant's own bucket is untouched (one of its three was spent on the payment).
-    let v = app
-        .call("v2/payments/inquiryPayment", by_id(&id))
-        .await;
+    let v = app.call("v2/payments/inquiryPayment", by_id(&id)).await;
     assert_eq!(result_code(&v), "SUCCESS", "{v}");
 }
 
@@ -342,7 +391,7 @@ async fn a_revocation_on_another_node_bites_on_the_next_request() {
 
 /// Sends `body` to `api` signed by the ISV, with exactly these `Agent-Token` header values.
 async fn with_raw_agent_headers(app: &CoreApp, api: &str, body: Value, values: &[&[u8]]) -> Value {
-    let signed = isv_client(&app, 0, None)
+    let signed = isv_client(app, 0, None)
         .sign_body(api, body.to_string().into_bytes(), &Default::default())
         .expect("sign");
     let mut req = app.http.post(format!("{}{}", app.base_url, signed.path));
@@ -376,7 +425,11 @@ async fn two_agent_tokens_or_an_unreadable_one_are_refused_not_ignored() {
     // Empty (as the Go SDK sends it when unused) is no token: the ISV acts for itself.
     let v = with_raw_agent_headers(&app, api, by_id(&id), &[b""]).await;
     assert_ne!(result_code(&v), "INVALID_AGENT_TOKEN", "{v}");
-    assert_ne!(result_code(&v), "SUCCESS", "the ISV itself does not see the payment: {v}");
+    assert_ne!(
+        result_code(&v),
+        "SUCCESS",
+        "the ISV itself does not see the payment: {v}"
+    );
 }
 
 #[tokio::test]
@@ -392,7 +445,11 @@ async fn a_frozen_isv_cannot_act_for_a_merchant() {
         .await
         .expect("freeze");
     let v = app
-        .call_as(&isv_client(&app, 0, Some(&token)), "v2/payments/pay", cashier("z-1", 100))
+        .call_as(
+            &isv_client(&app, 0, Some(&token)),
+            "v2/payments/pay",
+            cashier("z-1", 100),
+        )
         .await;
     assert_eq!(status_and_code(&v), ("F", "ACCESS_DENIED"), "{v}");
 }
