@@ -13,6 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${WALLETD_INTEROP_VENV:-$HOME/.cache/walletd/interop-venv}"
 PYTHON="${WALLETD_INTEROP_PYTHON:-python3}"
 CLIENT_ID="INTEROPMERCHANT01"
+ISV_ID="INTEROPISV01"
 HEALTH_TIMEOUT=30
 
 WORK=""
@@ -106,7 +107,9 @@ mkdir -p "$DATA"
     || setup_fail "walletd keys generate (merchant) failed"
 "$WALLETD_BIN" keys generate --algorithm rsa2048 --out-dir "$WORK/rogue" >&2 \
     || setup_fail "walletd keys generate (rogue) failed"
-for f in merchant/private_key.pem merchant/public_key.pem rogue/private_key.pem; do
+"$WALLETD_BIN" keys generate --algorithm rsa2048 --out-dir "$WORK/isv" >&2 \
+    || setup_fail "walletd keys generate (isv) failed"
+for f in merchant/private_key.pem merchant/public_key.pem rogue/private_key.pem isv/private_key.pem isv/public_key.pem; do
     [[ -s "$WORK/$f" ]] || setup_fail "walletd keys generate did not write $f"
 done
 
@@ -128,10 +131,30 @@ to_pkcs1_b64 "$WORK/merchant/private_key.pem" >"$WORK/merchant.sdk-key" \
     || setup_fail "could not convert the merchant private key to PKCS#1"
 to_pkcs1_b64 "$WORK/rogue/private_key.pem" >"$WORK/rogue.sdk-key" \
     || setup_fail "could not convert the rogue private key to PKCS#1"
+to_pkcs1_b64 "$WORK/isv/private_key.pem" >"$WORK/isv.sdk-key" \
+    || setup_fail "could not convert the ISV private key to PKCS#1"
 
 "$WALLETD_BIN" --data-dir "$DATA" admin client add --client-id "$CLIENT_ID" \
     --name "Interop test merchant" --public-key "$WORK/merchant/public_key.pem" >&2 \
     || setup_fail "walletd admin client add failed"
+
+# An ISV (a mini program platform) that acts for the merchant with Agent-Tokens: one live token
+# with the default scope, one revoked, one limited to inquiryPayment, one that expires at once.
+"$WALLETD_BIN" --data-dir "$DATA" admin client add --client-id "$ISV_ID" \
+    --name "Interop test ISV" --public-key "$WORK/isv/public_key.pem" >&2 \
+    || setup_fail "walletd admin client add (isv) failed"
+issue_agent_token() {
+    "$WALLETD_BIN" --data-dir "$DATA" admin agent-token issue --isv "$ISV_ID" --merchant "$CLIENT_ID" "$@"
+}
+issue_agent_token >"$WORK/agent.token" || setup_fail "walletd admin agent-token issue failed"
+issue_agent_token >"$WORK/revoked-agent.token" || setup_fail "walletd admin agent-token issue failed"
+"$WALLETD_BIN" --data-dir "$DATA" admin agent-token revoke "$(cat "$WORK/revoked-agent.token")" >&2 \
+    || setup_fail "walletd admin agent-token revoke failed"
+issue_agent_token --scope inquiryPayment >"$WORK/inquiry-agent.token" \
+    || setup_fail "walletd admin agent-token issue --scope failed"
+issue_agent_token --ttl-secs 1 >"$WORK/expired-agent.token" \
+    || setup_fail "walletd admin agent-token issue --ttl-secs failed"
+sleep 1.5 # the one-second token is past its expiry from here on
 
 # The SDK wraps the public-key text in "PUBLIC KEY" (SPKI) markers itself, so it
 # wants the bare base64 body (pem_body also copes if PEM lines come back).
@@ -189,7 +212,13 @@ set +e
     --client-id "$CLIENT_ID" \
     --merchant-key "$WORK/merchant.sdk-key" \
     --rogue-key "$WORK/rogue.sdk-key" \
-    --wallet-public-key "$WORK/wallet.sdk-pub" | tee "$WORK/interop.out"
+    --wallet-public-key "$WORK/wallet.sdk-pub" \
+    --isv-client-id "$ISV_ID" \
+    --isv-key "$WORK/isv.sdk-key" \
+    --agent-token "$WORK/agent.token" \
+    --revoked-agent-token "$WORK/revoked-agent.token" \
+    --inquiry-agent-token "$WORK/inquiry-agent.token" \
+    --expired-agent-token "$WORK/expired-agent.token" | tee "$WORK/interop.out"
 rc=${PIPESTATUS[0]}
 set -e
 

@@ -32,6 +32,8 @@ from com.alipay.ams.api.request.pay.alipay_pay_query_request import (
 )
 
 INQUIRY_PATH = "/api/v1/payments/inquiryPayment"
+PAY_V2_PATH = "/api/v2/payments/pay"
+INQUIRY_V2_PATH = "/api/v2/payments/inquiryPayment"
 
 # Result codes meaning the server did not accept the SDK's credentials.
 AUTH_REJECTION_CODES = {"INVALID_SIGNATURE", "INVALID_CLIENT", "CLIENT_INVALID", "KEY_NOT_FOUND"}
@@ -262,6 +264,25 @@ def inquiry_v1_request(client_id):
     )
 
 
+def cashier_pay_v2_request(request_id):
+    """A v2 cashier payment of 1.00 USD (the merchant registered no appIds, so any is taken)."""
+    return MiniProgramRequest(
+        PAY_V2_PATH,
+        {
+            "appId": "interop-app",
+            "productCode": "CASHIER_PAYMENT",
+            "paymentRequestId": request_id,
+            "paymentAmount": {"currency": "USD", "value": "100"},
+            "order": {"referenceOrderId": request_id, "orderDescription": "Interop tea"},
+            "paymentRedirectUrl": "https://merchant.example/return",
+        },
+    )
+
+
+def inquiry_v2_request(request_id):
+    return MiniProgramRequest(INQUIRY_V2_PATH, {"paymentRequestId": request_id})
+
+
 # --------------------------------------------------------------------------
 # Cases
 # --------------------------------------------------------------------------
@@ -422,6 +443,54 @@ def run_cases(args):
               "expected F/INVALID_SIGNATURE, got %r" % result)
         return "F/INVALID_SIGNATURE, answer verified by the SDK"
 
+    # ---- an ISV acting for the merchant with the SDK's agent_token ----
+    isv_key = read_key(args.isv_key)
+
+    def isv(token_file):
+        # The SDK's own agent_token argument: it adds an `Agent-Token` header to every request
+        # (only when non-empty) and verifies answers for the client-id the answer echoes.
+        token = read_key(token_file) if token_file else None
+        return DefaultAlipayClient(gateway, args.isv_client_id, isv_key, wallet_key, agent_token=token)
+
+    def expect_code(rsp, status, code):
+        result = check_positive(rsp, args.isv_client_id)
+        check(result["resultStatus"] == status and result["resultCode"] == code,
+              "expected %s/%s, got %r" % (status, code, result))
+        return "%s/%s, answer verified by the SDK" % (status, code)
+
+    def sdk_agent_token_acts_for_the_merchant():
+        direct()
+        request_id = "interop-agent-" + uuid.uuid4().hex
+        rsp = execute_verified(isv(args.agent_token), cashier_pay_v2_request(request_id))
+        result = check_positive(rsp, args.isv_client_id)
+        check(result["resultCode"] == "ACCEPT", "ISV pay for the merchant: %r" % result)
+        payment_id = json.loads(rsp).get("paymentId")
+        check(payment_id, "no paymentId in %r" % rsp[:200])
+        # The payment is the merchant's: the merchant finds it by its own paymentRequestId ...
+        mine = execute_verified(client, inquiry_v2_request(request_id))
+        check(parse_result(mine)["resultCode"] == "SUCCESS" and json.loads(mine).get("paymentId") == payment_id,
+              "the merchant does not see the ISV's payment: %r" % mine[:300])
+        # ... and the ISV without a token (acting for itself) does not.
+        own = execute_verified(isv(None), inquiry_v2_request(request_id))
+        check(parse_result(own)["resultCode"] == "ORDER_NOT_EXIST",
+              "the ISV without a token reached the merchant's payment: %r" % own[:300])
+        return "ACCEPT for the merchant, paymentId %s; answers verified by the SDK" % payment_id
+
+    def sdk_revoked_agent_token_is_invalid():
+        direct()
+        rsp = execute_verified(isv(args.revoked_agent_token), inquiry_v2_request("interop-" + uuid.uuid4().hex))
+        return expect_code(rsp, "F", "INVALID_AGENT_TOKEN")
+
+    def sdk_expired_agent_token_is_expired():
+        direct()
+        rsp = execute_verified(isv(args.expired_agent_token), inquiry_v2_request("interop-" + uuid.uuid4().hex))
+        return expect_code(rsp, "F", "EXPIRED_AGENT_TOKEN")
+
+    def sdk_agent_token_outside_its_scope_is_access_denied():
+        direct()
+        rsp = execute_verified(isv(args.inquiry_agent_token), cashier_pay_v2_request("interop-" + uuid.uuid4().hex))
+        return expect_code(rsp, "F", "ACCESS_DENIED")
+
     cases = [
         sdk_inquiry_payment_query_request,
         sdk_inquiry_payment_generic_request,
@@ -430,6 +499,10 @@ def run_cases(args):
         sdk_rejects_tampered_response_body,
         server_rejects_wrong_private_key,
         server_rejects_tampered_request_body,
+        sdk_agent_token_acts_for_the_merchant,
+        sdk_revoked_agent_token_is_invalid,
+        sdk_expired_agent_token_is_expired,
+        sdk_agent_token_outside_its_scope_is_access_denied,
     ]
     passed = failed = 0
     for case in cases:
@@ -467,6 +540,14 @@ def main():
                         help="file with an unregistered private key text (negative case)")
     parser.add_argument("--wallet-public-key", required=True,
                         help="file with the wallet public key text for the SDK")
+    parser.add_argument("--isv-client-id", required=True, help="the ISV's registered client id")
+    parser.add_argument("--isv-key", required=True, help="file with the ISV's private key text for the SDK")
+    parser.add_argument("--agent-token", required=True,
+                        help="file with a live agent token of the ISV for the merchant (default scope)")
+    parser.add_argument("--revoked-agent-token", required=True, help="file with a revoked agent token")
+    parser.add_argument("--inquiry-agent-token", required=True,
+                        help="file with an agent token whose scope is inquiryPayment only")
+    parser.add_argument("--expired-agent-token", required=True, help="file with an expired agent token")
     args = parser.parse_args()
 
     install_plain_http_transport()

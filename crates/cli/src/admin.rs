@@ -7,6 +7,8 @@ mod store;
 mod oauth;
 // ---- migrate, export, import (issue 9): crates/cli/src/admin/database.rs ----
 mod database;
+// ---- agent tokens (ISVs acting for merchants): crates/cli/src/admin/agent.rs ----
+mod agent;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
@@ -89,6 +91,11 @@ pub enum AdminCommand {
     PaymentCode {
         #[command(subcommand)]
         command: oauth::PaymentCodeCommand,
+    },
+    /// Agent tokens: an ISV client acting for a merchant client (issue, list, revoke).
+    AgentToken {
+        #[command(subcommand)]
+        command: agent::AgentTokenCommand,
     },
     // ---- store API (issue 7) ----
     /// Store API keys (key id + shared secret) of store clients.
@@ -368,6 +375,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::AuthCode { command } => oauth::auth_code(config, &wallet, command).await?,
         AdminCommand::Token { command } => oauth::token(&wallet, command).await?,
         AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
+        AdminCommand::AgentToken { command } => agent::agent_token(&wallet, command).await?,
         // ---- store API (issue 7) ----
         AdminCommand::StoreKey { command } => store::key(&wallet, command).await?,
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,

@@ -127,6 +127,8 @@ pub struct MiniProgramClient {
     wallet_key: Option<PublicKey>,
     retry: RetryPolicy,
     response_time_tolerance: Option<std::time::Duration>,
+    /// An ISV's `Agent-Token`: every request then acts for the merchant the token names.
+    agent_token: Option<String>,
 }
 
 impl MiniProgramClient {
@@ -146,6 +148,7 @@ impl MiniProgramClient {
             wallet_key: Some(wallet_key),
             retry: RetryPolicy::default(),
             response_time_tolerance: None,
+            agent_token: None,
         }
     }
 
@@ -206,6 +209,13 @@ impl MiniProgramClient {
     /// Signs with this key version (default 1).
     pub fn with_key_version(mut self, version: u32) -> Self {
         self.key_version = version;
+        self
+    }
+
+    /// Sends this `Agent-Token` with every request: an ISV (this client id and key) then acts for
+    /// the merchant an operator issued the token for. Answers are still signed for this client id.
+    pub fn with_agent_token(mut self, token: &str) -> Self {
+        self.agent_token = Some(token.to_owned());
         self
     }
 
@@ -284,7 +294,7 @@ impl MiniProgramClient {
                 format_header(self.key.algorithm(), self.key_version, &raw)
             }
         };
-        let request_headers = vec![
+        let mut request_headers = vec![
             (
                 "content-type".to_owned(),
                 "application/json; charset=UTF-8".to_owned(),
@@ -293,6 +303,9 @@ impl MiniProgramClient {
             ("request-time".to_owned(), request_time),
             ("signature".to_owned(), signature),
         ];
+        if let Some(token) = &self.agent_token {
+            request_headers.push(("agent-token".to_owned(), token.clone()));
+        }
         Ok(SignedRequest {
             path,
             headers: request_headers,

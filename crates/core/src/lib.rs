@@ -4,6 +4,8 @@
 //! Architecture invariant: nothing in here does network I/O or reads the clock or randomness
 //! directly. Time and identifiers come in through [`clock::Clock`] and [`clock::IdSource`].
 
+// ---- agent grants: ISVs acting for merchants ----
+pub mod agent;
 pub mod clock;
 pub mod error;
 pub mod idempotency;

@@ -246,6 +246,18 @@ pub trait Tx {
     fn get_capture(&mut self, capture_id: &str) -> Result<Option<crate::captures::Capture>, StoreError>;
     /// The captures of one payment, oldest first.
     fn list_captures(&mut self, payment_id: &str) -> Result<Vec<crate::captures::Capture>, StoreError>;
+
+    // ---- agent grants: an ISV client acting for a merchant client (tokens only as SHA-256) ----
+    /// Fails with [`StoreError::Duplicate`] if the grant id or token hash is taken.
+    fn insert_agent_grant(&mut self, grant: &crate::agent::AgentGrant) -> Result<(), StoreError>;
+    fn update_agent_grant(&mut self, grant: &crate::agent::AgentGrant) -> Result<(), StoreError>;
+    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<crate::agent::AgentGrant>, StoreError>;
+    fn find_agent_grant_by_token(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<crate::agent::AgentGrant>, StoreError>;
+    /// The newest grants first, at most `limit`.
+    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError>;
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.

@@ -290,6 +290,18 @@ CREATE TRIGGER daily_totals_update AFTER UPDATE ON payments
 CREATE TRIGGER daily_totals_delete AFTER DELETE ON payments
     FOR EACH ROW EXECUTE FUNCTION walletd_daily_totals();
 "#,
+    // 6: agent grants (an ISV acting for a merchant); the token only as its SHA-256.
+    r#"
+CREATE TABLE agent_grants (
+    grant_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    isv_client_id TEXT NOT NULL,
+    merchant_client_id TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX agent_grants_created ON agent_grants(created_at, grant_id);
+"#,
 ];
 
 /// How many migrations this build knows: the schema version it runs on.
@@ -1490,6 +1502,56 @@ impl Tx for PgTx<'_> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = $1 ORDER BY created_at, capture_id",
             &[&payment_id],
+        )
+    }
+
+    fn insert_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+        let n = self.execute(
+            "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[
+                &g.grant_id,
+                &g.token_hash,
+                &g.isv_client_id,
+                &g.merchant_client_id,
+                &g.created_at,
+                &to_doc(g)?,
+            ],
+        )?;
+        Self::inserted_one(n, "agent grant")
+    }
+
+    fn update_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+        let n = self.execute(
+            "UPDATE agent_grants SET doc = $2 WHERE grant_id = $1",
+            &[&g.grant_id, &to_doc(g)?],
+        )?;
+        Self::changed_one(n, "agent grant")
+    }
+
+    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+        let sql = format!(
+            "SELECT doc FROM agent_grants WHERE grant_id = $1{}",
+            self.lock_clause()
+        );
+        self.one_doc(&sql, &[&grant_id])
+    }
+
+    fn find_agent_grant_by_token(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+        let sql = format!(
+            "SELECT doc FROM agent_grants WHERE token_hash = $1{}",
+            self.lock_clause()
+        );
+        self.one_doc(&sql, &[&token_hash])
+    }
+
+    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT $1",
+            &[&limit(n)],
         )
     }
 

@@ -274,6 +274,18 @@ BEGIN
         AND day = substr(OLD.created_at, 1, 10);
 END;
 "#,
+    // 6: agent grants (an ISV acting for a merchant); the token only as its SHA-256.
+    r#"
+CREATE TABLE agent_grants (
+    grant_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    isv_client_id TEXT NOT NULL,
+    merchant_client_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX agent_grants_created ON agent_grants(created_at, grant_id);
+"#,
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -1338,6 +1350,49 @@ impl Tx for SqliteTx<'_> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = ?1 ORDER BY created_at, capture_id",
             [payment_id],
+        )
+    }
+
+    fn insert_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                g.grant_id,
+                g.token_hash,
+                g.isv_client_id,
+                g.merchant_client_id,
+                ts(g.created_at),
+                to_doc(g)?
+            ])?;
+        Ok(())
+    }
+
+    fn update_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE agent_grants SET doc = ?2 WHERE grant_id = ?1")?
+            .execute(params![g.grant_id, to_doc(g)?])?;
+        Self::changed_one(n, "agent grant")
+    }
+
+    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+        self.one_doc("SELECT doc FROM agent_grants WHERE grant_id = ?1", [grant_id])
+    }
+
+    fn find_agent_grant_by_token(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+        self.one_doc("SELECT doc FROM agent_grants WHERE token_hash = ?1", [token_hash])
+    }
+
+    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT ?1",
+            [limit],
         )
     }
 }

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use std::time::Instant;
+use walletd_core::agent::{AgentApi, AgentGrant, AgentRefusal};
 use walletd_core::parties::Client;
 use walletd_core::CoreError;
 use walletd_protocol::result::WireResult;
@@ -74,7 +75,10 @@ pub enum Version {
 
 /// An authenticated request, ready for an API handler.
 pub struct Call {
+    /// The client the request acts for: the signer, or the merchant an ISV's `Agent-Token` names.
     pub client: Client,
+    /// The grant an ISV acts under (`None`: the signer acts for itself).
+    pub agent: Option<AgentGrant>,
     pub version: Version,
     pub body: Bytes,
 }
@@ -221,8 +225,26 @@ async fn authenticate(
         state.config.mini_program.request_time_window_secs,
     )
     .map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
+    let (client, agent) = match agent_token(headers)? {
+        None => (client, None),
+        Some(token) => {
+            let (merchant, grant) = state
+                .wallet
+                .agent_merchant(&client, token)
+                .await?
+                .map_err(agent_refused)?;
+            tracing::info!(
+                client_id = %client_id,
+                merchant_client_id = %merchant.client_id,
+                agent_grant_id = %grant.grant_id,
+                "acting for a merchant with an agent token"
+            );
+            (merchant, Some(grant))
+        }
+    };
     Ok(Call {
         client,
+        agent,
         version: Version::V1,
         body,
     })
@@ -252,6 +274,62 @@ pub const APIS: &[&str] = &[
     "/v2/users/inquiryUserInfo",
 ];
 
+/// The `Agent-Token` an ISV names the merchant with; absent or empty (the Go SDK always sends
+/// it) means the signer acts for itself. The token is not part of the signed content (the SDKs
+/// sign only method, path, client id, time and body); it is a bearer secret of the ISV.
+fn agent_token(headers: &HeaderMap) -> Result<Option<&str>, MpError> {
+    let mut values = headers.get_all("agent-token").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(MpError::new(
+            ResultCode::InvalidAgentToken,
+            "send at most one Agent-Token header",
+        ));
+    }
+    let token = value
+        .to_str()
+        .map_err(|_| MpError::new(ResultCode::InvalidAgentToken, "the Agent-Token is not valid"))?
+        .trim();
+    Ok(Some(token).filter(|t| !t.is_empty()))
+}
+
+fn agent_refused(refusal: AgentRefusal) -> MpError {
+    match refusal {
+        AgentRefusal::Invalid => MpError::new(
+            ResultCode::InvalidAgentToken,
+            "the Agent-Token is not valid for this client",
+        ),
+        AgentRefusal::Expired => MpError::new(ResultCode::ExpiredAgentToken, "the Agent-Token has expired"),
+        AgentRefusal::IsvNotActive { status } => MpError::new(
+            ResultCode::AccessDenied,
+            format!(
+                "this client is {} and may not act for a merchant",
+                status.as_str()
+            ),
+        ),
+    }
+}
+
+/// The API a path below the version names, as agent scopes name it.
+fn agent_api(rest: &str) -> Option<AgentApi> {
+    Some(match rest {
+        "/payments/pay" => AgentApi::Pay,
+        "/payments/inquiryPayment" => AgentApi::InquiryPayment,
+        "/payments/cancel" => AgentApi::Cancel,
+        "/payments/refund" => AgentApi::Refund,
+        "/payments/inquiryRefund" => AgentApi::InquiryRefund,
+        "/payments/capture" => AgentApi::Capture,
+        "/authorizations/applyToken" => AgentApi::ApplyToken,
+        "/authorizations/cancelToken" => AgentApi::CancelToken,
+        "/customers/user/inquiryUserInfoByAccessToken" | "/users/inquiryUserInfo" => {
+            AgentApi::InquiryUserInfo
+        }
+        _ => return None,
+    })
+}
+
 async fn route(state: &AppState, api: &str, mut call: Call) -> Answer {
     if !APIS.contains(&api) {
         return MpError::new(
@@ -272,6 +350,15 @@ async fn route(state: &AppState, api: &str, mut call: Call) -> Answer {
         }
     };
     call.version = version;
+    if let Some(grant) = &call.agent {
+        if let Some(api) = agent_api(rest).filter(|a| !grant.allows(*a)) {
+            return MpError::new(
+                ResultCode::AccessDenied,
+                format!("the Agent-Token does not cover {}", api.as_str()),
+            )
+            .into();
+        }
+    }
     let result = match rest {
         "/payments/pay" => payments::pay(state, &call).await,
         "/payments/inquiryPayment" => payments::inquiry_payment(state, &call).await,

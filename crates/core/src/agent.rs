@@ -1,0 +1,322 @@
+//! Agent grants: an independent software vendor (ISV, e.g. a mini program platform) calls the APIs
+//! on behalf of a merchant that authorised it.
+//!
+//! The ISV signs with its own `Client-Id` and key and names the merchant with an `Agent-Token`
+//! header. An operator issues the token for one (ISV, merchant) pair, with a scope (which APIs) and
+//! an expiry. The token is 32 random bytes, shown once and stored only as its SHA-256
+//! ([`crate::oauth::hash_secret`]). Every request looks the grant up in the database (no cache), so
+//! a revocation stops the token at once on every node.
+
+use crate::oauth::hash_secret;
+use crate::parties::{Client, PartyStatus};
+use crate::storage::Tx;
+use crate::{CoreError, Wallet};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The longest lifetime an agent token may have (two years).
+pub const MAX_AGENT_TOKEN_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
+/// The lifetime of an agent token when the operator names none (one year).
+pub const DEFAULT_AGENT_TOKEN_TTL_SECS: i64 = 365 * 24 * 3600;
+/// The most grants `walletd admin agent-token list` shows.
+pub const MAX_LISTED_GRANTS: u32 = 1000;
+
+/// An API an agent grant may cover, named as the API path ends (`/v1/payments/pay` → `pay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AgentApi {
+    #[serde(rename = "pay")]
+    Pay,
+    #[serde(rename = "inquiryPayment")]
+    InquiryPayment,
+    #[serde(rename = "cancel")]
+    Cancel,
+    #[serde(rename = "refund")]
+    Refund,
+    #[serde(rename = "inquiryRefund")]
+    InquiryRefund,
+    #[serde(rename = "capture")]
+    Capture,
+    #[serde(rename = "applyToken")]
+    ApplyToken,
+    #[serde(rename = "cancelToken")]
+    CancelToken,
+    #[serde(rename = "inquiryUserInfo")]
+    InquiryUserInfo,
+}
+
+impl AgentApi {
+    pub const ALL: [AgentApi; 9] = [
+        AgentApi::Pay,
+        AgentApi::InquiryPayment,
+        AgentApi::Cancel,
+        AgentApi::Refund,
+        AgentApi::InquiryRefund,
+        AgentApi::Capture,
+        AgentApi::ApplyToken,
+        AgentApi::CancelToken,
+        AgentApi::InquiryUserInfo,
+    ];
+
+    /// The default scope: the payment APIs. The OAuth APIs (which act on users' authorisations of
+    /// the merchant) must be named explicitly.
+    pub const PAYMENT_APIS: [AgentApi; 6] = [
+        AgentApi::Pay,
+        AgentApi::InquiryPayment,
+        AgentApi::Cancel,
+        AgentApi::Refund,
+        AgentApi::InquiryRefund,
+        AgentApi::Capture,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentApi::Pay => "pay",
+            AgentApi::InquiryPayment => "inquiryPayment",
+            AgentApi::Cancel => "cancel",
+            AgentApi::Refund => "refund",
+            AgentApi::InquiryRefund => "inquiryRefund",
+            AgentApi::Capture => "capture",
+            AgentApi::ApplyToken => "applyToken",
+            AgentApi::CancelToken => "cancelToken",
+            AgentApi::InquiryUserInfo => "inquiryUserInfo",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AgentApi> {
+        AgentApi::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Parses a comma-separated scope (`pay,inquiryPayment`); an empty text is refused.
+pub fn parse_agent_scope(text: &str) -> Result<Vec<AgentApi>, String> {
+    let mut scope = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let api = AgentApi::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = AgentApi::ALL.iter().map(|a| a.as_str()).collect();
+            format!("unknown API {name:?} in the scope; known: {}", known.join(","))
+        })?;
+        if !scope.contains(&api) {
+            scope.push(api);
+        }
+    }
+    if scope.is_empty() {
+        return Err("the scope names no API".into());
+    }
+    scope.sort();
+    Ok(scope)
+}
+
+/// The scope as the CLI prints it, comma-separated.
+pub fn agent_scope_text(scope: &[AgentApi]) -> String {
+    scope.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// One agent grant as stored (the token only by its hash).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentGrant {
+    pub grant_id: String,
+    pub token_hash: String,
+    /// The client that signs the requests.
+    pub isv_client_id: String,
+    /// The client the requests act for.
+    pub merchant_client_id: String,
+    pub scope: Vec<AgentApi>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Debug output never shows the token's hash.
+impl std::fmt::Debug for AgentGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentGrant")
+            .field("grant_id", &self.grant_id)
+            .field("isv_client_id", &self.isv_client_id)
+            .field("merchant_client_id", &self.merchant_client_id)
+            .field("scope", &self.scope)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("token_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+impl AgentGrant {
+    /// `ACTIVE`, `EXPIRED` or `REVOKED` at `now`.
+    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            "REVOKED"
+        } else if now >= self.expires_at {
+            "EXPIRED"
+        } else {
+            "ACTIVE"
+        }
+    }
+
+    pub fn allows(&self, api: AgentApi) -> bool {
+        self.scope.contains(&api)
+    }
+}
+
+/// What an operator asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentGrantRequest {
+    pub isv_client_id: String,
+    pub merchant_client_id: String,
+    pub scope: Vec<AgentApi>,
+    pub ttl_secs: i64,
+}
+
+/// A freshly issued token. The secret exists only in this value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedAgentToken {
+    pub token: String,
+    pub grant: AgentGrant,
+}
+
+impl std::fmt::Debug for IssuedAgentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedAgentToken")
+            .field("token", &"<redacted>")
+            .field("grant", &self.grant)
+            .finish()
+    }
+}
+
+/// Why an `Agent-Token` was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentRefusal {
+    /// Unknown, revoked, or issued to another ISV (one answer for all three, so a caller learns
+    /// nothing about tokens that are not its own).
+    Invalid,
+    /// Past its expiry.
+    Expired,
+    /// The ISV itself may not act (frozen or inactive).
+    IsvNotActive { status: PartyStatus },
+}
+
+/// The merchant `isv_client_id` acts for with `token`, and the grant, at `now`.
+pub(crate) fn check_agent_token(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    isv: &Client,
+    token: &str,
+) -> Result<Result<(Client, AgentGrant), AgentRefusal>, CoreError> {
+    let Some(grant) = tx.find_agent_grant_by_token(&hash_secret(token))? else {
+        return Ok(Err(AgentRefusal::Invalid));
+    };
+    if grant.isv_client_id != isv.client_id || grant.revoked_at.is_some() {
+        return Ok(Err(AgentRefusal::Invalid));
+    }
+    if now >= grant.expires_at {
+        return Ok(Err(AgentRefusal::Expired));
+    }
+    if isv.status != PartyStatus::Active {
+        return Ok(Err(AgentRefusal::IsvNotActive { status: isv.status }));
+    }
+    let Some(merchant) = tx.get_client(&grant.merchant_client_id)? else {
+        return Ok(Err(AgentRefusal::Invalid));
+    };
+    Ok(Ok((merchant, grant)))
+}
+
+impl Wallet {
+    /// Issues an agent token letting one ISV client act for one merchant client.
+    pub async fn issue_agent_token(&self, req: AgentGrantRequest) -> Result<IssuedAgentToken, CoreError> {
+        if req.isv_client_id == req.merchant_client_id {
+            return Err(CoreError::Invalid(
+                "an agent token names two different clients; a client acts for itself without one".into(),
+            ));
+        }
+        if !(1..=MAX_AGENT_TOKEN_TTL_SECS).contains(&req.ttl_secs) {
+            return Err(CoreError::Invalid(format!(
+                "the lifetime must be between 1 and {MAX_AGENT_TOKEN_TTL_SECS} seconds"
+            )));
+        }
+        if req.scope.is_empty() {
+            return Err(CoreError::Invalid("the scope names no API".into()));
+        }
+        self.write(move |ctx, tx| {
+            for id in [&req.isv_client_id, &req.merchant_client_id] {
+                if tx.get_client(id)?.is_none() {
+                    return Err(CoreError::NotFound(format!("client {id}")));
+                }
+            }
+            let now = ctx.now();
+            let token = ctx.ids.random_hex(32);
+            let grant = AgentGrant {
+                grant_id: ctx.ids.new_id("agent", now),
+                token_hash: hash_secret(&token),
+                isv_client_id: req.isv_client_id.clone(),
+                merchant_client_id: req.merchant_client_id.clone(),
+                scope: req.scope.clone(),
+                created_at: now,
+                expires_at: now + Duration::seconds(req.ttl_secs),
+                revoked_at: None,
+            };
+            tx.insert_agent_grant(&grant)?;
+            Ok(IssuedAgentToken { token, grant })
+        })
+        .await
+    }
+
+    /// The newest agent grants, at most [`MAX_LISTED_GRANTS`].
+    pub async fn list_agent_grants(&self) -> Result<Vec<AgentGrant>, CoreError> {
+        self.read(|_, tx| Ok(tx.list_agent_grants(MAX_LISTED_GRANTS)?))
+            .await
+    }
+
+    /// Revokes the grant with this id or this token; returns it, or `None` if there is none.
+    pub async fn revoke_agent_grant(&self, token_or_id: &str) -> Result<Option<AgentGrant>, CoreError> {
+        let key = token_or_id.trim().to_owned();
+        self.write(move |ctx, tx| {
+            let found = match tx.get_agent_grant(&key)? {
+                Some(g) => Some(g),
+                None => tx.find_agent_grant_by_token(&hash_secret(&key))?,
+            };
+            let Some(mut grant) = found else {
+                return Ok(None);
+            };
+            if grant.revoked_at.is_none() {
+                grant.revoked_at = Some(ctx.now());
+                tx.update_agent_grant(&grant)?;
+            }
+            Ok(Some(grant))
+        })
+        .await
+    }
+
+    /// The merchant that `isv` acts for with `token` (read on every request; nothing is cached).
+    pub async fn agent_merchant(
+        &self,
+        isv: &Client,
+        token: &str,
+    ) -> Result<Result<(Client, AgentGrant), AgentRefusal>, CoreError> {
+        let (isv, token) = (isv.clone(), token.to_owned());
+        self.read(move |ctx, tx| check_agent_token(tx, ctx.now(), &isv, &token))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_by_api_name_and_reject_unknown_names() {
+        assert_eq!(
+            parse_agent_scope("refund, pay,pay").unwrap(),
+            vec![AgentApi::Pay, AgentApi::Refund]
+        );
+        assert!(parse_agent_scope("pay,transfer").is_err());
+        assert!(parse_agent_scope(" , ").is_err());
+        for api in AgentApi::ALL {
+            assert_eq!(AgentApi::parse(api.as_str()), Some(api));
+            assert_eq!(
+                serde_json::to_string(&api).unwrap(),
+                format!("\"{}\"", api.as_str())
+            );
+        }
+    }
+}
