@@ -6,6 +6,7 @@ mod demo;
 // ---- merchant-side tools (issue 8) ----
 mod explain;
 mod listen;
+mod trigger;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -85,6 +86,9 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Receive the wallet's notifications locally: verify, print, forward to your app, acknowledge.
     Listen(listen::ListenArgs),
+    /// Play a whole flow against a running sandbox (payment.succeeded, refund.failed,
+    /// notification.refused, …) as a merchant would meet it, and report what happened.
+    Trigger(trigger::TriggerArgs),
 }
 
 #[derive(Subcommand)]
@@ -216,5 +220,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         // ---- merchant-side tools (issue 8) ----
         Command::Explain(args) => explain::run(args),
         Command::Listen(args) => listen::run(args).await,
+        Command::Trigger(args) => {
+            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            if let Some(d) = cli.database {
+                config.database = Some(d);
+            }
+            trigger::run(&config, args).await
+        }
     }
 }
