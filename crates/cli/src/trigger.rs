@@ -293,14 +293,14 @@ impl Run {
         Ok(answer["paymentId"].as_str().map(str::to_owned))
     }
 
-    /// The user approves, through the operator path.
-    async fn confirm(&mut self, payment_id: &str) -> anyhow::Result<()> {
+    /// The user approves, through the operator path. False (and noted) if the wallet refused.
+    async fn confirm(&mut self, payment_id: &str) -> anyhow::Result<bool> {
         let outcome = self.wallet.confirm_payment(payment_id, &self.user).await?;
-        self.approval("user approves (operator)", outcome);
-        Ok(())
+        Ok(self.approval("user approves (operator)", outcome))
     }
 
-    fn approval(&mut self, what: &str, outcome: ApprovalOutcome) {
+    /// Reports the user's approval or refusal; false (and noted) if the wallet refused it.
+    fn approval(&mut self, what: &str, outcome: ApprovalOutcome) -> bool {
         let detail = match &outcome {
             ApprovalOutcome::Done(p) => json!({
                 "paymentId": p.payment_id, "user": self.user, "paymentStatus": p.status.as_str(),
@@ -312,9 +312,11 @@ impl Run {
         };
         self.step(what, detail);
         let user = self.user.clone();
-        self.expect(matches!(outcome, ApprovalOutcome::Done(_)), || {
+        let done = matches!(outcome, ApprovalOutcome::Done(_));
+        self.expect(done, || {
             format!("the user's approval was refused (does {user} have the balance?)")
         });
+        done
     }
 
     async fn inquire(&mut self, payment_id: &str, want: &str) -> anyhow::Result<()> {
@@ -385,7 +387,9 @@ impl Run {
         let Some(payment_id) = self.pay(&req, minor, json!({})).await? else {
             return Ok(None);
         };
-        self.confirm(&payment_id).await?;
+        if !self.confirm(&payment_id).await? {
+            return Ok(None);
+        }
         self.expect_payment_notice(&req, "S").await;
         Ok(Some(payment_id))
     }
@@ -404,8 +408,9 @@ impl Run {
                         .wallet
                         .decline_payment(&p, "The user declined the payment.")
                         .await?;
-                    self.approval("user declines (operator)", outcome);
-                    self.expect_payment_notice(&req, "F").await;
+                    if self.approval("user declines (operator)", outcome) {
+                        self.expect_payment_notice(&req, "F").await;
+                    }
                     self.inquire(&p, "FAIL").await?;
                 }
             }
@@ -474,7 +479,9 @@ impl Run {
                 let req = self.id("auth");
                 let factor = json!({"paymentFactor": {"isAuthorizationPayment": true}});
                 if let Some(p) = self.pay(&req, PAY_MINOR, factor).await? {
-                    self.confirm(&p).await?;
+                    if !self.confirm(&p).await? {
+                        return Ok(());
+                    }
                     let body = json!({
                         "captureRequestId": self.id("capture"), "paymentId": p,
                         "captureAmount": self.amount(PAY_MINOR), "isLastCapture": true,
@@ -498,7 +505,9 @@ impl Run {
         let Some(payment_id) = self.pay(&req, PAY_MINOR, json!({})).await? else {
             return Ok(());
         };
-        self.confirm(&payment_id).await?;
+        if !self.confirm(&payment_id).await? {
+            return Ok(());
+        }
         let mut seen_attempts = 0usize;
         let mut received = 0usize;
         let entry = loop {
