@@ -226,7 +226,7 @@ impl Run {
     /// Records (and in text mode prints) one step.
     fn step(&mut self, what: &str, detail: Value) {
         if !self.json {
-            println!("{what:<24} {}", compact(&detail));
+            println!("{what:<28} {}", summary(&detail));
         }
         self.steps.push(json!({"step": what, "detail": detail}));
     }
@@ -236,7 +236,7 @@ impl Run {
         if !ok {
             let p = problem();
             if !self.json {
-                println!("NOT AS EXPECTED:         {p}");
+                println!("{:<28} {p}", "NOT AS EXPECTED");
             }
             self.problems.push(p);
         }
@@ -289,7 +289,9 @@ impl Run {
         }
         let answer = self.call("v2/payments/pay", body).await?;
         let (status, code) = Self::status_of(&answer);
-        self.expect(status == "A", || format!("pay answered {status}/{code}, not A/ACCEPT"));
+        self.expect(status == "A", || {
+            format!("pay answered {status}/{code}, not A/ACCEPT")
+        });
         Ok(answer["paymentId"].as_str().map(str::to_owned))
     }
 
@@ -330,8 +332,14 @@ impl Run {
 
     /// Waits for the next notification at the local endpoint (or the deadline).
     async fn next_notification(&mut self, within: Duration) -> Option<Received> {
-        let left = self.deadline.saturating_duration_since(Instant::now()).min(within);
-        let got = tokio::time::timeout(left, self.received.recv()).await.ok().flatten()?;
+        let left = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .min(within);
+        let got = tokio::time::timeout(left, self.received.recv())
+            .await
+            .ok()
+            .flatten()?;
         let entry = json!({
             "path": got.path,
             "signature": match &got.verified { Ok(()) => "verified".to_owned(), Err(e) => format!("REFUSED: {e}") },
@@ -339,7 +347,21 @@ impl Run {
             "body": got.body,
         });
         if !self.json {
-            println!("{:<24} {}", "notification received", compact(&entry));
+            let result = &entry["body"]["paymentResult"];
+            println!(
+                "{:<28} POST {} signature {}, paymentRequestId {}, paymentResult {}/{}, {}",
+                "notification received",
+                got.path,
+                entry["signature"].as_str().unwrap_or("?"),
+                got.body["paymentRequestId"].as_str().unwrap_or("?"),
+                result["resultStatus"].as_str().unwrap_or("?"),
+                result["resultCode"].as_str().unwrap_or("?"),
+                if got.acknowledged {
+                    "acknowledged"
+                } else {
+                    "refused"
+                },
+            );
         }
         self.notifications.push(entry);
         Some(got)
@@ -352,7 +374,9 @@ impl Run {
             self.expect(false, || "no notification arrived in time".into());
             return;
         };
-        self.expect(n.verified.is_ok(), || "the notification's signature did not verify".into());
+        self.expect(n.verified.is_ok(), || {
+            "the notification's signature did not verify".into()
+        });
         let about = n.body["paymentRequestId"].as_str().unwrap_or("?").to_owned();
         self.expect(about == request_id, || {
             format!("the notification is about {about}, not {request_id}")
@@ -457,7 +481,8 @@ impl Run {
                 let forced = 9911;
                 if let Some(p) = self.paid(forced).await? {
                     let req = self.id("refund");
-                    let body = json!({"refundRequestId": req, "paymentId": p, "refundAmount": self.amount(forced)});
+                    let body =
+                        json!({"refundRequestId": req, "paymentId": p, "refundAmount": self.amount(forced)});
                     for attempt in ["refund", "refund again (same refundRequestId)"] {
                         let answer = self.call("v2/payments/refund", body.clone()).await?;
                         let (status, code) = Self::status_of(&answer);
@@ -519,7 +544,9 @@ impl Run {
             }
             while let Ok(n) = self.received.try_recv() {
                 received += 1;
-                self.expect(n.verified.is_ok(), || "a notification's signature did not verify".into());
+                self.expect(n.verified.is_ok(), || {
+                    "a notification's signature did not verify".into()
+                });
             }
             let entries = self.outbox_of(&payment_id).await?;
             let Some(entry) = entries.into_iter().next() else {
@@ -531,7 +558,12 @@ impl Run {
                 if let Some(a) = entry.attempts.last() {
                     self.step(
                         &format!("attempt {seen_attempts} refused"),
-                        json!({"notification": entry.id, "at": a.at.to_rfc3339(), "httpStatus": a.http_status, "delivered": a.delivered}),
+                        json!({
+                            "notification": entry.id, "at": a.at.to_rfc3339(), "httpStatus": a.http_status,
+                            "delivered": a.delivered,
+                            // When the schedule would have tried again (none: it gave up).
+                            "scheduledRetryAt": (entry.status == OutboxStatus::Pending).then(|| entry.next_attempt_at.to_rfc3339()),
+                        }),
                     );
                 }
             }
@@ -563,7 +595,9 @@ impl Run {
             match tokio::time::timeout(Duration::from_millis(200), self.received.recv()).await {
                 Ok(Some(n)) => {
                     received += 1;
-                    self.expect(n.verified.is_ok(), || "a notification's signature did not verify".into());
+                    self.expect(n.verified.is_ok(), || {
+                        "a notification's signature did not verify".into()
+                    });
                 }
                 _ => continue,
             }
@@ -584,9 +618,33 @@ impl Run {
     }
 }
 
-/// One line of JSON for text output.
-fn compact(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// One line for text output: a call's result and the ids and states its answer names; any other
+/// step's details as compact JSON.
+fn summary(detail: &Value) -> String {
+    let Some(result) = detail["result"].as_str() else {
+        return serde_json::to_string(detail).unwrap_or_default();
+    };
+    let mut line = result.to_owned();
+    let answer = &detail["answer"];
+    for field in [
+        "paymentId",
+        "paymentStatus",
+        "refundId",
+        "refundStatus",
+        "captureId",
+        "cancelTime",
+    ] {
+        if let Some(v) = answer[field].as_str() {
+            line.push_str(&format!(" {field}={v}"));
+        }
+    }
+    if let Some(m) = answer["result"]["resultMessage"]
+        .as_str()
+        .filter(|_| !result.starts_with('S'))
+    {
+        line.push_str(&format!(" ({m})"));
+    }
+    line
 }
 
 /// True if the wallet at `base_url` says it runs in sandbox mode (its home page's title).

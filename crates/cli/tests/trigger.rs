@@ -51,7 +51,7 @@ impl Wallet {
     fn start(sandbox: bool) -> Wallet {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        let gaps = vec!["60000"; RETRY_GAPS].join(", ");
+        let gaps = ["60000"; RETRY_GAPS].join(", ");
         std::fs::write(
             d.join("walletd.toml"),
             format!(
@@ -74,7 +74,17 @@ impl Wallet {
             .expect("client add"));
         for (user, login) in [("alice", "+15550000001"), ("bob", "+15550000002")] {
             ok(walletd(d)
-                .args(["admin", "user", "add", "--user-id", user, "--login", login, "--name", user])
+                .args([
+                    "admin",
+                    "user",
+                    "add",
+                    "--user-id",
+                    user,
+                    "--login",
+                    login,
+                    "--name",
+                    user,
+                ])
                 .output()
                 .expect("user add"));
         }
@@ -93,10 +103,11 @@ impl Wallet {
             .port();
         let log = std::fs::File::create(d.join("server.log")).expect("log file");
         let mut serve = walletd(d);
-        serve
-            .arg("--config")
-            .arg(d.join("walletd.toml"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        serve.arg("--config").arg(d.join("walletd.toml")).args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]);
         if sandbox {
             serve.arg("--sandbox");
         }

@@ -66,8 +66,14 @@ pub struct CaptureCommand {
 // Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum CaptureOutcome {
-    Captured { capture: Capture, payment: Payment },
-    Rejected { code: ResultCode, message: String },
+    Captured {
+        capture: Capture,
+        payment: Payment,
+    },
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
     /// The capture was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
     /// of the request, or an inquiry of the payment, reports it as it stands.
     Unknown {
@@ -131,9 +137,11 @@ pub(crate) fn capture(
     }
     let outcome = evaluate(ctx, tx, cmd, now)?;
     let stored = match &outcome {
-        CaptureOutcome::Captured { capture, .. } | CaptureOutcome::Unknown { capture, .. } => StoredOutcome::Capture {
-            capture_id: capture.capture_id.clone(),
-        },
+        CaptureOutcome::Captured { capture, .. } | CaptureOutcome::Unknown { capture, .. } => {
+            StoredOutcome::Capture {
+                capture_id: capture.capture_id.clone(),
+            }
+        }
         CaptureOutcome::Rejected { code, message } => StoredOutcome::Rejected {
             code: code.as_str().to_owned(),
             message: message.clone(),

@@ -91,7 +91,10 @@ impl RefundCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
     Succeeded(Refund),
-    Rejected { code: ResultCode, message: String },
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
     /// The refund was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
     /// of the request, or an inquiry, reports it as it stands.
     Unknown {

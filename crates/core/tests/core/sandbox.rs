@@ -185,7 +185,10 @@ async fn sandbox_refund_amounts_that_end_in_f_are_refused_with_their_code_and_mo
             .unwrap();
         assert_eq!(again, out);
         assert_eq!(
-            t.wallet.inquire_refund(CLIENT, refund_by_request(&req)).await.unwrap(),
+            t.wallet
+                .inquire_refund(CLIENT, refund_by_request(&req))
+                .await
+                .unwrap(),
             None
         );
     }
@@ -323,10 +326,18 @@ async fn reserved_refund_and_capture_amounts_are_ordinary_outside_sandbox_mode()
     for (n, amount) in [9921, 9922, 9923].into_iter().enumerate() {
         let out = t
             .wallet
-            .capture(capture_cmd(&format!("capture-{n}"), &auth.payment_id, amount, false))
+            .capture(capture_cmd(
+                &format!("capture-{n}"),
+                &auth.payment_id,
+                amount,
+                false,
+            ))
             .await
             .unwrap();
-        assert!(matches!(out, CaptureOutcome::Captured { .. }), "{amount}: {out:?}");
+        assert!(
+            matches!(out, CaptureOutcome::Captured { .. }),
+            "{amount}: {out:?}"
+        );
     }
     assert_books_sound(&t.wallet).await;
 }
@@ -345,7 +356,10 @@ fn sandbox_refund_and_capture_tables_cover_exactly_their_reserved_amounts() {
             "capture amount {amount}"
         );
         // U outcomes are exactly the ones that end in 3, so the table reads the same way for all.
-        for outcome in [refund_outcome(amount), capture_outcome(amount)].into_iter().flatten() {
+        for outcome in [refund_outcome(amount), capture_outcome(amount)]
+            .into_iter()
+            .flatten()
+        {
             assert_eq!(
                 outcome.0.status() == ResultStatus::Unknown,
                 amount % 10 == 3,

@@ -801,13 +801,25 @@ async fn sandbox_call(app: &TestApp, api: &str, body: serde_json::Value) -> (Str
 async fn sandbox_refund_amounts_force_f_or_u_and_a_u_refund_is_made_and_retried_as_s() {
     let app = spawn_app_with(|c| c.sandbox = true).await;
     let id = paid(&app, "sr-pay", "50000").await;
-    let refund = |req: &str, value: &str| {
-        serde_json::json!({"refundRequestId": req, "paymentId": id, "refundAmount": {"currency": "USD", "value": value}})
-    };
-    for (value, want) in [("9911", "F/REFUND_AMOUNT_EXCEED"), ("9912", "F/PARTNER_BALANCE_NOT_ENOUGH")] {
+    let refund = |req: &str, value: &str| serde_json::json!({"refundRequestId": req, "paymentId": id, "refundAmount": {"currency": "USD", "value": value}});
+    for (value, want) in [
+        ("9911", "F/REFUND_AMOUNT_EXCEED"),
+        ("9912", "F/PARTNER_BALANCE_NOT_ENOUGH"),
+    ] {
         let req = format!("sr-{value}");
-        assert_eq!(sandbox_call(&app, "v2/payments/refund", refund(&req, value)).await.0, want);
-        assert_eq!(sandbox_call(&app, "v2/payments/refund", refund(&req, value)).await.0, want, "retry");
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/refund", refund(&req, value))
+                .await
+                .0,
+            want
+        );
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/refund", refund(&req, value))
+                .await
+                .0,
+            want,
+            "retry"
+        );
         let lookup = serde_json::json!({"refundRequestId": req});
         assert_eq!(
             sandbox_call(&app, "v2/payments/inquiryRefund", lookup).await.0,
@@ -830,14 +842,21 @@ async fn sandbox_refund_amounts_force_f_or_u_and_a_u_refund_is_made_and_retried_
     let (result, again) = sandbox_call(&app, "v2/payments/refund", refund("sr-u", "9913")).await;
     assert_eq!(result, "S/SUCCESS");
     assert_eq!(again["refundId"], found["refundId"]);
-    assert_eq!(available(&app, "alice").await, before + 9913, "the retry moved nothing");
+    assert_eq!(
+        available(&app, "alice").await,
+        before + 9913,
+        "the retry moved nothing"
+    );
     assert_books_sound(&app.wallet).await;
 
     // Outside sandbox mode the same amounts are ordinary refunds.
     let normal = spawn_app().await;
     let id = paid(&normal, "sr-pay", "50000").await;
     let body = serde_json::json!({"refundRequestId": "sr-9911", "paymentId": id, "refundAmount": {"currency": "USD", "value": "9911"}});
-    assert_eq!(sandbox_call(&normal, "v2/payments/refund", body).await.0, "S/SUCCESS");
+    assert_eq!(
+        sandbox_call(&normal, "v2/payments/refund", body).await.0,
+        "S/SUCCESS"
+    );
 }
 
 #[tokio::test]
@@ -849,16 +868,25 @@ async fn sandbox_capture_amounts_force_f_or_u_and_a_u_capture_is_made_and_retrie
         .unwrap();
     let outcome = app.wallet.confirm_payment(&id, "alice").await.unwrap();
     assert!(matches!(outcome, ApprovalOutcome::Done(_)), "{outcome:?}");
-    let capture = |req: &str, value: &str| {
-        serde_json::json!({"captureRequestId": req, "paymentId": id, "captureAmount": {"currency": "USD", "value": value}, "isLastCapture": true})
-    };
+    let capture = |req: &str, value: &str| serde_json::json!({"captureRequestId": req, "paymentId": id, "captureAmount": {"currency": "USD", "value": value}, "isLastCapture": true});
     for (value, want) in [
         ("9921", "F/CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT"),
         ("9922", "F/AUTH_EXPIRED"),
     ] {
         let req = format!("sc-{value}");
-        assert_eq!(sandbox_call(&app, "v2/payments/capture", capture(&req, value)).await.0, want);
-        assert_eq!(sandbox_call(&app, "v2/payments/capture", capture(&req, value)).await.0, want, "retry");
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/capture", capture(&req, value))
+                .await
+                .0,
+            want
+        );
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/capture", capture(&req, value))
+                .await
+                .0,
+            want,
+            "retry"
+        );
     }
     let lookup = serde_json::json!({"paymentId": id});
     let (_, p) = sandbox_call(&app, "v2/payments/inquiryPayment", lookup.clone()).await;
