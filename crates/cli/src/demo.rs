@@ -249,8 +249,14 @@ In a second terminal, be the merchant:
 
   {base}/oauth/authorize?clientId=demo-merchant&appId=3160120000000001&scopes=auth_user,USER_NICKNAME&redirectUrl={redirect}&state=demo
 
-Sandbox amounts (value in minor units): 9901 RISK_REJECT, 9902 USER_STATUS_ABNORMAL, 9903 U/UNKNOWN_EXCEPTION,
-9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS. A signature that does not verify? `walletd explain`.
+6. Whole flows in one command (same export line), e.g. payment.failed, refund.failed, notification.refused:
+
+  walletd trigger payment.succeeded
+
+Sandbox amounts (value in minor units): pay 9901 RISK_REJECT, 9902 USER_STATUS_ABNORMAL, 9903 U/UNKNOWN_EXCEPTION,
+9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS; refund 9911 REFUND_AMOUNT_EXCEED,
+9912 PARTNER_BALANCE_NOT_ENOUGH, 9913 U (refund made); capture 9921 CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT,
+9922 AUTH_EXPIRED, 9923 U (capture made). A signature that does not verify? `walletd explain`.
 Ctrl-C stops the demo.
 "#,
         data = data_dir.display(),

@@ -7,6 +7,7 @@ mod demo;
 // ---- merchant-side tools (issue 8) ----
 mod explain;
 mod listen;
+mod trigger;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -92,6 +93,9 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Play a whole flow against a running sandbox (payment.succeeded, refund.failed,
+    /// notification.refused, …) as a merchant would meet it, and report what happened.
+    Trigger(trigger::TriggerArgs),
 }
 
 #[derive(Subcommand)]
@@ -230,6 +234,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             bench::run(&config, command).await?;
             Ok(ok)
+        }
+        Command::Trigger(args) => {
+            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
+            if let Some(d) = cli.database {
+                config.database = Some(d);
+            }
+            trigger::run(&config, args).await
         }
     }
 }

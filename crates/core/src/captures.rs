@@ -66,8 +66,22 @@ pub struct CaptureCommand {
 // Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum CaptureOutcome {
-    Captured { capture: Capture, payment: Payment },
-    Rejected { code: ResultCode, message: String },
+    Captured {
+        capture: Capture,
+        payment: Payment,
+    },
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
+    /// The capture was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
+    /// of the request, or an inquiry of the payment, reports it as it stands.
+    Unknown {
+        code: ResultCode,
+        message: String,
+        capture: Capture,
+        payment: Payment,
+    },
 }
 
 impl CaptureCommand {
@@ -123,9 +137,11 @@ pub(crate) fn capture(
     }
     let outcome = evaluate(ctx, tx, cmd, now)?;
     let stored = match &outcome {
-        CaptureOutcome::Captured { capture, .. } => StoredOutcome::Capture {
-            capture_id: capture.capture_id.clone(),
-        },
+        CaptureOutcome::Captured { capture, .. } | CaptureOutcome::Unknown { capture, .. } => {
+            StoredOutcome::Capture {
+                capture_id: capture.capture_id.clone(),
+            }
+        }
         CaptureOutcome::Rejected { code, message } => StoredOutcome::Rejected {
             code: code.as_str().to_owned(),
             message: message.clone(),
@@ -249,6 +265,15 @@ fn evaluate(
         }
         Some(a) => a.value_minor(),
     };
+    let sandbox = match (&cmd.amount, ctx.config.sandbox) {
+        (Some(a), true) => crate::sandbox::capture_outcome(a.value_minor()),
+        _ => None,
+    };
+    if let Some((code, message)) = sandbox {
+        if code.status() == walletd_protocol::ResultStatus::Failed {
+            return rejected(code, message.to_owned());
+        }
+    }
     let remainder = left - amount_minor;
     let is_last = cmd.is_last || remainder == 0;
     let capture_id = ctx.ids.new_id("capture", now);
@@ -312,6 +337,14 @@ fn evaluate(
         created_at: now,
     };
     tx.insert_capture(&capture)?;
+    if let Some((code, message)) = sandbox {
+        return Ok(CaptureOutcome::Unknown {
+            code,
+            message: message.to_owned(),
+            capture,
+            payment,
+        });
+    }
     Ok(CaptureOutcome::Captured { capture, payment })
 }
 

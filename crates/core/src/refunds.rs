@@ -91,7 +91,17 @@ impl RefundCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
     Succeeded(Refund),
-    Rejected { code: ResultCode, message: String },
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
+    /// The refund was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
+    /// of the request, or an inquiry, reports it as it stands.
+    Unknown {
+        code: ResultCode,
+        message: String,
+        refund: Refund,
+    },
 }
 
 /// Which refund a request means: `refund_id` wins.
@@ -134,7 +144,7 @@ pub(crate) fn refund(
     }
     let outcome = evaluate(ctx, tx, cmd, now)?;
     let stored = match &outcome {
-        RefundOutcome::Succeeded(r) => StoredOutcome::Refund {
+        RefundOutcome::Succeeded(r) | RefundOutcome::Unknown { refund: r, .. } => StoredOutcome::Refund {
             refund_id: r.refund_id.clone(),
         },
         RefundOutcome::Rejected { code, message } => StoredOutcome::Rejected {
@@ -195,6 +205,16 @@ fn evaluate(
             ResultCode::ParamIllegal,
             "refundAmount.value must be greater than zero".into(),
         );
+    }
+    let sandbox = if ctx.config.sandbox {
+        crate::sandbox::refund_outcome(cmd.amount.value_minor())
+    } else {
+        None
+    };
+    if let Some((code, message)) = sandbox {
+        if code.status() == walletd_protocol::ResultStatus::Failed {
+            return rejected(code, message.to_owned());
+        }
     }
     let paid_at = payment.paid_at.unwrap_or(payment.created_at);
     if now > paid_at + Duration::seconds(ctx.config.refund_window_secs) {
@@ -277,6 +297,13 @@ fn evaluate(
             lease_until: None,
             created_at: now,
         })?;
+    }
+    if let Some((code, message)) = sandbox {
+        return Ok(RefundOutcome::Unknown {
+            code,
+            message: message.to_owned(),
+            refund,
+        });
     }
     Ok(RefundOutcome::Succeeded(refund))
 }

@@ -416,7 +416,9 @@ pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, ApError> {
                 "SUCCESS",
             ))
         }
-        RefundOutcome::Rejected { code, message } => Err(ApError::new(code, message)),
+        RefundOutcome::Rejected { code, message } | RefundOutcome::Unknown { code, message, .. } => {
+            Err(ApError::new(code, message))
+        }
     }
 }
 

@@ -370,7 +370,9 @@ pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, MpError> {
             },
             "SUCCESS",
         )),
-        RefundOutcome::Rejected { code, message } => Err(MpError::new(code, message)),
+        RefundOutcome::Rejected { code, message } | RefundOutcome::Unknown { code, message, .. } => {
+            Err(MpError::new(code, message))
+        }
     }
 }
 
@@ -435,6 +437,8 @@ pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
             },
             "SUCCESS",
         )),
-        CaptureOutcome::Rejected { code, message } => Err(MpError::new(code, message)),
+        CaptureOutcome::Rejected { code, message } | CaptureOutcome::Unknown { code, message, .. } => {
+            Err(MpError::new(code, message))
+        }
     }
 }

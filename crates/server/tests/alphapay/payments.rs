@@ -407,3 +407,48 @@ async fn inquiry_refund_finds_a_refund_by_either_id_and_only_for_its_merchant() 
         assert_eq!(answer.code(), code, "{endpoint}: {:?}", answer.json);
     }
 }
+
+#[tokio::test]
+async fn sandbox_refund_amounts_force_their_outcomes_in_alphapay_too() {
+    let app = spawn_app_with(|c| c.sandbox = true).await;
+    let id = create_payment(&app, "sandbox-ref", "50000").await;
+    confirm(&app, &id).await;
+    for (value, code) in [
+        ("9911", "REFUND_AMOUNT_EXCEED"),
+        ("9912", "PARTNER_BALANCE_NOT_ENOUGH"),
+    ] {
+        let req = format!("sr-{value}");
+        let v = app
+            .call("payments/refund", refund_body(&id, Some(&req), value, None))
+            .await;
+        assert_eq!(v["result"]["resultCode"], code, "{v}");
+        assert_eq!(v["result"]["resultStatus"], "F", "{v}");
+    }
+    assert_eq!(
+        app.wallet.get_payment(&id).await.unwrap().unwrap().refunded_minor,
+        0
+    );
+    let v = app
+        .call("payments/refund", refund_body(&id, Some("sr-u"), "9913", None))
+        .await;
+    assert_eq!(
+        (
+            v["result"]["resultStatus"].as_str(),
+            v["result"]["resultCode"].as_str()
+        ),
+        (Some("U"), Some("UNKNOWN_EXCEPTION")),
+        "{v}"
+    );
+    // The refund was made: the order shows it, and the retry answers S with the refund.
+    assert_eq!(inquiry_status(&app, &id).await, "PARTIAL_REFUND");
+    let again = app
+        .call("payments/refund", refund_body(&id, Some("sr-u"), "9913", None))
+        .await;
+    assert_eq!(again["result"]["resultCode"], "SUCCESS", "{again}");
+    assert_eq!(again["refund"]["refundAmount"]["value"], "9913");
+    assert_eq!(
+        app.wallet.get_payment(&id).await.unwrap().unwrap().refunded_minor,
+        9913
+    );
+    assert_books_sound(&app.wallet).await;
+}

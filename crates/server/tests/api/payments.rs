@@ -788,3 +788,117 @@ async fn sandbox_amounts_force_outcomes_only_in_sandbox_mode() {
     let normal = spawn_app().await;
     assert_eq!(code(&pay2(&normal, &v2("s-1", "9901")).await), "ACCEPT");
 }
+
+/// Sends `body` to `api` as the demo merchant; returns the answer's `result` as `S/CODE` and the body.
+async fn sandbox_call(app: &TestApp, api: &str, body: serde_json::Value) -> (String, serde_json::Value) {
+    let answer = app.merchant.send_json(api, &body).await.expect("signed answer");
+    let r = answer.result.clone();
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    (format!("{}/{}", r.result_status, r.result_code), body)
+}
+
+#[tokio::test]
+async fn sandbox_refund_amounts_force_f_or_u_and_a_u_refund_is_made_and_retried_as_s() {
+    let app = spawn_app_with(|c| c.sandbox = true).await;
+    let id = paid(&app, "sr-pay", "50000").await;
+    let refund = |req: &str, value: &str| serde_json::json!({"refundRequestId": req, "paymentId": id, "refundAmount": {"currency": "USD", "value": value}});
+    for (value, want) in [
+        ("9911", "F/REFUND_AMOUNT_EXCEED"),
+        ("9912", "F/PARTNER_BALANCE_NOT_ENOUGH"),
+    ] {
+        let req = format!("sr-{value}");
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/refund", refund(&req, value))
+                .await
+                .0,
+            want
+        );
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/refund", refund(&req, value))
+                .await
+                .0,
+            want,
+            "retry"
+        );
+        let lookup = serde_json::json!({"refundRequestId": req});
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/inquiryRefund", lookup).await.0,
+            "F/REFUND_NOT_EXIST"
+        );
+    }
+    let before = available(&app, "alice").await;
+    let (result, _) = sandbox_call(&app, "v2/payments/refund", refund("sr-u", "9913")).await;
+    assert_eq!(result, "U/UNKNOWN_EXCEPTION");
+    // The refund was made: inquiry says so, the money is back, and the retry answers S.
+    let (result, found) = sandbox_call(
+        &app,
+        "v2/payments/inquiryRefund",
+        serde_json::json!({"refundRequestId": "sr-u"}),
+    )
+    .await;
+    assert_eq!(result, "S/SUCCESS");
+    assert_eq!(found["refundStatus"], "SUCCESS");
+    assert_eq!(available(&app, "alice").await, before + 9913);
+    let (result, again) = sandbox_call(&app, "v2/payments/refund", refund("sr-u", "9913")).await;
+    assert_eq!(result, "S/SUCCESS");
+    assert_eq!(again["refundId"], found["refundId"]);
+    assert_eq!(
+        available(&app, "alice").await,
+        before + 9913,
+        "the retry moved nothing"
+    );
+    assert_books_sound(&app.wallet).await;
+
+    // Outside sandbox mode the same amounts are ordinary refunds.
+    let normal = spawn_app().await;
+    let id = paid(&normal, "sr-pay", "50000").await;
+    let body = serde_json::json!({"refundRequestId": "sr-9911", "paymentId": id, "refundAmount": {"currency": "USD", "value": "9911"}});
+    assert_eq!(
+        sandbox_call(&normal, "v2/payments/refund", body).await.0,
+        "S/SUCCESS"
+    );
+}
+
+#[tokio::test]
+async fn sandbox_capture_amounts_force_f_or_u_and_a_u_capture_is_made_and_retried_as_s() {
+    let app = spawn_app_with(|c| c.sandbox = true).await;
+    let id = pay2(&app, &v2("sc-auth", "50000").as_authorization())
+        .await
+        .payment_id
+        .unwrap();
+    let outcome = app.wallet.confirm_payment(&id, "alice").await.unwrap();
+    assert!(matches!(outcome, ApprovalOutcome::Done(_)), "{outcome:?}");
+    let capture = |req: &str, value: &str| serde_json::json!({"captureRequestId": req, "paymentId": id, "captureAmount": {"currency": "USD", "value": value}, "isLastCapture": true});
+    for (value, want) in [
+        ("9921", "F/CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT"),
+        ("9922", "F/AUTH_EXPIRED"),
+    ] {
+        let req = format!("sc-{value}");
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/capture", capture(&req, value))
+                .await
+                .0,
+            want
+        );
+        assert_eq!(
+            sandbox_call(&app, "v2/payments/capture", capture(&req, value))
+                .await
+                .0,
+            want,
+            "retry"
+        );
+    }
+    let lookup = serde_json::json!({"paymentId": id});
+    let (_, p) = sandbox_call(&app, "v2/payments/inquiryPayment", lookup.clone()).await;
+    assert_eq!(p["paymentStatus"], "PROCESSING", "a forced F captures nothing");
+    let (result, _) = sandbox_call(&app, "v2/payments/capture", capture("sc-u", "9923")).await;
+    assert_eq!(result, "U/UNKNOWN_EXCEPTION");
+    // The capture was made: inquiry says SUCCESS, and the retry answers S with the same capture.
+    let (_, p) = sandbox_call(&app, "v2/payments/inquiryPayment", lookup).await;
+    assert_eq!(p["paymentStatus"], "SUCCESS");
+    let (result, again) = sandbox_call(&app, "v2/payments/capture", capture("sc-u", "9923")).await;
+    assert_eq!(result, "S/SUCCESS");
+    assert_eq!(again["captureAmount"]["value"], "9923");
+    assert_eq!(app.wallet.captures_of(&id).await.unwrap().len(), 1);
+    assert_books_sound(&app.wallet).await;
+}
