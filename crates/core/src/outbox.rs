@@ -42,6 +42,42 @@ pub struct Attempt {
     /// The start of the answer (at most 512 characters) or the transport error.
     pub answer: String,
     pub delivered: bool,
+    /// The request as sent: its headers and (the start of) its body, so that an operator sees
+    /// exactly what the merchant got. `None` when nothing was sent (the target was refused) and
+    /// in attempts recorded before walletd kept it.
+    #[serde(default)]
+    pub sent: Option<SentRequest>,
+}
+
+/// The most body bytes an attempt keeps of what it sent; a longer body is cut there (on a
+/// character boundary) and `body_truncated` says so.
+pub const SENT_BODY_MAX_BYTES: usize = 16 * 1024;
+/// The most headers an attempt keeps.
+pub const SENT_HEADERS_MAX: usize = 32;
+
+/// What one delivery attempt sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentRequest {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    #[serde(default)]
+    pub body_truncated: bool,
+}
+
+impl SentRequest {
+    /// Keeps `headers` and `body` within [`SENT_HEADERS_MAX`] and [`SENT_BODY_MAX_BYTES`].
+    pub fn new(headers: Vec<(String, String)>, body: &[u8]) -> SentRequest {
+        let text = String::from_utf8_lossy(body);
+        let mut cut = text.len().min(SENT_BODY_MAX_BYTES);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        SentRequest {
+            headers: headers.into_iter().take(SENT_HEADERS_MAX).collect(),
+            body_truncated: cut < text.len(),
+            body: text[..cut].to_owned(),
+        }
+    }
 }
 
 /// A notification to deliver.

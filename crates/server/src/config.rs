@@ -39,6 +39,34 @@ pub struct Config {
     pub database_connections: usize,
     /// The network edge: timeouts, connection caps, request rate limits, shutdown.
     pub http: HttpConfig,
+    // ---- operator console ----
+    /// Address of the operator console's own listener, e.g. `127.0.0.1:8081`. Unset (the
+    /// default): no console. Keep it on a private address; it is for the wallet's operators.
+    pub console_listen: Option<String>,
+    pub console: ConsoleConfig,
+}
+
+/// The operator console (README "Security" → "Operator console").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// How long a console sign-in lasts; then the operator signs in again.
+    pub session_ttl_secs: i64,
+    /// Wrong passwords in a row after which an operator's sign-in is locked
+    /// (`walletd admin operator unlock` opens it).
+    pub max_password_attempts: u32,
+    /// Payments (and audit lines) per page; capped at 100.
+    pub page_size: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            session_ttl_secs: 15 * 60,
+            max_password_attempts: 5,
+            page_size: 50,
+        }
+    }
 }
 
 /// The network edge (README "Security" → "Network edge").
@@ -302,6 +330,8 @@ impl Default for Config {
             database: None,
             database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
             http: HttpConfig::default(),
+            console_listen: None,
+            console: ConsoleConfig::default(),
         }
     }
 }
