@@ -270,6 +270,10 @@ pub trait Tx {
     /// The ledger transfers whose reference is `reference` (a payment, refund or capture id),
     /// ascending, at most `limit`.
     fn list_transfers_by_reference(&mut self, reference: &str, limit: u32) -> Result<Vec<Transfer>, StoreError>;
+    /// Merchant clients with id greater than `after`, ascending, at most `limit`.
+    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StoreError>;
+    /// Wallet users with id greater than `after`, ascending, at most `limit`.
+    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StoreError>;
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.

@@ -1601,6 +1601,20 @@ impl Tx for PgTx<'_> {
         self.transfers(&sql, &[&reference, &limit(n)])
     }
 
+    fn list_clients_page(&mut self, after: &str, n: u32) -> Result<Vec<Client>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2",
+            &[&after, &limit(n)],
+        )
+    }
+
+    fn list_users_page(&mut self, after: &str, n: u32) -> Result<Vec<User>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2",
+            &[&after, &limit(n)],
+        )
+    }
+
     // ---- store API (issue 7) ----
 
     fn put_store_config(&mut self, c: &crate::store::StoreConfig) -> Result<(), StoreError> {

@@ -1416,4 +1416,18 @@ impl Tx for SqliteTx<'_> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE reference = ?1 ORDER BY id LIMIT ?2");
         self.transfers(&sql, params![reference, limit])
     }
+
+    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM clients WHERE client_id > ?1 ORDER BY client_id LIMIT ?2",
+            params![after, limit],
+        )
+    }
+
+    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM users WHERE user_id > ?1 ORDER BY user_id LIMIT ?2",
+            params![after, limit],
+        )
+    }
 }
