@@ -7,6 +7,8 @@ mod store;
 mod oauth;
 // ---- migrate, export, import (issue 9): crates/cli/src/admin/database.rs ----
 mod database;
+// ---- operator console: crates/cli/src/admin/operator.rs ----
+mod operator;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
@@ -91,6 +93,11 @@ pub enum AdminCommand {
         command: oauth::PaymentCodeCommand,
     },
     // ---- store API (issue 7) ----
+    /// Operators of the web console (`console_listen`): add, list, unlock, remove.
+    Operator {
+        #[command(subcommand)]
+        command: operator::OperatorCommand,
+    },
     /// Store API keys (key id + shared secret) of store clients.
     StoreKey {
         #[command(subcommand)]
@@ -369,6 +376,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::Token { command } => oauth::token(&wallet, command).await?,
         AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
         // ---- store API (issue 7) ----
+        AdminCommand::Operator { command } => {
+            operator::run(&wallet, config.console.max_password_attempts.max(1), command).await?
+        }
         AdminCommand::StoreKey { command } => store::key(&wallet, command).await?,
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
         AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,

@@ -62,9 +62,14 @@ pub async fn run(
     data_dir: Option<&Path>,
     listen: &str,
     keep: bool,
+    console_listen: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(config_file)?;
     config.listen = listen.to_owned();
+    config.console_listen = Some(match console_listen {
+        Some(c) => c.to_owned(),
+        None => next_port(listen)?,
+    });
     config.sandbox = true;
     // The demo's merchant (`walletd listen`) runs on this machine.
     config.notifier.allow_private_targets = true;
@@ -94,8 +99,14 @@ pub async fn run(
         seed(&app, &merchant_dir, &wallet_pub).await?;
     }
     let key = merchant_dir.join("private_key.pem");
+    let operator_password = demo_operator(&app).await?;
     let shutdown = walletd_server::shutdown_signal();
     print_walkthrough(&base, &dir, resume, &key, &wallet_pub);
+    if let Some(console) = &app.state().console_url {
+        println!(
+            "Operator console: {console}  (sign in as {DEMO_OPERATOR}, password {operator_password}; a new one each start)\n"
+        );
+    }
     let served = app.run_until_stopped(shutdown).await;
     if let DemoDir::Temporary { path, keep: false } = &dir {
         match std::fs::remove_dir_all(path) {
@@ -133,6 +144,50 @@ async fn seed(app: &Application, merchant_dir: &Path, wallet_pub: &Path) -> anyh
         }
     }
     Ok(())
+}
+
+/// The demo's console operator.
+const DEMO_OPERATOR: &str = "demo-operator";
+
+/// The console address of a demo listening on `listen`: the next port (8080 → 8081), or any free
+/// port when `listen` asks for one (port 0).
+fn next_port(listen: &str) -> anyhow::Result<String> {
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:8080"))?;
+    let port = match addr.port() {
+        0 => 0,
+        p => p
+            .checked_add(1)
+            .context("--listen's port is the last one; give --console-listen")?,
+    };
+    Ok(std::net::SocketAddr::new(addr.ip(), port).to_string())
+}
+
+/// Makes (or re-keys) the demo's operator with a new random password, and returns it.
+async fn demo_operator(app: &Application) -> anyhow::Result<String> {
+    use rand::RngCore as _;
+    let mut raw = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let password: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = walletd_server::pin::hash_pin(&password).map_err(anyhow::Error::msg)?;
+    app.state()
+        .wallet
+        .write(move |ctx, tx| {
+            let operator = walletd_core::operators::Operator {
+                name: DEMO_OPERATOR.into(),
+                password_hash: hash.clone(),
+                failed_attempts: 0,
+                created_at: ctx.now(),
+            };
+            match tx.get_operator(DEMO_OPERATOR)? {
+                Some(_) => tx.update_operator(&operator)?,
+                None => tx.insert_operator(&operator)?,
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(password)
 }
 
 /// Prints where everything is and the commands of the tour.

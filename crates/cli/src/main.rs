@@ -57,6 +57,9 @@ enum Command {
         /// Keep the temporary data folder when the demo stops.
         #[arg(long)]
         keep: bool,
+        /// Address of the operator console (default: the port after --listen's, e.g. 127.0.0.1:8081).
+        #[arg(long)]
+        console_listen: Option<String>,
     },
     /// Key pairs for merchants and for the wallet.
     Keys {
@@ -165,8 +168,19 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             app.run_until_stopped(shutdown).await?;
             Ok(ok)
         }
-        Command::Demo { listen, keep } => {
-            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen, keep).await?;
+        Command::Demo {
+            listen,
+            keep,
+            console_listen,
+        } => {
+            demo::run(
+                cli.config.as_deref(),
+                cli.data_dir.as_deref(),
+                &listen,
+                keep,
+                console_listen.as_deref(),
+            )
+            .await?;
             Ok(ok)
         }
         Command::Keys {

@@ -14,6 +14,10 @@ fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        // Query-string values in links (ids may hold characters a URL reserves).
+        env.add_filter("urlencode", |v: String| -> String {
+            form_urlencoded::byte_serialize(v.as_bytes()).collect()
+        });
         let templates = [
             ("base.html", include_str!("../../templates/console/base.html")),
             ("sign_in.html", include_str!("../../templates/console/sign_in.html")),
