@@ -1,6 +1,8 @@
 //! The attacker's view of walletd: one test binary, one module per area of attack, each test named
 //! after what it pins down.
 
+mod console;
+mod console_harness;
 mod core_harness;
 mod grants;
 mod net_harness;
