@@ -8,6 +8,7 @@
 //!   cancel, expire, refund, notifications, one-time values).
 //! * `concurrency`: the same rules under concurrent calls on two nodes of one database.
 //! * `moving`: a wallet moved from SQLite to PostgreSQL with `export`/`import` keeps every cent.
+//! * `console`: the operator console's records: operators, audit log, payment search.
 //! * `resilience`: PostgreSQL only: a pool whose connections are cut goes on.
 
 /// Declares each named test function once per backend: `<module>::sqlite::<name>` and
@@ -37,6 +38,7 @@ macro_rules! for_each_backend {
 
 mod backend;
 mod concurrency;
+mod console;
 mod moving;
 mod records;
 mod resilience;
