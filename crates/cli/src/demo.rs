@@ -101,12 +101,10 @@ pub async fn run(
     let key = merchant_dir.join("private_key.pem");
     let operator_password = demo_operator(&app).await?;
     let shutdown = walletd_server::shutdown_signal();
-    print_walkthrough(&base, &dir, resume, &key, &wallet_pub);
-    if let Some(console) = &app.state().console_url {
-        println!(
-            "Operator console: {console}  (sign in as {DEMO_OPERATOR}, password {operator_password}; a new one each start)\n"
-        );
-    }
+    let console = app.state().console_url.as_ref().map(|url| {
+        format!("{url}  (sign in as {DEMO_OPERATOR}, password {operator_password}; a new one each start)")
+    });
+    print_walkthrough(&base, &dir, resume, &key, &wallet_pub, console.as_deref());
     let served = app.run_until_stopped(shutdown).await;
     if let DemoDir::Temporary { path, keep: false } = &dir {
         match std::fs::remove_dir_all(path) {
@@ -191,20 +189,28 @@ async fn demo_operator(app: &Application) -> anyhow::Result<String> {
 }
 
 /// Prints where everything is and the commands of the tour.
-fn print_walkthrough(base: &str, dir: &DemoDir, resumed: bool, key: &Path, wallet_pub: &Path) {
+fn print_walkthrough(
+    base: &str,
+    dir: &DemoDir,
+    resumed: bool,
+    key: &Path,
+    wallet_pub: &Path,
+    console: Option<&str>,
+) {
     let data_dir = dir.path();
     let lifetime = match dir {
         DemoDir::Temporary { keep: false, .. } => "removed when the demo stops; --keep keeps it",
         DemoDir::Temporary { keep: true, .. } => "kept when the demo stops",
         DemoDir::Chosen(_) => "kept; run the demo with the same --data-dir to resume",
     };
+    let mut text = String::new();
     if resumed {
-        println!(
-            "\nResuming the demo in {} (its merchant, users and payments as they were).",
+        text.push_str(&format!(
+            "\nResuming the demo in {} (its merchant, users and payments as they were).\n",
             data_dir.display()
-        );
+        ));
     }
-    println!(
+    text.push_str(&format!(
         r#"
 walletd demo is running at {base}  (sandbox mode; data in {data}, {lifetime})
 
@@ -212,6 +218,7 @@ Demo merchant: client id demo-merchant, partnerId 2160120000000001, appId 316012
   its keys:    {key}
   wallet key:  {wallet_pub}
 Demo users:    alice (login +15550000001, PIN 123456, 500.00 USD), bob (+15550000002, PIN 654321, 5.00 USD)
+Operator console: {console}
 
 In a second terminal, be the merchant:
 
@@ -257,5 +264,10 @@ Ctrl-C stops the demo.
         key = key.display(),
         wallet_pub = wallet_pub.display(),
         redirect = DEMO_REDIRECT_URL,
-    );
+        console = console.unwrap_or("off"),
+    ));
+    // One write, and a reader that went away (`walletd demo | head`) does not stop the demo.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
