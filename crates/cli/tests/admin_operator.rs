@@ -43,19 +43,42 @@ fn operators_are_added_with_a_password_from_stdin_listed_unlocked_and_removed() 
     let d = dir.path();
     let short = walletd(d, &["admin", "operator", "add", "ada"], "short\n");
     assert!(!short.status.success());
-    assert!(text(&short).contains("at least 12 characters"), "{}", text(&short));
-    let bad_name = walletd(d, &["admin", "operator", "add", "ada lovelace"], "a long enough password\n");
+    assert!(
+        text(&short).contains("at least 12 characters"),
+        "{}",
+        text(&short)
+    );
+    let bad_name = walletd(
+        d,
+        &["admin", "operator", "add", "ada lovelace"],
+        "a long enough password\n",
+    );
     assert!(!bad_name.status.success());
 
-    let added = walletd(d, &["admin", "operator", "add", "ada"], "a long enough password\n");
+    let added = walletd(
+        d,
+        &["admin", "operator", "add", "ada"],
+        "a long enough password\n",
+    );
     assert!(added.status.success(), "{}", text(&added));
     assert!(text(&added).contains("operator ada added"));
-    assert!(!text(&added).contains("long enough"), "the password is not echoed");
-    let again = walletd(d, &["admin", "operator", "add", "ada"], "a long enough password\n");
+    assert!(
+        !text(&added).contains("long enough"),
+        "the password is not echoed"
+    );
+    let again = walletd(
+        d,
+        &["admin", "operator", "add", "ada"],
+        "a long enough password\n",
+    );
     assert!(!again.status.success(), "a name is taken once");
 
     let list = walletd(d, &["admin", "operator", "list"], "");
-    assert!(text(&list).contains("ada\tACTIVE\t0 wrong password(s)"), "{}", text(&list));
+    assert!(
+        text(&list).contains("ada\tACTIVE\t0 wrong password(s)"),
+        "{}",
+        text(&list)
+    );
     assert!(!text(&list).contains("argon2"), "no hash in the listing");
 
     let unlocked = walletd(d, &["admin", "operator", "unlock", "ada"], "");

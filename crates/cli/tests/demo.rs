@@ -131,7 +131,11 @@ fn demo_serves_a_home_page_and_removes_its_temporary_folder() {
         .to_owned();
     assert!(console.starts_with("http://127.0.0.1:"), "{console}");
     assert!(page.contains("Operator console"), "{page}");
-    assert!(demo.output.contains("sign in as demo-operator, password "), "{}", demo.output);
+    assert!(
+        demo.output.contains("sign in as demo-operator, password "),
+        "{}",
+        demo.output
+    );
     let dir = demo.data_dir.clone();
     demo.stop();
     assert!(!dir.exists(), "{} is left behind", dir.display());

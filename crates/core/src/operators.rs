@@ -195,10 +195,7 @@ pub fn search_payments(
     if let Some(id) = &search.payment_id {
         // A payment id names one payment: the primary key, nothing to page.
         let p = tx.get_payment(id)?;
-        return Ok(p
-            .into_iter()
-            .filter(|p| matches_search(p, search))
-            .collect());
+        return Ok(p.into_iter().filter(|p| matches_search(p, search)).collect());
     }
     Ok(tx.search_payments(search, limit)?)
 }
@@ -206,12 +203,10 @@ pub fn search_payments(
 /// The filters of `search` other than the payment id and the page, checked on one payment.
 fn matches_search(p: &Payment, s: &PaymentSearch) -> bool {
     s.client_id.as_ref().is_none_or(|c| *c == p.client_id)
-        && s
-            .payment_request_id
+        && s.payment_request_id
             .as_ref()
             .is_none_or(|r| *r == p.payment_request_id)
-        && s
-            .payer_user_id
+        && s.payer_user_id
             .as_ref()
             .is_none_or(|u| Some(u.as_str()) == p.payer_user_id.as_deref())
         && s.status.as_ref().is_none_or(|st| st == p.status.as_str())

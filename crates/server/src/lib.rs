@@ -4,7 +4,7 @@ pub mod alphapay;
 pub mod cashier;
 pub mod config;
 pub mod consent; // consent and payment-code pages (issue 5)
-// ---- operator console ----
+                 // ---- operator console ----
 pub mod console;
 pub mod data_dir;
 pub mod edge;

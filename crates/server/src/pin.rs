@@ -498,7 +498,6 @@ impl SignInGuard {
 
 // ---- the sign-in ----
 
-
 /// Login + PIN → the active user. The attempt is counted before the PIN is checked, in the same
 /// transaction that checks the lock-out; a right PIN resets the count. The same rules serve the
 /// cashier, the consent page and the payment-code page.
@@ -548,7 +547,11 @@ pub enum Claim<R> {
     /// The sign-in is locked; nothing is hashed.
     Locked,
     /// One attempt is counted; `failed_after` is the count including it.
-    Claimed { record: Box<R>, phc: String, failed_after: u32 },
+    Claimed {
+        record: Box<R>,
+        phc: String,
+        failed_after: u32,
+    },
 }
 
 /// What a guarded check found, once the attempt was claimed and hashed.
@@ -596,7 +599,8 @@ where
         tracing::warn!("sign-in refused: every PIN checker busy and the queue full");
         return Ok(Err(SignInRefusal::Busy));
     };
-    let claim = if login.is_empty() || login.len() > MAX_LOGIN_BYTES || secret.chars().count() > MAX_PIN_CHARS {
+    let claim = if login.is_empty() || login.len() > MAX_LOGIN_BYTES || secret.chars().count() > MAX_PIN_CHARS
+    {
         Claim::Unknown
     } else {
         claim(state).await?

@@ -100,7 +100,13 @@ pub async fn run(wallet: &Wallet, max_attempts: u32, command: OperatorCommand) -
                         .ok_or_else(|| CoreError::NotFound(format!("operator {n}")))?;
                     o.failed_attempts = 0;
                     tx.update_operator(&o)?;
-                    tx.insert_audit(&AuditEntry::new(ctx.now(), CLI_OPERATOR, "unlock_operator", &n, ""))?;
+                    tx.insert_audit(&AuditEntry::new(
+                        ctx.now(),
+                        CLI_OPERATOR,
+                        "unlock_operator",
+                        &n,
+                        "",
+                    ))?;
                     Ok(())
                 })
                 .await?;
@@ -113,7 +119,13 @@ pub async fn run(wallet: &Wallet, max_attempts: u32, command: OperatorCommand) -
                     if !tx.delete_operator(&n)? {
                         return Err(CoreError::NotFound(format!("operator {n}")));
                     }
-                    tx.insert_audit(&AuditEntry::new(ctx.now(), CLI_OPERATOR, "remove_operator", &n, ""))?;
+                    tx.insert_audit(&AuditEntry::new(
+                        ctx.now(),
+                        CLI_OPERATOR,
+                        "remove_operator",
+                        &n,
+                        "",
+                    ))?;
                     Ok(())
                 })
                 .await?;

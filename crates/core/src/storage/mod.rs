@@ -266,10 +266,18 @@ pub trait Tx {
     /// The refunds of one payment, oldest first, at most `limit`.
     fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StoreError>;
     /// The notifications about one payment or refund, oldest first, at most `limit`.
-    fn list_outbox_of_subject(&mut self, subject_id: &str, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+    fn list_outbox_of_subject(
+        &mut self,
+        subject_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
     /// The ledger transfers whose reference is `reference` (a payment, refund or capture id),
     /// ascending, at most `limit`.
-    fn list_transfers_by_reference(&mut self, reference: &str, limit: u32) -> Result<Vec<Transfer>, StoreError>;
+    fn list_transfers_by_reference(
+        &mut self,
+        reference: &str,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError>;
     /// Merchant clients with id greater than `after`, ascending, at most `limit`.
     fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StoreError>;
     /// Wallet users with id greater than `after`, ascending, at most `limit`.

@@ -551,7 +551,7 @@ fn payment_search_sql(
     s: &crate::operators::PaymentSearch,
     limit: u32,
 ) -> (String, Vec<rusqlite::types::Value>) {
-        let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
+    let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |sql: &mut String, cond: &str, v: rusqlite::types::Value| {
         args.push(v);
@@ -1415,14 +1415,22 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn list_outbox_of_subject(&mut self, subject_id: &str, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    fn list_outbox_of_subject(
+        &mut self,
+        subject_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         self.many_docs(
             "SELECT doc FROM outbox WHERE subject_id = ?1 ORDER BY created_at, id LIMIT ?2",
             params![subject_id, limit],
         )
     }
 
-    fn list_transfers_by_reference(&mut self, reference: &str, limit: u32) -> Result<Vec<Transfer>, StoreError> {
+    fn list_transfers_by_reference(
+        &mut self,
+        reference: &str,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE reference = ?1 ORDER BY id LIMIT ?2");
         self.transfers(&sql, params![reference, limit])
     }
@@ -1476,7 +1484,10 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .expect("plan");
             let plan = plan.join("; ");
-            assert!(!plan.contains("TEMP B-TREE"), "filters {mask:07b} sort every match: {plan}");
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "filters {mask:07b} sort every match: {plan}"
+            );
             assert!(
                 plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
                 "filters {mask:07b} scan the table: {plan}"

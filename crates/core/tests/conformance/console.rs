@@ -43,9 +43,15 @@ async fn operators_are_stored_updated_listed_and_removed(f: Fixture) {
     .await
     .unwrap();
     let listed = f.read(|tx| Ok(tx.list_operators()?)).await.unwrap();
-    assert_eq!(listed.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["ada", "bea"]);
+    assert_eq!(
+        listed.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+        ["ada", "bea"]
+    );
     assert_eq!(listed[0].failed_attempts, 3);
-    assert!(!format!("{:?}", listed[0]).contains("argon2"), "Debug hides the hash");
+    assert!(
+        !format!("{:?}", listed[0]).contains("argon2"),
+        "Debug hides the hash"
+    );
     assert!(f.write(|tx| Ok(tx.delete_operator("ada")?)).await.unwrap());
     assert!(!f.write(|tx| Ok(tx.delete_operator("ada")?)).await.unwrap());
     assert!(f.read(|tx| Ok(tx.get_operator("ada")?)).await.unwrap().is_none());
@@ -56,7 +62,13 @@ async fn the_audit_log_pages_newest_first(f: Fixture) {
         .write(|tx| {
             let mut ids = Vec::new();
             for i in 0..5 {
-                let e = AuditEntry::new(t0() + Duration::seconds(i), "ada", "freeze_user", &format!("u{i}"), "ACTIVE -> FROZEN");
+                let e = AuditEntry::new(
+                    t0() + Duration::seconds(i),
+                    "ada",
+                    "freeze_user",
+                    &format!("u{i}"),
+                    "ACTIVE -> FROZEN",
+                );
                 ids.push(tx.insert_audit(&e)?);
             }
             Ok(ids)
@@ -65,11 +77,20 @@ async fn the_audit_log_pages_newest_first(f: Fixture) {
         .unwrap();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend: {ids:?}");
     let first = f.read(|tx| Ok(tx.list_audit(None, 2)?)).await.unwrap();
-    assert_eq!(first.iter().map(|e| e.subject.as_str()).collect::<Vec<_>>(), ["u4", "u3"]);
+    assert_eq!(
+        first.iter().map(|e| e.subject.as_str()).collect::<Vec<_>>(),
+        ["u4", "u3"]
+    );
     assert_eq!(first[0].at, t0() + Duration::seconds(4));
     let before = first[1].id;
-    let next = f.read(move |tx| Ok(tx.list_audit(Some(before), 10)?)).await.unwrap();
-    assert_eq!(next.iter().map(|e| e.subject.as_str()).collect::<Vec<_>>(), ["u2", "u1", "u0"]);
+    let next = f
+        .read(move |tx| Ok(tx.list_audit(Some(before), 10)?))
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|e| e.subject.as_str()).collect::<Vec<_>>(),
+        ["u2", "u1", "u0"]
+    );
 }
 
 fn payment(id: &str, client: &str, status: PaymentStatus, payer: Option<&str>, at: DateTime<Utc>) -> Payment {
@@ -109,7 +130,11 @@ async fn payment_search_filters_and_pages_on_created_at_then_id(f: Fixture) {
         for i in 0..10i64 {
             let at = t0() + Duration::seconds(if (4..=6).contains(&i) { 4 } else { i });
             let client = if i % 2 == 0 { "c-even" } else { "c-odd" };
-            let status = if i < 3 { PaymentStatus::Success } else { PaymentStatus::Processing };
+            let status = if i < 3 {
+                PaymentStatus::Success
+            } else {
+                PaymentStatus::Processing
+            };
             let payer = (i < 3).then_some("alice");
             tx.insert_payment(&payment(&format!("p{i}"), client, status, payer, at))?;
         }
@@ -118,7 +143,12 @@ async fn payment_search_filters_and_pages_on_created_at_then_id(f: Fixture) {
     .await
     .unwrap();
     let page = |s: PaymentSearch, n: u32| {
-        f.read(move |tx| Ok(operators::search_payments(tx, &s, n)?.into_iter().map(|p| p.payment_id).collect::<Vec<_>>()))
+        f.read(move |tx| {
+            Ok(operators::search_payments(tx, &s, n)?
+                .into_iter()
+                .map(|p| p.payment_id)
+                .collect::<Vec<_>>())
+        })
     };
     let mut all = Vec::new();
     let mut s = PaymentSearch::default();
@@ -206,9 +236,18 @@ async fn a_payments_notifications_and_transfers_are_found_by_reference(f: Fixtur
     })
     .await
     .unwrap();
-    let of_a = f.read(|tx| Ok(tx.list_outbox_of_subject("pay-a", 10)?)).await.unwrap();
-    assert_eq!(of_a.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["n1", "n3"]);
-    let none = f.read(|tx| Ok(tx.list_refunds_of_payment("pay-a", 10)?)).await.unwrap();
+    let of_a = f
+        .read(|tx| Ok(tx.list_outbox_of_subject("pay-a", 10)?))
+        .await
+        .unwrap();
+    assert_eq!(
+        of_a.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["n1", "n3"]
+    );
+    let none = f
+        .read(|tx| Ok(tx.list_refunds_of_payment("pay-a", 10)?))
+        .await
+        .unwrap();
     assert!(none.is_empty());
 }
 
@@ -219,7 +258,10 @@ async fn an_operator_action_commits_with_its_audit_line(f: Fixture) {
         .write(move |tx| operators::perform(tx, now, "ada", &OperatorAction::FreezeUser("bob".into())))
         .await
         .unwrap();
-    assert_eq!((entry.action.as_str(), entry.subject.as_str()), ("freeze_user", "bob"));
+    assert_eq!(
+        (entry.action.as_str(), entry.subject.as_str()),
+        ("freeze_user", "bob")
+    );
     assert_eq!(entry.detail, "ACTIVE -> FROZEN");
     let audit = f.read(|tx| Ok(tx.list_audit(None, 10)?)).await.unwrap();
     assert_eq!(audit.len(), 1);

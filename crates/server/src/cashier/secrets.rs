@@ -71,7 +71,10 @@ impl CashierSecrets {
         mac.update(b"walletd cashier csrf key");
         let csrf_key: [u8; 32] = mac.finalize().into_bytes().into();
         let mut console = Vec::with_capacity(64);
-        for part in [&b"walletd console cookie key 1"[..], b"walletd console cookie key 2"] {
+        for part in [
+            &b"walletd console cookie key 1"[..],
+            b"walletd console cookie key 2",
+        ] {
             let mut mac = HmacSha256::new_from_slice(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
             mac.update(part);
             console.extend_from_slice(&mac.finalize().into_bytes());

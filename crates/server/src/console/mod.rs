@@ -89,7 +89,10 @@ async fn security_headers(mut response: Response) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -150,7 +153,9 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         match self {
             ConsoleError::SignIn => Redirect::to("/sign-in").into_response(),
-            ConsoleError::NotFound(what) => message(StatusCode::NOT_FOUND, "Not found", format!("There is no {what}.")),
+            ConsoleError::NotFound(what) => {
+                message(StatusCode::NOT_FOUND, "Not found", format!("There is no {what}."))
+            }
             ConsoleError::BadRequest(why) => message(StatusCode::BAD_REQUEST, "Bad request", why),
             ConsoleError::Csrf => message(
                 StatusCode::FORBIDDEN,
@@ -308,8 +313,10 @@ struct SignInPage {
 fn sign_in_notice(code: &str) -> Option<&'static str> {
     Some(match code {
         "wrong_pin" => "Wrong name or password.",
-        "locked" => "This operator is locked after too many wrong passwords. Another operator opens it \
-                     with `walletd admin operator unlock`.",
+        "locked" => {
+            "This operator is locked after too many wrong passwords. Another operator opens it \
+                     with `walletd admin operator unlock`."
+        }
         "signed_out" => "You are signed out.",
         _ => return None,
     })
@@ -407,8 +414,10 @@ async fn sign_in(
             "Try again shortly",
             "Too many sign-ins just now; the password was not checked and nothing was counted.".into(),
         );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(crate::pin::RETRY_AFTER_SECS));
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
+        );
         return Ok(r);
     }
     // Locked and wrong passwords answer alike apart from the notice: a locked operator must
@@ -509,9 +518,11 @@ fn day(value: &str, what: &str) -> Result<Option<NaiveDate>, ConsoleError> {
     if v.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| ConsoleError::BadRequest(format!("The {what} date must be written YYYY-MM-DD, e.g. 2026-11-29.")))
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map(Some).map_err(|_| {
+        ConsoleError::BadRequest(format!(
+            "The {what} date must be written YYYY-MM-DD, e.g. 2026-11-29."
+        ))
+    })
 }
 
 impl SearchQuery {
@@ -567,7 +578,10 @@ impl SearchQuery {
                 q.append_pair(k, v.trim());
             }
         }
-        q.append_pair("before_at", &at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        q.append_pair(
+            "before_at",
+            &at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        );
         q.append_pair("before_id", id);
         q.finish()
     }
@@ -694,16 +708,46 @@ async fn payment(
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let optt = |v: Option<DateTime<Utc>>| v.map(views::time).unwrap_or_default();
     let facts = vec![
-        KeyValue { key: "Channel / scenario", value: format!("{:?} / {:?}", p.channel, p.scenario) },
-        KeyValue { key: "Refunded", value: views::money(p.currency, p.refunded_minor) },
-        KeyValue { key: "Captured", value: views::money(p.currency, p.captured_minor) },
-        KeyValue { key: "Expires", value: views::time(p.expires_at) },
-        KeyValue { key: "Paid", value: optt(p.paid_at) },
-        KeyValue { key: "Closed", value: optt(p.closed_at) },
-        KeyValue { key: "Fail reason", value: opt(&p.fail_reason) },
-        KeyValue { key: "Reference order", value: opt(&p.reference_order_id) },
-        KeyValue { key: "Notify URL", value: opt(&p.notify_url) },
-        KeyValue { key: "Return URL", value: opt(&p.return_url) },
+        KeyValue {
+            key: "Channel / scenario",
+            value: format!("{:?} / {:?}", p.channel, p.scenario),
+        },
+        KeyValue {
+            key: "Refunded",
+            value: views::money(p.currency, p.refunded_minor),
+        },
+        KeyValue {
+            key: "Captured",
+            value: views::money(p.currency, p.captured_minor),
+        },
+        KeyValue {
+            key: "Expires",
+            value: views::time(p.expires_at),
+        },
+        KeyValue {
+            key: "Paid",
+            value: optt(p.paid_at),
+        },
+        KeyValue {
+            key: "Closed",
+            value: optt(p.closed_at),
+        },
+        KeyValue {
+            key: "Fail reason",
+            value: opt(&p.fail_reason),
+        },
+        KeyValue {
+            key: "Reference order",
+            value: opt(&p.reference_order_id),
+        },
+        KeyValue {
+            key: "Notify URL",
+            value: opt(&p.notify_url),
+        },
+        KeyValue {
+            key: "Return URL",
+            value: opt(&p.return_url),
+        },
     ];
     let ctx = PaymentPage {
         title: format!("Payment {}", p.payment_id),
@@ -1033,15 +1077,17 @@ impl ActionQuery {
 
 fn describe(a: &OperatorAction) -> String {
     match a {
-        OperatorAction::FreezeClient(id) => format!(
-            "Freeze merchant {id}: its new payments and refunds are refused until it is unfrozen."
-        ),
+        OperatorAction::FreezeClient(id) => {
+            format!("Freeze merchant {id}: its new payments and refunds are refused until it is unfrozen.")
+        }
         OperatorAction::UnfreezeClient(id) => format!("Unfreeze merchant {id}: it may take payments again."),
         OperatorAction::FreezeUser(id) => format!("Freeze user {id}: the user can no longer sign in or pay."),
-        OperatorAction::UnfreezeUser(id) => format!("Unfreeze user {id}: the user may sign in and pay again."),
-        OperatorAction::ResendNotification(id) => format!(
-            "Resend notification {id}: it is queued again, due now, and sent with the same id."
-        ),
+        OperatorAction::UnfreezeUser(id) => {
+            format!("Unfreeze user {id}: the user may sign in and pay again.")
+        }
+        OperatorAction::ResendNotification(id) => {
+            format!("Resend notification {id}: it is queued again, due now, and sent with the same id.")
+        }
     }
 }
 

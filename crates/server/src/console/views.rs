@@ -20,15 +20,33 @@ fn environment() -> &'static Environment<'static> {
         });
         let templates = [
             ("base.html", include_str!("../../templates/console/base.html")),
-            ("sign_in.html", include_str!("../../templates/console/sign_in.html")),
-            ("payments.html", include_str!("../../templates/console/payments.html")),
-            ("payment.html", include_str!("../../templates/console/payment.html")),
-            ("parties.html", include_str!("../../templates/console/parties.html")),
+            (
+                "sign_in.html",
+                include_str!("../../templates/console/sign_in.html"),
+            ),
+            (
+                "payments.html",
+                include_str!("../../templates/console/payments.html"),
+            ),
+            (
+                "payment.html",
+                include_str!("../../templates/console/payment.html"),
+            ),
+            (
+                "parties.html",
+                include_str!("../../templates/console/parties.html"),
+            ),
             ("outbox.html", include_str!("../../templates/console/outbox.html")),
             ("books.html", include_str!("../../templates/console/books.html")),
             ("audit.html", include_str!("../../templates/console/audit.html")),
-            ("confirm.html", include_str!("../../templates/console/confirm.html")),
-            ("message.html", include_str!("../../templates/console/message.html")),
+            (
+                "confirm.html",
+                include_str!("../../templates/console/confirm.html"),
+            ),
+            (
+                "message.html",
+                include_str!("../../templates/console/message.html"),
+            ),
         ];
         for (name, source) in templates {
             if let Err(e) = env.add_template(name, source) {

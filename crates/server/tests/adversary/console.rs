@@ -29,7 +29,11 @@ async fn wrong_passwords_lock_an_operator_and_then_even_the_right_one_is_refused
     );
     assert_eq!(b.get("/payments").await.location.as_deref(), Some("/sign-in"));
     let page = b.get("/sign-in?notice=locked").await;
-    assert!(page.body.contains("walletd admin operator unlock"), "{}", page.body);
+    assert!(
+        page.body.contains("walletd admin operator unlock"),
+        "{}",
+        page.body
+    );
 
     // `walletd admin operator unlock` clears the count; the right password works again.
     let mut o = app.operator(OPERATOR).await.expect("operator");
@@ -38,7 +42,10 @@ async fn wrong_passwords_lock_an_operator_and_then_even_the_right_one_is_refused
         .write(move |_, tx| Ok(tx.update_operator(&o)?))
         .await
         .unwrap();
-    assert_eq!(b.sign_in(OPERATOR, PASSWORD).await.location.as_deref(), Some("/payments"));
+    assert_eq!(
+        b.sign_in(OPERATOR, PASSWORD).await.location.as_deref(),
+        Some("/payments")
+    );
 }
 
 #[tokio::test]
@@ -107,7 +114,11 @@ async fn a_console_form_without_this_browsers_token_does_nothing() {
         app.wallet.get_user("alice").await.unwrap().unwrap().status,
         PartyStatus::Active
     );
-    assert!(app.audit_actions().await.iter().all(|(_, action, _)| action == "sign_in"));
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .all(|(_, action, _)| action == "sign_in"));
 
     // Sign-in and sign-out forms need the token too (no login CSRF, no forced sign-out).
     let fresh = Browser::new(&app);
@@ -115,8 +126,15 @@ async fn a_console_form_without_this_browsers_token_does_nothing() {
         .post("/sign-in", &[("name", OPERATOR), ("password", PASSWORD)])
         .await;
     assert_eq!(a.status, 403);
-    assert_eq!(app.state.sign_in_guard.pins_checked(), 1, "only the victim's sign-in was hashed");
-    assert_eq!(victim.post("/sign-out", &[("csrf_token", "forged")]).await.status, 403);
+    assert_eq!(
+        app.state.sign_in_guard.pins_checked(),
+        1,
+        "only the victim's sign-in was hashed"
+    );
+    assert_eq!(
+        victim.post("/sign-out", &[("csrf_token", "forged")]).await.status,
+        403
+    );
     assert_eq!(victim.get("/payments").await.status, 200, "still signed in");
 }
 
@@ -127,7 +145,11 @@ async fn a_token_from_before_the_sign_in_is_no_good_after_it() {
     let before = b.get("/sign-in").await.csrf();
     b.post(
         "/sign-in",
-        &[("csrf_token", &before), ("name", OPERATOR), ("password", PASSWORD)],
+        &[
+            ("csrf_token", &before),
+            ("name", OPERATOR),
+            ("password", PASSWORD),
+        ],
     )
     .await;
     let a = b
@@ -152,19 +174,30 @@ async fn a_token_from_before_the_sign_in_is_no_good_after_it() {
 async fn an_action_is_done_only_through_its_confirmation_and_is_audited_with_who_and_when() {
     let app = spawn(|_| {}).await;
     let b = Browser::signed_in(&app).await;
-    let confirm = b.get("/confirm?action=freeze_client&subject=console-merchant").await;
+    let confirm = b
+        .get("/confirm?action=freeze_client&subject=console-merchant")
+        .await;
     assert_eq!(confirm.status, 200);
     let token = confirm.csrf();
     // Straight to the action without the confirmation's field: refused.
     let a = b
         .post(
             "/actions",
-            &[("csrf_token", &token), ("action", "freeze_client"), ("subject", "console-merchant")],
+            &[
+                ("csrf_token", &token),
+                ("action", "freeze_client"),
+                ("subject", "console-merchant"),
+            ],
         )
         .await;
     assert_eq!(a.status, 400);
     assert_eq!(
-        app.wallet.get_client("console-merchant").await.unwrap().unwrap().status,
+        app.wallet
+            .get_client("console-merchant")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         PartyStatus::Active
     );
     let a = b
@@ -180,28 +213,51 @@ async fn an_action_is_done_only_through_its_confirmation_and_is_audited_with_who
         .await;
     assert_eq!(a.status, 303, "{a:?}");
     assert_eq!(
-        app.wallet.get_client("console-merchant").await.unwrap().unwrap().status,
+        app.wallet
+            .get_client("console-merchant")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         PartyStatus::Frozen
     );
     let audit = app.audit_actions().await;
     assert_eq!(
         audit[0],
-        (OPERATOR.to_owned(), "freeze_client".to_owned(), "console-merchant".to_owned())
+        (
+            OPERATOR.to_owned(),
+            "freeze_client".to_owned(),
+            "console-merchant".to_owned()
+        )
     );
     let page = b.get("/audit").await;
-    assert!(page.body.contains("freeze_client") && page.body.contains("ACTIVE -&gt; FROZEN"), "{}", page.body);
+    assert!(
+        page.body.contains("freeze_client") && page.body.contains("ACTIVE -&gt; FROZEN"),
+        "{}",
+        page.body
+    );
     // An unknown action or record changes nothing and says so.
     let a = b
         .post(
             "/actions",
-            &[("csrf_token", &token), ("action", "drop_tables"), ("subject", "x"), ("confirmed", "yes")],
+            &[
+                ("csrf_token", &token),
+                ("action", "drop_tables"),
+                ("subject", "x"),
+                ("confirmed", "yes"),
+            ],
         )
         .await;
     assert_eq!(a.status, 400);
     let a = b
         .post(
             "/actions",
-            &[("csrf_token", &token), ("action", "freeze_user"), ("subject", "mallory"), ("confirmed", "yes")],
+            &[
+                ("csrf_token", &token),
+                ("action", "freeze_user"),
+                ("subject", "mallory"),
+                ("confirmed", "yes"),
+            ],
         )
         .await;
     assert_eq!(a.status, 404);
@@ -210,9 +266,22 @@ async fn an_action_is_done_only_through_its_confirmation_and_is_audited_with_who
 #[tokio::test]
 async fn console_pages_need_a_signed_in_operator_and_forged_sessions_are_ignored() {
     let app = spawn(|_| {}).await;
-    for path in ["/payments", "/payments/x", "/merchants", "/users", "/outbox", "/books", "/audit", "/confirm?action=freeze_user&subject=alice"] {
+    for path in [
+        "/payments",
+        "/payments/x",
+        "/merchants",
+        "/users",
+        "/outbox",
+        "/books",
+        "/audit",
+        "/confirm?action=freeze_user&subject=alice",
+    ] {
         let a = Browser::new(&app).get(path).await;
-        assert_eq!((a.status, a.location.as_deref()), (303, Some("/sign-in")), "{path}");
+        assert_eq!(
+            (a.status, a.location.as_deref()),
+            (303, Some("/sign-in")),
+            "{path}"
+        );
     }
     // A session cookie written by hand (unsigned), or signed by the cashier's key, is nobody.
     let http = reqwest::Client::builder()
@@ -231,7 +300,10 @@ async fn console_pages_need_a_signed_in_operator_and_forged_sessions_are_ignored
     // A removed operator is out at the next request.
     add_operator(&app.wallet, "ops-bea").await;
     let b = Browser::new(&app);
-    assert_eq!(b.sign_in("ops-bea", PASSWORD).await.location.as_deref(), Some("/payments"));
+    assert_eq!(
+        b.sign_in("ops-bea", PASSWORD).await.location.as_deref(),
+        Some("/payments")
+    );
     assert_eq!(b.get("/payments").await.status, 200);
     app.wallet
         .write(|_, tx| Ok(tx.delete_operator("ops-bea")?))
@@ -251,7 +323,10 @@ async fn every_console_answer_forbids_framing_scripts_and_caching_and_the_sessio
     let b = Browser::new(&app);
     let token = b.get("/sign-in").await.csrf();
     let signed_in = b
-        .post("/sign-in", &[("csrf_token", &token), ("name", OPERATOR), ("password", PASSWORD)])
+        .post(
+            "/sign-in",
+            &[("csrf_token", &token), ("name", OPERATOR), ("password", PASSWORD)],
+        )
         .await;
     let cookies: Vec<&str> = signed_in
         .headers
@@ -263,7 +338,10 @@ async fn every_console_answer_forbids_framing_scripts_and_caching_and_the_sessio
         .iter()
         .find(|c| c.starts_with("walletd_console_session="))
         .expect("a session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
     let answers = vec![
         signed_in.clone(),
         b.get("/payments").await,
@@ -274,7 +352,10 @@ async fn every_console_answer_forbids_framing_scripts_and_caching_and_the_sessio
     ];
     for a in answers {
         let csp = a.header("content-security-policy");
-        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{a:?}");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{a:?}"
+        );
         assert!(!csp.contains("script-src"), "no scripts at all: {csp}");
         assert_eq!(a.header("x-frame-options"), "DENY");
         assert_eq!(a.header("cache-control"), "no-store");
@@ -305,7 +386,9 @@ async fn search_input_is_bounded_and_bad_dates_get_a_clear_answer() {
     assert_eq!(a.status, 400);
     let a = b.get("/payments?status=DROP").await;
     assert_eq!(a.status, 400);
-    let a = b.get("/payments?payment_id=%3Cscript%3Ealert(1)%3C/script%3E").await;
+    let a = b
+        .get("/payments?payment_id=%3Cscript%3Ealert(1)%3C/script%3E")
+        .await;
     assert_eq!(a.status, 200);
     assert!(!a.body.contains("<script>"), "search values are escaped");
 }

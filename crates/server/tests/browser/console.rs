@@ -132,18 +132,32 @@ async fn payments_page_newest_first_without_gaps_or_repeats_and_filters_narrow_t
     );
 
     let (ids, _) = rows_and_next(&get(&http, &format!("{console}/payments?user=alice")).await);
-    assert_eq!(ids.iter().collect::<HashSet<_>>(), made[..2].iter().collect::<HashSet<_>>());
-    let (ids, _) = rows_and_next(&get(&http, &format!("{console}/payments?status=SUCCESS&merchant={CLIENT_ID}")).await);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>(),
+        made[..2].iter().collect::<HashSet<_>>()
+    );
+    let (ids, _) = rows_and_next(
+        &get(
+            &http,
+            &format!("{console}/payments?status=SUCCESS&merchant={CLIENT_ID}"),
+        )
+        .await,
+    );
     assert_eq!(ids.len(), 2);
     let (ids, _) = rows_and_next(&get(&http, &format!("{console}/payments?payment_id={}", made[4])).await);
     assert_eq!(ids, vec![made[4].clone()]);
     let p = app.wallet.get_payment(&made[5]).await.unwrap().unwrap();
     let (ids, _) = rows_and_next(
-        &get(&http, &format!("{console}/payments?request_id={}", p.payment_request_id)).await,
+        &get(
+            &http,
+            &format!("{console}/payments?request_id={}", p.payment_request_id),
+        )
+        .await,
     );
     assert_eq!(ids, vec![made[5].clone()]);
     let today = p.created_at.format("%Y-%m-%d").to_string();
-    let (ids, _) = rows_and_next(&get(&http, &format!("{console}/payments?from={today}&until={today}")).await);
+    let (ids, _) =
+        rows_and_next(&get(&http, &format!("{console}/payments?from={today}&until={today}")).await);
     assert_eq!(ids.len(), 3, "first page of today's seven");
     let (ids, _) = rows_and_next(&get(&http, &format!("{console}/payments?until=2000-01-01")).await);
     assert!(ids.is_empty());
@@ -211,7 +225,11 @@ async fn an_operator_searches_opens_a_payment_freezes_a_user_and_finds_it_in_the
         create_payment(&app, PayOptions::default()).await;
     }
 
-    browser.client.goto(&format!("{console}/payments")).await.expect("open");
+    browser
+        .client
+        .goto(&format!("{console}/payments"))
+        .await
+        .expect("open");
     assert!(browser.url().await.ends_with("/sign-in"), "signed out first");
     browser.type_into("name", OPERATOR).await;
     browser.type_into("password", "a wrong password").await;
@@ -227,42 +245,69 @@ async fn an_operator_searches_opens_a_payment_freezes_a_user_and_finds_it_in_the
 
     browser.type_into("user", "alice").await;
     browser.click("search").await;
-    wait_for(WAIT, || async { browser.url().await.contains("user=alice").then_some(()) })
-        .await
-        .expect("the search page loads");
+    wait_for(WAIT, || async {
+        browser.url().await.contains("user=alice").then_some(())
+    })
+    .await
+    .expect("the search page loads");
     let table = browser.text_of("payments").await;
     assert!(table.contains(&paid) && table.contains("SUCCESS"), "{table}");
     browser.screenshot("console-payments-search.png").await;
 
-    browser.client.goto(&format!("{console}/payments/{paid}")).await.expect("open");
+    browser
+        .client
+        .goto(&format!("{console}/payments/{paid}"))
+        .await
+        .expect("open");
     assert_eq!(browser.text_of("payment-status").await, "SUCCESS");
     assert_eq!(browser.text_of("payment-amount").await, "12.50 USD");
     assert!(browser.text_of("sent-body-1").await.contains(&paid));
     browser.screenshot("console-payment.png").await;
 
-    browser.client.goto(&format!("{console}/users")).await.expect("open");
+    browser
+        .client
+        .goto(&format!("{console}/users"))
+        .await
+        .expect("open");
     browser.click("freeze-bob").await;
     assert!(browser.text_of("description").await.contains("Freeze user bob"));
     browser.screenshot("console-confirm-freeze.png").await;
     browser.click("confirm").await;
     let audit = browser.text_of("audit").await;
-    assert!(audit.contains("freeze_user") && audit.contains("bob") && audit.contains(OPERATOR), "{audit}");
+    assert!(
+        audit.contains("freeze_user") && audit.contains("bob") && audit.contains(OPERATOR),
+        "{audit}"
+    );
     browser.screenshot("console-audit.png").await;
     assert_eq!(
         app.wallet.get_user("bob").await.unwrap().unwrap().status,
         PartyStatus::Frozen
     );
-    browser.client.goto(&format!("{console}/users")).await.expect("open");
+    browser
+        .client
+        .goto(&format!("{console}/users"))
+        .await
+        .expect("open");
     assert_eq!(browser.text_of("status-bob").await, "FROZEN");
 
-    browser.client.goto(&format!("{console}/books")).await.expect("open");
+    browser
+        .client
+        .goto(&format!("{console}/books"))
+        .await
+        .expect("open");
     assert_eq!(browser.text_of("books-state").await, "The books balance.");
     browser.screenshot("console-books.png").await;
-    browser.client.goto(&format!("{console}/outbox")).await.expect("open");
+    browser
+        .client
+        .goto(&format!("{console}/outbox"))
+        .await
+        .expect("open");
     browser.screenshot("console-outbox.png").await;
     browser.click("sign-out").await;
-    wait_for(WAIT, || async { browser.url().await.contains("/sign-in").then_some(()) })
-        .await
-        .expect("signed out, on the sign-in page");
+    wait_for(WAIT, || async {
+        browser.url().await.contains("/sign-in").then_some(())
+    })
+    .await
+    .expect("signed out, on the sign-in page");
     browser.close().await;
 }
