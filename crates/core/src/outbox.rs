@@ -98,3 +98,23 @@ pub struct OutboxEntry {
     pub lease_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_request_keeps_at_most_its_bounds_and_says_when_it_cut() {
+        let small = SentRequest::new(vec![("signature".into(), "s".into())], b"{\"a\":1}");
+        assert_eq!(small.body, "{\"a\":1}");
+        assert!(!small.body_truncated);
+        let headers = (0..100).map(|i| (format!("h{i}"), "v".to_owned())).collect();
+        // A multi-byte character straddles the cut: the cut moves before it.
+        let mut body = "x".repeat(SENT_BODY_MAX_BYTES - 1).into_bytes();
+        body.extend_from_slice("é and more".as_bytes());
+        let big = SentRequest::new(headers, &body);
+        assert_eq!(big.headers.len(), SENT_HEADERS_MAX);
+        assert!(big.body_truncated);
+        assert_eq!(big.body.len(), SENT_BODY_MAX_BYTES - 1);
+    }
+}

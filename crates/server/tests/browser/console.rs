@@ -201,6 +201,37 @@ async fn the_payment_page_shows_its_transfers_and_each_notification_attempt_as_s
     let sent = entry.attempts[0].sent.as_ref().expect("kept what it sent");
     assert_eq!(sent.body, body);
     assert!(!sent.body_truncated);
+
+    // Resend, through its confirmation page: queued again, due now, and in the audit log.
+    let confirm = get(
+        &http,
+        &format!(
+            "{console}/confirm?action=resend_notification&subject={}",
+            entry.id
+        ),
+    )
+    .await;
+    let done = http
+        .post(format!("{console}/actions"))
+        .form(&[
+            ("csrf_token", token_of(&confirm).as_str()),
+            ("action", "resend_notification"),
+            ("subject", entry.id.as_str()),
+            ("confirmed", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 303);
+    let audit = get(&http, &format!("{console}/audit")).await;
+    assert!(
+        audit.contains("resend_notification") && audit.contains(&entry.id),
+        "{audit}"
+    );
+    assert!(audit.contains("DELIVERED -&gt; PENDING, due now"), "{audit}");
+    // The notifier sends it again, with the same id.
+    let again = merchant.wait_received(2, WAIT).await;
+    assert_eq!(again[1].body, received[0].body);
 }
 
 #[tokio::test]
