@@ -9,6 +9,8 @@ mod oauth;
 mod database;
 // ---- agent tokens (ISVs acting for merchants): crates/cli/src/admin/agent.rs ----
 mod agent;
+// ---- operator console: crates/cli/src/admin/operator.rs ----
+mod operator;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
@@ -98,6 +100,11 @@ pub enum AdminCommand {
         command: agent::AgentTokenCommand,
     },
     // ---- store API (issue 7) ----
+    /// Operators of the web console (`console_listen`): add, list, unlock, remove.
+    Operator {
+        #[command(subcommand)]
+        command: operator::OperatorCommand,
+    },
     /// Store API keys (key id + shared secret) of store clients.
     StoreKey {
         #[command(subcommand)]
@@ -377,6 +384,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
         AdminCommand::AgentToken { command } => agent::agent_token(&wallet, command).await?,
         // ---- store API (issue 7) ----
+        AdminCommand::Operator { command } => {
+            operator::run(&wallet, config.console.max_password_attempts.max(1), command).await?
+        }
         AdminCommand::StoreKey { command } => store::key(&wallet, command).await?,
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
         AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,

@@ -37,15 +37,6 @@ const USERS: &[DemoUser] = &[
     },
 ];
 
-/// Prints to standard output, ignoring a closed pipe: the demo keeps serving when whoever read
-/// its walkthrough (`walletd demo | head`) has gone.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
 /// Where the demo keeps its data, and whether it goes away with the demo.
 enum DemoDir {
     /// A fresh temporary folder, removed when the demo stops unless `keep`.
@@ -71,10 +62,15 @@ pub async fn run(
     data_dir: Option<&Path>,
     listen: &str,
     keep: bool,
+    console_listen: Option<&str>,
     tls: bool,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(config_file)?;
     config.listen = listen.to_owned();
+    config.console_listen = Some(match console_listen {
+        Some(c) => c.to_owned(),
+        None => next_port(listen)?,
+    });
     config.sandbox = true;
     // The demo's merchant (`walletd listen`) runs on this machine.
     config.notifier.allow_private_targets = true;
@@ -112,8 +108,12 @@ pub async fn run(
         seed(&app, &merchant_dir, &wallet_pub).await?;
     }
     let key = merchant_dir.join("private_key.pem");
+    let operator_password = demo_operator(&app).await?;
     let shutdown = walletd_server::shutdown_signal();
-    print_walkthrough(&base, &dir, resume, &key, &wallet_pub);
+    let console = app.state().console_url.as_ref().map(|url| {
+        format!("{url}  (sign in as {DEMO_OPERATOR}, password {operator_password}; a new one each start)")
+    });
+    print_walkthrough(&base, &dir, resume, &key, &wallet_pub, console.as_deref());
     if let Some(cert) = certificate {
         print_trust(&cert);
     }
@@ -175,7 +175,7 @@ fn self_signed_certificate(data_dir: &Path) -> anyhow::Result<(std::path::PathBu
 /// How to make the usual clients trust the demo's self-signed certificate.
 fn print_trust(cert: &Path) {
     let cert = cert.display();
-    say!(
+    let text = format!(
         r#"HTTPS: the demo serves a self-signed certificate for localhost and 127.0.0.1 ({cert}).
 Trust it in the client, not system-wide:
 
@@ -188,23 +188,78 @@ The official Python SDK speaks HTTPS on port 443 only: run `walletd demo --tls -
 as a user allowed to bind it (root, or `setcap cap_net_bind_service=+ep` on the binary).
 "#
     );
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// The demo's console operator.
+const DEMO_OPERATOR: &str = "demo-operator";
+
+/// The console address of a demo listening on `listen`: the next port (8080 → 8081), or any free
+/// port when `listen` asks for one (port 0).
+fn next_port(listen: &str) -> anyhow::Result<String> {
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:8080"))?;
+    let port = match addr.port() {
+        0 => 0,
+        p => p
+            .checked_add(1)
+            .context("--listen's port is the last one; give --console-listen")?,
+    };
+    Ok(std::net::SocketAddr::new(addr.ip(), port).to_string())
+}
+
+/// Makes (or re-keys) the demo's operator with a new random password, and returns it.
+async fn demo_operator(app: &Application) -> anyhow::Result<String> {
+    use rand::RngCore as _;
+    let mut raw = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let password: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = walletd_server::pin::hash_pin(&password).map_err(anyhow::Error::msg)?;
+    app.state()
+        .wallet
+        .write(move |ctx, tx| {
+            let operator = walletd_core::operators::Operator {
+                name: DEMO_OPERATOR.into(),
+                password_hash: hash.clone(),
+                failed_attempts: 0,
+                created_at: ctx.now(),
+            };
+            match tx.get_operator(DEMO_OPERATOR)? {
+                Some(_) => tx.update_operator(&operator)?,
+                None => tx.insert_operator(&operator)?,
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(password)
 }
 
 /// Prints where everything is and the commands of the tour.
-fn print_walkthrough(base: &str, dir: &DemoDir, resumed: bool, key: &Path, wallet_pub: &Path) {
+fn print_walkthrough(
+    base: &str,
+    dir: &DemoDir,
+    resumed: bool,
+    key: &Path,
+    wallet_pub: &Path,
+    console: Option<&str>,
+) {
     let data_dir = dir.path();
     let lifetime = match dir {
         DemoDir::Temporary { keep: false, .. } => "removed when the demo stops; --keep keeps it",
         DemoDir::Temporary { keep: true, .. } => "kept when the demo stops",
         DemoDir::Chosen(_) => "kept; run the demo with the same --data-dir to resume",
     };
+    let mut text = String::new();
     if resumed {
-        say!(
-            "\nResuming the demo in {} (its merchant, users and payments as they were).",
+        text.push_str(&format!(
+            "\nResuming the demo in {} (its merchant, users and payments as they were).\n",
             data_dir.display()
-        );
+        ));
     }
-    say!(
+    text.push_str(&format!(
         r#"
 walletd demo is running at {base}  (sandbox mode; data in {data}, {lifetime})
 
@@ -212,6 +267,7 @@ Demo merchant: client id demo-merchant, partnerId 2160120000000001, appId 316012
   its keys:    {key}
   wallet key:  {wallet_pub}
 Demo users:    alice (login +15550000001, PIN 123456, 500.00 USD), bob (+15550000002, PIN 654321, 5.00 USD)
+Operator console: {console}
 
 In a second terminal, be the merchant:
 
@@ -263,5 +319,10 @@ Ctrl-C stops the demo.
         key = key.display(),
         wallet_pub = wallet_pub.display(),
         redirect = DEMO_REDIRECT_URL,
-    );
+        console = console.unwrap_or("off"),
+    ));
+    // One write, and a reader that went away (`walletd demo | head`) does not stop the demo.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -65,6 +65,9 @@ enum Command {
         /// Keep the temporary data folder when the demo stops.
         #[arg(long)]
         keep: bool,
+        /// Address of the operator console (default: the port after --listen's, e.g. 127.0.0.1:8081).
+        #[arg(long)]
+        console_listen: Option<String>,
         /// Serve HTTPS with a self-signed certificate for localhost made in the data folder (the
         /// demo prints how to make clients trust it).
         #[arg(long)]
@@ -195,8 +198,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             app.run_until_stopped(shutdown).await?;
             Ok(ok)
         }
-        Command::Demo { listen, keep, tls } => {
-            demo::run(cli.config.as_deref(), cli.data_dir.as_deref(), &listen, keep, tls).await?;
+        Command::Demo {
+            listen,
+            keep,
+            console_listen,
+            tls,
+        } => {
+            demo::run(
+                cli.config.as_deref(),
+                cli.data_dir.as_deref(),
+                &listen,
+                keep,
+                console_listen.as_deref(),
+                tls,
+            )
+            .await?;
             Ok(ok)
         }
         Command::Keys {

@@ -121,6 +121,21 @@ fn demo_serves_a_home_page_and_removes_its_temporary_folder() {
         "{page}"
     );
     assert!(page.contains("Sandbox"), "{page}");
+    // The operator console is on, on its own port, and the home page links it.
+    let console = demo
+        .output
+        .lines()
+        .find_map(|l| l.strip_prefix("Operator console: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the demo prints the console link:\n{}", demo.output))
+        .to_owned();
+    assert!(console.starts_with("http://127.0.0.1:"), "{console}");
+    assert!(page.contains("Operator console"), "{page}");
+    assert!(
+        demo.output.contains("sign in as demo-operator, password "),
+        "{}",
+        demo.output
+    );
     let dir = demo.data_dir.clone();
     demo.stop();
     assert!(!dir.exists(), "{} is left behind", dir.display());

@@ -21,6 +21,8 @@ pub mod store;
 // ---- OAuth and the other payment scenarios (issue 5) ----
 pub mod captures;
 pub mod oauth;
+// ---- operator console: operators and their audit log ----
+pub mod operators;
 pub mod wallet;
 
 pub use error::{CoreError, StoreError};

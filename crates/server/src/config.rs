@@ -41,6 +41,11 @@ pub struct Config {
     pub http: HttpConfig,
     /// HTTPS on walletd's own listeners.
     pub tls: TlsConfig,
+    // ---- operator console ----
+    /// Address of the operator console's own listener, e.g. `127.0.0.1:8081`. Unset (the
+    /// default): no console. Keep it on a private address; it is for the wallet's operators.
+    pub console_listen: Option<String>,
+    pub console: ConsoleConfig,
 }
 
 /// HTTPS on walletd's own listeners (the main one and the AlphaPay one).
@@ -61,6 +66,29 @@ impl Default for TlsConfig {
             cert: None,
             key: None,
             versions: vec!["1.2".into(), "1.3".into()],
+        }
+    }
+}
+
+/// The operator console (README "Security" → "Operator console").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// How long a console sign-in lasts; then the operator signs in again.
+    pub session_ttl_secs: i64,
+    /// Wrong passwords in a row after which an operator's sign-in is locked
+    /// (`walletd admin operator unlock` opens it).
+    pub max_password_attempts: u32,
+    /// Payments (and audit lines) per page; capped at 100.
+    pub page_size: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            session_ttl_secs: 15 * 60,
+            max_password_attempts: 5,
+            page_size: 50,
         }
     }
 }
@@ -327,6 +355,8 @@ impl Default for Config {
             database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
             http: HttpConfig::default(),
             tls: TlsConfig::default(),
+            console_listen: None,
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -516,6 +546,15 @@ impl Config {
             1,
             10_000_000,
         );
+        let k = &self.console;
+        check("console.session_ttl_secs", i(k.session_ttl_secs), 1, DAY.into());
+        check(
+            "console.max_password_attempts",
+            i128::from(k.max_password_attempts),
+            1,
+            100,
+        );
+        check("console.page_size", i128::from(k.page_size), 1, 100);
         let n = &self.notifier;
         check("notifier.poll_interval_ms", u(n.poll_interval_ms), 10, 3_600_000);
         check("notifier.timeout_ms", u(n.timeout_ms), 100, 600_000);

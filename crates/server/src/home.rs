@@ -27,7 +27,7 @@ pub async fn page(State(state): State<AppState>) -> impl IntoResponse {
         sandbox => config.sandbox,
         mini_prefix => config.mini_program.prefixes.first().map(String::as_str).unwrap_or("/api"),
         alphapay_prefix => config.alphapay.prefix.as_str(),
-        console => Option::<String>::None,
+        console => state.console_url.as_deref(),
     };
     let body = environment()
         .get_template("home.html")

@@ -4,6 +4,8 @@ pub mod alphapay;
 pub mod cashier;
 pub mod config;
 pub mod consent; // consent and payment-code pages (issue 5)
+                 // ---- operator console ----
+pub mod console;
 pub mod data_dir;
 pub mod edge;
 pub mod home;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub sign_in_guard: Arc<pin::SignInGuard>,
     /// Per-client request rate limits (README "Security" → "Network edge").
     pub rate_limits: Arc<edge::RateLimits>,
+    /// Where the operator console listens (`http://…`), when it is on; the home page links it.
+    pub console_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -108,6 +112,8 @@ pub struct Application {
     router: Router,
     /// AlphaPay's own listener (`alphapay.listen`), which writes Title-Case header names.
     alphapay: Option<(TcpListener, Router)>,
+    /// The operator console's own listener (`console_listen`).
+    console: Option<(TcpListener, Router)>,
     state: AppState,
     gate: Arc<edge::ConnectionGate>,
     /// HTTPS on every listener, when a certificate is configured.
@@ -165,6 +171,14 @@ impl Application {
             ),
             None => None,
         };
+        let console_listener = match &config.console_listen {
+            Some(listen) => Some(
+                TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding the operator console listener {listen}"))?,
+            ),
+            None => None,
+        };
         let max_connections =
             edge::effective_max_connections(config.http.max_connections, edge::raise_open_file_limit());
         let gate = edge::ConnectionGate::new(max_connections, config.http.max_connections_per_address);
@@ -184,13 +198,19 @@ impl Application {
             cashier_secrets,
             sign_in_guard,
             rate_limits,
+            console_url: console_listener
+                .as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map(|a| format!("http://{a}").into()),
         };
         let router = router(state.clone());
         let alphapay = alphapay_listener.map(|l| (l, alphapay_router(state.clone())));
+        let console = console_listener.map(|l| (l, console::router(state.clone())));
         Ok(Application {
             listener,
             router,
             alphapay,
+            console,
             state,
             gate,
             tls,
@@ -206,6 +226,11 @@ impl Application {
     /// The address of AlphaPay's own listener, when `alphapay.listen` is set.
     pub fn alphapay_addr(&self) -> Option<SocketAddr> {
         self.alphapay.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// The address of the operator console, when `console_listen` is set.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -241,6 +266,13 @@ impl Application {
             servers.spawn(edge::serve(
                 l,
                 listener(router, true, "alphapay"),
+                stop_rx.clone(),
+            ));
+        }
+        if let Some((l, router)) = self.console {
+            servers.spawn(edge::serve(
+                l,
+                listener(router, false, "console"),
                 stop_rx.clone(),
             ));
         }

@@ -498,20 +498,6 @@ impl SignInGuard {
 
 // ---- the sign-in ----
 
-/// The outcome of claiming one PIN attempt.
-enum Claim {
-    /// No such login or no PIN set: only the decoy check runs.
-    Unknown,
-    /// The sign-in is locked; nothing is hashed.
-    Locked,
-    /// One attempt is counted; `failed_after` is the count including it.
-    Claimed {
-        user: Box<User>,
-        phc: String,
-        failed_after: u32,
-    },
-}
-
 /// Login + PIN → the active user. The attempt is counted before the PIN is checked, in the same
 /// transaction that checks the lock-out; a right PIN resets the count. The same rules serve the
 /// cashier, the consent page and the payment-code page.
@@ -521,61 +507,26 @@ pub async fn sign_in(
     login: &str,
     pin: String,
 ) -> Result<Result<User, SignInRefusal>, CoreError> {
-    let guard = &state.sign_in_guard;
-    let login = login.trim();
-    if let Some(ip) = from.0 {
-        if !guard.per_address.allows(&address_key(ip)) {
-            tracing::warn!(client_address = %ip, "wallet sign-in throttled (address)");
-            return Ok(Err(SignInRefusal::Throttled));
-        }
-    }
-    // At most MAX_LOGIN_BYTES of the login (longer logins exist nowhere): the throttle's key
-    // set stays bounded in bytes too.
-    let mut cut = login.len().min(MAX_LOGIN_BYTES);
-    while !login.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let login_key = login[..cut].to_owned();
-    if !guard.per_login.allows(&login_key) {
-        tracing::warn!("wallet sign-in throttled (login)");
-        return Ok(Err(SignInRefusal::Throttled));
-    }
-    let Some(place) = guard.checkers.place() else {
-        tracing::warn!("wallet sign-in refused: every PIN checker busy and the queue full");
-        return Ok(Err(SignInRefusal::Busy));
-    };
     let max = state.config.cashier.max_pin_attempts.max(1);
-    let claim = if login.is_empty() || login.len() > MAX_LOGIN_BYTES || pin.chars().count() > MAX_PIN_CHARS {
-        Claim::Unknown
-    } else {
-        claim_attempt(state, login, max).await?
-    };
-    let (user, phc, failed_after) = match claim {
-        Claim::Locked => return Ok(Err(SignInRefusal::Locked)),
-        Claim::Unknown => {
-            let pin: String = pin.chars().take(MAX_PIN_CHARS).collect();
-            let _ = guard.checkers.check(place, None, pin).await;
-            return Ok(Err(SignInRefusal::WrongPin));
+    let trimmed = login.trim().to_owned();
+    let checked = guarded_check(state, from, login.trim(), "", pin, |s: &AppState| {
+        let s = s.clone();
+        async move { claim_attempt(&s, &trimmed, max).await }
+    })
+    .await?;
+    let user = match checked {
+        Ok(Checked::Matched(user)) => user,
+        Ok(Checked::Wrong(user, failed_after)) => {
+            let locked = failed_after >= max;
+            tracing::warn!(user_id = %user.user_id, failed_pin_attempts = failed_after, locked, "wallet sign-in: wrong PIN");
+            return Ok(Err(if locked {
+                SignInRefusal::Locked
+            } else {
+                SignInRefusal::WrongPin
+            }));
         }
-        Claim::Claimed {
-            user,
-            phc,
-            failed_after,
-        } => (user, phc, failed_after),
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    let Some(matched) = guard.checkers.check(place, Some(phc), pin).await else {
-        return Ok(Err(SignInRefusal::Busy));
-    };
-    guard.pins_checked.fetch_add(1, Ordering::Relaxed);
-    if !matched {
-        let locked = failed_after >= max;
-        tracing::warn!(user_id = %user.user_id, failed_pin_attempts = failed_after, locked, "wallet sign-in: wrong PIN");
-        return Ok(Err(if locked {
-            SignInRefusal::Locked
-        } else {
-            SignInRefusal::WrongPin
-        }));
-    }
     let user = state
         .wallet
         .update_user(&user.user_id, |u| {
@@ -589,10 +540,99 @@ pub async fn sign_in(
     Ok(Ok(user))
 }
 
+/// The outcome of claiming one attempt for a record `R` (a wallet user, a console operator).
+pub enum Claim<R> {
+    /// No such login or no secret set: only the decoy check runs.
+    Unknown,
+    /// The sign-in is locked; nothing is hashed.
+    Locked,
+    /// One attempt is counted; `failed_after` is the count including it.
+    Claimed {
+        record: Box<R>,
+        phc: String,
+        failed_after: u32,
+    },
+}
+
+/// What a guarded check found, once the attempt was claimed and hashed.
+pub enum Checked<R> {
+    Matched(Box<R>),
+    /// A wrong secret; the number of wrong ones in a row, this one included.
+    Wrong(Box<R>, u32),
+}
+
+/// The sign-in guard's steps, cheapest first, for any kind of login: throttles (per address, per
+/// `throttle_scope` + login), a place in the hashing pool, the attempt claimed by `claim` (which
+/// must count it in the transaction that checks the lock-out), then the secret checked on a pool
+/// thread. Unknown logins cost a decoy check.
+pub async fn guarded_check<R, F, Fut>(
+    state: &AppState,
+    from: ClientAddress,
+    login: &str,
+    throttle_scope: &str,
+    secret: String,
+    claim: F,
+) -> Result<Result<Checked<R>, SignInRefusal>, CoreError>
+where
+    F: FnOnce(&AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<Claim<R>, CoreError>>,
+{
+    let guard = &state.sign_in_guard;
+    if let Some(ip) = from.0 {
+        if !guard.per_address.allows(&address_key(ip)) {
+            tracing::warn!(client_address = %ip, "sign-in throttled (address)");
+            return Ok(Err(SignInRefusal::Throttled));
+        }
+    }
+    // At most MAX_LOGIN_BYTES of the login (longer logins exist nowhere): the throttle's key
+    // set stays bounded in bytes too.
+    let mut cut = login.len().min(MAX_LOGIN_BYTES);
+    while !login.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let login_key = format!("{throttle_scope}{}", &login[..cut]);
+    if !guard.per_login.allows(&login_key) {
+        tracing::warn!("sign-in throttled (login)");
+        return Ok(Err(SignInRefusal::Throttled));
+    }
+    let Some(place) = guard.checkers.place() else {
+        tracing::warn!("sign-in refused: every PIN checker busy and the queue full");
+        return Ok(Err(SignInRefusal::Busy));
+    };
+    let claim = if login.is_empty() || login.len() > MAX_LOGIN_BYTES || secret.chars().count() > MAX_PIN_CHARS
+    {
+        Claim::Unknown
+    } else {
+        claim(state).await?
+    };
+    let (record, phc, failed_after) = match claim {
+        Claim::Locked => return Ok(Err(SignInRefusal::Locked)),
+        Claim::Unknown => {
+            let secret: String = secret.chars().take(MAX_PIN_CHARS).collect();
+            let _ = guard.checkers.check(place, None, secret).await;
+            return Ok(Err(SignInRefusal::WrongPin));
+        }
+        Claim::Claimed {
+            record,
+            phc,
+            failed_after,
+        } => (record, phc, failed_after),
+    };
+    let Some(matched) = guard.checkers.check(place, Some(phc), secret).await else {
+        return Ok(Err(SignInRefusal::Busy));
+    };
+    guard.pins_checked.fetch_add(1, Ordering::Relaxed);
+    Ok(Ok(if matched {
+        Checked::Matched(record)
+    } else {
+        Checked::Wrong(record, failed_after)
+    }))
+}
+
 /// Counts one PIN attempt for `login` unless the sign-in is already locked: the check and the
 /// count are one write transaction (the user row is locked on PostgreSQL), so that concurrent
 /// attempts cannot all read the same old count.
-async fn claim_attempt(state: &AppState, login: &str, max: u32) -> Result<Claim, CoreError> {
+async fn claim_attempt(state: &AppState, login: &str, max: u32) -> Result<Claim<User>, CoreError> {
     let login = login.to_owned();
     state
         .wallet
@@ -610,7 +650,7 @@ async fn claim_attempt(state: &AppState, login: &str, max: u32) -> Result<Claim,
             tx.update_user(&user)?;
             let failed_after = user.failed_pin_attempts;
             Ok(Claim::Claimed {
-                user: Box::new(user),
+                record: Box::new(user),
                 phc,
                 failed_after,
             })

@@ -258,6 +258,50 @@ pub trait Tx {
     ) -> Result<Option<crate::agent::AgentGrant>, StoreError>;
     /// The newest grants first, at most `limit`.
     fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError>;
+    // ---- operator console: operators, the audit log and the console's look-ups ----
+    /// Fails with [`StoreError::Duplicate`] if the name is taken.
+    fn insert_operator(&mut self, operator: &crate::operators::Operator) -> Result<(), StoreError>;
+    fn update_operator(&mut self, operator: &crate::operators::Operator) -> Result<(), StoreError>;
+    /// In a write transaction the row is locked where the backend has row locks.
+    fn get_operator(&mut self, name: &str) -> Result<Option<crate::operators::Operator>, StoreError>;
+    fn list_operators(&mut self) -> Result<Vec<crate::operators::Operator>, StoreError>;
+    /// True if an operator of that name was there.
+    fn delete_operator(&mut self, name: &str) -> Result<bool, StoreError>;
+    /// Appends to the audit log; returns the entry's id.
+    fn insert_audit(&mut self, entry: &crate::operators::AuditEntry) -> Result<i64, StoreError>;
+    /// Audit entries newest first, with id below `before` if given, at most `limit`.
+    fn list_audit(
+        &mut self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::operators::AuditEntry>, StoreError>;
+    /// Payments matching `search` (its `payment_id` is ignored), newest first on
+    /// `(created_at, payment_id)`, after the keyset `search.before`, at most `limit`. Served by an
+    /// index on each filter column followed by `(created_at, payment_id)`.
+    fn search_payments(
+        &mut self,
+        search: &crate::operators::PaymentSearch,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StoreError>;
+    /// The refunds of one payment, oldest first, at most `limit`.
+    fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StoreError>;
+    /// The notifications about one payment or refund, oldest first, at most `limit`.
+    fn list_outbox_of_subject(
+        &mut self,
+        subject_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// The ledger transfers whose reference is `reference` (a payment, refund or capture id),
+    /// ascending, at most `limit`.
+    fn list_transfers_by_reference(
+        &mut self,
+        reference: &str,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError>;
+    /// Merchant clients with id greater than `after`, ascending, at most `limit`.
+    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StoreError>;
+    /// Wallet users with id greater than `after`, ascending, at most `limit`.
+    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StoreError>;
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.

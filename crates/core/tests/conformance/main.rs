@@ -9,6 +9,7 @@
 //! * `concurrency`: the same rules under concurrent calls on two nodes of one database.
 //! * `daily_totals`: the running totals of the daily limits equal the SUM they replace.
 //! * `moving`: a wallet moved from SQLite to PostgreSQL with `export`/`import` keeps every cent.
+//! * `console`: the operator console's records: operators, audit log, payment search.
 //! * `resilience`: PostgreSQL only: a pool whose connections are cut goes on.
 
 /// Declares each named test function once per backend: `<module>::sqlite::<name>` and
@@ -38,6 +39,7 @@ macro_rules! for_each_backend {
 
 mod backend;
 mod concurrency;
+mod console;
 mod daily_totals;
 mod moving;
 mod records;

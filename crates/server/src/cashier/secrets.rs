@@ -33,6 +33,9 @@ const SECRET_LEN: usize = 64;
 pub struct CashierSecrets {
     cookie_key: Key,
     csrf_key: [u8; 32],
+    /// The operator console's cookie key: derived apart, so that no cashier cookie is ever a
+    /// console cookie (cookies do not tell ports apart).
+    console_cookie_key: Key,
 }
 
 impl CashierSecrets {
@@ -67,11 +70,29 @@ impl CashierSecrets {
         let mut mac = HmacSha256::new_from_slice(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
         mac.update(b"walletd cashier csrf key");
         let csrf_key: [u8; 32] = mac.finalize().into_bytes().into();
-        Ok(CashierSecrets { cookie_key, csrf_key })
+        let mut console = Vec::with_capacity(64);
+        for part in [
+            &b"walletd console cookie key 1"[..],
+            b"walletd console cookie key 2",
+        ] {
+            let mut mac = HmacSha256::new_from_slice(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
+            mac.update(part);
+            console.extend_from_slice(&mac.finalize().into_bytes());
+        }
+        let console_cookie_key = Key::try_from(&console[..]).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(CashierSecrets {
+            cookie_key,
+            csrf_key,
+            console_cookie_key,
+        })
     }
 
     pub(crate) fn cookie_key(&self) -> Key {
         self.cookie_key.clone()
+    }
+
+    pub(crate) fn console_cookie_key(&self) -> Key {
+        self.console_cookie_key.clone()
     }
 
     fn csrf_mac(&self, visitor_id: &str, payment_id: &str) -> HmacSha256 {

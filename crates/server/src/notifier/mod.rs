@@ -314,6 +314,14 @@ async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
     } else {
         &http.lower_case
     };
+    let sent = walletd_core::outbox::SentRequest::new(
+        outgoing
+            .headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+            .collect(),
+        &outgoing.body,
+    );
     let mut request = client.post(url).body(outgoing.body);
     for (name, value) in outgoing.headers {
         request = request.header(name, value);
@@ -339,6 +347,7 @@ async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         answer,
         delivered,
+        sent: Some(sent),
     };
     let next = if delivered {
         None
@@ -375,6 +384,7 @@ fn unsendable(at: DateTime<Utc>, why: String) -> Attempt {
         latency_ms: 0,
         answer: truncate(&why),
         delivered: false,
+        sent: None,
     }
 }
 

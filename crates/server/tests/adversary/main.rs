@@ -2,6 +2,8 @@
 //! after what it pins down.
 
 mod agent_tokens;
+mod console;
+mod console_harness;
 mod core_harness;
 mod grants;
 mod net_harness;
