@@ -1,11 +1,11 @@
 //! `walletd admin …`: the operator's commands. Each opens the data directory's database; the
 //! server may be running at the same time.
 
-// ---- store API (issue 7): crates/cli/src/admin/store.rs ----
+// ---- store API: crates/cli/src/admin/store.rs ----
 mod store;
-// ---- OAuth, tokens and payment codes (issue 5): crates/cli/src/admin/oauth.rs ----
+// ---- OAuth, tokens and payment codes: crates/cli/src/admin/oauth.rs ----
 mod oauth;
-// ---- migrate, export, import (issue 9): crates/cli/src/admin/database.rs ----
+// ---- migrate, export, import: crates/cli/src/admin/database.rs ----
 mod database;
 // ---- agent tokens (ISVs acting for merchants): crates/cli/src/admin/agent.rs ----
 mod agent;
@@ -52,7 +52,7 @@ pub enum AdminCommand {
     },
     /// Check the books: per currency debits equal credits, no wallet overdrawn. Exits 1 if not.
     Verify,
-    // ---- database (issue 9) ----
+    // ---- database ----
     /// Apply the schema migrations this walletd knows (serve does it too) and print the version.
     Migrate,
     /// Write every row of every table as JSON lines, from one snapshot (the server may run).
@@ -72,13 +72,13 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: PaymentCommand,
     },
-    // ---- notifications (issue 4) ----
+    // ---- notifications ----
     /// Notifications to merchants (the outbox): look and resend.
     Notification {
         #[command(subcommand)]
         command: NotificationCommand,
     },
-    // ---- OAuth and payment codes (issue 5) ----
+    // ---- OAuth and payment codes ----
     /// Auth codes for mini programs, issued without the consent page (sandbox, support).
     AuthCode {
         #[command(subcommand)]
@@ -99,7 +99,7 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: agent::AgentTokenCommand,
     },
-    // ---- store API (issue 7) ----
+    // ---- store API ----
     /// Operators of the web console (`console_listen`): add, list, unlock, remove.
     Operator {
         #[command(subcommand)]
@@ -323,7 +323,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         return Ok(ok);
     }
     if let Some(code) = database::run(config, &command).await? {
-        return Ok(code); // issue 9: these commands open the database their own way
+        return Ok(code); // these commands open the database their own way
     }
     let wallet = open(config)?;
     match command {
@@ -377,13 +377,13 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
             }
         }
         AdminCommand::Payment { command } => payment(&wallet, command).await?,
-        AdminCommand::Notification { command } => notification(&wallet, command).await?, // issue 4
-        // ---- OAuth and payment codes (issue 5) ----
+        AdminCommand::Notification { command } => notification(&wallet, command).await?,
+        // ---- OAuth and payment codes ----
         AdminCommand::AuthCode { command } => oauth::auth_code(config, &wallet, command).await?,
         AdminCommand::Token { command } => oauth::token(&wallet, command).await?,
         AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
         AdminCommand::AgentToken { command } => agent::agent_token(&wallet, command).await?,
-        // ---- store API (issue 7) ----
+        // ---- store API ----
         AdminCommand::Operator { command } => {
             operator::run(&wallet, config.console.max_password_attempts.max(1), command).await?
         }
@@ -391,7 +391,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
         AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,
         AdminCommand::StoreUser { command } => store::user(&wallet, command).await?,
-        // ---- database (issue 9): handled by database::run above ----
+        // ---- database: handled by database::run above ----
         AdminCommand::Migrate | AdminCommand::Export { .. } | AdminCommand::Import { .. } => {}
     }
     Ok(ok)
@@ -713,7 +713,7 @@ fn report(outcome: ApprovalOutcome) -> anyhow::Result<()> {
     }
 }
 
-// ---- notifications (issue 4) ----
+// ---- notifications ----
 
 #[derive(Subcommand)]
 pub enum NotificationCommand {

@@ -4,7 +4,7 @@ mod admin;
 mod bench;
 mod call;
 mod demo;
-// ---- merchant-side tools (issue 8) ----
+// ---- merchant-side tools ----
 mod explain;
 mod listen;
 mod trigger;
@@ -29,7 +29,7 @@ struct Cli {
     /// The data directory (database and wallet key); overrides the configuration.
     #[arg(long, global = true, env = "WALLETD_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    // ---- PostgreSQL backend (issue 9) ----
+    // ---- PostgreSQL backend ----
     /// The database: a postgres:// URL (many nodes on one database) or sqlite:PATH; default the
     /// SQLite file in the data directory. Overrides the configuration (and WALLETD_DATABASE).
     #[arg(long, global = true)]
@@ -85,7 +85,7 @@ enum Command {
     },
     /// Send a signed Mini Program (or AlphaPay) request as a merchant and check the signed answer.
     Call(call::CallArgs),
-    // ---- merchant-side tools (issue 8) ----
+    // ---- merchant-side tools ----
     /// Explain why a signature does not verify: the exact content to sign and the failing step.
     Explain(explain::ExplainArgs),
     /// Receive the wallet's notifications locally: verify, print, forward to your app, acknowledge.
@@ -175,7 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         } => {
             let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
             if let Some(d) = cli.database {
-                config.database = Some(d); // issue 9
+                config.database = Some(d);
             }
             if let Some(l) = listen {
                 config.listen = l;
@@ -235,12 +235,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Admin { command } => {
             let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
             if let Some(d) = cli.database {
-                config.database = Some(d); // issue 9
+                config.database = Some(d);
             }
             admin::run(&config, command).await
         }
         Command::Call(args) => call::run(args).await,
-        // ---- merchant-side tools (issue 8) ----
+        // ---- merchant-side tools ----
         Command::Explain(args) => explain::run(args),
         Command::Listen(args) => listen::run(args).await,
         Command::Bench { command } => {

@@ -21,7 +21,7 @@ pub enum StoredOutcome {
     },
     /// The request created this refund.
     Refund { refund_id: String },
-    /// The request made this capture (issue 5).
+    /// The request made this capture.
     Capture { capture_id: String },
 }
 

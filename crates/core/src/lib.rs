@@ -16,9 +16,9 @@ pub mod payments;
 pub mod refunds;
 pub mod sandbox;
 pub mod storage;
-// ---- store API (issue 7) ----
+// ---- store API ----
 pub mod store;
-// ---- OAuth and the other payment scenarios (issue 5) ----
+// ---- OAuth and the other payment scenarios ----
 pub mod captures;
 pub mod oauth;
 // ---- operator console: operators and their audit log ----

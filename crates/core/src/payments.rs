@@ -58,7 +58,7 @@ impl Channel {
 pub enum Scenario {
     /// The user pays on the wallet's cashier page.
     Cashier,
-    // ---- synchronous scenarios (issue 5) ----
+    // ---- synchronous scenarios ----
     /// The merchant charges with an access token carrying `AGREEMENT_PAY` (`isAgreementPay`,
     /// `AGREEMENT_PAYMENT`): S or F at once, no cashier, no notification.
     Agreement,
@@ -85,7 +85,7 @@ impl Scenario {
     }
 }
 
-/// How an authorization ended (issue 5).
+/// How an authorization ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthClosure {
@@ -152,7 +152,7 @@ pub struct Payment {
     pub paid_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub fail_reason: Option<String>,
-    // ---- authorization and capture (issue 5) ----
+    // ---- authorization and capture ----
     /// `isAuthorizationPayment`: the funds are held and the merchant captures them later.
     #[serde(default)]
     pub authorization: bool,
@@ -221,7 +221,7 @@ pub struct PayCommand {
     pub return_url: Option<String>,
     pub notify_url: Option<String>,
     pub extend_info: Option<String>,
-    // ---- other scenarios (issue 5) ----
+    // ---- other scenarios ----
     /// `paymentAuthCode`: the access token ([`Scenario::Agreement`]) or the user's payment code
     /// ([`Scenario::PaymentCode`]).
     pub payment_auth_code: Option<String>,
@@ -229,7 +229,7 @@ pub struct PayCommand {
     pub factors: PayFactors,
 }
 
-/// Payment factors that change what a pay request does, whatever its scenario (issue 5).
+/// Payment factors that change what a pay request does, whatever its scenario.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PayFactors {
     /// Hold the funds only; the merchant captures them later (`isAuthorizationPayment`).
@@ -413,7 +413,7 @@ pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
 pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<PayOutcome, CoreError> {
     let now = ctx.now();
     if cmd.factors.evaluation {
-        // Evaluation writes nothing, not even the idempotency key (issue 5).
+        // Evaluation writes nothing, not even the idempotency key.
         return Ok(match evaluate_only(ctx, tx, cmd, now)? {
             Ok(()) => PayOutcome::Evaluated,
             Err((code, message)) => PayOutcome::Rejected { code, message },
@@ -497,7 +497,7 @@ fn replay(tx: &mut dyn Tx, outcome: &StoredOutcome) -> Result<PayOutcome, CoreEr
                 CoreError::Invariant(format!("idempotency record names missing payment {payment_id}"))
             })?;
             Ok(match payment.status {
-                // An authorization whose funds are held answered S (issue 5).
+                // An authorization whose funds are held answered S.
                 PaymentStatus::Processing if payment.authorized_at.is_some() => {
                     PayOutcome::Succeeded(payment)
                 }
@@ -1104,7 +1104,7 @@ pub(crate) fn confirm(
 
 /// The user approves an authorization at the cashier: the funds are held until the
 /// authorization expires (`payments.max_expiry_secs` from now); the payment stays PROCESSING until
-/// the merchant captures it (issue 5).
+/// the merchant captures it.
 fn authorize_at_cashier(
     ctx: &Context,
     tx: &mut dyn Tx,
@@ -1256,13 +1256,13 @@ pub(crate) fn expire_due(ctx: &Context, tx: &mut dyn Tx, limit: u32) -> Result<u
     let n = due.len();
     for mut p in due {
         if p.authorized_at.is_some() {
-            // An authorization ran out: release what is still held (issue 5).
+            // An authorization ran out: release what is still held.
             close_authorization(ctx, tx, &mut p, AuthClosure::Expired)?;
         } else {
             expire_one(ctx, tx, &mut p)?;
         }
     }
-    // Spent and expired codes are kept a day, then purged in bounded batches (issue 5).
+    // Spent and expired codes are kept a day, then purged in bounded batches.
     let keep_from = ctx.now() - Duration::seconds(crate::oauth::SPENT_CODE_RETENTION_SECS);
     tx.purge_spent_codes(keep_from, limit)?;
     // Nonces and salts are only needed inside their window.
@@ -1328,7 +1328,7 @@ pub(crate) fn cancel(
             format!("payment {} has already failed", payment.payment_id),
         ),
         PaymentStatus::Processing if payment.authorized_at.is_some() => {
-            // An open authorization: cancel voids what is still held (issue 5).
+            // An open authorization: cancel voids what is still held.
             close_authorization(ctx, tx, &mut payment, AuthClosure::Cancelled)?;
             Ok(CancelOutcome::Cancelled {
                 payment,

@@ -227,7 +227,7 @@ fn evaluate(
         );
     }
     let total = payment.refunded_minor.checked_add(cmd.amount.value_minor());
-    // What the merchant took: for a captured authorization, the captures (issue 5).
+    // What the merchant took: for a captured authorization, the captures.
     if total.is_none_or(|t| t > payment.paid_minor()) {
         return rejected(
             ResultCode::RefundAmountExceed,

@@ -343,7 +343,7 @@ impl Wallet {
         user_id: &str,
     ) -> Result<ApprovalOutcome, CoreError> {
         let (p, u) = (payment_id.to_owned(), user_id.to_owned());
-        // ---- store API (issue 7): a payment naming a store order settles it in this transaction ----
+        // ---- store API: a payment naming a store order settles it in this transaction ----
         self.write(move |ctx, tx| crate::store::confirm_payment(ctx, tx, &p, &u))
             .await
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 mod builders;
-pub mod oauth; // applyToken, cancelToken, user info (issue 5 APIs, DTOs for the SDK: issue 8) // constructors and `with_*` setters of the requests a merchant sends
+pub mod oauth; // applyToken, cancelToken, user info; constructors and `with_*` setters of the requests a merchant sends
 
 /// A field that is wrong, in words fit for `resultMessage`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -574,7 +574,7 @@ pub struct InquiryRefundResponse {
     pub refund_fail_reason: Option<String>,
 }
 
-// ---- capture (docs/mini-program.md §13; issue 5 API, DTOs for the SDK: issue 8) ----
+// ---- capture (docs/mini-program.md §13) ----
 
 /// `capture` request, v2 and v1 (Qi's edition, which adds `partnerId`).
 ///

@@ -24,14 +24,14 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// How often the expiry sweep runs, in milliseconds.
     pub sweep_interval_ms: u64,
-    // ---- cashier pages and notifier (issue 4) ----
+    // ---- cashier pages and notifier ----
     pub cashier: CashierConfig,
     pub notifier: NotifierConfig,
-    // ---- AlphaPay dialect (issue 6) ----
+    // ---- AlphaPay dialect ----
     pub alphapay: AlphaPayConfig,
-    // ---- OAuth and payment codes (issue 5) ----
+    // ---- OAuth and payment codes ----
     pub oauth: OAuthConfig,
-    // ---- PostgreSQL backend (issue 9) ----
+    // ---- PostgreSQL backend ----
     /// The database: unset for the SQLite file in the data directory, `sqlite:PATH` for another
     /// SQLite file, or a `postgres://user@host:port/db` URL to run as one of many nodes on it.
     pub database: Option<String>,
@@ -136,7 +136,7 @@ impl Default for HttpConfig {
     }
 }
 
-// ---- OAuth and payment codes (issue 5) ----
+// ---- OAuth and payment codes ----
 /// How long auth codes, tokens and payment codes live (docs/mini-program.md §16; docs/choices.md, OAuth).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -172,9 +172,9 @@ impl OAuthConfig {
         }
     }
 }
-// ---- end OAuth and payment codes (issue 5) ----
+// ---- end OAuth and payment codes ----
 
-// ---- AlphaPay dialect (issue 6) ----
+// ---- AlphaPay dialect ----
 /// The AlphaPay Open API dialect (docs/alphapay.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -211,9 +211,9 @@ impl Default for AlphaPayConfig {
         }
     }
 }
-// ---- end AlphaPay dialect (issue 6) ----
+// ---- end AlphaPay dialect ----
 
-/// The cashier pages (issue 4).
+/// The cashier pages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CashierConfig {
@@ -264,7 +264,7 @@ impl CashierConfig {
     }
 }
 
-/// The notifier: how notifications are sent and retried (docs/mini-program.md §15, docs/choices.md; issue 4).
+/// The notifier: how notifications are sent and retried (docs/mini-program.md §15, docs/choices.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifierConfig {
@@ -349,8 +349,8 @@ impl Default for Config {
             cashier: CashierConfig::default(),
             notifier: NotifierConfig::default(),
             alphapay: AlphaPayConfig::default(),
-            oauth: OAuthConfig::default(), // issue 5
-            // ---- PostgreSQL backend (issue 9) ----
+            oauth: OAuthConfig::default(),
+            // ---- PostgreSQL backend ----
             database: None,
             database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
             http: HttpConfig::default(),
@@ -398,8 +398,8 @@ const CONFIG_KEYS: &[&str] = &[
     "cashier",
     "notifier",
     "alphapay",
-    "oauth", // issue 5
-    // ---- PostgreSQL backend (issue 9) ----
+    "oauth",
+    // ---- PostgreSQL backend ----
     "database",
     "database_connections",
     "http",
@@ -661,7 +661,7 @@ impl Config {
         self.data_dir.join("walletd.sqlite3")
     }
 
-    // ---- PostgreSQL backend (issue 9) ----
+    // ---- PostgreSQL backend ----
     /// Which database to run on, from [`Config::database`].
     pub fn database_choice(&self) -> Result<Database, String> {
         match self.database.as_deref().map(str::trim) {
@@ -680,7 +680,7 @@ impl Config {
     }
 }
 
-// ---- PostgreSQL backend (issue 9) ----
+// ---- PostgreSQL backend ----
 /// Where walletd keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {

@@ -1,4 +1,4 @@
-//! The wallet user's own pages for mini programs (issue 5), server-rendered with plain forms:
+//! The wallet user's own pages for mini programs, server-rendered with plain forms:
 //!
 //! - `GET  /oauth/authorize?clientId=…&appId=…&scopes=auth_user,USER_NICKNAME&redirectUrl=…&state=…`
 //!   the consent page of `my.getAuthCode`: who asks, for what, and a sign-in (login + PIN). With

@@ -3,7 +3,7 @@
 pub mod alphapay;
 pub mod cashier;
 pub mod config;
-pub mod consent; // consent and payment-code pages (issue 5)
+pub mod consent; // consent and payment-code pages
                  // ---- operator console ----
 pub mod console;
 pub mod data_dir;
@@ -15,7 +15,7 @@ pub mod notifier;
 pub mod openapi;
 pub mod pin;
 pub mod request_id;
-pub mod signed_request; // shared by the signed dialects (issue 6)
+pub mod signed_request; // shared by the signed dialects
 pub mod store_api;
 pub mod store_secret_key;
 pub mod tls;
@@ -48,7 +48,7 @@ pub struct AppState {
     pub public_base_url: Arc<str>,
     /// Parsed merchant public keys, by the key text they were parsed from.
     key_cache: Arc<RwLock<HashMap<String, PublicKey>>>,
-    // ---- cashier pages (issue 4) ----
+    // ---- cashier pages ----
     /// Keys of the cashier's session cookies and CSRF tokens (a secret in the data directory).
     pub cashier_secrets: cashier::CashierSecrets,
     /// Throttles and the PIN checker pool of the wallet sign-in.
@@ -132,7 +132,7 @@ impl Application {
         config.validate().map_err(anyhow::Error::msg)?;
         data_dir::prepare(&config.data_dir)?;
         let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
-        let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?; // issue 4
+        let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?;
         let sign_in_guard = Arc::new(pin::SignInGuard::new(&config.cashier).map_err(anyhow::Error::msg)?);
         let wallet = match wallet.store_sealer() {
             Some(_) => wallet,
@@ -304,8 +304,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi::document))
         .merge(cashier::router())
-        .merge(consent::router()) // issue 5
-        .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
+        .merge(consent::router())
+        .merge(alphapay::router(&state.config.alphapay)) // prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)
         .layer(axum::middleware::from_fn(request_id::layer))

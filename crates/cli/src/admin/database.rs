@@ -1,4 +1,4 @@
-//! `walletd admin migrate | export | import` (issue 9): the schema, and moving a wallet between
+//! `walletd admin migrate | export | import`: the schema, and moving a wallet between
 //! databases (SQLite to PostgreSQL) as a dump of JSON lines.
 
 use super::AdminCommand;

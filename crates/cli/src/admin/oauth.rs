@@ -1,5 +1,5 @@
 //! `walletd admin auth-code|token|payment-code …`: the operator's side of mini-program OAuth and
-//! payment codes (issue 5). A code is printed alone on stdout (so `CODE=$(walletd admin …)`
+//! payment codes. A code is printed alone on stdout (so `CODE=$(walletd admin …)`
 //! works); what it is good for goes to stderr.
 
 use anyhow::{bail, Context as _};

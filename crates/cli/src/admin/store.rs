@@ -1,5 +1,5 @@
 //! `walletd admin store-key|store-config|store-product|store-user …`: the operator's side of the
-//! WS.WebTV store API (issue 7).
+//! WS.WebTV store API.
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;

@@ -14,7 +14,7 @@
 //! Architecture invariant: a closure either commits everything it wrote or nothing.
 
 pub mod sqlite;
-// ---- PostgreSQL backend and dumps (issue 9) ----
+// ---- PostgreSQL backend and dumps ----
 pub mod dump;
 pub mod postgres;
 
@@ -155,7 +155,7 @@ pub trait Tx {
     /// Deletes up to `limit` one-time values that expired at or before `now`; returns how many.
     fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StoreError>;
 
-    // ---- store API (issue 7): store settings, keys, products, users with carts, orders ----
+    // ---- store API: store settings, keys, products, users with carts, orders ----
     /// Inserts or replaces the settings of `config.client_id`.
     fn put_store_config(&mut self, config: &crate::store::StoreConfig) -> Result<(), StoreError>;
     fn get_store_config(&mut self, client_id: &str) -> Result<Option<crate::store::StoreConfig>, StoreError>;
@@ -212,7 +212,7 @@ pub trait Tx {
         limit: u32,
     ) -> Result<Vec<crate::store::StoreOrder>, StoreError>;
 
-    // ---- OAuth, payment codes and captures (issue 5) ----
+    // ---- OAuth, payment codes and captures ----
     // Codes and tokens are looked up by their SHA-256 (`crate::oauth::hash_secret`). A `get`/`find`
     // in a write transaction locks the row where the backend has row locks, so a code or a refresh
     // token can be spent only once even by two nodes at the same moment.

@@ -153,7 +153,7 @@ CREATE TABLE once_values (
     PRIMARY KEY (scope, value)
 );
 "#,
-    // ---- OAuth, payment codes and captures (issue 5): secrets only as SHA-256 ----
+    // ---- OAuth, payment codes and captures: secrets only as SHA-256 ----
     r#"
 CREATE TABLE oauth_codes (
     code_hash TEXT PRIMARY KEY,
@@ -188,7 +188,7 @@ CREATE TABLE captures (
 );
 CREATE INDEX captures_payment ON captures(payment_id, created_at);
 "#,
-    // ---- store API (issue 7): store settings, keys, products, users with carts, orders ----
+    // ---- store API: store settings, keys, products, users with carts, orders ----
     r#"
 CREATE TABLE store_configs (
     client_id TEXT PRIMARY KEY,
@@ -1368,7 +1368,7 @@ impl Tx for PgTx<'_> {
         Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
 
-    // ---- OAuth, payment codes and captures (issue 5) ----
+    // ---- OAuth, payment codes and captures ----
 
     fn insert_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
         let n = self.execute(
@@ -1723,7 +1723,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    // ---- store API (issue 7) ----
+    // ---- store API ----
 
     fn put_store_config(&mut self, c: &crate::store::StoreConfig) -> Result<(), StoreError> {
         self.execute(

@@ -187,8 +187,8 @@ pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, ApError> {
         return_url: req.order.redirect_url.clone().filter(|u| !u.is_empty()),
         notify_url: checked_notify_url(state, "order.notifyUrl", req.order.notify_url.as_deref())?,
         extend_info: serde_json::to_string(&extras).ok(),
-        payment_auth_code: None,                                // issue 5
-        factors: walletd_core::payments::PayFactors::default(), // issue 5
+        payment_auth_code: None,
+        factors: walletd_core::payments::PayFactors::default(),
     };
     let outcome = state.wallet.pay(cmd).await?;
     render_pay(state, outcome)
@@ -266,7 +266,7 @@ fn render_pay(state: &AppState, outcome: PayOutcome) -> Result<Answer, ApError> 
         PayOutcome::Rejected { code, message } => {
             (bare(WireResult::with_message(code, &message), None), code)
         }
-        // Only the Mini Program asks for an evaluation (issue 5); AlphaPay never gets one.
+        // Only the Mini Program asks for an evaluation; AlphaPay never gets one.
         PayOutcome::Evaluated => (
             bare(WireResult::of(ResultCode::Success), None),
             ResultCode::Success,

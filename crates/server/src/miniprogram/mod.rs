@@ -6,10 +6,10 @@
 //! errors included, is HTTP 200 with a JSON `result` and lower-case `client-id`, `response-time`
 //! and `signature` headers (real SDKs treat anything else as a transport failure).
 
-mod oauth; // issue 5
+mod oauth;
 mod payments;
 
-use crate::signed_request::{self, header, KeyRefusal}; // shared with AlphaPay (issue 6)
+use crate::signed_request::{self, header, KeyRefusal}; // shared with AlphaPay
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -365,7 +365,7 @@ async fn route(state: &AppState, api: &str, mut call: Call) -> Answer {
         "/payments/cancel" => payments::cancel(state, &call).await,
         "/payments/refund" => payments::refund(state, &call).await,
         "/payments/inquiryRefund" => payments::inquiry_refund(state, &call).await,
-        // ---- OAuth, user info and capture (issue 5) ----
+        // ---- OAuth, user info and capture ----
         "/authorizations/applyToken" => oauth::apply_token(state, &call).await,
         "/authorizations/cancelToken" => oauth::cancel_token(state, &call).await,
         "/customers/user/inquiryUserInfoByAccessToken" if version == Version::V1 => {

@@ -49,7 +49,7 @@ fn payer_from_extend_info(extend_info: Option<&str>) -> Option<String> {
 }
 
 /// The scenario and factors a request asks for: `paymentFactor` (v1 and v2 flags) and v2
-/// `productCode` (issue 5).
+/// `productCode`.
 ///
 /// * `isAgreementPay` / `AGREEMENT_PAYMENT`: charge with the access token in `paymentAuthCode`;
 /// * `isPaymentCode` / `IN_STORE_PAYMENT` (`inStorePaymentScenario` PaymentCode): charge with the
@@ -230,7 +230,7 @@ fn render_pay(state: &AppState, version: Version, outcome: PayOutcome) -> Answer
             body.payment_id = Some(p.payment_id);
             (body, ResultCode::Success)
         }
-        // isPaymentEvaluation: it would succeed; nothing was made (issue 5).
+        // isPaymentEvaluation: it would succeed; nothing was made.
         PayOutcome::Evaluated => (
             empty(WireResult::with_message(
                 ResultCode::Success,
@@ -259,7 +259,7 @@ fn render_pay(state: &AppState, version: Version, outcome: PayOutcome) -> Answer
     Answer::json(&body, code.as_str())
 }
 
-/// `authExpiryTime` of an approved authorization (issue 5).
+/// `authExpiryTime` of an approved authorization.
 fn auth_expiry_time(p: &Payment) -> Option<String> {
     p.authorized_at.and(p.auth_expires_at).map(format_body_time)
 }
@@ -406,7 +406,7 @@ pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, MpE
     ))
 }
 
-// ---- capture (issue 5) ----
+// ---- capture ----
 
 pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
     let req: CaptureRequest = parse_body(&call.body).map_err(param)?;

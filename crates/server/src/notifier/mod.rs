@@ -74,7 +74,7 @@ fn channel_of(entry: &OutboxEntry) -> Option<Channel> {
 pub fn format_for(entry: &OutboxEntry) -> Option<&'static dyn NotificationFormat> {
     match channel_of(entry)? {
         Channel::MiniProgramV1 | Channel::MiniProgramV2 => Some(&miniprogram::MiniProgram),
-        // issue 6: body, signature and schedule live in the AlphaPay dialect.
+        // body, signature and schedule live in the AlphaPay dialect.
         Channel::AlphaPay => Some(&crate::alphapay::AlphaPayNotifications),
         Channel::Store => None,
     }

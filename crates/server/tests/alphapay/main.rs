@@ -1,4 +1,4 @@
-//! HTTP-boundary tests of the AlphaPay dialect (issue 6): one binary, one module per area.
+//! HTTP-boundary tests of the AlphaPay dialect: one binary, one module per area.
 
 mod envelope;
 mod flow;

@@ -1,5 +1,5 @@
 //! The signed transport of the Mini Program dialect: verification of every header variant real
-//! clients send, the errors, and the signed answers (issue 2).
+//! clients send, the errors, and the signed answers.
 
 use crate::helpers::*;
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! pay, inquiryPayment, cancel, refund and inquiryRefund over HTTP, v1 and v2 (issue 3): every
+//! pay, inquiryPayment, cancel, refund and inquiryRefund over HTTP, v1 and v2: every
 //! result code these APIs can return is reached here at least once.
 
 use crate::helpers::*;

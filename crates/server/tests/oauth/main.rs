@@ -1,4 +1,4 @@
-//! Mini-program OAuth and the payment scenarios beyond the cashier (issue 5), at the HTTP
+//! Mini-program OAuth and the payment scenarios beyond the cashier, at the HTTP
 //! boundary: the consent and payment-code pages, applyToken v1/v2, cancelToken, the user-info
 //! inquiries, agreement payments, payment codes, authorization and capture, and evaluation.
 

@@ -1,4 +1,4 @@
-//! The WS.WebTV `api.php` store dialect at the HTTP boundary (issue 7): every action and every
+//! The WS.WebTV `api.php` store dialect at the HTTP boundary: every action and every
 //! error, both signature modes, both body encodings, and the wallet settling store orders.
 
 mod auth;

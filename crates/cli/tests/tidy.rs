@@ -1,0 +1,76 @@
+//! What can be checked mechanically about the repository's text: the code and docs speak of
+//! behaviour, not of work items, and nothing points outside the repository.
+
+use std::path::{Path, PathBuf};
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// Every text file of the repository we write (sources, docs, scripts, templates), bounded.
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name != ".ci" || name == "target" || name == "artifacts" {
+            continue;
+        }
+        if path.is_dir() {
+            files(&path, out);
+        } else if ["rs", "md", "toml", "sh", "py", "html", "css", "ftl", "lua"]
+            .iter()
+            .any(|e| path.extension().is_some_and(|x| x == *e))
+            || path.file_name().is_some_and(|n| n == "run")
+        {
+            out.push(path);
+        }
+        assert!(out.len() < 10_000, "more files than a tidy check expects");
+    }
+}
+
+#[test]
+fn no_work_item_references_and_no_paths_outside_the_repository() {
+    let root = repository_root();
+    let mut all = Vec::new();
+    files(&root, &mut all);
+    assert!(
+        all.len() > 50,
+        "found only {} files under {}",
+        all.len(),
+        root.display()
+    );
+    let work_item = ["issue ", "Issue ", "issues "];
+    let outside = [
+        "../shared",
+        "shared/PROTOCOL",
+        "PROTOCOL.md",
+        "seeds/0",
+        "DESIGN.md",
+    ];
+    let mut problems = Vec::new();
+    for path in &all {
+        if path.ends_with("tidy.rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            let item = work_item.iter().any(|w| {
+                line.match_indices(w)
+                    .any(|(i, _)| line[i + w.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '#'))
+            });
+            if item || outside.iter().any(|o| line.contains(o)) {
+                let shown = path.strip_prefix(&root).unwrap_or(path);
+                problems.push(format!("{}:{}: {}", shown.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "tidy:\n{}", problems.join("\n"));
+}
