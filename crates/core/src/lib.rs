@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod parties;
 pub mod payments;
 pub mod refunds;
+pub mod reports;
 pub mod storage;
 // ---- store API (issue 7) ----
 pub mod store;

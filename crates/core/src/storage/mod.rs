@@ -72,6 +72,16 @@ pub trait Tx {
     fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError>;
     /// Transfers with id greater than `after`, ascending, at most `limit`.
     fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError>;
+    /// Transfers created in `[from, to)` with id greater than `after`, ascending id, at most
+    /// `limit`. Served by the `transfers_created` index: the cost is that of the period, never of
+    /// the whole history.
+    fn list_transfers_created(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: TransferId,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError>;
 
     // Payments.
     fn insert_payment(&mut self, payment: &Payment) -> Result<(), StoreError>;

@@ -228,6 +228,10 @@ CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHER
     r#"
 CREATE INDEX once_values_expiry ON once_values(expires_at);
 "#,
+    // 5: the settlement report reads one day of transfers by creation time.
+    r#"
+CREATE INDEX IF NOT EXISTS transfers_created ON transfers(created_at);
+"#,
 ];
 
 /// How many migrations this build knows: the schema version it runs on.
@@ -1017,6 +1021,19 @@ impl Tx for PgTx<'_> {
     fn list_transfers(&mut self, after: TransferId, n: u32) -> Result<Vec<Transfer>, StoreError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id > $1 ORDER BY id LIMIT $2");
         self.transfers(&sql, &[&after, &limit(n)])
+    }
+
+    fn list_transfers_created(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: TransferId,
+        n: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= $1 AND created_at < $2 AND id > $3 ORDER BY id LIMIT $4"
+        );
+        self.transfers(&sql, &[&from, &to, &after, &limit(n)])
     }
 
     fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {

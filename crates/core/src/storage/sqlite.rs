@@ -192,6 +192,10 @@ CREATE UNIQUE INDEX store_orders_one_current ON store_orders(client_id, iq) WHER
     r#"
 CREATE INDEX once_values_expiry ON once_values(expires_at);
 "#,
+    // 5: the settlement report reads one day of transfers by creation time.
+    r#"
+CREATE INDEX IF NOT EXISTS transfers_created ON transfers(created_at);
+"#,
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -691,6 +695,19 @@ impl Tx for SqliteTx<'_> {
     fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id > ?1 ORDER BY id LIMIT ?2");
         self.transfers(&sql, params![after, limit])
+    }
+
+    fn list_transfers_created(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: TransferId,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= ?1 AND created_at < ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+        );
+        self.transfers(&sql, params![ts(from), ts(to), after, limit])
     }
 
     fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
