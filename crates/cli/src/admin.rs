@@ -7,6 +7,9 @@ mod store;
 mod oauth;
 // ---- migrate, export, import (issue 9): crates/cli/src/admin/database.rs ----
 mod database;
+// ---- operators' output (text tables, JSON) and reports ----
+mod output;
+mod report;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
@@ -110,6 +113,11 @@ pub enum AdminCommand {
     StoreUser {
         #[command(subcommand)]
         command: store::StoreUserCommand,
+    },
+    /// Reports for the back office (settlement of a day).
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
     },
 }
 
@@ -293,7 +301,7 @@ fn read_public_key(path: &PathBuf) -> anyhow::Result<(String, PublicKey)> {
     Ok((text.trim().to_owned(), key))
 }
 
-pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(config: &Config, command: AdminCommand, json: bool) -> anyhow::Result<ExitCode> {
     let ok = ExitCode::SUCCESS;
     if let AdminCommand::WalletKey {
         command: WalletKeyCommand::Show { format },
@@ -373,6 +381,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
         AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,
         AdminCommand::StoreUser { command } => store::user(&wallet, command).await?,
+        AdminCommand::Report { command } => report::run(&wallet, command, json).await?,
         // ---- database (issue 9): handled by database::run above ----
         AdminCommand::Migrate | AdminCommand::Export { .. } | AdminCommand::Import { .. } => {}
     }
