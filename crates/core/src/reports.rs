@@ -260,3 +260,39 @@ fn entry(tx: &mut dyn Tx, t: &Transfer, merchant: &Account, sign: i64) -> Result
         settled_at: t.created_at,
     })
 }
+
+/// Figures of the moment for the operators' metrics, read in one read transaction with index
+/// range counts capped at `cap` rows each (a count at the cap means "at least `cap`").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LiveFigures {
+    /// Payments per status (`PROCESSING`, `SUCCESS`, `FAIL`, `CANCELLED`).
+    pub payments: Vec<(&'static str, u64)>,
+    /// Outbox entries per status (`PENDING`, `DELIVERED`, `FAILED`) with the earliest due time.
+    pub outbox: Vec<(&'static str, u64, Option<DateTime<Utc>>)>,
+}
+
+/// Reads [`LiveFigures`].
+pub async fn live_figures(wallet: &Wallet, cap: u32) -> Result<LiveFigures, CoreError> {
+    use crate::outbox::OutboxStatus;
+    use crate::payments::PaymentStatus;
+    wallet
+        .read(move |_, tx| {
+            let mut figures = LiveFigures::default();
+            for status in [
+                PaymentStatus::Processing,
+                PaymentStatus::Success,
+                PaymentStatus::Fail,
+                PaymentStatus::Cancelled,
+            ] {
+                let s = status.as_str();
+                figures.payments.push((s, tx.count_payments_with_status(s, cap)?));
+            }
+            for status in [OutboxStatus::Pending, OutboxStatus::Delivered, OutboxStatus::Failed] {
+                let s = status.as_str();
+                let (n, earliest) = tx.outbox_status_summary(s, cap)?;
+                figures.outbox.push((s, n, earliest));
+            }
+            Ok(figures)
+        })
+        .await
+}

@@ -239,6 +239,7 @@ struct Envelope {
 pub struct SqliteStore {
     writer: Mutex<mpsc::Sender<Envelope>>,
     readers: Mutex<mpsc::Sender<Envelope>>,
+    stats: Arc<super::StoreStats>,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -258,10 +259,12 @@ impl SqliteStore {
         configure(&conn)?;
         migrate(&mut conn)?;
 
+        let stats = Arc::new(super::StoreStats::default());
         let (wtx, wrx) = mpsc::channel::<Envelope>();
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("walletd-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, wrx))
+            .spawn(move || writer_loop(conn, wrx, &writer_stats))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
 
         let (rtx, rrx) = mpsc::channel::<Envelope>();
@@ -275,14 +278,16 @@ impl SqliteStore {
             )?;
             configure(&conn)?;
             let rrx = rrx.clone();
+            let reader_stats = stats.clone();
             std::thread::Builder::new()
                 .name(format!("walletd-sqlite-reader-{i}"))
-                .spawn(move || reader_loop(conn, rrx))
+                .spawn(move || reader_loop(conn, rrx, &reader_stats))
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
         Ok(SqliteStore {
             writer: Mutex::new(wtx),
             readers: Mutex::new(rtx),
+            stats,
         })
     }
 }
@@ -313,8 +318,9 @@ fn run_job(conn: &Connection, job: &mut Job) -> Result<Box<dyn Any + Send>, Core
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::StoreStats) {
     while let Ok(first) = rx.recv() {
+        let _in_use = stats.connection_in_use();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -350,7 +356,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
             };
             results.push(result);
         }
-        match conn.execute_batch("COMMIT") {
+        let timer = stats.commit_started(batch.len());
+        let committed = conn.execute_batch("COMMIT");
+        drop(timer);
+        match committed {
             Ok(()) => {
                 for (env, r) in batch.into_iter().zip(results) {
                     let _ = env.reply.send(r);
@@ -369,7 +378,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
     }
 }
 
-fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
+fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StoreStats) {
     loop {
         let next = {
             let guard = match rx.lock() {
@@ -379,6 +388,7 @@ fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
             guard.recv()
         };
         let Ok(mut env) = next else { return };
+        let _in_use = stats.connection_in_use();
         let r = match conn.execute_batch("BEGIN") {
             Err(e) => Err(StoreError::from(e).into()),
             Ok(()) => {
@@ -407,6 +417,10 @@ impl Store for SqliteStore {
 
     fn backend_name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn stats(&self) -> Option<&super::StoreStats> {
+        Some(&self.stats)
     }
 }
 
@@ -708,6 +722,26 @@ impl Tx for SqliteTx<'_> {
             "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= ?1 AND created_at < ?2 AND id > ?3 ORDER BY id LIMIT ?4"
         );
         self.transfers(&sql, params![ts(from), ts(to), after, limit])
+    }
+
+    fn outbox_status_summary(
+        &mut self,
+        status: &str,
+        cap: u32,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let (n, earliest): (i64, Option<String>) = self.conn.prepare_cached(
+            "SELECT COUNT(*), MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox WHERE status = ?1 ORDER BY next_attempt_at LIMIT ?2)",
+        )?
+        .query_row(params![status, cap], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((u64::try_from(n).unwrap_or(0), earliest.as_deref().map(parse_ts).transpose()?))
+    }
+
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM payments WHERE status = ?1 LIMIT ?2)")?
+            .query_row(params![status, cap], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
