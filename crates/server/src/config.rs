@@ -39,6 +39,12 @@ pub struct Config {
     pub database_connections: usize,
     /// The network edge: timeouts, connection caps, request rate limits, shutdown.
     pub http: HttpConfig,
+    /// Address of the Prometheus metrics listener (`GET /metrics`), e.g. `127.0.0.1:9464`.
+    /// Unset (the default): no metrics listener; the public listener never serves metrics.
+    pub metrics_listen: Option<String>,
+    /// A scrape counts payments and outbox entries per status up to this many rows each, so its
+    /// cost stays bounded however long the history (a figure at the cap means "at least").
+    pub metrics_count_cap: u32,
 }
 
 /// The network edge (README "Security" → "Network edge").
@@ -302,6 +308,8 @@ impl Default for Config {
             database: None,
             database_connections: walletd_core::storage::postgres::DEFAULT_CONNECTIONS,
             http: HttpConfig::default(),
+            metrics_listen: None,
+            metrics_count_cap: 100_000,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod data_dir;
 pub mod edge;
 pub mod home;
 pub mod logging;
+pub mod metrics;
 pub mod miniprogram;
 pub mod notifier;
 pub mod pin;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub sign_in_guard: Arc<pin::SignInGuard>,
     /// Per-client request rate limits (README "Security" → "Network edge").
     pub rate_limits: Arc<edge::RateLimits>,
+    /// The operators' metrics (README "Metrics").
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -106,6 +109,8 @@ pub struct Application {
     router: Router,
     /// AlphaPay's own listener (`alphapay.listen`), which writes Title-Case header names.
     alphapay: Option<(TcpListener, Router)>,
+    /// The metrics listener (`metrics_listen`), off unless configured.
+    metrics: Option<(TcpListener, Router)>,
     state: AppState,
     gate: Arc<edge::ConnectionGate>,
 }
@@ -160,6 +165,16 @@ impl Application {
             ),
             None => None,
         };
+        let metrics_listener = match &config.metrics_listen {
+            Some(listen) => Some(
+                TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding the metrics listener {listen}"))?,
+            ),
+            None => None,
+        };
+        let metrics = Arc::new(metrics::Metrics::new());
+        metrics::watch_store(&metrics, &wallet);
         let max_connections =
             edge::effective_max_connections(config.http.max_connections, edge::raise_open_file_limit());
         let gate = edge::ConnectionGate::new(max_connections, config.http.max_connections_per_address);
@@ -177,13 +192,16 @@ impl Application {
             cashier_secrets,
             sign_in_guard,
             rate_limits,
+            metrics,
         };
         let router = router(state.clone());
         let alphapay = alphapay_listener.map(|l| (l, alphapay_router(state.clone())));
+        let metrics = metrics_listener.map(|l| (l, metrics::router(state.clone())));
         Ok(Application {
             listener,
             router,
             alphapay,
+            metrics,
             state,
             gate,
         })
@@ -193,6 +211,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The address of the metrics listener, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The address of AlphaPay's own listener, when `alphapay.listen` is set.
@@ -214,9 +237,16 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let workers = workers::spawn(self.state.clone(), stop_rx.clone());
         let http = &self.state.config.http;
+        // The metrics listener has a small gate of its own: scrapes neither take the public
+        // listeners' connections nor wait for them.
+        let metrics_gate = edge::ConnectionGate::new(METRICS_MAX_CONNECTIONS, METRICS_MAX_CONNECTIONS);
         let listener = |router: Router, title_case_headers: bool, name: &'static str| edge::Listener {
             router,
-            gate: Arc::clone(&self.gate),
+            gate: if name == "metrics" {
+                Arc::clone(&metrics_gate)
+            } else {
+                Arc::clone(&self.gate)
+            },
             timeouts: edge::ConnectionTimeouts::from_config(http),
             title_case_headers,
             shutdown_grace: std::time::Duration::from_secs(http.shutdown_grace_secs),
@@ -235,6 +265,13 @@ impl Application {
                 stop_rx.clone(),
             ));
         }
+        if let Some((l, router)) = self.metrics {
+            servers.spawn(edge::serve(
+                l,
+                listener(router, false, "metrics"),
+                stop_rx.clone(),
+            ));
+        }
         shutdown.await;
         let _ = stop_tx.send(true);
         while let Some(done) = servers.join_next().await {
@@ -247,11 +284,18 @@ impl Application {
     }
 }
 
+/// Open connections the metrics listener serves at once (a scraper or two, an operator's curl).
+const METRICS_MAX_CONNECTIONS: usize = 8;
+
 /// AlphaPay's own listener: the dialect and the health check, nothing else.
 pub fn alphapay_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(alphapay::router(&state.config.alphapay))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -266,6 +310,10 @@ pub fn router(state: AppState) -> Router {
         .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -166,7 +166,12 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Ok(call) => route(&state, &path, call).await,
         Err(e) => Answer::from(e),
     };
-    let response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
+    let mut response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
+    response.extensions_mut().insert(crate::metrics::RequestLabel::new(
+        "alphapay",
+        crate::metrics::api_label(&path),
+        &answer.code,
+    ));
     tracing::info!(
         merchant_code = %merchant_code,
         path = %path,

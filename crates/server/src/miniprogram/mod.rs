@@ -121,7 +121,12 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Ok(call) => route(&state, &api, call).await,
         Err(e) => Answer::from(e),
     };
-    let response = sign_answer(&state, &sign_path, &client_id, answer.body);
+    let mut response = sign_answer(&state, &sign_path, &client_id, answer.body);
+    response.extensions_mut().insert(crate::metrics::RequestLabel::new(
+        "mini_program",
+        crate::metrics::api_label(&api),
+        &answer.code,
+    ));
     tracing::info!(
         client_id = %client_id,
         path = %path,

@@ -403,6 +403,7 @@ fn truncate(s: &str) -> String {
 async fn record(state: &AppState, entry: &OutboxEntry, attempt: Attempt, next: Option<DateTime<Utc>>) {
     let number = entry.attempts.len() + 1;
     let (delivered, status, answer) = (attempt.delivered, attempt.http_status, attempt.answer.clone());
+    state.metrics.observe_notification(delivered, status);
     match state.wallet.record_attempt(&entry.id, attempt, next).await {
         Ok(_) if delivered => tracing::info!(
             notification = %entry.id, subject = %entry.subject_id, attempt = number, "notification delivered"

@@ -2,4 +2,5 @@
 
 mod envelope;
 mod helpers;
+mod metrics;
 mod payments;
