@@ -42,6 +42,46 @@ pub struct Attempt {
     /// The start of the answer (at most 512 characters) or the transport error.
     pub answer: String,
     pub delivered: bool,
+    /// The request as sent: headers and body (absent for attempts recorded before walletd kept
+    /// them, and for a notification that could not be sent at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SentRequest>,
+}
+
+/// How much of a sent body an attempt keeps.
+pub const SENT_BODY_MAX_BYTES: usize = 64 * 1024;
+
+/// The request the notifier sent on one attempt, as the merchant received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+    /// The headers walletd set (the HTTP client adds `host` and `content-length`), in order.
+    pub headers: Vec<(String, String)>,
+    /// The body as text, at most [`SENT_BODY_MAX_BYTES`] bytes (cut at a character boundary).
+    pub body: String,
+    /// The body was longer than what is kept.
+    #[serde(default)]
+    pub body_truncated: bool,
+}
+
+impl SentRequest {
+    /// Records a POST of `body` with `headers` to `url`, keeping at most
+    /// [`SENT_BODY_MAX_BYTES`] of the body.
+    pub fn post(url: &str, headers: &[(&str, String)], body: &[u8]) -> SentRequest {
+        let text = String::from_utf8_lossy(body);
+        let mut end = text.len().min(SENT_BODY_MAX_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        SentRequest {
+            method: "POST".into(),
+            url: url.to_owned(),
+            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            body: text[..end].to_owned(),
+            body_truncated: end < text.len(),
+        }
+    }
 }
 
 /// A notification to deliver.

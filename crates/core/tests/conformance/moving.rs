@@ -48,6 +48,7 @@ async fn busy_sqlite_wallet() -> Fixture {
         latency_ms: 3,
         answer: "SUCCESS".into(),
         delivered: true,
+        sent: None,
     };
     f.wallet
         .record_attempt(&claimed[0].id, attempt, None)

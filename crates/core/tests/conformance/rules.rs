@@ -421,6 +421,7 @@ async fn notifications_are_leased_and_recorded(f: Fixture) {
             "oops".into()
         },
         delivered,
+        sent: None,
     };
     let retry_at = f.wallet.now() + chrono::Duration::seconds(10);
     let e = f

@@ -314,6 +314,7 @@ async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
     } else {
         &http.lower_case
     };
+    let sent = walletd_core::outbox::SentRequest::post(url.as_str(), &outgoing.headers, &outgoing.body);
     let mut request = client.post(url).body(outgoing.body);
     for (name, value) in outgoing.headers {
         request = request.header(name, value);
@@ -339,6 +340,7 @@ async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         answer,
         delivered,
+        sent: Some(sent),
     };
     let next = if delivered {
         None
@@ -375,6 +377,7 @@ fn unsendable(at: DateTime<Utc>, why: String) -> Attempt {
         latency_ms: 0,
         answer: truncate(&why),
         delivered: false,
+        sent: None,
     }
 }
 

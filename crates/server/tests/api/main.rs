@@ -3,4 +3,5 @@
 mod envelope;
 mod helpers;
 mod metrics;
+mod notification_record;
 mod payments;
