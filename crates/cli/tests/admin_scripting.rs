@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 use walletd_core::clock::{RandomIds, SystemClock};
+use walletd_core::outbox::{Attempt, SentRequest};
 use walletd_core::parties::Client;
 use walletd_core::payments::{Channel, PayCommand, PayFactors, PayOutcome, PaymentRef, Scenario};
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
@@ -76,7 +77,7 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
         payer_user_id: None,
         expiry_time: None,
         return_url: None,
-        notify_url: None,
+        notify_url: Some("https://merchant.example/notify".into()),
         extend_info: None,
         payment_auth_code: None,
         factors: PayFactors::default(),
@@ -103,6 +104,25 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
         RefundOutcome::Succeeded(r) => r,
         other => panic!("{other:?}"),
     };
+    // One attempt to deliver the payment's notification, answered 500.
+    let claimed = wallet.claim_notifications(30, 10).await.unwrap();
+    let entry = claimed.iter().find(|e| e.subject_id == p.payment_id).unwrap();
+    let attempt = Attempt {
+        at: wallet.now(),
+        http_status: Some(500),
+        latency_ms: 7,
+        answer: "oops".into(),
+        delivered: false,
+        sent: Some(SentRequest::post(
+            &entry.url,
+            &[("content-type", "application/json; charset=UTF-8".into()), ("signature", "algorithm=RSA256,keyVersion=1,signature=abc".into())],
+            br#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#,
+        )),
+    };
+    wallet
+        .record_attempt(&entry.id, attempt, Some(wallet.now() + chrono::Duration::seconds(60)))
+        .await
+        .unwrap();
     drop(wallet);
     ok(walletd(dir, &["admin", "client", "payout", "shop", "5.00", "USD"]));
     (p.payment_id, r.refund_id)
@@ -164,4 +184,77 @@ async fn settlement_report_prints_the_days_entries_and_totals_as_csv_and_json() 
     let bad = walletd(dir.path(), &["admin", "report", "settlement", "--date", "2026-13-01"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+}
+
+#[tokio::test]
+async fn admin_lists_and_shows_print_json_with_minor_unit_amounts_and_text_with_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (payment_id, refund_id) = wallet_with_traffic(dir.path()).await;
+    let d = dir.path();
+    let usd = |v: &str| serde_json::json!({"currency": "USD", "value": v});
+
+    // balance: 120.35 - 30.00 + 12.50 = 102.85 for ana; 30.00 - 12.50 - 5.00 = 12.50 for shop.
+    let v = json_of(walletd(d, &["admin", "balance", "--json"]));
+    let rows = v.as_array().unwrap();
+    let ana = rows.iter().find(|a| a["owner_id"] == "ana").unwrap();
+    assert_eq!(ana["available"], usd("10285"));
+    let shop = rows.iter().find(|a| a["owner_id"] == "shop").unwrap();
+    assert_eq!(shop["posted"], usd("1250"));
+    let text = ok(walletd(d, &["admin", "balance", "--user", "ana"]));
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("KIND"), "{text}");
+    assert!(lines.next().unwrap().contains("102.85 USD"), "{text}");
+
+    let v = json_of(walletd(d, &["admin", "verify", "--json"]));
+    assert_eq!(v["sound"], true);
+    assert!(v["totals"]["USD"]["posted_debits"]["value"].is_string());
+
+    let v = json_of(walletd(d, &["admin", "user", "show", "ana", "--json"]));
+    assert_eq!(v["user_id"], "ana");
+    assert_eq!(v["balances"][0]["available"], usd("10285"));
+    assert!(v.get("pin_hash").is_none());
+    let text = ok(walletd(d, &["admin", "user", "list"]));
+    assert!(text.starts_with("USER"), "{text}");
+    assert!(text.contains("102.85 USD"), "{text}");
+    let v = json_of(walletd(d, &["admin", "user", "list", "--json"]));
+    assert_eq!(v[0]["user_id"], "ana");
+
+    let v = json_of(walletd(d, &["admin", "client", "show", "shop", "--json"]));
+    assert_eq!((v["client_id"].as_str(), v["balances"][0]["available"].clone()), (Some("shop"), usd("1250")));
+    assert!(ok(walletd(d, &["admin", "client", "list"])).starts_with("CLIENT"));
+    assert!(ok(walletd(d, &["admin", "client", "show", "shop"])).contains("12.50 USD"));
+
+    let v = json_of(walletd(d, &["admin", "payment", "list", "--json", "--limit", "1"]));
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["payment_id"], payment_id.as_str());
+    assert_eq!(v[0]["amount"], usd("3000"));
+    assert_eq!(v[0]["refunded"], usd("1250"));
+    let text = ok(walletd(d, &["admin", "payment", "list"]));
+    assert!(text.starts_with("PAYMENT") && text.contains("30.00 USD"), "{text}");
+    let v = json_of(walletd(d, &["admin", "payment", "show", &payment_id, "--json"]));
+    assert_eq!(v["status"], "SUCCESS");
+
+    let v = json_of(walletd(d, &["admin", "refund", "list", "--json"]));
+    assert_eq!(v[0]["refund_id"], refund_id.as_str());
+    assert_eq!(v[0]["amount"], usd("1250"));
+    let text = ok(walletd(d, &["admin", "refund", "list", "--client", "shop"]));
+    assert!(text.starts_with("REFUND") && text.contains("12.50 USD"), "{text}");
+    let text = ok(walletd(d, &["admin", "refund", "list", "--client", "nobody"]));
+    assert_eq!(text.lines().count(), 1, "only the header: {text}");
+
+    // notification show: the exact request of each attempt.
+    let v = json_of(walletd(d, &["admin", "notification", "list", "--json"]));
+    let id = v[0]["id"].as_str().unwrap().to_owned();
+    let text = ok(walletd(d, &["admin", "notification", "show", &id]));
+    assert!(text.contains("POST https://merchant.example/notify"), "{text}");
+    assert!(text.contains("signature: algorithm=RSA256,keyVersion=1,signature=abc"), "{text}");
+    assert!(text.contains(r#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#), "{text}");
+    assert!(text.contains("answer: oops"), "{text}");
+    let v = json_of(walletd(d, &["admin", "notification", "show", &id, "--json"]));
+    assert_eq!(v["attempts"][0]["http_status"], 500);
+    assert_eq!(
+        v["attempts"][0]["request"]["body"],
+        r#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#
+    );
+    assert_eq!(v["attempts"][0]["request"]["headers"][0], serde_json::json!(["content-type", "application/json; charset=UTF-8"]));
 }

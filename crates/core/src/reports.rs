@@ -296,3 +296,15 @@ pub async fn live_figures(wallet: &Wallet, cap: u32) -> Result<LiveFigures, Core
         })
         .await
 }
+
+/// The latest refunds (of one client, if given), newest first, at most `limit`.
+pub async fn latest_refunds(
+    wallet: &Wallet,
+    client_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<crate::refunds::Refund>, CoreError> {
+    let client = client_id.map(str::to_owned);
+    wallet
+        .read(move |_, tx| Ok(tx.list_refunds(client.as_deref(), limit)?))
+        .await
+}

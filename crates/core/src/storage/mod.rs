@@ -114,6 +114,9 @@ pub trait Tx {
     // Refunds.
     fn insert_refund(&mut self, refund: &Refund) -> Result<(), StoreError>;
     fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError>;
+    /// The latest refunds (of one client, if given), newest first, at most `limit`: read backwards
+    /// along the ledger's `refund` transfers (ascending ids are posting order).
+    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StoreError>;
     fn get_refund_by_request(
         &mut self,
         client_id: &str,

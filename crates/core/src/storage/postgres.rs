@@ -1194,6 +1194,14 @@ impl Tx for PgTx<'_> {
         }
     }
 
+    fn list_refunds(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Refund>, StoreError> {
+        self.many_docs(
+            "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
+             WHERE t.code = 'refund' AND ($1::TEXT IS NULL OR r.client_id = $1) ORDER BY t.id DESC LIMIT $2",
+            &[&client_id, &limit(n)],
+        )
+    }
+
     fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO refunds (refund_id, client_id, refund_request_id, payment_id, doc) VALUES ($1, $2, $3, $4, $5) \

@@ -842,6 +842,14 @@ impl Tx for SqliteTx<'_> {
         }
     }
 
+    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StoreError> {
+        self.many_docs(
+            "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
+             WHERE t.code = 'refund' AND (?1 IS NULL OR r.client_id = ?1) ORDER BY t.id DESC LIMIT ?2",
+            params![client_id, limit],
+        )
+    }
+
     fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
