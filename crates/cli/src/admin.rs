@@ -427,13 +427,13 @@ pub async fn run(config: &Config, command: AdminCommand, json: bool) -> anyhow::
         AdminCommand::Notification { command } => notification(&wallet, command, json).await?, // issue 4
         // ---- OAuth and payment codes (issue 5) ----
         AdminCommand::AuthCode { command } => oauth::auth_code(config, &wallet, command).await?,
-        AdminCommand::Token { command } => oauth::token(&wallet, command).await?,
+        AdminCommand::Token { command } => oauth::token(&wallet, command, json).await?,
         AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
         // ---- store API (issue 7) ----
-        AdminCommand::StoreKey { command } => store::key(&wallet, command).await?,
+        AdminCommand::StoreKey { command } => store::key(&wallet, command, json).await?,
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
-        AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,
-        AdminCommand::StoreUser { command } => store::user(&wallet, command).await?,
+        AdminCommand::StoreProduct { command } => store::product(&wallet, command, json).await?,
+        AdminCommand::StoreUser { command } => store::user(&wallet, command, json).await?,
         AdminCommand::Report { command } => report::run(&wallet, command, json).await?,
         // ---- database (issue 9): handled by database::run above ----
         AdminCommand::Migrate | AdminCommand::Export { .. } | AdminCommand::Import { .. } => {}
