@@ -39,5 +39,6 @@ mod backend;
 mod concurrency;
 mod moving;
 mod records;
+mod reports;
 mod resilience;
 mod rules;
