@@ -526,7 +526,11 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
         }
         ClientCommand::List { limit } => {
             let mut clients = wallet.list_clients().await?;
-            clients.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.client_id.cmp(&a.client_id)));
+            clients.sort_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then(b.client_id.cmp(&a.client_id))
+            });
             clients.truncate(limit as usize);
             if json {
                 print_json(&json!(clients.iter().map(views::client_json).collect::<Vec<_>>()))?;
@@ -565,19 +569,40 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
                 println!("client:         {}", c.client_id);
                 println!("name:           {}", c.name);
                 println!("partner id:     {}", c.partner_id);
-                println!("app ids:        {}", if c.app_ids.is_empty() { "any".to_owned() } else { c.app_ids.join(", ") });
+                println!(
+                    "app ids:        {}",
+                    if c.app_ids.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        c.app_ids.join(", ")
+                    }
+                );
                 println!("status:         {}", c.status.as_str());
                 println!(
                     "currencies:     {}",
                     if c.currencies.is_empty() {
                         "any".to_owned()
                     } else {
-                        c.currencies.iter().map(|c| c.code()).collect::<Vec<_>>().join(", ")
+                        c.currencies
+                            .iter()
+                            .map(|c| c.code())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
                 );
                 println!("limits:         {}", views::limits_text(&c.limits));
-                println!("notify URL:     {}", c.default_notify_url.as_deref().unwrap_or("-"));
-                println!("redirect URLs:  {}", if c.redirect_urls.is_empty() { "-".to_owned() } else { c.redirect_urls.join(" ") });
+                println!(
+                    "notify URL:     {}",
+                    c.default_notify_url.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "redirect URLs:  {}",
+                    if c.redirect_urls.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        c.redirect_urls.join(" ")
+                    }
+                );
                 println!("keys:           {}", views::keys_text(&c));
                 println!("balance:        {}", views::available_text(&balances));
                 println!("created at:     {}", views::time(c.created_at));
@@ -700,7 +725,10 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
                 println!("login:               {}", u.login);
                 println!("name:                {}", u.display_name);
                 println!("status:              {}", u.status.as_str());
-                println!("PIN set:             {}", if u.pin_hash.is_some() { "yes" } else { "no" });
+                println!(
+                    "PIN set:             {}",
+                    if u.pin_hash.is_some() { "yes" } else { "no" }
+                );
                 println!("failed PIN attempts: {}", u.failed_pin_attempts);
                 println!("limits:              {}", views::limits_text(&u.limits));
                 println!("created at:          {}", views::time(u.created_at));
@@ -796,7 +824,10 @@ async fn payment(wallet: &Wallet, command: PaymentCommand, json: bool) -> anyhow
                 println!("scenario:           {}", p.scenario.fingerprint_name());
                 println!("amount:             {}", money_text(p.currency, p.amount_minor));
                 println!("status:             {}", p.status.as_str());
-                println!("payer:              {}", p.payer_user_id.as_deref().unwrap_or("-"));
+                println!(
+                    "payer:              {}",
+                    p.payer_user_id.as_deref().unwrap_or("-")
+                );
                 println!("refunded:           {}", money_text(p.currency, p.refunded_minor));
                 if p.authorization {
                     println!("captured:           {}", money_text(p.currency, p.captured_minor));
@@ -815,7 +846,10 @@ async fn payment(wallet: &Wallet, command: PaymentCommand, json: bool) -> anyhow
         PaymentCommand::List { client, limit } => {
             let payments = wallet.list_payments(client, limit).await?;
             if json {
-                print_json(&json!(payments.iter().map(views::payment_json).collect::<Vec<_>>()))?;
+                print_json(&json!(payments
+                    .iter()
+                    .map(views::payment_json)
+                    .collect::<Vec<_>>()))?;
             } else {
                 let rows: Vec<Vec<String>> = payments
                     .iter()
@@ -832,7 +866,15 @@ async fn payment(wallet: &Wallet, command: PaymentCommand, json: bool) -> anyhow
                     })
                     .collect();
                 print_table(
-                    &["PAYMENT", "CLIENT", "REQUEST ID", "AMOUNT", "STATUS", "PAYER", "CREATED AT"],
+                    &[
+                        "PAYMENT",
+                        "CLIENT",
+                        "REQUEST ID",
+                        "AMOUNT",
+                        "STATUS",
+                        "PAYER",
+                        "CREATED AT",
+                    ],
                     &rows,
                 );
             }
@@ -862,7 +904,14 @@ async fn refund(wallet: &Wallet, command: RefundCommand, json: bool) -> anyhow::
                     })
                     .collect();
                 print_table(
-                    &["REFUND", "CLIENT", "REQUEST ID", "PAYMENT", "AMOUNT", "REFUNDED AT"],
+                    &[
+                        "REFUND",
+                        "CLIENT",
+                        "REQUEST ID",
+                        "PAYMENT",
+                        "AMOUNT",
+                        "REFUNDED AT",
+                    ],
                     &rows,
                 );
             }
@@ -926,7 +975,10 @@ async fn notification(wallet: &Wallet, command: NotificationCommand, json: bool)
                 .take(limit as usize)
                 .collect();
             if json {
-                print_json(&json!(rows.iter().map(views::notification_json).collect::<Vec<_>>()))?;
+                print_json(&json!(rows
+                    .iter()
+                    .map(views::notification_json)
+                    .collect::<Vec<_>>()))?;
                 return Ok(());
             }
             println!(

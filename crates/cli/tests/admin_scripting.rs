@@ -51,7 +51,17 @@ fn usd(minor: i64) -> Amount {
 async fn wallet_with_traffic(dir: &Path) -> (String, String) {
     ok(walletd(
         dir,
-        &["admin", "user", "add", "--user-id", "ana", "--login", "+1", "--name", "Ana"],
+        &[
+            "admin",
+            "user",
+            "add",
+            "--user-id",
+            "ana",
+            "--login",
+            "+1",
+            "--name",
+            "Ana",
+        ],
     ));
     ok(walletd(dir, &["admin", "user", "top-up", "ana", "120.35", "USD"]));
     let config = walletd_server::Config {
@@ -115,16 +125,26 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
         delivered: false,
         sent: Some(SentRequest::post(
             &entry.url,
-            &[("content-type", "application/json; charset=UTF-8".into()), ("signature", "algorithm=RSA256,keyVersion=1,signature=abc".into())],
+            &[
+                ("content-type", "application/json; charset=UTF-8".into()),
+                ("signature", "algorithm=RSA256,keyVersion=1,signature=abc".into()),
+            ],
             br#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#,
         )),
     };
     wallet
-        .record_attempt(&entry.id, attempt, Some(wallet.now() + chrono::Duration::seconds(60)))
+        .record_attempt(
+            &entry.id,
+            attempt,
+            Some(wallet.now() + chrono::Duration::seconds(60)),
+        )
         .await
         .unwrap();
     drop(wallet);
-    ok(walletd(dir, &["admin", "client", "payout", "shop", "5.00", "USD"]));
+    ok(walletd(
+        dir,
+        &["admin", "client", "payout", "shop", "5.00", "USD"],
+    ));
     (p.payment_id, r.refund_id)
 }
 
@@ -138,7 +158,13 @@ async fn settlement_report_prints_the_days_entries_and_totals_as_csv_and_json() 
     };
     let wallet =
         walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default())).unwrap();
-    let paid_at = wallet.get_payment(&payment_id).await.unwrap().unwrap().paid_at.unwrap();
+    let paid_at = wallet
+        .get_payment(&payment_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .paid_at
+        .unwrap();
     let day = paid_at.date_naive();
     let expected = reports::settlement(&wallet, day, Some("shop")).await.unwrap();
     drop(wallet);
@@ -146,21 +172,40 @@ async fn settlement_report_prints_the_days_entries_and_totals_as_csv_and_json() 
 
     let v = json_of(walletd(
         dir.path(),
-        &["admin", "report", "settlement", "--date", &date, "--client-id", "shop", "--format", "json"],
+        &[
+            "admin",
+            "report",
+            "settlement",
+            "--date",
+            &date,
+            "--client-id",
+            "shop",
+            "--format",
+            "json",
+        ],
     ));
     assert_eq!(v["date"], date);
     let entries = v["entries"].as_array().unwrap();
     assert_eq!(entries.len(), expected.entries.len());
     let payment = entries.iter().find(|e| e["kind"] == "payment").unwrap();
     assert_eq!(payment["id"], payment_id.as_str());
-    assert_eq!(payment["amount"], serde_json::json!({"currency": "USD", "value": "3000"}));
+    assert_eq!(
+        payment["amount"],
+        serde_json::json!({"currency": "USD", "value": "3000"})
+    );
     let refund = entries.iter().find(|e| e["kind"] == "refund").unwrap();
     assert_eq!(refund["id"], refund_id.as_str());
     assert_eq!(refund["payment_id"], payment_id.as_str());
-    assert_eq!(refund["amount"], serde_json::json!({"currency": "USD", "value": "-1250"}));
+    assert_eq!(
+        refund["amount"],
+        serde_json::json!({"currency": "USD", "value": "-1250"})
+    );
     if paid_at.date_naive() == chrono::Utc::now().date_naive() {
         // The payout ran on the same day (not across midnight): 30.00 - 12.50 - 5.00.
-        assert_eq!(v["totals"][0]["net"], serde_json::json!({"currency": "USD", "value": "1250"}));
+        assert_eq!(
+            v["totals"][0]["net"],
+            serde_json::json!({"currency": "USD", "value": "1250"})
+        );
         assert_eq!(v["totals"][0]["payouts"]["value"], "500");
     }
     let total = &expected.totals[0];
@@ -174,14 +219,18 @@ async fn settlement_report_prints_the_days_entries_and_totals_as_csv_and_json() 
     let entries_block: Vec<&str> = blocks.next().unwrap().lines().collect();
     assert!(entries_block[0].starts_with("kind,client_id,id,payment_id,transfer_id"));
     assert_eq!(entries_block.len(), 1 + expected.entries.len());
-    assert!(entries_block
-        .iter()
-        .any(|l| l.starts_with(&format!("refund,shop,{refund_id},{payment_id},")) && l.contains(",-1250,-12.50 USD,")));
+    assert!(entries_block.iter().any(
+        |l| l.starts_with(&format!("refund,shop,{refund_id},{payment_id},"))
+            && l.contains(",-1250,-12.50 USD,")
+    ));
     let totals_block: Vec<&str> = blocks.next().unwrap().lines().collect();
     assert!(totals_block[0].starts_with("client_id,currency,entries,payments_minor"));
     assert!(totals_block[1].starts_with("shop,USD,"));
 
-    let bad = walletd(dir.path(), &["admin", "report", "settlement", "--date", "2026-13-01"]);
+    let bad = walletd(
+        dir.path(),
+        &["admin", "report", "settlement", "--date", "2026-13-01"],
+    );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
 }
@@ -220,17 +269,26 @@ async fn admin_lists_and_shows_print_json_with_minor_unit_amounts_and_text_with_
     assert_eq!(v[0]["user_id"], "ana");
 
     let v = json_of(walletd(d, &["admin", "client", "show", "shop", "--json"]));
-    assert_eq!((v["client_id"].as_str(), v["balances"][0]["available"].clone()), (Some("shop"), usd("1250")));
+    assert_eq!(
+        (v["client_id"].as_str(), v["balances"][0]["available"].clone()),
+        (Some("shop"), usd("1250"))
+    );
     assert!(ok(walletd(d, &["admin", "client", "list"])).starts_with("CLIENT"));
     assert!(ok(walletd(d, &["admin", "client", "show", "shop"])).contains("12.50 USD"));
 
-    let v = json_of(walletd(d, &["admin", "payment", "list", "--json", "--limit", "1"]));
+    let v = json_of(walletd(
+        d,
+        &["admin", "payment", "list", "--json", "--limit", "1"],
+    ));
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["payment_id"], payment_id.as_str());
     assert_eq!(v[0]["amount"], usd("3000"));
     assert_eq!(v[0]["refunded"], usd("1250"));
     let text = ok(walletd(d, &["admin", "payment", "list"]));
-    assert!(text.starts_with("PAYMENT") && text.contains("30.00 USD"), "{text}");
+    assert!(
+        text.starts_with("PAYMENT") && text.contains("30.00 USD"),
+        "{text}"
+    );
     let v = json_of(walletd(d, &["admin", "payment", "show", &payment_id, "--json"]));
     assert_eq!(v["status"], "SUCCESS");
 
@@ -247,8 +305,14 @@ async fn admin_lists_and_shows_print_json_with_minor_unit_amounts_and_text_with_
     let id = v[0]["id"].as_str().unwrap().to_owned();
     let text = ok(walletd(d, &["admin", "notification", "show", &id]));
     assert!(text.contains("POST https://merchant.example/notify"), "{text}");
-    assert!(text.contains("signature: algorithm=RSA256,keyVersion=1,signature=abc"), "{text}");
-    assert!(text.contains(r#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#), "{text}");
+    assert!(
+        text.contains("signature: algorithm=RSA256,keyVersion=1,signature=abc"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#),
+        "{text}"
+    );
     assert!(text.contains("answer: oops"), "{text}");
     let v = json_of(walletd(d, &["admin", "notification", "show", &id, "--json"]));
     assert_eq!(v["attempts"][0]["http_status"], 500);
@@ -256,5 +320,8 @@ async fn admin_lists_and_shows_print_json_with_minor_unit_amounts_and_text_with_
         v["attempts"][0]["request"]["body"],
         r#"{"paymentId":"x","paymentResult":{"resultCode":"SUCCESS"}}"#
     );
-    assert_eq!(v["attempts"][0]["request"]["headers"][0], serde_json::json!(["content-type", "application/json; charset=UTF-8"]));
+    assert_eq!(
+        v["attempts"][0]["request"]["headers"][0],
+        serde_json::json!(["content-type", "application/json; charset=UTF-8"])
+    );
 }

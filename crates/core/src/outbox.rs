@@ -77,7 +77,10 @@ impl SentRequest {
         SentRequest {
             method: "POST".into(),
             url: url.to_owned(),
-            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
             body: text[..end].to_owned(),
             body_truncated: end < text.len(),
         }

@@ -287,7 +287,11 @@ pub async fn live_figures(wallet: &Wallet, cap: u32) -> Result<LiveFigures, Core
                 let s = status.as_str();
                 figures.payments.push((s, tx.count_payments_with_status(s, cap)?));
             }
-            for status in [OutboxStatus::Pending, OutboxStatus::Delivered, OutboxStatus::Failed] {
+            for status in [
+                OutboxStatus::Pending,
+                OutboxStatus::Delivered,
+                OutboxStatus::Failed,
+            ] {
                 let s = status.as_str();
                 let (n, earliest) = tx.outbox_status_summary(s, cap)?;
                 figures.outbox.push((s, n, earliest));

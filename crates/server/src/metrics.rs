@@ -131,13 +131,14 @@ impl Metrics {
             "Requests answered, by dialect, API and result code",
             requests.clone(),
         );
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let latency =
+            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         registry.register(
             "request_duration_seconds",
             "Time from a request's arrival to its answer, by dialect and API",
             latency.clone(),
         );
-        let commit_batch = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0].into_iter());
+        let commit_batch = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]);
         registry.register(
             "db_commit_batch_jobs",
             "Jobs committed together by one durable commit of the SQLite writer (group commit)",
@@ -231,12 +232,16 @@ impl Metrics {
             .map_err(|e| e.to_string())?;
         for (status, n) in figures.payments {
             self.payments
-                .get_or_create(&StatusLabels { status: status.into() })
+                .get_or_create(&StatusLabels {
+                    status: status.into(),
+                })
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
         let now = state.wallet.now();
         for (status, n, earliest) in figures.outbox {
-            let labels = StatusLabels { status: status.into() };
+            let labels = StatusLabels {
+                status: status.into(),
+            };
             self.outbox_depth
                 .get_or_create(&labels)
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
@@ -329,7 +334,11 @@ async fn scrape(State(state): State<AppState>) -> Response {
             .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "computing metrics failed");
-            (http::StatusCode::SERVICE_UNAVAILABLE, format!("metrics unavailable: {e}\n")).into_response()
+            (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("metrics unavailable: {e}\n"),
+            )
+                .into_response()
         }
     }
 }

@@ -96,9 +96,7 @@ pub fn settlement_json(r: &SettlementReport) -> anyhow::Result<Value> {
 
 pub fn settlement_csv(r: &SettlementReport) -> anyhow::Result<String> {
     let mut out = String::new();
-    out.push_str(
-        "kind,client_id,id,payment_id,transfer_id,code,currency,amount_minor,amount,settled_at\n",
-    );
+    out.push_str("kind,client_id,id,payment_id,transfer_id,code,currency,amount_minor,amount,settled_at\n");
     for e in &r.entries {
         out.push_str(&csv_line(&[
             e.kind.as_str().to_owned(),

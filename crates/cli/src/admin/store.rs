@@ -246,7 +246,7 @@ pub async fn product(wallet: &Wallet, command: StoreProductCommand, json: bool) 
         StoreProductCommand::List { client_id, limit } => {
             let currency = currency_of(wallet, &client_id).await?;
             let mut products = wallet.store_list_products(&client_id).await?;
-            products.sort_by(|a, b| b.product_id.cmp(&a.product_id));
+            products.sort_by_key(|p| std::cmp::Reverse(p.product_id));
             products.truncate(limit as usize);
             if json {
                 let docs: Vec<serde_json::Value> = products

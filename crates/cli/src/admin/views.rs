@@ -22,7 +22,9 @@ pub fn opt_time(t: Option<DateTime<Utc>>) -> String {
 fn limits_json(limits: &std::collections::BTreeMap<String, Limits>) -> Value {
     let mut out = serde_json::Map::new();
     for (code, l) in limits {
-        let Some(c) = Currency::from_code(code) else { continue };
+        let Some(c) = Currency::from_code(code) else {
+            continue;
+        };
         out.insert(
             code.clone(),
             json!({
@@ -37,7 +39,9 @@ fn limits_json(limits: &std::collections::BTreeMap<String, Limits>) -> Value {
 pub fn limits_text(limits: &std::collections::BTreeMap<String, Limits>) -> String {
     let mut parts = Vec::new();
     for (code, l) in limits {
-        let Some(c) = Currency::from_code(code) else { continue };
+        let Some(c) = Currency::from_code(code) else {
+            continue;
+        };
         if let Some(m) = l.per_payment_minor {
             parts.push(format!("per payment {}", money_text(c, m)));
         }
@@ -55,7 +59,14 @@ pub fn limits_text(limits: &std::collections::BTreeMap<String, Limits>) -> Strin
 pub fn keys_text(c: &Client) -> String {
     c.keys
         .iter()
-        .map(|k| format!("v{}{} {}", k.version, if k.removed { " (removed)" } else { "" }, k.algorithm))
+        .map(|k| {
+            format!(
+                "v{}{} {}",
+                k.version,
+                if k.removed { " (removed)" } else { "" },
+                k.algorithm
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

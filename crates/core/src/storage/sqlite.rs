@@ -733,7 +733,10 @@ impl Tx for SqliteTx<'_> {
             "SELECT COUNT(*), MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox WHERE status = ?1 ORDER BY next_attempt_at LIMIT ?2)",
         )?
         .query_row(params![status, cap], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((u64::try_from(n).unwrap_or(0), earliest.as_deref().map(parse_ts).transpose()?))
+        Ok((
+            u64::try_from(n).unwrap_or(0),
+            earliest.as_deref().map(parse_ts).transpose()?,
+        ))
     }
 
     fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError> {

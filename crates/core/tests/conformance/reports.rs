@@ -36,7 +36,10 @@ async fn reports_read_one_day_the_latest_refunds_and_capped_counts(f: Fixture) {
     assert_eq!(d1.totals[0].net_minor, 1_000);
     let d2 = reports::settlement(&f.wallet, day2, Some(CLIENT)).await.unwrap();
     assert_eq!(
-        d2.entries.iter().map(|e| (e.kind, e.amount_minor)).collect::<Vec<_>>(),
+        d2.entries
+            .iter()
+            .map(|e| (e.kind, e.amount_minor))
+            .collect::<Vec<_>>(),
         vec![
             (SettlementKind::Payment, 700),
             (SettlementKind::Refund, -100),
@@ -45,10 +48,19 @@ async fn reports_read_one_day_the_latest_refunds_and_capped_counts(f: Fixture) {
     );
     assert_eq!((d2.totals[0].refunds_minor, d2.totals[0].net_minor), (300, 400));
 
-    let latest = reports::latest_refunds(&f.wallet, Some(CLIENT), 10).await.unwrap();
+    let latest = reports::latest_refunds(&f.wallet, Some(CLIENT), 10)
+        .await
+        .unwrap();
     let ids: Vec<_> = latest.iter().map(|r| r.refund_id.clone()).collect();
-    assert_eq!(ids, vec![refund_ids[1].clone(), refund_ids[0].clone()], "newest first");
-    assert_eq!(reports::latest_refunds(&f.wallet, None, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        ids,
+        vec![refund_ids[1].clone(), refund_ids[0].clone()],
+        "newest first"
+    );
+    assert_eq!(
+        reports::latest_refunds(&f.wallet, None, 1).await.unwrap().len(),
+        1
+    );
     assert!(reports::latest_refunds(&f.wallet, Some("nobody"), 10)
         .await
         .unwrap()
@@ -61,6 +73,10 @@ async fn reports_read_one_day_the_latest_refunds_and_capped_counts(f: Fixture) {
     assert_eq!(pending.1, 2, "two payment notices");
     assert!(pending.2.is_some());
     let capped = reports::live_figures(&f.wallet, 1).await.unwrap();
-    assert_eq!(capped.payments.iter().find(|p| p.0 == "SUCCESS").unwrap().1, 1, "capped");
+    assert_eq!(
+        capped.payments.iter().find(|p| p.0 == "SUCCESS").unwrap().1,
+        1,
+        "capped"
+    );
     let _ = waiting;
 }

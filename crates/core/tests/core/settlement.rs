@@ -19,7 +19,12 @@ async fn agreement_token(t: &TestWallet) -> String {
         scopes: vec![Scope::AgreementPay],
         agreement_limits: [("USD".to_owned(), 1_000_000)].into_iter().collect(),
     };
-    let code = t.wallet.issue_auth_code(grant, 300).await.expect("auth code").code;
+    let code = t
+        .wallet
+        .issue_auth_code(grant, 300)
+        .await
+        .expect("auth code")
+        .code;
     let req = TokenRequest {
         client_id: CLIENT.into(),
         reference_client_id: Some(APP.into()),
@@ -144,9 +149,17 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
     let from_report: BTreeMap<(String, String), (i64, i64)> = report
         .totals
         .iter()
-        .map(|s| ((s.client_id.clone(), s.currency.clone()), (s.credits_minor, s.debits_minor)))
+        .map(|s| {
+            (
+                (s.client_id.clone(), s.currency.clone()),
+                (s.credits_minor, s.debits_minor),
+            )
+        })
         .collect();
-    assert_eq!(from_report, ledger, "the report's totals are the ledger's postings of the day");
+    assert_eq!(
+        from_report, ledger,
+        "the report's totals are the ledger's postings of the day"
+    );
     for s in &report.totals {
         assert_eq!(s.net_minor, s.credits_minor - s.debits_minor);
         assert_eq!(
@@ -191,16 +204,29 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
     }
     let refunds: Vec<_> = ids.iter().filter(|e| e.0 == SettlementKind::Refund).collect();
     assert_eq!(refunds.len(), 2);
-    assert!(refunds.iter().any(|e| e.2.as_deref() == Some(before.payment_id.as_str())));
-    assert!(!ids.iter().any(|e| e.1 == before.payment_id && e.0 == SettlementKind::Payment));
+    assert!(refunds
+        .iter()
+        .any(|e| e.2.as_deref() == Some(before.payment_id.as_str())));
+    assert!(!ids
+        .iter()
+        .any(|e| e.1 == before.payment_id && e.0 == SettlementKind::Payment));
     assert!(!ids.iter().any(|e| e.1 == unpaid.payment_id));
-    assert!(report.entries.iter().all(|e| e.settled_at >= from && e.settled_at < to));
+    assert!(report
+        .entries
+        .iter()
+        .all(|e| e.settled_at >= from && e.settled_at < to));
     assert_eq!(report.entries.len(), 9, "{:#?}", report.entries);
 
     // Summed over every day, the nets are the merchant's posted balance.
     let mut net = 0;
-    for d in [day.pred_opt().expect("day before"), day, day.succ_opt().expect("day after")] {
-        let r = reports::settlement(&t.wallet, d, Some(CLIENT)).await.expect("report");
+    for d in [
+        day.pred_opt().expect("day before"),
+        day,
+        day.succ_opt().expect("day after"),
+    ] {
+        let r = reports::settlement(&t.wallet, d, Some(CLIENT))
+            .await
+            .expect("report");
         net += r
             .totals
             .iter()

@@ -167,11 +167,13 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => Answer::from(e),
     };
     let mut response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
-    response.extensions_mut().insert(crate::metrics::RequestLabel::new(
-        "alphapay",
-        crate::metrics::api_label(&path),
-        &answer.code,
-    ));
+    response
+        .extensions_mut()
+        .insert(crate::metrics::RequestLabel::new(
+            "alphapay",
+            crate::metrics::api_label(&path),
+            &answer.code,
+        ));
     tracing::info!(
         merchant_code = %merchant_code,
         path = %path,

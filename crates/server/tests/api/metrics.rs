@@ -75,7 +75,10 @@ async fn scrape(url: &str) -> BTreeMap<String, f64> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let (series, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("bad line {l:?}"));
-            (series.to_owned(), value.parse::<f64>().unwrap_or_else(|_| panic!("bad value {l:?}")))
+            (
+                series.to_owned(),
+                value.parse::<f64>().unwrap_or_else(|_| panic!("bad value {l:?}")),
+            )
         })
         .collect()
 }
@@ -117,10 +120,19 @@ async fn metrics_endpoint_counts_requests_commits_notifications_and_payments_aft
     // A made-up API is counted as `unknown`, never under the caller's path.
     let made_up: Result<PayResponse, _> = app.merchant.call("v2/made/up/api", &v2("m-4", "100")).await;
     let _ = made_up;
-    assert_eq!(reqwest::get(format!("{}/healthz", app.base_url)).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", app.base_url))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // The public listener does not serve metrics.
     assert_eq!(
-        reqwest::get(format!("{}/metrics", app.base_url)).await.unwrap().status(),
+        reqwest::get(format!("{}/metrics", app.base_url))
+            .await
+            .unwrap()
+            .status(),
         404
     );
 
@@ -133,7 +145,12 @@ async fn metrics_endpoint_counts_requests_commits_notifications_and_payments_aft
         tokio::time::sleep(Duration::from_millis(50)).await;
         samples = scrape(&app.metrics_url).await;
     }
-    assert!(value(&samples, "walletd_notification_attempts_total{outcome=\"no_answer\"}") >= 1.0);
+    assert!(
+        value(
+            &samples,
+            "walletd_notification_attempts_total{outcome=\"no_answer\"}"
+        ) >= 1.0
+    );
 
     let req = |api: &str, result: &str| {
         format!("walletd_requests_total{{dialect=\"mini_program\",api=\"{api}\",result=\"{result}\"}}")
@@ -141,7 +158,10 @@ async fn metrics_endpoint_counts_requests_commits_notifications_and_payments_aft
     assert_eq!(value(&samples, &req("/payments/pay", "ACCEPT")), 2.0);
     assert_eq!(value(&samples, &req("/payments/pay", "INVALID_SIGNATURE")), 1.0);
     assert_eq!(value(&samples, &req("unknown", "INVALID_API")), 1.0);
-    assert!(!samples.keys().any(|k| k.contains("made/up")), "a caller's path became a label");
+    assert!(
+        !samples.keys().any(|k| k.contains("made/up")),
+        "a caller's path became a label"
+    );
     assert_eq!(
         value(
             &samples,
@@ -159,14 +179,28 @@ async fn metrics_endpoint_counts_requests_commits_notifications_and_payments_aft
     // Group commits: every write went through the SQLite writer in batches of at least one.
     let batches = value(&samples, "walletd_db_commit_batch_jobs_count");
     let jobs = value(&samples, "walletd_db_commit_batch_jobs_sum");
-    assert!(batches >= 1.0 && jobs >= batches, "{batches} batches, {jobs} jobs");
-    assert_eq!(value(&samples, "walletd_db_commit_duration_seconds_count"), batches);
+    assert!(
+        batches >= 1.0 && jobs >= batches,
+        "{batches} batches, {jobs} jobs"
+    );
+    assert_eq!(
+        value(&samples, "walletd_db_commit_duration_seconds_count"),
+        batches
+    );
     // Payments by status, outbox by status.
     assert_eq!(value(&samples, "walletd_payments{status=\"PROCESSING\"}"), 1.0);
     assert_eq!(value(&samples, "walletd_payments{status=\"SUCCESS\"}"), 1.0);
     assert_eq!(value(&samples, "walletd_payments{status=\"FAIL\"}"), 0.0);
     assert_eq!(value(&samples, "walletd_outbox_entries{status=\"PENDING\"}"), 1.0);
-    assert_eq!(value(&samples, "walletd_outbox_entries{status=\"DELIVERED\"}"), 0.0);
-    assert!(value(&samples, "walletd_outbox_oldest_due_age_seconds{status=\"PENDING\"}") >= 0.0);
+    assert_eq!(
+        value(&samples, "walletd_outbox_entries{status=\"DELIVERED\"}"),
+        0.0
+    );
+    assert!(
+        value(
+            &samples,
+            "walletd_outbox_oldest_due_age_seconds{status=\"PENDING\"}"
+        ) >= 0.0
+    );
     assert!(value(&samples, "walletd_db_connections_in_use") >= 0.0);
 }

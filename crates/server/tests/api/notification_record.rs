@@ -30,7 +30,10 @@ async fn notification_attempt_records_the_exact_headers_and_body_the_merchant_re
     req.payment_notify_url = Some(notify_url.clone());
     let a: PayResponse = app.merchant.call("v2/payments/pay", &req).await.expect("pay");
     let payment_id = a.payment_id.expect("payment id");
-    app.wallet.confirm_payment(&payment_id, "alice").await.expect("confirm");
+    app.wallet
+        .confirm_payment(&payment_id, "alice")
+        .await
+        .expect("confirm");
 
     let (headers, body) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
         .await
@@ -39,7 +42,10 @@ async fn notification_attempt_records_the_exact_headers_and_body_the_merchant_re
     let mut attempt = None;
     for _ in 0..200 {
         let entries = app.wallet.list_notifications(10).await.unwrap();
-        let entry = entries.iter().find(|e| e.subject_id == payment_id).expect("outbox row");
+        let entry = entries
+            .iter()
+            .find(|e| e.subject_id == payment_id)
+            .expect("outbox row");
         if let Some(a) = entry.attempts.first() {
             attempt = Some(a.clone());
             break;
@@ -60,5 +66,8 @@ async fn notification_attempt_records_the_exact_headers_and_body_the_merchant_re
             "header {name} as received"
         );
     }
-    assert!(sent.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("signature")));
+    assert!(sent
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("signature")));
 }
