@@ -138,7 +138,7 @@ async fn metrics_endpoint_counts_requests_commits_notifications_and_payments_aft
 
     // The notifier tries once (and fails: nobody listens); wait for that attempt, counted.
     let mut samples = scrape(&app.metrics_url).await;
-    for _ in 0..200 {
+    for _ in 0..600 {
         if samples.contains_key("walletd_notification_attempts_total{outcome=\"no_answer\"}") {
             break;
         }
@@ -183,9 +183,11 @@ async fn metrics_endpoint_counts_requests_commits_notifications_and_payments_aft
         batches >= 1.0 && jobs >= batches,
         "{batches} batches, {jobs} jobs"
     );
-    assert_eq!(
-        value(&samples, "walletd_db_commit_duration_seconds_count"),
-        batches
+    // A commit may be under way while the scrape reads: its batch is counted, its duration not yet.
+    let timed = value(&samples, "walletd_db_commit_duration_seconds_count");
+    assert!(
+        timed <= batches && timed >= batches - 1.0,
+        "{timed} commits timed of {batches}"
     );
     // Payments by status, outbox by status.
     assert_eq!(value(&samples, "walletd_payments{status=\"PROCESSING\"}"), 1.0);
