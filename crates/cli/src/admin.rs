@@ -11,6 +11,13 @@ mod database;
 mod agent;
 // ---- operator console: crates/cli/src/admin/operator.rs ----
 mod operator;
+// ---- operators' output (text tables, JSON) and reports ----
+mod output;
+mod report;
+mod views;
+
+use output::{money_text, print_json, print_table};
+use serde_json::json;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
@@ -125,6 +132,16 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: store::StoreUserCommand,
     },
+    /// Refunds.
+    Refund {
+        #[command(subcommand)]
+        command: RefundCommand,
+    },
+    /// Reports for the back office (settlement of a day).
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -177,8 +194,13 @@ pub enum ClientCommand {
         #[arg(long)]
         notify_url: Option<String>,
     },
-    /// List clients and their key versions.
-    List,
+    /// List clients and their key versions, newest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one client: ids, status, limits, notify and redirect URLs, key versions.
+    Show { client_id: String },
     /// Add a new key version; older versions stay valid until removed.
     RotateKey {
         #[arg(long)]
@@ -224,8 +246,13 @@ pub enum UserCommand {
         #[arg(long = "daily-limit")]
         daily_limits: Vec<String>,
     },
-    /// List users.
-    List,
+    /// List users with their available balances, newest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one user: login, status, limits, sign-in state and balances (never the PIN hash).
+    Show { user_id: String },
     /// Freeze a user (payments fail with USER_STATUS_ABNORMAL).
     Freeze { user_id: String },
     /// Make a frozen user active again.
@@ -262,11 +289,22 @@ pub enum PaymentCommand {
     Decline { payment_id: String },
     /// Show one payment.
     Show { payment_id: String },
-    /// The latest payments.
+    /// The latest payments, newest first.
     List {
         #[arg(long)]
         client: Option<String>,
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RefundCommand {
+    /// The latest refunds, newest first.
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long, default_value_t = 100)]
         limit: u32,
     },
 }
@@ -307,7 +345,7 @@ fn read_public_key(path: &PathBuf) -> anyhow::Result<(String, PublicKey)> {
     Ok((text.trim().to_owned(), key))
 }
 
-pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(config: &Config, command: AdminCommand, json: bool) -> anyhow::Result<ExitCode> {
     let ok = ExitCode::SUCCESS;
     if let AdminCommand::WalletKey {
         command: WalletKeyCommand::Show { format },
@@ -328,38 +366,60 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
     let wallet = open(config)?;
     match command {
         AdminCommand::WalletKey { .. } => {}
-        AdminCommand::Client { command } => client(config, &wallet, command).await?,
-        AdminCommand::User { command } => user(&wallet, command).await?,
+        AdminCommand::Client { command } => client(config, &wallet, command, json).await?,
+        AdminCommand::User { command } => user(&wallet, command, json).await?,
         AdminCommand::Balance { user, client } => {
             let accounts = match (user, client) {
                 (Some(u), _) => wallet.accounts_of(AccountKind::UserWallet, &u).await?,
                 (None, Some(c)) => wallet.accounts_of(AccountKind::Merchant, &c).await?,
                 (None, None) => wallet.accounts().await?,
             };
-            println!(
-                "{:<12} {:<24} {:>4} {:>16} {:>16} {:>16}",
-                "KIND", "OWNER", "CCY", "POSTED", "HELD", "AVAILABLE"
-            );
-            for a in accounts {
-                let fmt = |minor: i64| match Amount::from_minor(a.currency, minor.abs()) {
-                    Ok(x) if minor < 0 => format!("-{}", x.format_major()),
-                    Ok(x) => x.format_major(),
-                    Err(_) => minor.to_string(),
-                };
-                let posted = a.credits_posted.saturating_sub(a.debits_posted);
-                println!(
-                    "{:<12} {:<24} {:>4} {:>16} {:>16} {:>16}",
-                    a.kind.as_str(),
-                    a.owner_id,
-                    a.currency.code(),
-                    fmt(posted),
-                    fmt(a.debits_pending),
-                    fmt(a.available_balance())
-                );
+            if json {
+                print_json(&json!(views::balances_json(&accounts)))?;
+            } else {
+                let rows: Vec<Vec<String>> = accounts
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.kind.as_str().to_owned(),
+                            a.owner_id.clone(),
+                            money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
+                            money_text(a.currency, a.debits_pending),
+                            money_text(a.currency, a.available_balance()),
+                        ]
+                    })
+                    .collect();
+                print_table(&["KIND", "OWNER", "POSTED", "HELD", "AVAILABLE"], &rows);
             }
         }
         AdminCommand::Verify => {
             let report = wallet.verify().await?;
+            if json {
+                let totals: serde_json::Map<String, serde_json::Value> = report
+                    .totals
+                    .iter()
+                    .filter_map(|(cur, (dp, cp, dpe, cpe))| {
+                        let c = Currency::from_code(cur)?;
+                        Some((
+                            cur.clone(),
+                            json!({
+                                "posted_debits": output::money_json(c, *dp),
+                                "posted_credits": output::money_json(c, *cp),
+                                "pending_debits": output::money_json(c, *dpe),
+                                "pending_credits": output::money_json(c, *cpe),
+                            }),
+                        ))
+                    })
+                    .collect();
+                print_json(&json!({
+                    "sound": report.is_sound(),
+                    "accounts_checked": report.accounts_checked,
+                    "transfers_checked": report.transfers_checked,
+                    "totals": totals,
+                    "problems": report.problems,
+                }))?;
+                return Ok(if report.is_sound() { ok } else { ExitCode::from(1) });
+            }
             for (cur, (dp, cp, dpe, cpe)) in &report.totals {
                 println!("{cur}: posted debits {dp} credits {cp}; pending debits {dpe} credits {cpe}");
             }
@@ -376,21 +436,23 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
                 return Ok(ExitCode::from(1));
             }
         }
-        AdminCommand::Payment { command } => payment(&wallet, command).await?,
-        AdminCommand::Notification { command } => notification(&wallet, command).await?,
+        AdminCommand::Payment { command } => payment(&wallet, command, json).await?,
+        AdminCommand::Refund { command } => refund(&wallet, command, json).await?,
+        AdminCommand::Notification { command } => notification(&wallet, command, json).await?,
         // ---- OAuth and payment codes ----
         AdminCommand::AuthCode { command } => oauth::auth_code(config, &wallet, command).await?,
-        AdminCommand::Token { command } => oauth::token(&wallet, command).await?,
+        AdminCommand::Token { command } => oauth::token(&wallet, command, json).await?,
         AdminCommand::PaymentCode { command } => oauth::payment_code(config, &wallet, command).await?,
         AdminCommand::AgentToken { command } => agent::agent_token(&wallet, command).await?,
         // ---- store API ----
         AdminCommand::Operator { command } => {
             operator::run(&wallet, config.console.max_password_attempts.max(1), command).await?
         }
-        AdminCommand::StoreKey { command } => store::key(&wallet, command).await?,
+        AdminCommand::StoreKey { command } => store::key(&wallet, command, json).await?,
         AdminCommand::StoreConfig { command } => store::config(&wallet, command).await?,
-        AdminCommand::StoreProduct { command } => store::product(&wallet, command).await?,
-        AdminCommand::StoreUser { command } => store::user(&wallet, command).await?,
+        AdminCommand::StoreProduct { command } => store::product(&wallet, command, json).await?,
+        AdminCommand::StoreUser { command } => store::user(&wallet, command, json).await?,
+        AdminCommand::Report { command } => report::run(&wallet, command, json).await?,
         // ---- database: handled by database::run above ----
         AdminCommand::Migrate | AdminCommand::Export { .. } | AdminCommand::Import { .. } => {}
     }
@@ -404,7 +466,7 @@ fn registrable_redirect_urls(urls: &[String]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-async fn client(config: &Config, wallet: &Wallet, command: ClientCommand) -> anyhow::Result<()> {
+async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: bool) -> anyhow::Result<()> {
     match command {
         ClientCommand::Add {
             client_id,
@@ -480,29 +542,88 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand) -> any
                 }
             );
         }
-        ClientCommand::List => {
-            for c in wallet.list_clients().await? {
-                let keys: Vec<String> = c
-                    .keys
+        ClientCommand::List { limit } => {
+            let mut clients = wallet.list_clients().await?;
+            clients.sort_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then(b.client_id.cmp(&a.client_id))
+            });
+            clients.truncate(limit as usize);
+            if json {
+                print_json(&json!(clients.iter().map(views::client_json).collect::<Vec<_>>()))?;
+            } else {
+                let rows: Vec<Vec<String>> = clients
                     .iter()
-                    .map(|k| {
-                        format!(
-                            "v{}{} {}",
-                            k.version,
-                            if k.removed { " (removed)" } else { "" },
-                            k.algorithm
-                        )
+                    .map(|c| {
+                        vec![
+                            c.client_id.clone(),
+                            c.name.clone(),
+                            c.partner_id.clone(),
+                            c.status.as_str().to_owned(),
+                            views::keys_text(c),
+                            c.redirect_urls.join(" "),
+                        ]
                     })
                     .collect();
-                println!(
-                    "{}\t{}\tpartnerId={}\t{}\tkeys: {}\tredirect URLs: {}",
-                    c.client_id,
-                    c.name,
-                    c.partner_id,
-                    c.status.as_str(),
-                    keys.join(", "),
-                    c.redirect_urls.join(" ")
+                print_table(
+                    &["CLIENT", "NAME", "PARTNER ID", "STATUS", "KEYS", "REDIRECT URLS"],
+                    &rows,
                 );
+            }
+        }
+        ClientCommand::Show { client_id } => {
+            let c = wallet
+                .get_client(&client_id)
+                .await?
+                .with_context(|| format!("no client {client_id}"))?;
+            if json {
+                let mut v = views::client_json(&c);
+                let balances = wallet.accounts_of(AccountKind::Merchant, &client_id).await?;
+                v["balances"] = json!(views::balances_json(&balances));
+                print_json(&v)?;
+            } else {
+                let balances = wallet.accounts_of(AccountKind::Merchant, &client_id).await?;
+                println!("client:         {}", c.client_id);
+                println!("name:           {}", c.name);
+                println!("partner id:     {}", c.partner_id);
+                println!(
+                    "app ids:        {}",
+                    if c.app_ids.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        c.app_ids.join(", ")
+                    }
+                );
+                println!("status:         {}", c.status.as_str());
+                println!(
+                    "currencies:     {}",
+                    if c.currencies.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        c.currencies
+                            .iter()
+                            .map(|c| c.code())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                );
+                println!("limits:         {}", views::limits_text(&c.limits));
+                println!(
+                    "notify URL:     {}",
+                    c.default_notify_url.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "redirect URLs:  {}",
+                    if c.redirect_urls.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        c.redirect_urls.join(" ")
+                    }
+                );
+                println!("keys:           {}", views::keys_text(&c));
+                println!("balance:        {}", views::available_text(&balances));
+                println!("created at:     {}", views::time(c.created_at));
             }
         }
         ClientCommand::RotateKey {
@@ -565,7 +686,7 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand) -> any
     Ok(())
 }
 
-async fn user(wallet: &Wallet, command: UserCommand) -> anyhow::Result<()> {
+async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             user_id,
@@ -583,26 +704,64 @@ async fn user(wallet: &Wallet, command: UserCommand) -> anyhow::Result<()> {
             let u = wallet.add_user(u).await?;
             println!("user {} added (login {})", u.user_id, u.login);
         }
-        UserCommand::List => {
-            for u in wallet.list_users().await? {
-                let balances: Vec<String> = wallet
-                    .accounts_of(AccountKind::UserWallet, &u.user_id)
-                    .await?
+        UserCommand::List { limit } => {
+            let mut users = wallet.list_users().await?;
+            users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.user_id.cmp(&a.user_id)));
+            users.truncate(limit as usize);
+            let mut rows = Vec::new();
+            let mut docs = Vec::new();
+            for u in &users {
+                let accounts = wallet.accounts_of(AccountKind::UserWallet, &u.user_id).await?;
+                if json {
+                    docs.push(views::user_json(u, &accounts));
+                } else {
+                    rows.push(vec![
+                        u.user_id.clone(),
+                        u.login.clone(),
+                        u.display_name.clone(),
+                        u.status.as_str().to_owned(),
+                        views::available_text(&accounts),
+                    ]);
+                }
+            }
+            if json {
+                print_json(&json!(docs))?;
+            } else {
+                print_table(&["USER", "LOGIN", "NAME", "STATUS", "AVAILABLE"], &rows);
+            }
+        }
+        UserCommand::Show { user_id } => {
+            let u = wallet
+                .get_user(&user_id)
+                .await?
+                .with_context(|| format!("no user {user_id}"))?;
+            let accounts = wallet.accounts_of(AccountKind::UserWallet, &user_id).await?;
+            if json {
+                print_json(&views::user_json(&u, &accounts))?;
+            } else {
+                println!("user:                {}", u.user_id);
+                println!("login:               {}", u.login);
+                println!("name:                {}", u.display_name);
+                println!("status:              {}", u.status.as_str());
+                println!(
+                    "PIN set:             {}",
+                    if u.pin_hash.is_some() { "yes" } else { "no" }
+                );
+                println!("failed PIN attempts: {}", u.failed_pin_attempts);
+                println!("limits:              {}", views::limits_text(&u.limits));
+                println!("created at:          {}", views::time(u.created_at));
+                let rows: Vec<Vec<String>> = accounts
                     .iter()
-                    .filter_map(|a| {
-                        Amount::from_minor(a.currency, a.available_balance())
-                            .ok()
-                            .map(|x| x.to_string())
+                    .map(|a| {
+                        vec![
+                            money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
+                            money_text(a.currency, a.debits_pending),
+                            money_text(a.currency, a.available_balance()),
+                        ]
                     })
                     .collect();
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    u.user_id,
-                    u.login,
-                    u.display_name,
-                    u.status.as_str(),
-                    balances.join(", ")
-                );
+                println!();
+                print_table(&["POSTED", "HELD", "AVAILABLE"], &rows);
             }
         }
         UserCommand::Freeze { user_id } | UserCommand::Unfreeze { user_id } => {
@@ -649,7 +808,7 @@ async fn user(wallet: &Wallet, command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn payment(wallet: &Wallet, command: PaymentCommand) -> anyhow::Result<()> {
+async fn payment(wallet: &Wallet, command: PaymentCommand, json: bool) -> anyhow::Result<()> {
     match command {
         PaymentCommand::Confirm { payment_id, user } => {
             let p = wallet
@@ -673,18 +832,105 @@ async fn payment(wallet: &Wallet, command: PaymentCommand) -> anyhow::Result<()>
                 .get_payment(&payment_id)
                 .await?
                 .with_context(|| format!("no payment {payment_id}"))?;
-            println!("{}", serde_json::to_string_pretty(&p)?);
+            if json {
+                print_json(&views::payment_json(&p))?;
+            } else {
+                println!("payment:            {}", p.payment_id);
+                println!("client:             {}", p.client_id);
+                println!("payment request id: {}", p.payment_request_id);
+                println!("channel:            {}", p.channel.as_str());
+                println!("scenario:           {}", p.scenario.fingerprint_name());
+                println!("amount:             {}", money_text(p.currency, p.amount_minor));
+                println!("status:             {}", p.status.as_str());
+                println!(
+                    "payer:              {}",
+                    p.payer_user_id.as_deref().unwrap_or("-")
+                );
+                println!("refunded:           {}", money_text(p.currency, p.refunded_minor));
+                if p.authorization {
+                    println!("captured:           {}", money_text(p.currency, p.captured_minor));
+                }
+                println!("order title:        {}", p.order_title);
+                println!("notify URL:         {}", p.notify_url.as_deref().unwrap_or("-"));
+                println!("created at:         {}", views::time(p.created_at));
+                println!("expires at:         {}", views::time(p.expires_at));
+                println!("paid at:            {}", views::opt_time(p.paid_at));
+                println!("closed at:          {}", views::opt_time(p.closed_at));
+                if let Some(r) = &p.fail_reason {
+                    println!("fail reason:        {r}");
+                }
+            }
         }
         PaymentCommand::List { client, limit } => {
-            for p in wallet.list_payments(client, limit).await? {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    p.payment_id,
-                    p.client_id,
-                    p.payment_request_id,
-                    p.amount(),
-                    p.status.as_str(),
-                    p.payer_user_id.as_deref().unwrap_or("-")
+            let payments = wallet.list_payments(client, limit).await?;
+            if json {
+                print_json(&json!(payments
+                    .iter()
+                    .map(views::payment_json)
+                    .collect::<Vec<_>>()))?;
+            } else {
+                let rows: Vec<Vec<String>> = payments
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.payment_id.clone(),
+                            p.client_id.clone(),
+                            p.payment_request_id.clone(),
+                            money_text(p.currency, p.amount_minor),
+                            p.status.as_str().to_owned(),
+                            p.payer_user_id.clone().unwrap_or_else(|| "-".into()),
+                            views::time(p.created_at),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        "PAYMENT",
+                        "CLIENT",
+                        "REQUEST ID",
+                        "AMOUNT",
+                        "STATUS",
+                        "PAYER",
+                        "CREATED AT",
+                    ],
+                    &rows,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn refund(wallet: &Wallet, command: RefundCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        RefundCommand::List { client, limit } => {
+            let refunds = walletd_core::reports::latest_refunds(wallet, client.as_deref(), limit).await?;
+            if json {
+                print_json(&json!(refunds.iter().map(views::refund_json).collect::<Vec<_>>()))?;
+            } else {
+                let rows: Vec<Vec<String>> = refunds
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.refund_id.clone(),
+                            r.client_id.clone(),
+                            r.refund_request_id.clone(),
+                            r.payment_id.clone(),
+                            money_text(r.currency, r.amount_minor),
+                            views::opt_time(r.refunded_at),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        "REFUND",
+                        "CLIENT",
+                        "REQUEST ID",
+                        "PAYMENT",
+                        "AMOUNT",
+                        "REFUNDED AT",
+                    ],
+                    &rows,
                 );
             }
         }
@@ -722,7 +968,7 @@ pub enum NotificationCommand {
         /// Only PENDING, DELIVERED or FAILED ones.
         #[arg(long, value_parser = ["PENDING", "DELIVERED", "FAILED"])]
         status: Option<String>,
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 100)]
         limit: u32,
     },
     /// One notification: where it goes, what it says, every attempt.
@@ -731,7 +977,7 @@ pub enum NotificationCommand {
     Resend { notification_id: String },
 }
 
-async fn notification(wallet: &Wallet, command: NotificationCommand) -> anyhow::Result<()> {
+async fn notification(wallet: &Wallet, command: NotificationCommand, json: bool) -> anyhow::Result<()> {
     match command {
         NotificationCommand::List { status, limit } => {
             // Filter after reading: look at up to 10x the limit to find `limit` matching rows.
@@ -740,15 +986,23 @@ async fn notification(wallet: &Wallet, command: NotificationCommand) -> anyhow::
             } else {
                 limit
             };
+            let rows = wallet.list_notifications(scan).await?;
+            let rows: Vec<_> = rows
+                .into_iter()
+                .filter(|e| status.as_deref().is_none_or(|s| e.status.as_str() == s))
+                .take(limit as usize)
+                .collect();
+            if json {
+                print_json(&json!(rows
+                    .iter()
+                    .map(views::notification_json)
+                    .collect::<Vec<_>>()))?;
+                return Ok(());
+            }
             println!(
                 "{:<32} {:<10} {:<15} {:<32} {:>8}  LAST ATTEMPT",
                 "ID", "STATUS", "KIND", "SUBJECT", "ATTEMPTS"
             );
-            let rows = wallet.list_notifications(scan).await?;
-            let rows = rows
-                .into_iter()
-                .filter(|e| status.as_deref().is_none_or(|s| e.status.as_str() == s))
-                .take(limit as usize);
             for e in rows {
                 let last = e
                     .attempts
@@ -777,7 +1031,11 @@ async fn notification(wallet: &Wallet, command: NotificationCommand) -> anyhow::
                 .get_notification(&notification_id)
                 .await?
                 .with_context(|| format!("no notification {notification_id}"))?;
-            println!("{}", serde_json::to_string_pretty(&e)?);
+            if json {
+                print_json(&views::notification_json(&e))?;
+            } else {
+                print!("{}", views::notification_text(&e));
+            }
         }
         NotificationCommand::Resend { notification_id } => {
             let e = wallet.resend_notification(&notification_id).await?;

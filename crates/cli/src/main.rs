@@ -80,6 +80,10 @@ enum Command {
     },
     /// Operator commands (work on the data directory; the server may be running).
     Admin {
+        /// Print JSON instead of text (list and show commands, balance, verify, reports); amounts
+        /// as `{"currency":"USD","value":"1250"}` in minor units.
+        #[arg(long, global = true)]
+        json: bool,
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
@@ -232,12 +236,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
             Ok(ok)
         }
-        Command::Admin { command } => {
+        Command::Admin { json, command } => {
             let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
             if let Some(d) = cli.database {
                 config.database = Some(d);
             }
-            admin::run(&config, command).await
+            admin::run(&config, command, json).await
         }
         Command::Call(args) => call::run(args).await,
         // ---- merchant-side tools ----

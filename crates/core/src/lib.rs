@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod parties;
 pub mod payments;
 pub mod refunds;
+pub mod reports;
 pub mod sandbox;
 pub mod storage;
 // ---- store API ----

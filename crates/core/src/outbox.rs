@@ -45,37 +45,52 @@ pub struct Attempt {
     /// The request as sent: its headers and (the start of) its body, so that an operator sees
     /// exactly what the merchant got. `None` when nothing was sent (the target was refused) and
     /// in attempts recorded before walletd kept it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent: Option<SentRequest>,
 }
 
 /// The most body bytes an attempt keeps of what it sent; a longer body is cut there (on a
-/// character boundary) and `body_truncated` says so.
+/// character boundary) and `body_truncated` says so. Notification bodies are a few hundred bytes.
 pub const SENT_BODY_MAX_BYTES: usize = 16 * 1024;
 /// The most headers an attempt keeps.
 pub const SENT_HEADERS_MAX: usize = 32;
 
-/// What one delivery attempt sent.
+/// The request the notifier sent on one attempt, as the merchant received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentRequest {
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub url: String,
+    /// The headers walletd set (the HTTP client adds `host` and `content-length`), in order, at
+    /// most [`SENT_HEADERS_MAX`].
     pub headers: Vec<(String, String)>,
+    /// The body as text, at most [`SENT_BODY_MAX_BYTES`] bytes.
     pub body: String,
+    /// The body was longer than what is kept.
     #[serde(default)]
     pub body_truncated: bool,
 }
 
 impl SentRequest {
-    /// Keeps `headers` and `body` within [`SENT_HEADERS_MAX`] and [`SENT_BODY_MAX_BYTES`].
-    pub fn new(headers: Vec<(String, String)>, body: &[u8]) -> SentRequest {
+    /// Records a POST of `body` with `headers` to `url`, within [`SENT_HEADERS_MAX`] and
+    /// [`SENT_BODY_MAX_BYTES`].
+    pub fn post(url: &str, headers: &[(&str, String)], body: &[u8]) -> SentRequest {
         let text = String::from_utf8_lossy(body);
-        let mut cut = text.len().min(SENT_BODY_MAX_BYTES);
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+        let mut end = text.len().min(SENT_BODY_MAX_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
         SentRequest {
-            headers: headers.into_iter().take(SENT_HEADERS_MAX).collect(),
-            body_truncated: cut < text.len(),
-            body: text[..cut].to_owned(),
+            method: "POST".into(),
+            url: url.to_owned(),
+            headers: headers
+                .iter()
+                .take(SENT_HEADERS_MAX)
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            body: text[..end].to_owned(),
+            body_truncated: end < text.len(),
         }
     }
 }
@@ -105,14 +120,15 @@ mod tests {
 
     #[test]
     fn a_sent_request_keeps_at_most_its_bounds_and_says_when_it_cut() {
-        let small = SentRequest::new(vec![("signature".into(), "s".into())], b"{\"a\":1}");
+        let small = SentRequest::post("https://m.example/n", &[("signature", "s".into())], b"{\"a\":1}");
         assert_eq!(small.body, "{\"a\":1}");
         assert!(!small.body_truncated);
-        let headers = (0..100).map(|i| (format!("h{i}"), "v".to_owned())).collect();
+        let names: Vec<String> = (0..100).map(|i| format!("h{i}")).collect();
+        let headers: Vec<(&str, String)> = names.iter().map(|n| (n.as_str(), "v".to_owned())).collect();
         // A multi-byte character straddles the cut: the cut moves before it.
         let mut body = "x".repeat(SENT_BODY_MAX_BYTES - 1).into_bytes();
         body.extend_from_slice("é and more".as_bytes());
-        let big = SentRequest::new(headers, &body);
+        let big = SentRequest::post("https://m.example/n", &headers, &body);
         assert_eq!(big.headers.len(), SENT_HEADERS_MAX);
         assert!(big.body_truncated);
         assert_eq!(big.body.len(), SENT_BODY_MAX_BYTES - 1);

@@ -46,6 +46,12 @@ pub struct Config {
     /// default): no console. Keep it on a private address; it is for the wallet's operators.
     pub console_listen: Option<String>,
     pub console: ConsoleConfig,
+    /// Address of the Prometheus metrics listener (`GET /metrics`), e.g. `127.0.0.1:9464`.
+    /// Unset (the default): no metrics listener; the public listener never serves metrics.
+    pub metrics_listen: Option<String>,
+    /// A scrape counts payments and outbox entries per status up to this many rows each, so its
+    /// cost stays bounded however long the history (a figure at the cap means "at least").
+    pub metrics_count_cap: u32,
 }
 
 /// HTTPS on walletd's own listeners (the main one and the AlphaPay one).
@@ -357,6 +363,8 @@ impl Default for Config {
             tls: TlsConfig::default(),
             console_listen: None,
             console: ConsoleConfig::default(),
+            metrics_listen: None,
+            metrics_count_cap: 100_000,
         }
     }
 }

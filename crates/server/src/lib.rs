@@ -10,6 +10,7 @@ pub mod data_dir;
 pub mod edge;
 pub mod home;
 pub mod logging;
+pub mod metrics;
 pub mod miniprogram;
 pub mod notifier;
 pub mod openapi;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub rate_limits: Arc<edge::RateLimits>,
     /// Where the operator console listens (`http://…`), when it is on; the home page links it.
     pub console_url: Option<Arc<str>>,
+    /// The operators' metrics (README "Metrics").
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -114,6 +117,8 @@ pub struct Application {
     alphapay: Option<(TcpListener, Router)>,
     /// The operator console's own listener (`console_listen`).
     console: Option<(TcpListener, Router)>,
+    /// The metrics listener (`metrics_listen`), off unless configured.
+    metrics: Option<(TcpListener, Router)>,
     state: AppState,
     gate: Arc<edge::ConnectionGate>,
     /// HTTPS on every listener, when a certificate is configured.
@@ -179,6 +184,16 @@ impl Application {
             ),
             None => None,
         };
+        let metrics_listener = match &config.metrics_listen {
+            Some(listen) => Some(
+                TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding the metrics listener {listen}"))?,
+            ),
+            None => None,
+        };
+        let metrics = Arc::new(metrics::Metrics::new());
+        metrics::watch_store(&metrics, &wallet);
         let max_connections =
             edge::effective_max_connections(config.http.max_connections, edge::raise_open_file_limit());
         let gate = edge::ConnectionGate::new(max_connections, config.http.max_connections_per_address);
@@ -202,15 +217,18 @@ impl Application {
                 .as_ref()
                 .and_then(|l| l.local_addr().ok())
                 .map(|a| format!("http://{a}").into()),
+            metrics,
         };
         let router = router(state.clone());
         let alphapay = alphapay_listener.map(|l| (l, alphapay_router(state.clone())));
         let console = console_listener.map(|l| (l, console::router(state.clone())));
+        let metrics = metrics_listener.map(|l| (l, metrics::router(state.clone())));
         Ok(Application {
             listener,
             router,
             alphapay,
             console,
+            metrics,
             state,
             gate,
             tls,
@@ -221,6 +239,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The address of the metrics listener, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The address of AlphaPay's own listener, when `alphapay.listen` is set.
@@ -247,10 +270,19 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let workers = workers::spawn(self.state.clone(), stop_rx.clone());
         let http = &self.state.config.http;
+        // The metrics listener has a small gate of its own: scrapes neither take the public
+        // listeners' connections nor wait for them.
+        let metrics_gate = edge::ConnectionGate::new(METRICS_MAX_CONNECTIONS, METRICS_MAX_CONNECTIONS);
         let listener = |router: Router, title_case_headers: bool, name: &'static str| edge::Listener {
-            tls: self.tls.clone(),
+            // Scrapers on the operators' network speak plain HTTP; every other listener HTTPS
+            // when a certificate is configured.
+            tls: if name == "metrics" { None } else { self.tls.clone() },
             router,
-            gate: Arc::clone(&self.gate),
+            gate: if name == "metrics" {
+                Arc::clone(&metrics_gate)
+            } else {
+                Arc::clone(&self.gate)
+            },
             timeouts: edge::ConnectionTimeouts::from_config(http),
             title_case_headers,
             shutdown_grace: std::time::Duration::from_secs(http.shutdown_grace_secs),
@@ -276,6 +308,13 @@ impl Application {
                 stop_rx.clone(),
             ));
         }
+        if let Some((l, router)) = self.metrics {
+            servers.spawn(edge::serve(
+                l,
+                listener(router, false, "metrics"),
+                stop_rx.clone(),
+            ));
+        }
         shutdown.await;
         let _ = stop_tx.send(true);
         while let Some(done) = servers.join_next().await {
@@ -288,11 +327,18 @@ impl Application {
     }
 }
 
+/// Open connections the metrics listener serves at once (a scraper or two, an operator's curl).
+const METRICS_MAX_CONNECTIONS: usize = 8;
+
 /// AlphaPay's own listener: the dialect and the health check, nothing else.
 pub fn alphapay_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(alphapay::router(&state.config.alphapay))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -308,6 +354,10 @@ pub fn router(state: AppState) -> Router {
         .merge(alphapay::router(&state.config.alphapay)) // prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

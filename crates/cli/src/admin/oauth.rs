@@ -43,6 +43,9 @@ pub enum TokenCommand {
     List {
         #[arg(long)]
         user: String,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
     /// Revoke what a user granted (to one client, or to all), or the pair of one access token.
     Revoke {
@@ -128,10 +131,17 @@ pub async fn auth_code(config: &Config, wallet: &Wallet, command: AuthCodeComman
     Ok(())
 }
 
-pub async fn token(wallet: &Wallet, command: TokenCommand) -> anyhow::Result<()> {
+pub async fn token(wallet: &Wallet, command: TokenCommand, json: bool) -> anyhow::Result<()> {
     match command {
-        TokenCommand::List { user } => {
-            for t in wallet.tokens_of_user(&user).await? {
+        TokenCommand::List { user, limit } => {
+            let mut tokens = wallet.tokens_of_user(&user).await?;
+            tokens.reverse(); // stored in creation order: newest first
+            tokens.truncate(limit as usize);
+            let mut docs = Vec::new();
+            if !json {
+                println!("TOKEN ID\tSTATE\tCLIENT\tAPP\tSCOPES\tACCESS UNTIL\tREFRESH UNTIL");
+            }
+            for t in tokens {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
                 } else if t.rotated_at.is_some() {
@@ -141,8 +151,20 @@ pub async fn token(wallet: &Wallet, command: TokenCommand) -> anyhow::Result<()>
                 } else {
                     "live"
                 };
+                if json {
+                    docs.push(serde_json::json!({
+                        "token_id": t.token_id,
+                        "state": state,
+                        "client_id": t.grant.client_id,
+                        "app_id": t.grant.app_id,
+                        "scopes": scopes_text(&t.grant.scopes),
+                        "access_expires_at": t.access_expires_at.to_rfc3339(),
+                        "refresh_expires_at": t.refresh_expires_at.to_rfc3339(),
+                    }));
+                    continue;
+                }
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\taccess until {}\trefresh until {}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.token_id,
                     state,
                     t.grant.client_id,
@@ -151,6 +173,9 @@ pub async fn token(wallet: &Wallet, command: TokenCommand) -> anyhow::Result<()>
                     t.access_expires_at.to_rfc3339(),
                     t.refresh_expires_at.to_rfc3339()
                 );
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
             }
         }
         TokenCommand::Revoke {

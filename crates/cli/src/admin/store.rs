@@ -27,6 +27,9 @@ pub enum StoreKeyCommand {
     List {
         #[arg(long)]
         client_id: Option<String>,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
     /// Stop accepting a key.
     Revoke { key_id: String },
@@ -73,6 +76,9 @@ pub enum StoreProductCommand {
     List {
         #[arg(long)]
         client_id: String,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
 }
 
@@ -92,6 +98,9 @@ pub enum StoreUserCommand {
     List {
         #[arg(long)]
         client_id: String,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
 }
 
@@ -105,7 +114,7 @@ async fn currency_of(wallet: &Wallet, client_id: &str) -> anyhow::Result<Currenc
         .currency)
 }
 
-pub async fn key(wallet: &Wallet, command: StoreKeyCommand) -> anyhow::Result<()> {
+pub async fn key(wallet: &Wallet, command: StoreKeyCommand, json: bool) -> anyhow::Result<()> {
     match command {
         StoreKeyCommand::Add {
             client_id,
@@ -138,12 +147,33 @@ pub async fn key(wallet: &Wallet, command: StoreKeyCommand) -> anyhow::Result<()
             );
             println!("Keep the secret safe: it is shown only now.");
         }
-        StoreKeyCommand::List { client_id } => {
+        StoreKeyCommand::List { client_id, limit } => {
+            let mut keys = wallet.store_list_keys(client_id).await?;
+            keys.reverse(); // stored oldest first: newest first
+            keys.truncate(limit as usize);
+            if json {
+                let docs: Vec<serde_json::Value> = keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({
+                            "key_id": k.key_id,
+                            "client_id": k.client_id,
+                            "mode": k.mode.as_str(),
+                            "expiration_secs": k.expiration_secs,
+                            "sections": k.sections,
+                            "revoked": k.revoked,
+                            "created_at": k.created_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+                return Ok(());
+            }
             println!(
                 "{:<32} {:<20} {:<5} {:>8} {:<12} {:<8} CREATED",
                 "KEY ID", "CLIENT", "MODE", "WINDOW", "SECTIONS", "STATE"
             );
-            for k in wallet.store_list_keys(client_id).await? {
+            for k in keys {
                 println!(
                     "{:<32} {:<20} {:<5} {:>7}s {:<12} {:<8} {}",
                     k.key_id,
@@ -201,7 +231,7 @@ pub async fn config(wallet: &Wallet, command: StoreConfigCommand) -> anyhow::Res
     Ok(())
 }
 
-pub async fn product(wallet: &Wallet, command: StoreProductCommand) -> anyhow::Result<()> {
+pub async fn product(wallet: &Wallet, command: StoreProductCommand, json: bool) -> anyhow::Result<()> {
     match command {
         StoreProductCommand::Add {
             client_id,
@@ -213,9 +243,28 @@ pub async fn product(wallet: &Wallet, command: StoreProductCommand) -> anyhow::R
             let p = wallet.store_add_product(&client_id, &name, price).await?;
             println!("product {} added: {} at {price}", p.product_id, p.name);
         }
-        StoreProductCommand::List { client_id } => {
+        StoreProductCommand::List { client_id, limit } => {
             let currency = currency_of(wallet, &client_id).await?;
-            for p in wallet.store_list_products(&client_id).await? {
+            let mut products = wallet.store_list_products(&client_id).await?;
+            products.sort_by_key(|p| std::cmp::Reverse(p.product_id));
+            products.truncate(limit as usize);
+            if json {
+                let docs: Vec<serde_json::Value> = products
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "product_id": p.product_id,
+                            "name": p.name,
+                            "price": {"currency": currency.code(), "value": p.price_minor.to_string()},
+                            "created_at": p.created_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+                return Ok(());
+            }
+            println!("PRODUCT\tNAME\tPRICE");
+            for p in products {
                 let price = Amount::from_minor(currency, p.price_minor)?;
                 println!("{}\t{}\t{price}", p.product_id, p.name);
             }
@@ -224,7 +273,7 @@ pub async fn product(wallet: &Wallet, command: StoreProductCommand) -> anyhow::R
     Ok(())
 }
 
-pub async fn user(wallet: &Wallet, command: StoreUserCommand) -> anyhow::Result<()> {
+pub async fn user(wallet: &Wallet, command: StoreUserCommand, json: bool) -> anyhow::Result<()> {
     match command {
         StoreUserCommand::Link { client_id, iq, user } => {
             if iq < 1 {
@@ -236,8 +285,27 @@ pub async fn user(wallet: &Wallet, command: StoreUserCommand) -> anyhow::Result<
                 su.iq, su.client_id, su.user_id
             );
         }
-        StoreUserCommand::List { client_id } => {
-            for su in wallet.store_list_users(&client_id).await? {
+        StoreUserCommand::List { client_id, limit } => {
+            let mut users = wallet.store_list_users(&client_id).await?;
+            users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.iq.cmp(&a.iq)));
+            users.truncate(limit as usize);
+            if json {
+                let docs: Vec<serde_json::Value> = users
+                    .iter()
+                    .map(|su| {
+                        serde_json::json!({
+                            "iq": su.iq,
+                            "user_id": su.user_id,
+                            "cart_lines": su.cart.len(),
+                            "created_at": su.created_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+                return Ok(());
+            }
+            println!("IQ\tUSER\tCART");
+            for su in users {
                 println!("{}\t{}\t{} product(s) in cart", su.iq, su.user_id, su.cart.len());
             }
         }

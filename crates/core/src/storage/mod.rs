@@ -76,6 +76,16 @@ pub trait Tx {
     fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError>;
     /// Transfers with id greater than `after`, ascending, at most `limit`.
     fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError>;
+    /// Transfers created in `[from, to)` with id greater than `after`, ascending id, at most
+    /// `limit`. Served by the `transfers_created` index: the cost is that of the period, never of
+    /// the whole history.
+    fn list_transfers_created(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: TransferId,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError>;
 
     // Payments.
     fn insert_payment(&mut self, payment: &Payment) -> Result<(), StoreError>;
@@ -113,6 +123,9 @@ pub trait Tx {
     // Refunds.
     fn insert_refund(&mut self, refund: &Refund) -> Result<(), StoreError>;
     fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError>;
+    /// The latest refunds (of one client, if given), newest first, at most `limit`: read backwards
+    /// along the ledger's `refund` transfers (ascending ids are posting order).
+    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StoreError>;
     fn get_refund_by_request(
         &mut self,
         client_id: &str,
@@ -142,6 +155,15 @@ pub trait Tx {
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError>;
     fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// How many outbox entries have `status`, counting at most `cap` (the cost stays bounded: an
+    /// index range of at most `cap` rows), and the earliest `next_attempt_at` among them.
+    fn outbox_status_summary(
+        &mut self,
+        status: &str,
+        cap: u32,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError>;
+    /// How many payments have `status`, counting at most `cap` (an index range of at most `cap`).
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError>;
 
     /// Records a one-time value (an AlphaPay nonce, a store salt) in `scope` until `expires_at`.
     /// Returns false if the value is already recorded and not yet expired.
@@ -336,12 +358,67 @@ pub enum Access {
 /// The answer channel of a submitted job.
 pub type JobReply = tokio::sync::oneshot::Receiver<Result<Box<dyn Any + Send>, CoreError>>;
 
+/// Watches a store's commits for the operators' metrics (the server implements it; core depends
+/// on no metrics crate and reads no clock for it).
+pub trait StoreObserver: Send + Sync + 'static {
+    /// A write transaction of `jobs` jobs is about to commit durably. The returned value is dropped
+    /// once the commit returned, so the observer can time the commit with its own clock.
+    fn commit_started(&self, jobs: usize) -> Box<dyn Send>;
+}
+
+/// Running figures of a store: the observer of its commits and how many of its database
+/// connections are running a transaction right now.
+#[derive(Default)]
+pub struct StoreStats {
+    observer: std::sync::RwLock<Option<std::sync::Arc<dyn StoreObserver>>>,
+    in_use: std::sync::atomic::AtomicUsize,
+}
+
+impl StoreStats {
+    /// Sets who is told about commits (replaces an earlier observer).
+    pub fn observe(&self, observer: std::sync::Arc<dyn StoreObserver>) {
+        if let Ok(mut o) = self.observer.write() {
+            *o = Some(observer);
+        }
+    }
+
+    /// See [`StoreObserver::commit_started`]; `None` when nobody watches.
+    pub fn commit_started(&self, jobs: usize) -> Option<Box<dyn Send>> {
+        let observer = self.observer.read().ok()?.clone()?;
+        Some(observer.commit_started(jobs))
+    }
+
+    /// Counts a connection as in use until the guard is dropped.
+    pub fn connection_in_use(&self) -> ConnectionInUse<'_> {
+        self.in_use.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ConnectionInUse(self)
+    }
+
+    /// Database connections running a transaction right now.
+    pub fn connections_in_use(&self) -> usize {
+        self.in_use.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// See [`StoreStats::connection_in_use`].
+pub struct ConnectionInUse<'a>(&'a StoreStats);
+
+impl Drop for ConnectionInUse<'_> {
+    fn drop(&mut self) {
+        self.0.in_use.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A storage backend that runs jobs in transactions.
 pub trait Store: Send + Sync + 'static {
     /// Queues `job`; the reply arrives once its transaction committed (or rolled back).
     fn submit(&self, access: Access, job: Job) -> JobReply;
     /// A short name for logs (`sqlite`, `postgres`).
     fn backend_name(&self) -> &'static str;
+    /// Its running figures, where the backend keeps them.
+    fn stats(&self) -> Option<&StoreStats> {
+        None
+    }
 }
 
 /// Runs `f` in one transaction of `store` and returns its typed result.

@@ -330,6 +330,10 @@ ALTER TABLE outbox ADD COLUMN subject_id TEXT;
 UPDATE outbox SET subject_id = (doc::jsonb)->>'subject_id';
 CREATE INDEX outbox_subject ON outbox(subject_id, created_at);
 "#,
+    // 8: the settlement report reads one day of transfers by creation time.
+    r#"
+CREATE INDEX IF NOT EXISTS transfers_created ON transfers(created_at);
+"#,
 ];
 
 /// How many migrations this build knows: the schema version it runs on.
@@ -465,6 +469,7 @@ struct Envelope {
 /// The PostgreSQL store.
 pub struct PostgresStore {
     queue: Mutex<mpsc::SyncSender<Envelope>>,
+    stats: Arc<super::StoreStats>,
 }
 
 impl PostgresStore {
@@ -480,15 +485,17 @@ impl PostgresStore {
         let rx = Arc::new(Mutex::new(rx));
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
         let connections = connections.max(1);
+        let stats = Arc::new(super::StoreStats::default());
         for i in 0..connections {
             let (config, rx, ready) = (config.clone(), rx.clone(), ready_tx.clone());
+            let worker_stats = stats.clone();
             std::thread::Builder::new()
                 .name(format!("walletd-postgres-{i}"))
                 .spawn(move || match connect(&config) {
                     Ok(client) => {
                         let _ = ready.send(Ok(()));
                         drop(ready);
-                        worker_loop(Worker::new(config, client), rx);
+                        worker_loop(Worker::new(config, client), rx, &worker_stats);
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -506,6 +513,7 @@ impl PostgresStore {
         }
         Ok(PostgresStore {
             queue: Mutex::new(tx),
+            stats,
         })
     }
 
@@ -562,6 +570,10 @@ impl Store for PostgresStore {
 
     fn backend_name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn stats(&self) -> Option<&super::StoreStats> {
+        Some(&self.stats)
     }
 }
 
@@ -736,14 +748,16 @@ fn run_in_transaction(
     (attempt, statements)
 }
 
-fn worker_loop(mut worker: Worker, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
+fn worker_loop(mut worker: Worker, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StoreStats) {
     loop {
         let next = {
             let Ok(guard) = rx.lock() else { return };
             guard.recv()
         };
         let Ok(mut env) = next else { return };
+        let in_use = stats.connection_in_use();
         let r = worker.run(env.access, &mut env.job);
+        drop(in_use);
         let _ = env.reply.send(r);
     }
 }
@@ -1111,6 +1125,49 @@ impl Tx for PgTx<'_> {
         self.transfers(&sql, &[&after, &limit(n)])
     }
 
+    fn list_transfers_created(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: TransferId,
+        n: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= $1 AND created_at < $2 AND id > $3 ORDER BY id LIMIT $4"
+        );
+        self.transfers(&sql, &[&from, &to, &after, &limit(n)])
+    }
+
+    fn outbox_status_summary(
+        &mut self,
+        status: &str,
+        cap: u32,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let rows = self.query(
+            "SELECT COUNT(*)::BIGINT, MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox WHERE status = $1 ORDER BY next_attempt_at LIMIT $2) AS capped",
+            &[&status, &limit(cap)],
+        )?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Backend("COUNT returned no row".into()))?;
+        let n: i64 = row.try_get(0).map_err(corrupt)?;
+        let earliest: Option<DateTime<Utc>> = row.try_get(1).map_err(corrupt)?;
+        Ok((u64::try_from(n).unwrap_or(0), earliest))
+    }
+
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError> {
+        let rows = self.query(
+            "SELECT COUNT(*)::BIGINT FROM (SELECT 1 FROM payments WHERE status = $1 LIMIT $2) AS capped",
+            &[&status, &limit(cap)],
+        )?;
+        let n: i64 = rows
+            .first()
+            .ok_or_else(|| StoreError::Backend("COUNT returned no row".into()))?
+            .try_get(0)
+            .map_err(corrupt)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO payments (payment_id, client_id, payment_request_id, status, payer_user_id, currency, amount_minor, created_at, expires_at, doc) \
@@ -1219,6 +1276,14 @@ impl Tx for PgTx<'_> {
                 &[&limit(n)],
             ),
         }
+    }
+
+    fn list_refunds(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Refund>, StoreError> {
+        self.many_docs(
+            "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
+             WHERE t.code = 'refund' AND ($1::TEXT IS NULL OR r.client_id = $1) ORDER BY t.id DESC LIMIT $2",
+            &[&client_id, &limit(n)],
+        )
     }
 
     fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {

@@ -314,6 +314,10 @@ ALTER TABLE outbox ADD COLUMN subject_id TEXT;
 UPDATE outbox SET subject_id = json_extract(doc, '$.subject_id');
 CREATE INDEX outbox_subject ON outbox(subject_id, created_at);
 "#,
+    // 8: the settlement report reads one day of transfers by creation time.
+    r#"
+CREATE INDEX IF NOT EXISTS transfers_created ON transfers(created_at);
+"#,
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -358,6 +362,7 @@ pub struct SqliteStore {
     writer: Mutex<mpsc::SyncSender<Envelope>>,
     readers: Mutex<mpsc::SyncSender<Envelope>>,
     queued_jobs: usize,
+    stats: Arc<super::StoreStats>,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -387,10 +392,12 @@ impl SqliteStore {
         configure(&conn)?;
         migrate(&mut conn)?;
 
+        let stats = Arc::new(super::StoreStats::default());
         let (wtx, wrx) = mpsc::sync_channel::<Envelope>(queued_jobs);
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("walletd-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, wrx))
+            .spawn(move || writer_loop(conn, wrx, &writer_stats))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
 
         let (rtx, rrx) = mpsc::sync_channel::<Envelope>(queued_jobs);
@@ -404,15 +411,17 @@ impl SqliteStore {
             )?;
             configure(&conn)?;
             let rrx = rrx.clone();
+            let reader_stats = stats.clone();
             std::thread::Builder::new()
                 .name(format!("walletd-sqlite-reader-{i}"))
-                .spawn(move || reader_loop(conn, rrx))
+                .spawn(move || reader_loop(conn, rrx, &reader_stats))
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
         }
         Ok(SqliteStore {
             writer: Mutex::new(wtx),
             readers: Mutex::new(rtx),
             queued_jobs,
+            stats,
         })
     }
 }
@@ -443,8 +452,9 @@ fn run_job(conn: &Connection, job: &mut Job) -> Result<Box<dyn Any + Send>, Core
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::StoreStats) {
     while let Ok(first) = rx.recv() {
+        let _in_use = stats.connection_in_use();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -480,7 +490,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
             };
             results.push(result);
         }
-        match conn.execute_batch("COMMIT") {
+        let timer = stats.commit_started(batch.len());
+        let committed = conn.execute_batch("COMMIT");
+        drop(timer);
+        match committed {
             Ok(()) => {
                 for (env, r) in batch.into_iter().zip(results) {
                     let _ = env.reply.send(r);
@@ -499,7 +512,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>) {
     }
 }
 
-fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
+fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StoreStats) {
     loop {
         let next = {
             let guard = match rx.lock() {
@@ -509,6 +522,7 @@ fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
             guard.recv()
         };
         let Ok(mut env) = next else { return };
+        let _in_use = stats.connection_in_use();
         let r = match conn.execute_batch("BEGIN") {
             Err(e) => Err(StoreError::from(e).into()),
             Ok(()) => {
@@ -543,6 +557,10 @@ impl Store for SqliteStore {
 
     fn backend_name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn stats(&self) -> Option<&super::StoreStats> {
+        Some(&self.stats)
     }
 }
 
@@ -876,6 +894,42 @@ impl Tx for SqliteTx<'_> {
         self.transfers(&sql, params![after, limit])
     }
 
+    fn list_transfers_created(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: TransferId,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= ?1 AND created_at < ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+        );
+        self.transfers(&sql, params![ts(from), ts(to), after, limit])
+    }
+
+    fn outbox_status_summary(
+        &mut self,
+        status: &str,
+        cap: u32,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let (n, earliest): (i64, Option<String>) = self.conn.prepare_cached(
+            "SELECT COUNT(*), MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox WHERE status = ?1 ORDER BY next_attempt_at LIMIT ?2)",
+        )?
+        .query_row(params![status, cap], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((
+            u64::try_from(n).unwrap_or(0),
+            earliest.as_deref().map(parse_ts).transpose()?,
+        ))
+    }
+
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM payments WHERE status = ?1 LIMIT ?2)")?
+            .query_row(params![status, cap], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
@@ -960,6 +1014,14 @@ impl Tx for SqliteTx<'_> {
                 params![limit],
             ),
         }
+    }
+
+    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StoreError> {
+        self.many_docs(
+            "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
+             WHERE t.code = 'refund' AND (?1 IS NULL OR r.client_id = ?1) ORDER BY t.id DESC LIMIT ?2",
+            params![client_id, limit],
+        )
     }
 
     fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {

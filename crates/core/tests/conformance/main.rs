@@ -43,5 +43,6 @@ mod console;
 mod daily_totals;
 mod moving;
 mod records;
+mod reports;
 mod resilience;
 mod rules;

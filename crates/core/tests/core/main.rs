@@ -13,3 +13,4 @@ mod readiness;
 mod refunds;
 mod regressions;
 mod sandbox;
+mod settlement;

@@ -177,7 +177,14 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => (Answer::from(e), None),
     };
     crate::openapi::record(&path, request.as_deref(), &answer.body);
-    let response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
+    let mut response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
+    response
+        .extensions_mut()
+        .insert(crate::metrics::RequestLabel::new(
+            "alphapay",
+            crate::metrics::api_label(&path),
+            &answer.code,
+        ));
     tracing::info!(
         merchant_code = %merchant_code,
         path = %path,

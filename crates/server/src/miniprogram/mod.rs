@@ -136,7 +136,14 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => (Answer::from(e), None),
     };
     crate::openapi::record(&path, request.as_deref(), &answer.body);
-    let response = sign_answer(&state, &sign_path, &client_id, answer.body);
+    let mut response = sign_answer(&state, &sign_path, &client_id, answer.body);
+    response
+        .extensions_mut()
+        .insert(crate::metrics::RequestLabel::new(
+            "mini_program",
+            crate::metrics::api_label(&api),
+            &answer.code,
+        ));
     tracing::info!(
         client_id = %client_id,
         path = %path,

@@ -314,14 +314,7 @@ async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
     } else {
         &http.lower_case
     };
-    let sent = walletd_core::outbox::SentRequest::new(
-        outgoing
-            .headers
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), v.clone()))
-            .collect(),
-        &outgoing.body,
-    );
+    let sent = walletd_core::outbox::SentRequest::post(url.as_str(), &outgoing.headers, &outgoing.body);
     let mut request = client.post(url).body(outgoing.body);
     for (name, value) in outgoing.headers {
         request = request.header(name, value);
@@ -413,6 +406,7 @@ fn truncate(s: &str) -> String {
 async fn record(state: &AppState, entry: &OutboxEntry, attempt: Attempt, next: Option<DateTime<Utc>>) {
     let number = entry.attempts.len() + 1;
     let (delivered, status, answer) = (attempt.delivered, attempt.http_status, attempt.answer.clone());
+    state.metrics.observe_notification(delivered, status);
     match state.wallet.record_attempt(&entry.id, attempt, next).await {
         Ok(_) if delivered => tracing::info!(
             notification = %entry.id, subject = %entry.subject_id, attempt = number, "notification delivered"

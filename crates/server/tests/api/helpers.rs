@@ -139,7 +139,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
-async fn seed(wallet: &Wallet) {
+pub async fn seed(wallet: &Wallet) {
     let now = wallet.now();
     let mut c = Client::new(CLIENT_ID, "Test Tea House", now);
     c.partner_id = PARTNER_ID.into();

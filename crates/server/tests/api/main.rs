@@ -2,5 +2,7 @@
 
 mod envelope;
 mod helpers;
+mod metrics;
+mod notification_record;
 mod payments;
 mod tls;
