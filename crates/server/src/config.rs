@@ -738,7 +738,7 @@ mod validate_tests {
         let file = dir.path().join("walletd.toml");
         std::fs::write(
             &file,
-            "[payments]\nmax_expiry_secs = 9223372036854775807\n[notifier]\nretry_gaps_ms = [60000, 18446744073709551615]\n",
+            "[payments]\nmax_expiry_secs = 9223372036854775807\n[notifier]\nretry_gaps_ms = [60000, 9223372036854775807]\n",
         )
         .expect("write");
         let err = Config::load(Some(&file)).expect_err("out of bounds").to_string();
