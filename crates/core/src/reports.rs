@@ -14,7 +14,7 @@ use crate::{CoreError, Wallet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use walletd_protocol::Currency;
+use walletd_protocol::{Amount, Currency};
 
 /// Transfers read per page while building a report.
 const PAGE: u32 = 1_000;
@@ -311,4 +311,80 @@ pub async fn latest_refunds(
     wallet
         .read(move |_, tx| Ok(tx.list_refunds(client.as_deref(), limit)?))
         .await
+}
+
+impl SettlementReport {
+    /// The report as CSV: the entries, a blank line, then the totals, each block with its header
+    /// row. Amounts in minor units, and the formatted amount beside them.
+    pub fn to_csv(&self) -> String {
+        let r = self;
+        let mut out = String::new();
+        out.push_str(
+            "kind,client_id,id,payment_id,transfer_id,code,currency,amount_minor,amount,settled_at\n",
+        );
+        for e in &r.entries {
+            out.push_str(&csv_line(&[
+                e.kind.as_str().to_owned(),
+                e.client_id.clone(),
+                e.id.clone(),
+                e.payment_id.clone().unwrap_or_default(),
+                e.transfer_id.to_string(),
+                e.code.clone(),
+                e.currency.code().to_owned(),
+                e.amount_minor.to_string(),
+                money_text(e.currency, e.amount_minor),
+                e.settled_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ]));
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str("client_id,currency,entries,payments_minor,captures_minor,refunds_minor,cancels_minor,payouts_minor,other_minor,credits_minor,debits_minor,net_minor,net\n");
+        for t in &r.totals {
+            let net = match Currency::from_code(&t.currency) {
+                Some(c) => money_text(c, t.net_minor),
+                None => format!("{} minor units {}", t.net_minor, t.currency),
+            };
+            out.push_str(&csv_line(&[
+                t.client_id.clone(),
+                t.currency.clone(),
+                t.entries.to_string(),
+                t.payments_minor.to_string(),
+                t.captures_minor.to_string(),
+                t.refunds_minor.to_string(),
+                t.cancels_minor.to_string(),
+                t.payouts_minor.to_string(),
+                t.other_minor.to_string(),
+                t.credits_minor.to_string(),
+                t.debits_minor.to_string(),
+                t.net_minor.to_string(),
+                net,
+            ]));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// An amount as text, `12.50 USD`, with a minus sign for a debit.
+fn money_text(currency: Currency, minor: i64) -> String {
+    match Amount::from_minor(currency, minor.unsigned_abs().min(i64::MAX as u64) as i64) {
+        Ok(a) if minor < 0 => format!("-{a}"),
+        Ok(a) => a.to_string(),
+        Err(_) => format!("{minor} minor units {currency}"),
+    }
+}
+
+/// One CSV line: a field is quoted when it holds a comma, a quote or a line break.
+fn csv_line(fields: &[String]) -> String {
+    fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }

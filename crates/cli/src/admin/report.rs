@@ -1,7 +1,7 @@
 //! `walletd admin report …`: reports for the back office. The logic lives in
 //! `walletd_core::reports`, so that the console offers the very same figures.
 
-use super::output::{csv_line, money_json, money_text, print_json};
+use super::output::{money_json, print_json};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Subcommand;
@@ -95,43 +95,5 @@ pub fn settlement_json(r: &SettlementReport) -> anyhow::Result<Value> {
 }
 
 pub fn settlement_csv(r: &SettlementReport) -> anyhow::Result<String> {
-    let mut out = String::new();
-    out.push_str("kind,client_id,id,payment_id,transfer_id,code,currency,amount_minor,amount,settled_at\n");
-    for e in &r.entries {
-        out.push_str(&csv_line(&[
-            e.kind.as_str().to_owned(),
-            e.client_id.clone(),
-            e.id.clone(),
-            e.payment_id.clone().unwrap_or_default(),
-            e.transfer_id.to_string(),
-            e.code.clone(),
-            e.currency.code().to_owned(),
-            e.amount_minor.to_string(),
-            money_text(e.currency, e.amount_minor),
-            e.settled_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        ]));
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str("client_id,currency,entries,payments_minor,captures_minor,refunds_minor,cancels_minor,payouts_minor,other_minor,credits_minor,debits_minor,net_minor,net\n");
-    for t in &r.totals {
-        let c = currency(&t.currency)?;
-        out.push_str(&csv_line(&[
-            t.client_id.clone(),
-            t.currency.clone(),
-            t.entries.to_string(),
-            t.payments_minor.to_string(),
-            t.captures_minor.to_string(),
-            t.refunds_minor.to_string(),
-            t.cancels_minor.to_string(),
-            t.payouts_minor.to_string(),
-            t.other_minor.to_string(),
-            t.credits_minor.to_string(),
-            t.debits_minor.to_string(),
-            t.net_minor.to_string(),
-            money_text(c, t.net_minor),
-        ]));
-        out.push('\n');
-    }
-    Ok(out)
+    Ok(r.to_csv())
 }

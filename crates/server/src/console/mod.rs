@@ -71,6 +71,7 @@ pub fn router(app: AppState) -> Router {
         .route("/users", get(users))
         .route("/outbox", get(outbox))
         .route("/books", get(books))
+        .route("/reports/settlement.csv", get(settlement_report))
         .route("/audit", get(audit))
         .route("/confirm", get(confirm))
         .route("/actions", post(act))
@@ -943,6 +944,8 @@ struct TotalRow {
 
 #[derive(Serialize)]
 struct BooksPage {
+    /// Today's UTC date, the settlement form's default.
+    today: String,
     title: &'static str,
     operator: Option<String>,
     csrf_token: String,
@@ -974,6 +977,7 @@ async fn books(State(state): State<ConsoleState>, who: SignedIn) -> Result<Respo
         })
         .collect();
     let ctx = BooksPage {
+        today: state.app.wallet.now().date_naive().to_string(),
         title: "Books",
         operator: Some(who.name.clone()),
         csrf_token: who.csrf_token.clone(),
@@ -984,6 +988,41 @@ async fn books(State(state): State<ConsoleState>, who: SignedIn) -> Result<Respo
         transfers_checked: report.transfers_checked,
     };
     Ok(page(who, "books.html", &ctx))
+}
+
+#[derive(Deserialize)]
+struct SettlementQuery {
+    date: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+/// The settlement report of one UTC day as a CSV download: the same report, from the same core
+/// function, as `walletd admin report settlement --format csv`.
+async fn settlement_report(
+    State(state): State<ConsoleState>,
+    _who: SignedIn,
+    Query(q): Query<SettlementQuery>,
+) -> Result<Response, ConsoleError> {
+    let date = NaiveDate::parse_from_str(q.date.trim(), "%Y-%m-%d")
+        .map_err(|_| ConsoleError::BadRequest("The date must read YYYY-MM-DD.".into()))?;
+    let client = q
+        .client_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && c.len() <= 64);
+    let report = walletd_core::reports::settlement(&state.app.wallet, date, client).await?;
+    let file = format!("attachment; filename=\"settlement-{date}.csv\"");
+    let mut response = report.to_csv().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&file) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

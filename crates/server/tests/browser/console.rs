@@ -342,3 +342,48 @@ async fn an_operator_searches_opens_a_payment_freezes_a_user_and_finds_it_in_the
     .expect("signed out, on the sign-in page");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_books_page_offers_the_days_settlement_report_as_the_cli_prints_it() {
+    let (app, console) = console_app(50).await;
+    let (id, _) = create_payment(&app, PayOptions::default()).await;
+    app.wallet.confirm_payment(&id, "alice").await.expect("confirm");
+    let http = signed_in(&console).await;
+    let books = get(&http, &format!("{console}/books")).await;
+    assert!(books.contains("action=\"/reports/settlement.csv\""), "{books}");
+    let today = app.wallet.now().date_naive();
+    let r = http
+        .get(format!("{console}/reports/settlement.csv?date={today}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("settlement-{today}.csv")));
+    let csv = r.text().await.unwrap();
+    let expected = walletd_core::reports::settlement(&app.wallet, today, None)
+        .await
+        .expect("report")
+        .to_csv();
+    assert_eq!(csv, expected);
+    assert!(csv.contains(&id), "the day's payment is in the report:\n{csv}");
+    // Without a session there is no report, and a bad date gets a clear answer.
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = anonymous
+        .get(format!("{console}/reports/settlement.csv?date={today}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let r = http
+        .get(format!("{console}/reports/settlement.csv?date=yesterday"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}
