@@ -7,7 +7,7 @@
 #   2. A fresh SQLite wallet (`walletd bench setup`: a merchant with a daily limit, a payer, paid
 #      payments for the refund and inquiry runs) served by `walletd serve`.
 #   3. wrk, pre-signed requests (`walletd bench presign`, a distinct paymentRequestId each):
-#      pay, inquiry, refund at full load; pay at half the measured pay rate (fixed rate) for p99;
+#      pay, inquiry, refund and the store API (HMAC, a fresh salt each) at full load; pay at half the measured pay rate (fixed rate) for p99;
 #      the server's peak RSS (VmHWM).
 #   4. With BENCH_HISTORY=N: N paid payments of the same merchant, today, loaded through the
 #      storage API (`walletd bench history`), then pay again: after ÷ fresh.
@@ -132,6 +132,10 @@ drive inquiry "$url" inquiry "$connections" 0
 record sqlite_inquiry_per_s "$(field "$last" rps)"
 drive refund "$url" refund "$connections" 0
 record sqlite_refund_per_s "$(field "$last" rps)"
+# The store API signs with HMAC (no RSA), but claims every salt in a write transaction.
+drive store_api "$url" store "$connections" 0
+record sqlite_store_api_per_s "$(field "$last" rps)"
+record sqlite_store_api_bad_answers "$(field "$last" bad)"
 
 # Half the pay rate, fixed: each connection waits so that all together send about rate/2.
 half="$(awk -v r="$pay_rps" 'BEGIN { printf "%d", r / 2 }')"

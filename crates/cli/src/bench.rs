@@ -80,7 +80,13 @@ pub enum Kind {
     /// v2 refund of 1 minor unit of the paid payments `paid-<n>` in turn, a new
     /// refundRequestId each (a payment of 1000 minor units takes up to 1000 of them).
     Refund,
+    /// Store API `get_config`, HMAC-signed, a new salt each: no RSA, but every salt is claimed
+    /// in a write transaction (salts are single-use).
+    Store,
 }
+
+/// Where `setup` leaves the bench store key: its id and secret on two lines (mode 0600).
+const STORE_KEY_FILE: &str = "store_key";
 
 fn open(config: &Config) -> anyhow::Result<Wallet> {
     walletd_server::open_wallet(config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
@@ -156,6 +162,28 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
     );
     client.add_key("RSA256", &key.public_key().to_spki_pem(), wallet.now());
     wallet.add_client(client).await?;
+    wallet
+        .store_set_config(walletd_core::store::StoreConfig {
+            client_id: CLIENT_ID.into(),
+            currency: Currency::from_code("USD").context("USD")?,
+            min_purchase_minor: 0,
+            gateway_url: None,
+            support_email: None,
+            updated_at: wallet.now(),
+        })
+        .await?;
+    let store_key = wallet
+        .store_add_key(walletd_core::store::NewStoreKey {
+            client_id: CLIENT_ID.into(),
+            mode: walletd_core::store::StoreKeyMode::Hmac,
+            expiration_secs: 3600,
+            sections: vec![walletd_core::store::SECTION_STORE.to_owned()],
+        })
+        .await?;
+    walletd_server::wallet_key::write_private(
+        &config.data_dir.join("bench-merchant").join(STORE_KEY_FILE),
+        &format!("{}\n{}\n", store_key.key_id, store_key.secret),
+    )?;
     wallet
         .add_user(User::new(PAYER, "+15559999999", "Bench Payer", wallet.now()))
         .await?;
@@ -299,12 +327,45 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
     let pem = std::fs::read_to_string(&key_path)
         .with_context(|| format!("reading {} (run `walletd bench setup` first)", key_path.display()))?;
     let key = PrivateKey::from_text(&pem).context("the bench merchant key")?;
+    let store_key = match kind {
+        Kind::Store => {
+            let path = data_dir.join("bench-merchant").join(STORE_KEY_FILE);
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let mut lines = text.lines();
+            match (lines.next(), lines.next()) {
+                (Some(id), Some(secret)) => Some((id.to_owned(), secret.to_owned())),
+                _ => anyhow::bail!("{} holds no key id and secret", path.display()),
+            }
+        }
+        _ => None,
+    };
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     writeln!(w, "-- pre-signed by `walletd bench presign`: {requests} requests")?;
     writeln!(w, "local reqs = {{")?;
     let started = Instant::now();
     for i in 0..requests {
+        if let Some((key_id, secret)) = &store_key {
+            // The signature covers only salt and timestamp (the protocol's design); base64 is
+            // percent-encoded for the query string.
+            let timestamp = chrono::Utc::now().timestamp().to_string();
+            let salt = format!("{tag}{i:024}");
+            let signature = walletd_protocol::store_signature::store_sign(
+                walletd_protocol::store_signature::StoreSignatureMode::Hmac,
+                secret,
+                &salt,
+                &timestamp,
+            )
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+            let path = format!(
+                "/api.php?go=store&do=get_config&key={key_id}&timestamp={timestamp}&salt={salt}&signature={signature}"
+            );
+            writeln!(w, "{{{}, \"\", \"\", \"\"}},", lua_string(&path))?;
+            continue;
+        }
         let (path, body) = match kind {
             Kind::Pay => (
                 "/api/v2/payments/pay",
@@ -317,6 +378,7 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
                 "/api/v2/payments/inquiryPayment",
                 format!(r#"{{"paymentRequestId":"paid-{}"}}"#, i % paid),
             ),
+            Kind::Store => unreachable!("store requests are written above"),
             Kind::Refund => (
                 "/api/v2/payments/refund",
                 format!(
@@ -344,6 +406,11 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
         )?;
     }
     writeln!(w, "}}")?;
+    let store = if matches!(kind, Kind::Store) {
+        "true"
+    } else {
+        "false"
+    };
     write!(
         w,
         r#"
@@ -362,6 +429,7 @@ end
 request = function()
   local r = reqs[(idx % #reqs) + 1]
   idx = idx + {threads}
+  if {store} then return wrk.format("GET", r[1]) end
   return wrk.format("POST", r[1], {{
     ["client-id"] = "{CLIENT_ID}",
     ["request-time"] = r[2],
@@ -373,7 +441,9 @@ function delay()
   return {delay_ms}
 end
 function response(status, headers, body)
-  if status ~= 200 or not (body:find('"resultStatus":"S"', 1, true) or body:find('"resultStatus":"A"', 1, true)) then
+  local ok = body:find('"resultStatus":"S"', 1, true) or body:find('"resultStatus":"A"', 1, true)
+  if {store} then ok = body:find('"data"', 1, true) end
+  if status ~= 200 or not ok then
     bad = bad + 1
     if sample == "" then sample = body end
   end
@@ -401,6 +471,7 @@ end
             Kind::Pay => "pay",
             Kind::Inquiry => "inquiry",
             Kind::Refund => "refund",
+            Kind::Store => "store API",
         },
         started.elapsed().as_secs_f64()
     );
