@@ -470,7 +470,7 @@ impl Config {
             "http.max_connections_per_address",
             z(h.max_connections_per_address),
             1,
-            z(h.max_connections.max(1)),
+            1_000_000,
         );
         check(
             "http.rate_limit_per_second",
