@@ -7,6 +7,7 @@ pub mod consent; // consent and payment-code pages (issue 5)
 pub mod data_dir;
 pub mod edge;
 pub mod home;
+pub mod i18n; // the wallet pages in the user's language
 pub mod logging;
 pub mod miniprogram;
 pub mod notifier;
@@ -272,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .merge(cashier::router())
         .merge(consent::router()) // issue 5
+        .merge(i18n::router())
         .merge(alphapay::router(&state.config.alphapay)) // issue 6: prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)
