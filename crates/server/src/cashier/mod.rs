@@ -20,14 +20,13 @@
 //! PROCESSING payment can be confirmed); the page then shows the final state.
 
 mod secrets;
-mod views;
+pub(crate) mod views;
 
 pub use secrets::CashierSecrets;
 
 use crate::i18n::{Lang, PageLang};
 use crate::pin::{ClientAddress, SignInRefusal};
 use crate::AppState;
-use fluent_templates::fluent_bundle::FluentValue;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -36,6 +35,7 @@ use axum::{middleware, Form, Router};
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use fluent_templates::fluent_bundle::FluentValue;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use views::{Notice, PayerView, PaymentView};
@@ -494,12 +494,7 @@ fn unknown_login_misses(login: &str, max: u32) -> u32 {
     max - *n
 }
 
-async fn payer_view(
-    state: &AppState,
-    u: &User,
-    p: &Payment,
-    lang: Lang,
-) -> Result<PayerView, CashierError> {
+async fn payer_view(state: &AppState, u: &User, p: &Payment, lang: Lang) -> Result<PayerView, CashierError> {
     let available_minor = state
         .wallet
         .accounts_of(AccountKind::UserWallet, &u.user_id)
@@ -540,47 +535,47 @@ async fn sign_in(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let r: Result<Response, CashierError> = async {
-    check_csrf(&state, &jar, &payment_id, &form.csrf_token)?;
-    let p = load_payment(&state, &payment_id).await?;
-    if p.status.is_final() {
-        return Ok(see_payment(&payment_id, None));
-    }
-    let user = match crate::pin::sign_in(&state, from, &form.login, form.pin).await? {
-        Ok(user) => user,
-        Err(refusal) => {
-            tracing::info!(payment_id, refusal = refusal.code(), "cashier sign-in refused");
-            if let Some(status) = refusal.try_again_status() {
-                return Ok(try_again_shortly(status, &page, &payment_id));
-            }
-            // Keep the login for the next try, and say how many tries are left.
-            let (code, tries_left) = match refusal {
-                SignInRefusal::WrongPin => match tries_left(&state, &form.login).await? {
-                    0 => ("locked", None),
-                    n => ("wrong_pin", Some(n)),
-                },
-                other => (other.code(), None),
-            };
-            let memo = SignInMemo {
-                p: payment_id.clone(),
-                login: form.login.trim().chars().take(128).collect(),
-                tries_left,
-            };
-            let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&memo).unwrap_or_default());
-            let jar = jar.add(cookie(&state, SIGN_IN_COOKIE, value, SameSite::Strict));
-            return Ok((jar, see_payment(&payment_id, Some(code))).into_response());
+        check_csrf(&state, &jar, &payment_id, &form.csrf_token)?;
+        let p = load_payment(&state, &payment_id).await?;
+        if p.status.is_final() {
+            return Ok(see_payment(&payment_id, None));
         }
-    };
-    if p.payer_user_id
-        .as_deref()
-        .is_some_and(|payer| payer != user.user_id)
-    {
-        return Ok(see_payment(&payment_id, Some("other_user")));
-    }
-    tracing::info!(payment_id, user_id = %user.user_id, "cashier sign-in");
-    let jar = jar
-        .remove(removal(SIGN_IN_COOKIE))
-        .add(session_cookie(&state, &payment_id, &user.user_id));
-    Ok((jar, see_payment(&payment_id, None)).into_response())
+        let user = match crate::pin::sign_in(&state, from, &form.login, form.pin).await? {
+            Ok(user) => user,
+            Err(refusal) => {
+                tracing::info!(payment_id, refusal = refusal.code(), "cashier sign-in refused");
+                if let Some(status) = refusal.try_again_status() {
+                    return Ok(try_again_shortly(status, &page, &payment_id));
+                }
+                // Keep the login for the next try, and say how many tries are left.
+                let (code, tries_left) = match refusal {
+                    SignInRefusal::WrongPin => match tries_left(&state, &form.login).await? {
+                        0 => ("locked", None),
+                        n => ("wrong_pin", Some(n)),
+                    },
+                    other => (other.code(), None),
+                };
+                let memo = SignInMemo {
+                    p: payment_id.clone(),
+                    login: form.login.trim().chars().take(128).collect(),
+                    tries_left,
+                };
+                let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&memo).unwrap_or_default());
+                let jar = jar.add(cookie(&state, SIGN_IN_COOKIE, value, SameSite::Strict));
+                return Ok((jar, see_payment(&payment_id, Some(code))).into_response());
+            }
+        };
+        if p.payer_user_id
+            .as_deref()
+            .is_some_and(|payer| payer != user.user_id)
+        {
+            return Ok(see_payment(&payment_id, Some("other_user")));
+        }
+        tracing::info!(payment_id, user_id = %user.user_id, "cashier sign-in");
+        let jar = jar
+            .remove(removal(SIGN_IN_COOKIE))
+            .add(session_cookie(&state, &payment_id, &user.user_id));
+        Ok((jar, see_payment(&payment_id, None)).into_response())
     }
     .await;
     answer(&page, r)
@@ -644,32 +639,32 @@ async fn cancel(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let r: Result<Response, CashierError> = async {
-    check_csrf(&state, &jar, &payment_id, &form.csrf_token)?;
-    let p = load_payment(&state, &payment_id).await?;
-    if p.status.is_final() {
-        return Ok(see_payment(&payment_id, None));
-    }
-    let Some(user) = signed_in_user(&state, &jar, &payment_id).await? else {
-        tracing::info!(payment_id, "cashier cancel refused: not signed in");
-        return Ok(see_payment(&payment_id, Some("signin_to_cancel")));
-    };
-    if p.payer_user_id
-        .as_deref()
-        .is_some_and(|payer| payer != user.user_id)
-    {
-        return Ok(see_payment(&payment_id, Some("other_user")));
-    }
-    match state
-        .wallet
-        .decline_payment(&payment_id, USER_CANCEL_REASON)
-        .await?
-    {
-        ApprovalOutcome::Done(p) => {
-            tracing::info!(payment_id, user_id = %user.user_id, "cancelled at the cashier");
-            Ok((jar.remove(removal(SESSION_COOKIE)), finish(&p)).into_response())
+        check_csrf(&state, &jar, &payment_id, &form.csrf_token)?;
+        let p = load_payment(&state, &payment_id).await?;
+        if p.status.is_final() {
+            return Ok(see_payment(&payment_id, None));
         }
-        ApprovalOutcome::Refused { .. } => Ok(see_payment(&payment_id, None)),
-    }
+        let Some(user) = signed_in_user(&state, &jar, &payment_id).await? else {
+            tracing::info!(payment_id, "cashier cancel refused: not signed in");
+            return Ok(see_payment(&payment_id, Some("signin_to_cancel")));
+        };
+        if p.payer_user_id
+            .as_deref()
+            .is_some_and(|payer| payer != user.user_id)
+        {
+            return Ok(see_payment(&payment_id, Some("other_user")));
+        }
+        match state
+            .wallet
+            .decline_payment(&payment_id, USER_CANCEL_REASON)
+            .await?
+        {
+            ApprovalOutcome::Done(p) => {
+                tracing::info!(payment_id, user_id = %user.user_id, "cancelled at the cashier");
+                Ok((jar.remove(removal(SESSION_COOKIE)), finish(&p)).into_response())
+            }
+            ApprovalOutcome::Refused { .. } => Ok(see_payment(&payment_id, None)),
+        }
     }
     .await;
     answer(&page, r)
@@ -683,12 +678,12 @@ async fn sign_out(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let r: Result<Response, CashierError> = async {
-    check_csrf(&state, &jar, &payment_id, &form.csrf_token)?;
-    Ok((
-        jar.remove(removal(SESSION_COOKIE)),
-        see_payment(&payment_id, None),
-    )
-        .into_response())
+        check_csrf(&state, &jar, &payment_id, &form.csrf_token)?;
+        Ok((
+            jar.remove(removal(SESSION_COOKIE)),
+            see_payment(&payment_id, None),
+        )
+            .into_response())
     }
     .await;
     answer(&page, r)

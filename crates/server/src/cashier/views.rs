@@ -106,10 +106,7 @@ impl PaymentView {
             payment_id: p.payment_id.clone(),
             merchant_name,
             order_title: p.order_title.clone(),
-            order_reference: p
-                .reference_order_id
-                .clone()
-                .filter(|r| !r.trim().is_empty()),
+            order_reference: p.reference_order_id.clone().filter(|r| !r.trim().is_empty()),
             amount: lang.amount(p.amount()),
             state,
             fail_reason: p.fail_reason.clone(),
@@ -117,9 +114,7 @@ impl PaymentView {
             seconds_left: (p.expires_at - now).num_seconds().max(0),
             expires_at: p.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             expires_at_iso: p.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            paid_at: p
-                .paid_at
-                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+            paid_at: p.paid_at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
             paid_at_iso: p
                 .paid_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -195,7 +190,10 @@ mod tests {
         let now = Utc::now();
         let en = Lang::En;
         assert_eq!(time_left(now + Duration::seconds(45), now, en), "45 s");
-        assert_eq!(time_left(now + Duration::seconds(14 * 60 + 59), now, en), "14 min");
+        assert_eq!(
+            time_left(now + Duration::seconds(14 * 60 + 59), now, en),
+            "14 min"
+        );
         assert_eq!(time_left(now + Duration::seconds(61), now, en), "1 min");
         assert_eq!(time_left(now, now, en), "expired");
         assert_eq!(time_left(now + Duration::seconds(600), now, Lang::Zh), "10 分钟");
