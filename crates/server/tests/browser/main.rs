@@ -5,3 +5,4 @@ mod chromium;
 mod headless;
 mod pages;
 mod support;
+mod wallet_pages;
