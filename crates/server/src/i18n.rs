@@ -324,7 +324,6 @@ pub fn install(env: &mut minijinja::Environment<'static>) {
                 .lookup("lang")
                 .and_then(|v| v.as_str().and_then(Lang::from_tag))
                 .unwrap_or(Lang::En);
-            let mut args: Vec<(&'static str, FluentValue<'static>)> = Vec::new();
             let mut owned: Vec<(String, FluentValue<'static>)> = Vec::new();
             for key in kwargs.args() {
                 let v: minijinja::Value = kwargs.get(key)?;
@@ -336,7 +335,6 @@ pub fn install(env: &mut minijinja::Environment<'static>) {
             }
             let map: HashMap<Cow<'static, str>, FluentValue> =
                 owned.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect();
-            args.clear();
             Ok::<String, minijinja::Error>(LOCALES.lookup_with_args(lang.langid(), &id, &map))
         },
     );

@@ -404,7 +404,7 @@ async fn the_consent_fields_are_labelled_and_carry_no_placeholder_values() {
             .unwrap_or_else(|_| panic!("#{id} has no label"));
         assert!(!label.text().await.unwrap().trim().is_empty());
     }
-    assert_eq!(browser.text_of("agreement_limit-hint").await.is_empty(), false);
+    assert!(!browser.text_of("agreement_limit-hint").await.is_empty());
     assert!(browser
         .text_of("agreement-limit")
         .await
