@@ -307,33 +307,49 @@ struct Asked {
     state: Option<String>,
 }
 
-async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked, String>, CoreError> {
+/// Why a consent link cannot be served: a message id, and for an unknown scope what was wrong.
+struct LinkProblem {
+    id: &'static str,
+    detail: Option<String>,
+}
+
+impl LinkProblem {
+    fn new(id: &'static str) -> Self {
+        LinkProblem { id, detail: None }
+    }
+
+    fn text(&self, lang: Lang) -> String {
+        match &self.detail {
+            Some(d) => lang.t_with(self.id, &[("detail", FluentValue::from(d.clone()))]),
+            None => lang.t(self.id),
+        }
+    }
+}
+
+async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked, LinkProblem>, CoreError> {
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     if q.client_id.is_empty() || q.client_id.len() > 128 {
-        return Ok(Err("The link names no mini program (clientId is missing).".into()));
+        return Ok(Err(LinkProblem::new("link-no-client")));
     }
     let Some(client) = state.wallet.get_client(&q.client_id).await? else {
-        return Ok(Err(
-            "The mini program that sent you here is not known to this wallet.".into(),
-        ));
+        return Ok(Err(LinkProblem::new("link-unknown-client")));
     };
     if client.status != PartyStatus::Active {
-        return Ok(Err("The mini program that sent you here is not active.".into()));
+        return Ok(Err(LinkProblem::new("link-inactive-client")));
     }
     let app_id = non_empty(&q.app_id);
     if let Some(app) = &app_id {
         if app.len() > 32 || (!client.app_ids.is_empty() && !client.app_ids.contains(app)) {
-            return Ok(Err(
-                "The mini program that sent you here is not registered with this merchant.".into(),
-            ));
+            return Ok(Err(LinkProblem::new("link-unknown-app")));
         }
     }
     let scopes = match parse_scopes(&q.scopes) {
         Ok(s) => s,
         Err(e) => {
-            return Ok(Err(format!(
-                "The mini program asked for something this wallet does not offer: {e}."
-            )))
+            return Ok(Err(LinkProblem {
+                id: "link-unknown-scope",
+                detail: Some(e),
+            }))
         }
     };
     let redirect_url = non_empty(&q.redirect_url);
@@ -342,22 +358,16 @@ async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked,
             .ok()
             .filter(|p| u.len() <= 2048 && matches!(p.scheme(), "http" | "https"));
         let Some(parsed) = parsed else {
-            return Ok(Err(
-                "The return address of the mini program is not a web address.".into(),
-            ));
+            return Ok(Err(LinkProblem::new("link-redirect-not-web")));
         };
         if !redirect_registered(&client, &parsed) {
             tracing::warn!(client_id = %client.client_id, "consent refused: redirectUrl not registered for the client");
-            return Ok(Err(
-                "The mini program asked to send you back to an address it has not registered with this wallet, \
-                 so this page will not send anything there. Nothing was shared."
-                    .into(),
-            ));
+            return Ok(Err(LinkProblem::new("link-redirect-unregistered")));
         }
     }
     let st = non_empty(&q.state);
     if st.as_ref().is_some_and(|s| s.len() > 512) {
-        return Ok(Err("The link is too long.".into()));
+        return Ok(Err(LinkProblem::new("link-too-long")));
     }
     Ok(Ok(Asked {
         client,
@@ -447,7 +457,14 @@ async fn show_consent(
 ) -> Response {
     let asked = match check_asked(&state, &q).await {
         Ok(Ok(a)) => a,
-        Ok(Err(text)) => return message(&pl, StatusCode::BAD_REQUEST, "consent-bad-link", text),
+        Ok(Err(problem)) => {
+            return message(
+                &pl,
+                StatusCode::BAD_REQUEST,
+                "consent-bad-link",
+                problem.text(pl.lang),
+            )
+        }
         Err(e) => return internal(&pl, e),
     };
     let (jar, visitor) = visitor_id(&state, jar);
@@ -551,7 +568,14 @@ async fn decide(
     };
     let asked = match check_asked(&state, &q).await {
         Ok(Ok(a)) => a,
-        Ok(Err(text)) => return message(&pl, StatusCode::BAD_REQUEST, "consent-bad-link", text),
+        Ok(Err(problem)) => {
+            return message(
+                &pl,
+                StatusCode::BAD_REQUEST,
+                "consent-bad-link",
+                problem.text(pl.lang),
+            )
+        }
         Err(e) => return internal(&pl, e),
     };
     let state_param = asked.state.clone().unwrap_or_default();

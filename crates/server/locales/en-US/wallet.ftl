@@ -95,6 +95,15 @@ consent-limit-missing = Set the largest payment the mini program may take withou
 consent-limit-currency-unknown = The currency of the limit is not one this wallet knows (use a code like USD).
 consent-limit-invalid = The limit must be an amount greater than zero, like 50.00.
 
+link-no-client = The link names no mini program (clientId is missing).
+link-unknown-client = The mini program that sent you here is not known to this wallet.
+link-inactive-client = The mini program that sent you here is not active.
+link-unknown-app = The mini program that sent you here is not registered with this merchant.
+link-unknown-scope = The mini program asked for something this wallet does not offer: { $detail }.
+link-redirect-not-web = The return address of the mini program is not a web address.
+link-redirect-unregistered = The mini program asked to send you back to an address it has not registered with this wallet, so this page will not send anything there. Nothing was shared.
+link-too-long = The link is too long.
+
 scope-auth_base = Know your wallet user id
 scope-auth_user = See your basic profile (name shown in the wallet, avatar, account status)
 scope-USER_ID = Know your wallet user id

@@ -93,6 +93,15 @@ consent-limit-missing = Indica el pago máximo que el miniprograma puede cobrar 
 consent-limit-currency-unknown = Este monedero no conoce la moneda del límite (usa un código como USD).
 consent-limit-invalid = El límite debe ser un importe mayor que cero, como 50.00.
 
+link-no-client = El enlace no indica ningún miniprograma (falta clientId).
+link-unknown-client = Este monedero no conoce el miniprograma que te ha enviado aquí.
+link-inactive-client = El miniprograma que te ha enviado aquí no está activo.
+link-unknown-app = El miniprograma que te ha enviado aquí no está registrado con este comercio.
+link-unknown-scope = El miniprograma ha pedido algo que este monedero no ofrece: { $detail }.
+link-redirect-not-web = La dirección de vuelta del miniprograma no es una dirección web.
+link-redirect-unregistered = El miniprograma ha pedido enviarte a una dirección que no ha registrado en este monedero, así que esta página no enviará nada allí. No se ha compartido nada.
+link-too-long = El enlace es demasiado largo.
+
 scope-auth_base = Conocer tu identificador de usuario del monedero
 scope-auth_user = Ver tu perfil básico (nombre en el monedero, avatar, estado de la cuenta)
 scope-USER_ID = Conocer tu identificador de usuario del monedero

@@ -87,6 +87,15 @@ consent-limit-missing = 请设置小程序无需询问即可扣款的单笔最�
 consent-limit-currency-unknown = 钱包不支持该限额币种（请使用 USD 这样的代码）。
 consent-limit-invalid = 限额必须是大于零的金额，例如 50.00。
 
+link-no-client = 此链接未指明小程序（缺少 clientId）。
+link-unknown-client = 钱包不认识将您带到此处的小程序。
+link-inactive-client = 将您带到此处的小程序未启用。
+link-unknown-app = 将您带到此处的小程序未在该商户下注册。
+link-unknown-scope = 小程序请求了钱包不提供的内容：{ $detail }。
+link-redirect-not-web = 小程序的返回地址不是网址。
+link-redirect-unregistered = 小程序要求将您送回一个未在钱包登记的地址，因此本页面不会向该地址发送任何内容。未共享任何信息。
+link-too-long = 链接过长。
+
 scope-auth_base = 获取您的钱包用户 ID
 scope-auth_user = 查看您的基本资料（钱包中显示的名称、头像、账户状态）
 scope-USER_ID = 获取您的钱包用户 ID

@@ -547,6 +547,18 @@ async fn accept_language_quality_picks_the_page_language_and_amounts_follow_it()
         );
         assert!(body.contains(&format!("<html lang=\"{html_lang}\">")), "{accept}");
     }
+    // A consent link that cannot be served says why in the page's language too.
+    let refused = c
+        .get(app.url("/oauth/authorize?clientId=nobody&scopes=auth_user&lang=zh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("此链接无效") && body.contains("钱包不认识"),
+        "{body}"
+    );
     // The switch sends a browser back only to a page of this site.
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
