@@ -251,7 +251,7 @@ async fn cookies_are_http_only_same_site_and_scoped_to_the_cashier() {
 }
 
 #[tokio::test]
-async fn signing_in_shows_the_balance_and_paying_leads_to_the_return_url() {
+async fn signing_in_shows_the_balance_and_paying_leads_to_the_receipt_and_back() {
     let app = spawn_app(|_| {}).await;
     let merchant = FakeMerchant::start(Answer::Ack).await;
     let (id, _) = create_payment(
