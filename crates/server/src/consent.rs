@@ -14,8 +14,11 @@
 //! There is no session: each form carries the sign-in, checked with the same PIN rules and the
 //! same lock-out counter as the cashier (`cashier.max_pin_attempts`). Every form carries a CSRF
 //! token bound to this browser (the cashier's HMAC over a visitor cookie). The layout is the
-//! cashier's `base.html`; our templates are `templates/consent*.html`.
+//! cashier's `base.html`; our templates are `templates/consent*.html`. The pages speak the user's
+//! language (`crate::i18n`); the payment code is also shown as a QR code (a PNG data URL, allowed by
+//! `img-src data:`).
 
+use crate::i18n::{Lang, PageLang};
 use crate::pin::{ClientAddress, SignInRefusal};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -26,6 +29,7 @@ use axum::{middleware, Form, Router};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use fluent_templates::fluent_bundle::FluentValue;
 use minijinja::Environment;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -69,7 +73,8 @@ pub fn avatar_url(state: &AppState, user_id: &str) -> String {
     }
 }
 
-/// Never cached, never framed (no clickjacking of "Allow"), no scripts.
+/// Never cached, never framed (no clickjacking of "Allow"), no scripts; images only from `data:`
+/// URLs (the payment code's QR code).
 async fn page_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -80,7 +85,7 @@ async fn page_headers(mut response: Response) -> Response {
     );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' http: https:",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self' http: https:",
     ));
     response
 }
@@ -91,6 +96,7 @@ fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        crate::i18n::install(&mut env);
         let templates = [
             // The cashier's layout and message page, shared as they are.
             ("base.html", include_str!("../templates/cashier/base.html")),
@@ -114,42 +120,38 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
-fn render<S: Serialize>(template: &str, context: &S) -> String {
-    environment()
-        .get_template(template)
-        .and_then(|t| t.render(context))
-        .unwrap_or_else(|e| {
-            tracing::error!(template, error = %e, "rendering a wallet page failed");
-            "<!doctype html><title>Error</title><p>This page cannot be shown right now.</p>".into()
-        })
+fn render<S: Serialize>(template: &str, pl: &PageLang, context: &S) -> String {
+    crate::cashier::views::render_in(environment(), template, pl, context)
 }
 
 #[derive(Serialize)]
-struct MessagePage<'a> {
-    title: &'a str,
-    heading: &'a str,
+struct MessagePage {
+    title: String,
+    heading: String,
     text: String,
     link: Option<String>,
-    link_text: &'a str,
+    link_text: &'static str,
 }
 
-fn message(status: StatusCode, heading: &str, text: impl Into<String>) -> Response {
+/// A page with the heading of message id `heading` and a text in the page's language.
+fn message(pl: &PageLang, status: StatusCode, heading: &str, text: impl Into<String>) -> Response {
     let page = MessagePage {
-        title: heading,
-        heading,
+        title: pl.lang.t(heading),
+        heading: pl.lang.t(heading),
         text: text.into(),
         link: None,
         link_text: "",
     };
-    (status, Html(render("message.html", &page))).into_response()
+    (status, Html(render("message.html", pl, &page))).into_response()
 }
 
-fn internal(e: CoreError) -> Response {
+fn internal(pl: &PageLang, e: CoreError) -> Response {
     tracing::error!(error = %e, "wallet page failed");
     message(
+        pl,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The wallet could not finish this step. Try again in a moment.",
+        "error-title",
+        pl.lang.t("error-text"),
     )
 }
 
@@ -177,23 +179,44 @@ fn csrf_ok(state: &AppState, jar: &SignedCookieJar, form: &str, token: &str) -> 
         .is_some_and(|v| state.cashier_secrets.csrf_ok(v.value(), form, token))
 }
 
-fn csrf_refused() -> Response {
+fn csrf_refused(pl: &PageLang) -> Response {
     message(
+        pl,
         StatusCode::FORBIDDEN,
-        "This form has expired",
-        "The form was not sent from this page in this browser, so nothing was done. Open the page again and retry.",
+        "form-expired-title",
+        pl.lang.t("form-expired-text"),
     )
 }
 
 // ---- sign-in ----
 
 /// Why a sign-in did not give a user; the text is what the page shows (never echoes input).
-fn sign_in_notice(code: &str) -> &'static str {
+fn sign_in_notice(code: &str, lang: Lang) -> String {
     match code {
-        "locked" => "Too many wrong PINs: sign-in to this wallet is locked. Contact support to unlock it.",
-        "frozen" => "This wallet account is frozen. Contact support.",
-        _ => "The login or PIN is wrong. Several wrong PINs in a row lock the sign-in.",
+        "locked" => lang.t("notice-locked"),
+        "frozen" => lang.t("notice-frozen"),
+        _ => lang.t("notice-wrong-pin"),
     }
+}
+
+/// The notice of a refused sign-in; after a wrong PIN it says how many tries are left.
+async fn refusal_notice(
+    state: &AppState,
+    lang: Lang,
+    refusal: SignInRefusal,
+    login: &str,
+) -> Result<String, CoreError> {
+    if refusal != SignInRefusal::WrongPin {
+        return Ok(sign_in_notice(refusal.code(), lang));
+    }
+    Ok(match crate::cashier::tries_left(state, login).await? {
+        0 => sign_in_notice("locked", lang),
+        n => format!(
+            "{} {}",
+            sign_in_notice("wrong_pin", lang),
+            lang.t_with("notice-tries-left", &[("tries", FluentValue::from(n))])
+        ),
+    })
 }
 
 /// Login + PIN → the active user, or why not. Wrong PINs count towards the same lock-out as at
@@ -208,13 +231,8 @@ async fn sign_in(
 }
 
 /// The page for a sign-in turned away under load (429 throttled, 503 every PIN checker busy).
-fn try_again_shortly(status: StatusCode) -> Response {
-    let mut response = message(
-        status,
-        "Please try again in a few seconds",
-        "The wallet is busy or has seen many sign-ins from here just now. \
-         Your PIN was not checked and nothing was counted. Go back and send the form again.",
-    );
+fn try_again_shortly(pl: &PageLang, status: StatusCode) -> Response {
+    let mut response = message(pl, status, "busy-title", pl.lang.t("busy-text"));
     response.headers_mut().insert(
         header::RETRY_AFTER,
         HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
@@ -289,33 +307,49 @@ struct Asked {
     state: Option<String>,
 }
 
-async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked, String>, CoreError> {
+/// Why a consent link cannot be served: a message id, and for an unknown scope what was wrong.
+struct LinkProblem {
+    id: &'static str,
+    detail: Option<String>,
+}
+
+impl LinkProblem {
+    fn new(id: &'static str) -> Self {
+        LinkProblem { id, detail: None }
+    }
+
+    fn text(&self, lang: Lang) -> String {
+        match &self.detail {
+            Some(d) => lang.t_with(self.id, &[("detail", FluentValue::from(d.clone()))]),
+            None => lang.t(self.id),
+        }
+    }
+}
+
+async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked, LinkProblem>, CoreError> {
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     if q.client_id.is_empty() || q.client_id.len() > 128 {
-        return Ok(Err("The link names no mini program (clientId is missing).".into()));
+        return Ok(Err(LinkProblem::new("link-no-client")));
     }
     let Some(client) = state.wallet.get_client(&q.client_id).await? else {
-        return Ok(Err(
-            "The mini program that sent you here is not known to this wallet.".into(),
-        ));
+        return Ok(Err(LinkProblem::new("link-unknown-client")));
     };
     if client.status != PartyStatus::Active {
-        return Ok(Err("The mini program that sent you here is not active.".into()));
+        return Ok(Err(LinkProblem::new("link-inactive-client")));
     }
     let app_id = non_empty(&q.app_id);
     if let Some(app) = &app_id {
         if app.len() > 32 || (!client.app_ids.is_empty() && !client.app_ids.contains(app)) {
-            return Ok(Err(
-                "The mini program that sent you here is not registered with this merchant.".into(),
-            ));
+            return Ok(Err(LinkProblem::new("link-unknown-app")));
         }
     }
     let scopes = match parse_scopes(&q.scopes) {
         Ok(s) => s,
         Err(e) => {
-            return Ok(Err(format!(
-                "The mini program asked for something this wallet does not offer: {e}."
-            )))
+            return Ok(Err(LinkProblem {
+                id: "link-unknown-scope",
+                detail: Some(e),
+            }))
         }
     };
     let redirect_url = non_empty(&q.redirect_url);
@@ -324,22 +358,16 @@ async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked,
             .ok()
             .filter(|p| u.len() <= 2048 && matches!(p.scheme(), "http" | "https"));
         let Some(parsed) = parsed else {
-            return Ok(Err(
-                "The return address of the mini program is not a web address.".into(),
-            ));
+            return Ok(Err(LinkProblem::new("link-redirect-not-web")));
         };
         if !redirect_registered(&client, &parsed) {
             tracing::warn!(client_id = %client.client_id, "consent refused: redirectUrl not registered for the client");
-            return Ok(Err(
-                "The mini program asked to send you back to an address it has not registered with this wallet, \
-                 so this page will not send anything there. Nothing was shared."
-                    .into(),
-            ));
+            return Ok(Err(LinkProblem::new("link-redirect-unregistered")));
         }
     }
     let st = non_empty(&q.state);
     if st.as_ref().is_some_and(|s| s.len() > 512) {
-        return Ok(Err("The link is too long.".into()));
+        return Ok(Err(LinkProblem::new("link-too-long")));
     }
     Ok(Ok(Asked {
         client,
@@ -353,7 +381,7 @@ async fn check_asked(state: &AppState, q: &ConsentQuery) -> Result<Result<Asked,
 #[derive(Serialize)]
 struct ScopeView {
     name: &'static str,
-    description: &'static str,
+    description: String,
 }
 
 #[derive(Serialize)]
@@ -374,7 +402,26 @@ struct ConsentPage {
     csrf_token: String,
 }
 
+/// The scopes as the page lists them, described in `lang`.
+fn scope_views(scopes: &[Scope], lang: Lang) -> Vec<ScopeView> {
+    scopes
+        .iter()
+        .map(|s| {
+            let id = format!("scope-{}", s.as_str());
+            ScopeView {
+                name: s.as_str(),
+                description: if lang.has(&id) {
+                    lang.t(&id)
+                } else {
+                    s.description().to_owned()
+                },
+            }
+        })
+        .collect()
+}
+
 fn consent_page(
+    lang: Lang,
     asked: &Asked,
     q: &ConsentQuery,
     csrf_token: String,
@@ -382,18 +429,14 @@ fn consent_page(
     notice: Option<String>,
 ) -> ConsentPage {
     ConsentPage {
-        title: format!("{} asks for permission", asked.client.name),
+        title: lang.t_with(
+            "consent-title",
+            &[("merchant", FluentValue::from(asked.client.name.clone()))],
+        ),
         merchant_name: asked.client.name.clone(),
         client_id: asked.client.client_id.clone(),
         app_id: asked.app_id.clone(),
-        scopes: asked
-            .scopes
-            .iter()
-            .map(|s| ScopeView {
-                name: s.as_str(),
-                description: s.description(),
-            })
-            .collect(),
+        scopes: scope_views(&asked.scopes, lang),
         scopes_text: scopes_text(&asked.scopes),
         agreement: asked.scopes.contains(&Scope::AgreementPay),
         agreement_currency: q.agreement_currency.clone().unwrap_or_default(),
@@ -409,17 +452,25 @@ fn consent_page(
 async fn show_consent(
     State(state): State<AppState>,
     Query(q): Query<ConsentQuery>,
+    pl: PageLang,
     jar: SignedCookieJar,
 ) -> Response {
     let asked = match check_asked(&state, &q).await {
         Ok(Ok(a)) => a,
-        Ok(Err(text)) => return message(StatusCode::BAD_REQUEST, "This link does not work", text),
-        Err(e) => return internal(e),
+        Ok(Err(problem)) => {
+            return message(
+                &pl,
+                StatusCode::BAD_REQUEST,
+                "consent-bad-link",
+                problem.text(pl.lang),
+            )
+        }
+        Err(e) => return internal(&pl, e),
     };
     let (jar, visitor) = visitor_id(&state, jar);
     let token = state.cashier_secrets.csrf_token(&visitor, CONSENT_FORM);
-    let page = consent_page(&asked, &q, token, "", None);
-    (jar, Html(render("consent.html", &page))).into_response()
+    let page = consent_page(pl.lang, &asked, &q, token, "", None);
+    (jar, Html(render("consent.html", &pl, &page))).into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -451,14 +502,15 @@ struct ConsentForm {
 
 #[derive(Serialize)]
 struct GrantedPage {
-    title: &'static str,
+    title: String,
     merchant_name: String,
     code: String,
     expires_at: String,
     scopes: Vec<ScopeView>,
 }
 
-/// The agreement limit the user set: currency and amount in major units.
+/// The agreement limit the user set: currency and amount in major units; or the id of the message
+/// that says what is wrong with it.
 fn agreement_limit(
     currency: Option<&str>,
     limit: Option<&str>,
@@ -466,16 +518,14 @@ fn agreement_limit(
     let currency = currency.map(str::trim).unwrap_or("");
     let limit = limit.map(str::trim).unwrap_or("");
     if currency.is_empty() || limit.is_empty() {
-        return Err(
-            "Set the largest payment the mini program may take without asking (currency and amount).",
-        );
+        return Err("consent-limit-missing");
     }
     let Some(cur) = Currency::from_code(&currency.to_ascii_uppercase()) else {
-        return Err("The currency of the limit is not one this wallet knows (use a code like USD).");
+        return Err("consent-limit-currency-unknown");
     };
     match Amount::parse_decimal(cur, limit) {
         Ok(a) if !a.is_zero() => Ok(BTreeMap::from([(cur.code().to_owned(), a.value_minor())])),
-        _ => Err("The limit must be an amount greater than zero, like 50.00."),
+        _ => Err("consent-limit-invalid"),
     }
 }
 
@@ -498,12 +548,14 @@ fn back_to(url: &str, pairs: &[(&str, &str)]) -> String {
 async fn decide(
     State(state): State<AppState>,
     from: ClientAddress,
+    pl: PageLang,
     jar: SignedCookieJar,
     Form(form): Form<ConsentForm>,
 ) -> Response {
+    let lang = pl.lang;
     if !csrf_ok(&state, &jar, CONSENT_FORM, &form.csrf_token) {
         tracing::warn!("consent form refused: missing or wrong CSRF token");
-        return csrf_refused();
+        return csrf_refused(&pl);
     }
     let q = ConsentQuery {
         client_id: form.client_id.clone(),
@@ -516,8 +568,15 @@ async fn decide(
     };
     let asked = match check_asked(&state, &q).await {
         Ok(Ok(a)) => a,
-        Ok(Err(text)) => return message(StatusCode::BAD_REQUEST, "This link does not work", text),
-        Err(e) => return internal(e),
+        Ok(Err(problem)) => {
+            return message(
+                &pl,
+                StatusCode::BAD_REQUEST,
+                "consent-bad-link",
+                problem.text(pl.lang),
+            )
+        }
+        Err(e) => return internal(&pl, e),
     };
     let state_param = asked.state.clone().unwrap_or_default();
     if form.decision != "allow" {
@@ -531,11 +590,12 @@ async fn decide(
                 Redirect::to(&back_to(url, &pairs)).into_response()
             }
             None => message(
+                &pl,
                 StatusCode::OK,
-                "Nothing was shared",
-                format!(
-                    "You did not allow {}. You can close this page.",
-                    asked.client.name
+                "consent-nothing-shared",
+                lang.t_with(
+                    "consent-nothing-shared-text",
+                    &[("merchant", FluentValue::from(asked.client.name.clone()))],
                 ),
             ),
         };
@@ -543,8 +603,15 @@ async fn decide(
     let (jar, visitor) = visitor_id(&state, jar);
     let again = |notice: &str| {
         let token = state.cashier_secrets.csrf_token(&visitor, CONSENT_FORM);
-        let page = consent_page(&asked, &q, token, form.login.trim(), Some(notice.to_owned()));
-        (jar.clone(), Html(render("consent.html", &page))).into_response()
+        let page = consent_page(
+            lang,
+            &asked,
+            &q,
+            token,
+            form.login.trim(),
+            Some(notice.to_owned()),
+        );
+        (jar.clone(), Html(render("consent.html", &pl, &page))).into_response()
     };
     let agreement_limits = if asked.scopes.contains(&Scope::AgreementPay) {
         match agreement_limit(
@@ -552,7 +619,7 @@ async fn decide(
             form.agreement_limit.as_deref(),
         ) {
             Ok(l) => l,
-            Err(notice) => return again(notice),
+            Err(notice) => return again(&lang.t(notice)),
         }
     } else {
         BTreeMap::new()
@@ -560,10 +627,13 @@ async fn decide(
     let user = match sign_in(&state, from, &form.login, form.pin.clone()).await {
         Ok(Ok(u)) => u,
         Ok(Err(refusal)) => match refusal.try_again_status() {
-            Some(status) => return try_again_shortly(status),
-            None => return again(sign_in_notice(refusal.code())),
+            Some(status) => return try_again_shortly(&pl, status),
+            None => match refusal_notice(&state, lang, refusal, &form.login).await {
+                Ok(notice) => return again(&notice),
+                Err(e) => return internal(&pl, e),
+            },
         },
-        Err(e) => return internal(e),
+        Err(e) => return internal(&pl, e),
     };
     let grant = Grant {
         client_id: asked.client.client_id.clone(),
@@ -581,7 +651,7 @@ async fn decide(
         Err(CoreError::Rejected { message, .. }) | Err(CoreError::Invalid(message)) => {
             return again(&format!("The wallet could not grant this: {message}."))
         }
-        Err(e) => return internal(e),
+        Err(e) => return internal(&pl, e),
     };
     tracing::info!(
         client_id = %asked.client.client_id,
@@ -598,29 +668,24 @@ async fn decide(
         return (jar, Redirect::to(&back_to(url, &pairs))).into_response();
     }
     let page = GrantedPage {
-        title: "Permission granted",
+        title: lang.t("consent-granted"),
         merchant_name: asked.client.name.clone(),
         code: issued.code,
         expires_at: issued.expires_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        scopes: asked
-            .scopes
-            .iter()
-            .map(|s| ScopeView {
-                name: s.as_str(),
-                description: s.description(),
-            })
-            .collect(),
+        scopes: scope_views(&asked.scopes, lang),
     };
-    (jar, Html(render("consent_granted.html", &page))).into_response()
+    (jar, Html(render("consent_granted.html", &pl, &page))).into_response()
 }
 
 // ---- payment code ----
 
 #[derive(Serialize)]
 struct PaymentCodePage {
-    title: &'static str,
+    title: String,
     csrf_token: String,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    /// The code as a QR code a till scans: a PNG `data:` URL.
+    qr: Option<String>,
     login: String,
     code: Option<String>,
     /// The code in groups of four digits, as people read it.
@@ -639,36 +704,40 @@ struct SignInForm {
     pin: String,
 }
 
-async fn show_payment_code(State(state): State<AppState>, jar: SignedCookieJar) -> Response {
+async fn show_payment_code(State(state): State<AppState>, pl: PageLang, jar: SignedCookieJar) -> Response {
     let (jar, visitor) = visitor_id(&state, jar);
     let page = PaymentCodePage {
-        title: "Pay in a shop",
+        title: pl.lang.t("payment-code-title"),
         csrf_token: state.cashier_secrets.csrf_token(&visitor, PAYMENT_CODE_FORM),
         notice: None,
+        qr: None,
         login: String::new(),
         code: None,
         code_grouped: None,
         expires_at: None,
         name: None,
     };
-    (jar, Html(render("consent_payment_code.html", &page))).into_response()
+    (jar, Html(render("consent_payment_code.html", &pl, &page))).into_response()
 }
 
 async fn issue_payment_code(
     State(state): State<AppState>,
     from: ClientAddress,
+    pl: PageLang,
     jar: SignedCookieJar,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let lang = pl.lang;
     if !csrf_ok(&state, &jar, PAYMENT_CODE_FORM, &form.csrf_token) {
         tracing::warn!("payment code form refused: missing or wrong CSRF token");
-        return csrf_refused();
+        return csrf_refused(&pl);
     }
     let (jar, visitor) = visitor_id(&state, jar);
     let mut page = PaymentCodePage {
-        title: "Pay in a shop",
+        title: lang.t("payment-code-title"),
         csrf_token: state.cashier_secrets.csrf_token(&visitor, PAYMENT_CODE_FORM),
         notice: None,
+        qr: None,
         login: form.login.trim().to_owned(),
         code: None,
         code_grouped: None,
@@ -691,21 +760,28 @@ async fn issue_payment_code(
                         .map(|c| String::from_utf8_lossy(c).into_owned())
                         .collect();
                     page.code_grouped = Some(grouped.join(" "));
+                    // A till scans the digits alone; a code that cannot be drawn still shows.
+                    page.qr = crate::alphapay::qr::qr_png_data_uri(&issued.code)
+                        .inspect_err(|e| tracing::error!(error = %e, "payment code QR image failed"))
+                        .ok();
                     page.code = Some(issued.code);
                     page.expires_at = Some(issued.expires_at.format("%H:%M:%S UTC").to_string());
                     page.name = Some(user.display_name);
                 }
-                Err(CoreError::Rejected { .. }) => page.notice = Some(sign_in_notice("frozen")),
-                Err(e) => return internal(e),
+                Err(CoreError::Rejected { .. }) => page.notice = Some(sign_in_notice("frozen", lang)),
+                Err(e) => return internal(&pl, e),
             }
         }
         Ok(Err(refusal)) => match refusal.try_again_status() {
-            Some(status) => return try_again_shortly(status),
-            None => page.notice = Some(sign_in_notice(refusal.code())),
+            Some(status) => return try_again_shortly(&pl, status),
+            None => match refusal_notice(&state, lang, refusal, &form.login).await {
+                Ok(notice) => page.notice = Some(notice),
+                Err(e) => return internal(&pl, e),
+            },
         },
-        Err(e) => return internal(e),
+        Err(e) => return internal(&pl, e),
     }
-    (jar, Html(render("consent_payment_code.html", &page))).into_response()
+    (jar, Html(render("consent_payment_code.html", &pl, &page))).into_response()
 }
 
 // ---- avatar ----
@@ -715,7 +791,10 @@ async fn avatar(State(state): State<AppState>, Path(user_id): Path<String>) -> R
     let user = match state.wallet.get_user(&user_id).await {
         Ok(Some(u)) => u,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such user\n").into_response(),
-        Err(e) => return internal(e),
+        Err(e) => {
+            tracing::error!(error = %e, "avatar failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
     let initials: String = user
         .display_name
@@ -767,10 +846,7 @@ mod tests {
             merchant_name: "<script>x</script>".into(),
             client_id: "c".into(),
             app_id: Some("a\"b".into()),
-            scopes: vec![ScopeView {
-                name: "AGREEMENT_PAY",
-                description: Scope::AgreementPay.description(),
-            }],
+            scopes: scope_views(&[Scope::AgreementPay], Lang::En),
             scopes_text: "AGREEMENT_PAY".into(),
             agreement: true,
             agreement_currency: "USD".into(),
@@ -781,7 +857,12 @@ mod tests {
             notice: None,
             csrf_token: "tok".into(),
         };
-        let html = render("consent.html", &page);
+        let pl = PageLang {
+            lang: Lang::Zh,
+            here: "/oauth/authorize?clientId=c".into(),
+        };
+        let html = render("consent.html", &pl, &page);
+        assert!(html.contains("同意"), "{html}");
         assert!(!html.contains("<script>x"), "{html}");
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("name=\"agreement_limit\""));

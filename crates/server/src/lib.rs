@@ -9,6 +9,7 @@ pub mod console;
 pub mod data_dir;
 pub mod edge;
 pub mod home;
+pub mod i18n; // the wallet pages in the user's language
 pub mod logging;
 pub mod metrics;
 pub mod miniprogram;
@@ -351,6 +352,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .merge(cashier::router())
         .merge(consent::router())
+        .merge(i18n::router())
         .merge(alphapay::router(&state.config.alphapay)) // prefix from the configuration
         .merge(store_api::router())
         .fallback(miniprogram::handle)

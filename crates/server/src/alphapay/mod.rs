@@ -14,7 +14,7 @@
 
 mod notify;
 mod payments;
-mod qr;
+pub(crate) mod qr;
 
 pub use notify::{
     is_acknowledged, notification_schedule, render_notification, AlphaPayNotifications,

@@ -7,3 +7,4 @@ mod console;
 mod headless;
 mod pages;
 mod support;
+mod wallet_pages;

@@ -166,7 +166,7 @@ async fn the_page_shows_merchant_title_amount_by_exponent_and_time_left() {
     let v = Visitor::new(&app);
     for (currency, value, shown) in [
         ("USD", "1250", "12.50 USD"),
-        ("JPY", "1500", "1500 JPY"),
+        ("JPY", "1500", "1,500 JPY"),
         ("KWD", "1234", "1.234 KWD"),
     ] {
         let (id, url) = create_payment(
@@ -187,10 +187,15 @@ async fn the_page_shows_merchant_title_amount_by_exponent_and_time_left() {
             "the client's name when the order names no merchant"
         );
         assert!(page.body.contains("Two cups of tea"));
-        assert!(page.body.contains("min left"), "{}", page.body);
+        assert!(page.body.contains("Time left:"), "{}", page.body);
+        assert!(page.body.contains(" min</span>"), "{}", page.body);
         assert!(page.body.contains("name=\"pin\""), "a sign-in form");
         assert!(!page.has_pay_button(), "no Pay before sign-in");
-        assert!(!page.body.contains("<script"), "no JavaScript");
+        assert!(
+            page.body
+                .contains("<script src=\"/wallet/assets/countdown.js\" defer></script>"),
+            "only our own countdown script"
+        );
     }
     let (id, _) = create_payment(
         &app,
@@ -246,7 +251,7 @@ async fn cookies_are_http_only_same_site_and_scoped_to_the_cashier() {
 }
 
 #[tokio::test]
-async fn signing_in_shows_the_balance_and_paying_leads_to_the_return_url() {
+async fn signing_in_shows_the_balance_and_paying_leads_to_the_receipt_and_back() {
     let app = spawn_app(|_| {}).await;
     let merchant = FakeMerchant::start(Answer::Ack).await;
     let (id, _) = create_payment(
@@ -269,7 +274,18 @@ async fn signing_in_shows_the_balance_and_paying_leads_to_the_return_url() {
     let before = available(&app, "alice", "USD").await;
     let answer = v.press(&id, "pay").await;
     assert_eq!(answer.status, 303);
-    assert_eq!(answer.location.as_deref(), Some(merchant.return_url().as_str()));
+    // Paying leads to the receipt, which leads back to the merchant.
+    assert_eq!(
+        answer.location.as_deref(),
+        Some(format!("/cashier/{id}/result").as_str())
+    );
+    let receipt = v.get(&format!("/cashier/{id}/result")).await;
+    assert!(receipt.body.contains("id=\"back\""), "{}", receipt.body);
+    assert!(
+        receipt.body.contains("Back to Test Tea House"),
+        "{}",
+        receipt.body
+    );
     assert_eq!(status_of(&app, &id).await, PaymentStatus::Success);
     assert_eq!(available(&app, "alice", "USD").await, before - 1250);
 }
@@ -453,7 +469,10 @@ async fn paying_twice_is_refused_and_the_page_shows_the_final_state() {
     let second = v
         .post(&format!("/cashier/{id}/pay"), &[("csrf_token", &token)])
         .await;
-    assert_eq!(first.location.as_deref(), Some(merchant.return_url().as_str()));
+    assert_eq!(
+        first.location.as_deref(),
+        Some(format!("/cashier/{id}/result").as_str())
+    );
     assert_eq!(second.status, 303);
     assert_eq!(
         second.location.as_deref(),

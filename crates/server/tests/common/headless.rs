@@ -67,10 +67,24 @@ pub struct Browser {
     _profile: TempDir,
 }
 
+/// How a test's browser differs from the default one (English, the machine's time zone).
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// The `Accept-Language` the browser sends, e.g. `es-ES,es`.
+    pub accept_language: Option<&'static str>,
+    /// The browser's time zone (IANA name), e.g. `Asia/Shanghai`.
+    pub time_zone: Option<&'static str>,
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium, or `None` (after saying why) when they are
     /// not installed and not required.
     pub async fn start() -> Option<Browser> {
+        Browser::start_with(BrowserOptions::default()).await
+    }
+
+    /// [`Browser::start`] with a language or a time zone.
+    pub async fn start_with(options: BrowserOptions) -> Option<Browser> {
         let chromium = find_program(
             "WALLETD_CHROMIUM",
             &["chromium", "chromium-browser", "google-chrome"],
@@ -94,7 +108,11 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let driver = tokio::process::Command::new(driver)
+        let mut driver = tokio::process::Command::new(driver);
+        if let Some(tz) = options.time_zone {
+            driver.env("TZ", tz);
+        }
+        let driver = driver
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -109,7 +127,14 @@ impl Browser {
         .await;
         assert!(ready.is_some(), "chromedriver did not start on port {port}");
         let profile = tempfile::tempdir().expect("profile dir");
-        let caps = json!({
+        let mut prefs = serde_json::Map::new();
+        let mut args: Vec<String> = Vec::new();
+        if let Some(lang) = options.accept_language {
+            prefs.insert("intl.accept_languages".into(), json!(lang));
+            args.push(format!("--accept-lang={lang}"));
+            args.push(format!("--lang={}", lang.split(',').next().unwrap_or(lang)));
+        }
+        let mut caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
@@ -130,6 +155,11 @@ impl Browser {
                 }
             }
         });
+        let chrome = &mut caps["goog:chromeOptions"];
+        chrome["prefs"] = serde_json::Value::Object(prefs);
+        if let Some(list) = chrome["args"].as_array_mut() {
+            list.extend(args.into_iter().map(serde_json::Value::from));
+        }
         let caps = caps.as_object().expect("object").clone();
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
