@@ -188,6 +188,25 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
         .add_user(User::new(PAYER, "+15559999999", "Bench Payer", wallet.now()))
         .await?;
     wallet.top_up(PAYER, usd(1_000_000_000_000)?).await?;
+    // The payer grants the bench merchant AGREEMENT_PAY, as a merchant that names its payer must
+    // hold (the paid payments below name the payer).
+    let grant = walletd_core::oauth::Grant {
+        client_id: CLIENT_ID.into(),
+        app_id: Some(APP_ID.into()),
+        user_id: PAYER.into(),
+        scopes: vec![walletd_core::oauth::Scope::AgreementPay],
+        agreement_limits: [("USD".to_owned(), 1_000_000_000_i64)].into_iter().collect(),
+    };
+    let code = wallet.issue_auth_code(grant, 300).await?.code;
+    let request = walletd_core::oauth::TokenRequest {
+        client_id: CLIENT_ID.into(),
+        reference_client_id: None,
+        grant_type: walletd_core::oauth::TokenGrantType::AuthorizationCode { auth_code: code },
+    };
+    wallet
+        .apply_token(request, walletd_core::oauth::Lifetimes::default())
+        .await?
+        .map_err(|refused| anyhow::anyhow!("the bench payer's grant was refused: {refused:?}"))?;
     if paid == 0 {
         return Ok(());
     }
