@@ -622,15 +622,15 @@ impl Config {
             (10 * YEAR).into(),
         );
         for prefix in &m.prefixes {
-            if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.len() > 64 {
+            if !prefix.starts_with('/') || prefix.len() > 64 {
                 problems.push(format!(
-                    "mini_program.prefixes: {prefix:?} must start with / and not end with one (at most 64 characters)"
+                    "mini_program.prefixes: {prefix:?} must start with / (at most 64 characters)"
                 ));
             }
         }
-        if !a.prefix.is_empty() && (!a.prefix.starts_with('/') || a.prefix.ends_with('/')) {
+        if !a.prefix.is_empty() && (!a.prefix.starts_with('/') || a.prefix.len() > 64) {
             problems.push(format!(
-                "alphapay.prefix: {:?} must start with / and not end with one",
+                "alphapay.prefix: {:?} must be empty or start with / (at most 64 characters)",
                 a.prefix
             ));
         }
