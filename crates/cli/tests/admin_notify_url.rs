@@ -1,17 +1,13 @@
 //! `walletd admin client add --notify-url` checks the URL as a payment's notify URL is checked:
 //! http(s) to a public host, unless the operator allows private targets.
 
+mod binary;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn walletd(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = binary::command(data_dir);
     cmd.envs(env.iter().copied());
     cmd.args(args).output().expect("run walletd")
 }

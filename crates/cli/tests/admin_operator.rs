@@ -1,18 +1,14 @@
 //! `walletd admin operator add|list|unlock|remove`: console operators from the command line, the
 //! password read from standard input, every change in the audit log.
 
+mod binary;
+
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn walletd(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = binary::command(data_dir);
     let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())

@@ -2,9 +2,12 @@
 //! (amounts as minor-unit strings with their currency), header rows on text lists, amounts read
 //! the same everywhere, and the settlement report as CSV or JSON.
 
+mod binary;
+
+use binary::ok;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::outbox::{Attempt, SentRequest};
@@ -15,25 +18,8 @@ use walletd_core::reports;
 use walletd_protocol::{Amount, Currency};
 
 fn walletd(data_dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = binary::command(data_dir);
     cmd.args(args).output().expect("run walletd")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "walletd failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn json_of(out: Output) -> Value {

@@ -1,17 +1,13 @@
 //! `walletd admin agent-token issue|list|revoke`: the token is printed once and never again; the
 //! list shows id, ISV, merchant, scope, expiry and status; a revocation by id or token shows.
 
+mod binary;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn walletd(data_dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = binary::command(data_dir);
     cmd.args(args).output().expect("run walletd")
 }
 

@@ -1,31 +1,16 @@
 //! `walletd call` as a script sees it: the exit code says S/A, F, U or an untrustworthy answer,
 //! and `--json` prints one object with both sides of the exchange.
 
+mod binary;
+
+use binary::ok;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn walletd(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "walletd failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    binary::command(data_dir)
 }
 
 /// A sandbox walletd with one merchant (key pair in `keys/`) and one funded user.

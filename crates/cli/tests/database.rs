@@ -2,35 +2,21 @@
 //! `serve --database postgres://…`. The PostgreSQL parts need `WALLETD_TEST_POSTGRES_URL`; without
 //! it they print `skipped: WALLETD_TEST_POSTGRES_URL not set` and pass.
 
+mod binary;
+
+use binary::ok;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use walletd_core::storage::postgres::{self, PostgresStore};
 
 fn walletd(data_dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
+    // Only what the command line says: no configuration from the environment.
+    let mut cmd = binary::command(data_dir);
     if let Some(db) = database {
         cmd.arg("--database").arg(db);
     }
-    // Only what the command line says: no configuration from the environment.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
     cmd.args(args).output().expect("run walletd")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "walletd failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn postgres_url() -> Option<String> {

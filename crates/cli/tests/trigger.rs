@@ -2,35 +2,20 @@
 //! flow and exits 0 only when the flow ended as the event says; a wallet outside sandbox mode is
 //! refused before anything is sent.
 
+mod binary;
+
+use binary::ok;
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The notifier's schedule in these tests: three waits, so four attempts in all.
 const RETRY_GAPS: usize = 3;
 
 fn walletd(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "walletd failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    binary::command(data_dir)
 }
 
 /// A walletd child with one merchant (keys in `keys/`), alice with 500.00 USD and bob with nothing.

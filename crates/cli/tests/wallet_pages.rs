@@ -2,36 +2,21 @@
 //! is read from `/proc/<pid>/status` under a sign-in flood, and the `admin client` redirect-URL
 //! registration the consent page relies on.
 
-use std::net::TcpListener;
+mod binary;
+
+use binary::{free_port, ok};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1024 * 1024;
 
 /// `walletd --data-dir DIR ARGS…` with no configuration from the environment but `env`.
 fn walletd(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_walletd"));
-    cmd.arg("--data-dir").arg(data_dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WALLETD_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = binary::command(data_dir);
     cmd.envs(env.iter().copied());
     cmd.args(args);
     cmd
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "walletd failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Resident memory of a process, from `/proc/<pid>/status` (Linux).
@@ -49,13 +34,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 #[tokio::test]
