@@ -85,6 +85,11 @@ pub enum Kind {
     Store,
 }
 
+/// Pre-signed requests per Lua chunk (each entry holds up to four string constants).
+const LUA_CHUNK: usize = 10_000;
+/// Closes a chunk: appends its requests to `reqs`.
+const LUA_CHUNK_END: &str = "} for _, r in ipairs(t) do reqs[#reqs + 1] = r end end)()";
+
 /// Where `setup` leaves the bench store key: its id and secret on two lines (mode 0600).
 const STORE_KEY_FILE: &str = "store_key";
 
@@ -362,9 +367,17 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     writeln!(w, "-- pre-signed by `walletd bench presign`: {requests} requests")?;
-    writeln!(w, "local reqs = {{")?;
+    // Lua allows at most 65,536 constants in one function: the requests go in chunks, each a
+    // function of its own that appends its share.
+    writeln!(w, "local reqs = {{}}")?;
     let started = Instant::now();
     for i in 0..requests {
+        if i % LUA_CHUNK == 0 {
+            if i > 0 {
+                writeln!(w, "{LUA_CHUNK_END}")?;
+            }
+            writeln!(w, ";(function() local t = {{")?;
+        }
         if let Some((key_id, secret)) = &store_key {
             // The signature covers only salt and timestamp (the protocol's design); base64 is
             // percent-encoded for the query string.
@@ -424,7 +437,7 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
             lua_string(&body)
         )?;
     }
-    writeln!(w, "}}")?;
+    writeln!(w, "{LUA_CHUNK_END}")?;
     let store = if matches!(kind, Kind::Store) {
         "true"
     } else {
