@@ -251,6 +251,14 @@ pub trait Tx {
         &mut self,
         refresh_hash: &str,
     ) -> Result<Option<crate::oauth::TokenRecord>, StoreError>;
+    /// The newest token pairs `user_id` granted `client_id`, newest first, at most `limit` (an
+    /// index range: the cost does not grow with the pairs refreshes left behind).
+    fn list_newest_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError>;
     /// Every token pair `user_id` granted (to `client_id` only, if given), in creation order.
     fn list_tokens_of_user(
         &mut self,

@@ -1506,6 +1506,18 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&refresh_hash])
     }
 
+    fn list_newest_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: &str,
+        n: u32,
+    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM oauth_tokens WHERE user_id = $1 AND client_id = $2 ORDER BY created_at DESC, token_id DESC LIMIT $3",
+            &[&user_id, &client_id, &limit(n)],
+        )
+    }
+
     fn list_tokens_of_user(
         &mut self,
         user_id: &str,

@@ -1409,6 +1409,18 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn list_newest_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+        self.many_docs(
+            "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at DESC, token_id DESC LIMIT ?3",
+            params![user_id, client_id, limit],
+        )
+    }
+
     fn list_tokens_of_user(
         &mut self,
         user_id: &str,

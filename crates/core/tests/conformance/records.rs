@@ -27,6 +27,7 @@ for_each_backend!(
     a_taken_key_does_not_spoil_the_rest_of_the_transaction,
     a_read_job_cannot_write,
     a_second_node_sees_what_the_first_committed,
+    token_pairs_are_read_newest_first_within_a_limit,
 );
 
 fn client(id: &str, partner: &str) -> Client {
@@ -945,4 +946,57 @@ async fn a_second_node_sees_what_the_first_committed(f: Fixture) {
         .await
         .expect_err("the key is taken on the other node too");
     assert!(is_duplicate(&e), "{e:?}");
+}
+
+/// A token pair of `user` for `client`, created `minutes` after t0.
+fn token(id: &str, user: &str, client: &str, minutes: i64) -> walletd_core::oauth::TokenRecord {
+    let at = t0() + Duration::minutes(minutes);
+    walletd_core::oauth::TokenRecord {
+        token_id: id.into(),
+        access_hash: format!("a-{id}"),
+        refresh_hash: format!("r-{id}"),
+        grant: walletd_core::oauth::Grant {
+            client_id: client.into(),
+            app_id: None,
+            user_id: user.into(),
+            scopes: vec![walletd_core::oauth::Scope::AgreementPay],
+            agreement_limits: Default::default(),
+        },
+        created_at: at,
+        access_expires_at: at + Duration::days(1),
+        refresh_expires_at: at + Duration::days(30),
+        rotated_at: None,
+        rotated_to: None,
+        revoked_at: None,
+    }
+}
+
+async fn token_pairs_are_read_newest_first_within_a_limit(f: Fixture) {
+    f.write(|tx| {
+        for (id, user, client, minutes) in [
+            ("t0", "u1", "c1", 0),
+            ("t1", "u1", "c1", 1),
+            ("t2", "u1", "c1", 2),
+            ("t3", "u1", "c1", 3),
+            ("t4", "u1", "c1", 4),
+            ("o1", "u1", "c2", 5),
+            ("o2", "u2", "c1", 6),
+        ] {
+            tx.insert_token(&token(id, user, client, minutes))?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("tokens");
+    let newest = f
+        .read(|tx| Ok(tx.list_newest_tokens_of_user("u1", "c1", 3)?))
+        .await
+        .expect("newest");
+    let ids: Vec<&str> = newest.iter().map(|t| t.token_id.as_str()).collect();
+    assert_eq!(ids, ["t4", "t3", "t2"], "{}", f.backend());
+    let all = f
+        .read(|tx| Ok(tx.list_newest_tokens_of_user("u1", "c1", 100)?))
+        .await
+        .expect("all");
+    assert_eq!(all.len(), 5, "only this user's pairs for this client");
 }
