@@ -849,18 +849,7 @@ async fn merchants(
             Ok(rows)
         })
         .await?;
-    let next = (rows.len() as u32 == size)
-        .then(|| rows.last().map(|r| format!("after={}", urlencode(&r.id))))
-        .flatten();
-    let ctx = PartiesPage {
-        title: "Merchants",
-        operator: Some(who.name.clone()),
-        csrf_token: who.csrf_token.clone(),
-        kind: "client",
-        rows,
-        next,
-    };
-    Ok(page(who, "parties.html", &ctx))
+    Ok(parties_page(who, "Merchants", "client", rows, size))
 }
 
 async fn users(
@@ -890,18 +879,29 @@ async fn users(
             Ok(rows)
         })
         .await?;
+    Ok(parties_page(who, "Users", "user", rows, size))
+}
+
+/// One page of merchants or users; a full page links the next one by its last id.
+fn parties_page(
+    who: SignedIn,
+    title: &'static str,
+    kind: &'static str,
+    rows: Vec<PartyRow>,
+    size: u32,
+) -> Response {
     let next = (rows.len() as u32 == size)
         .then(|| rows.last().map(|r| format!("after={}", urlencode(&r.id))))
         .flatten();
     let ctx = PartiesPage {
-        title: "Users",
+        title,
         operator: Some(who.name.clone()),
         csrf_token: who.csrf_token.clone(),
-        kind: "user",
+        kind,
         rows,
         next,
     };
-    Ok(page(who, "parties.html", &ctx))
+    page(who, "parties.html", &ctx)
 }
 
 fn urlencode(s: &str) -> String {
