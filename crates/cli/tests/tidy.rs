@@ -46,18 +46,16 @@ fn no_work_item_references_and_no_paths_outside_the_repository() {
         root.display()
     );
     let work_item = ["issue ", "Issue ", "issues "];
+    // Written in pieces, so that this file does not itself name what it looks for.
     let outside = [
-        "../shared",
-        "shared/PROTOCOL",
-        "PROTOCOL.md",
-        "seeds/0",
-        "DESIGN.md",
+        concat!("..", "/shared"),
+        concat!("shared", "/PROTOCOL"),
+        concat!("PROTOCOL", ".md"),
+        concat!("seeds", "/0"),
+        concat!("DESIGN", ".md"),
     ];
     let mut problems = Vec::new();
     for path in &all {
-        if path.ends_with("tidy.rs") {
-            continue;
-        }
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;
         };
