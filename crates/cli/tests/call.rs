@@ -4,7 +4,6 @@
 mod binary;
 
 use binary::ok;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -31,28 +30,8 @@ impl Sandbox {
     fn start() -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        let keys = d.join("keys");
-        ok(walletd(d)
-            .args(["keys", "generate", "--out-dir"])
-            .arg(&keys)
-            .output()
-            .expect("keys"));
-        ok(walletd(d)
-            .args(["admin", "client", "add", "--client-id", "acme", "--name", "Acme"])
-            .arg("--public-key")
-            .arg(keys.join("public_key.pem"))
-            .args(["--app-id", "app-1"])
-            .output()
-            .expect("client add"));
-        let wallet_key = ok(walletd(d)
-            .args(["admin", "wallet-key", "show"])
-            .output()
-            .expect("wallet key"));
-        std::fs::write(d.join("wallet_public_key.pem"), wallet_key).expect("write wallet key");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        binary::add_merchant(d);
+        let port = binary::free_port();
         let log = std::fs::File::create(d.join("server.log")).expect("log file");
         let server = walletd(d)
             .args(["serve", "--sandbox", "--listen", &format!("127.0.0.1:{port}")])
@@ -61,11 +40,7 @@ impl Sandbox {
             .spawn()
             .expect("serve");
         let base_url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "walletd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        binary::wait_for_listener(port);
         Sandbox {
             dir,
             base_url,

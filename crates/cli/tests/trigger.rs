@@ -6,10 +6,8 @@ mod binary;
 
 use binary::ok;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The notifier's schedule in these tests: three waits, so four attempts in all.
 const RETRY_GAPS: usize = 3;
@@ -44,19 +42,7 @@ impl Wallet {
             ),
         )
         .expect("config");
-        let keys = d.join("keys");
-        ok(walletd(d)
-            .args(["keys", "generate", "--out-dir"])
-            .arg(&keys)
-            .output()
-            .expect("keys"));
-        ok(walletd(d)
-            .args(["admin", "client", "add", "--client-id", "acme", "--name", "Acme"])
-            .arg("--public-key")
-            .arg(keys.join("public_key.pem"))
-            .args(["--app-id", "app-1"])
-            .output()
-            .expect("client add"));
+        binary::add_merchant(d);
         for (user, login) in [("alice", "+15550000001"), ("bob", "+15550000002")] {
             ok(walletd(d)
                 .args([
@@ -77,15 +63,7 @@ impl Wallet {
             .args(["admin", "user", "top-up", "alice", "500.00", "USD"])
             .output()
             .expect("top-up"));
-        let wallet_key = ok(walletd(d)
-            .args(["admin", "wallet-key", "show"])
-            .output()
-            .expect("wallet key"));
-        std::fs::write(d.join("wallet_public_key.pem"), wallet_key).expect("write wallet key");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = binary::free_port();
         let log = std::fs::File::create(d.join("server.log")).expect("log file");
         let mut serve = walletd(d);
         serve.arg("--config").arg(d.join("walletd.toml")).args([
@@ -98,11 +76,7 @@ impl Wallet {
         }
         let server = serve.stdout(Stdio::null()).stderr(log).spawn().expect("serve");
         let base_url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "walletd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        binary::wait_for_listener(port);
         Wallet {
             dir,
             base_url,

@@ -37,3 +37,36 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// Registers the merchant `acme` (mini program `app-1`) with a fresh key pair in `DATA_DIR/keys/`,
+/// and writes the wallet's public key to `DATA_DIR/wallet_public_key.pem`, as a merchant's
+/// developer would set up against a sandbox.
+pub fn add_merchant(data_dir: &Path) {
+    let keys = data_dir.join("keys");
+    ok(command(data_dir)
+        .args(["keys", "generate", "--out-dir"])
+        .arg(&keys)
+        .output()
+        .expect("keys"));
+    ok(command(data_dir)
+        .args(["admin", "client", "add", "--client-id", "acme", "--name", "Acme"])
+        .arg("--public-key")
+        .arg(keys.join("public_key.pem"))
+        .args(["--app-id", "app-1"])
+        .output()
+        .expect("client add"));
+    let wallet_key = ok(command(data_dir)
+        .args(["admin", "wallet-key", "show"])
+        .output()
+        .expect("wallet key"));
+    std::fs::write(data_dir.join("wallet_public_key.pem"), wallet_key).expect("write wallet key");
+}
+
+/// Waits (at most 30 s) until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_for_listener(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "walletd did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
