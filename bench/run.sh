@@ -45,7 +45,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends wrk >/dev/null
 fi
 
-work="$(mktemp -d /tmp/walletd-bench.XXXXXX)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/walletd-bench.XXXXXX")"  # removed on exit unless BENCH_KEEP=1
 pids=()
 pg_schema=""
 cleanup() {
