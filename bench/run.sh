@@ -3,7 +3,8 @@
 # (default target/release/walletd, or $CARGO_TARGET_DIR/release/walletd).
 #
 # What it does, in one run on one machine:
-#   1. `openssl speed -multi $(nproc) rsa2048`: the RSA-2048 signing ceiling (every answer is signed).
+#   1. `openssl speed -multi $(nproc) rsa2048` just before and just after the pay run: the RSA-2048
+#      signing ceiling (every answer is signed), averaged.
 #   2. A fresh SQLite wallet (`walletd bench setup`: a merchant with a daily limit, a payer, paid
 #      payments for the refund and inquiry runs) served by `walletd serve`.
 #   3. wrk, pre-signed requests (`walletd bench presign`, a distinct paymentRequestId each):
@@ -112,10 +113,10 @@ drive() {
 echo "walletd load bench: $bin, $(nproc) cores, ${seconds}s runs, $connections connections, $threads wrk threads"
 echo "machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1); load now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "== RSA-2048 signing ceiling (openssl speed -multi $(nproc))"
-speed="$(openssl speed -seconds "$speed_secs" -multi "$(nproc)" rsa2048 2>/dev/null | grep -E '^rsa +2048' | tail -n 1)"
-ceiling="$(awk '{print $(NF-1)}' <<<"$speed")"
-record openssl_rsa2048_signs_per_s "$ceiling"
+# The machine's signing rate: RSA-2048 signs/s of `openssl speed` on every core.
+signing_ceiling() {
+  openssl speed -seconds "$speed_secs" -multi "$(nproc)" rsa2048 2>/dev/null | grep -E '^rsa +2048' | tail -n 1 | awk '{print $(NF-1)}'
+}
 
 echo "== SQLite, fresh wallet"
 data="$work/sqlite"
@@ -125,7 +126,17 @@ record core_confirm_per_s "$(field "$core" confirm_per_s)"
 start_node "$data" "$work/node.log"
 pid="$node_pid"; url="$node_url"
 
+# The ceiling is taken just before and just after the pay run and averaged: on a shared or
+# virtual machine the speed of the cores drifts over minutes, and the ratio must compare the two
+# at the same time.
+echo "== RSA-2048 signing ceiling (openssl speed -multi $(nproc)), then pay, then the ceiling again"
+ceiling_before="$(signing_ceiling)"
 drive pay "$url" pay "$connections" 0
+ceiling_after="$(signing_ceiling)"
+ceiling="$(awk -v a="$ceiling_before" -v b="$ceiling_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
+record openssl_rsa2048_signs_per_s_before "$ceiling_before"
+record openssl_rsa2048_signs_per_s_after "$ceiling_after"
+record openssl_rsa2048_signs_per_s "$ceiling"
 pay_rps="$(field "$last" rps)"
 record sqlite_pay_per_s "$pay_rps"
 record sqlite_pay_p99_ms_full_load "$(field "$last" p99_ms)"
