@@ -12,54 +12,15 @@
 
 use crate::error::CoreError;
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, Leg, TransferId};
+use crate::ledger::{self, AccountKind, Leg};
+pub use crate::model::captures::{Capture, CaptureCommand};
 use crate::payments::{
     check_client, close_authorization, enqueue_payment_notice, AuthClosure, Payment, PaymentStatus,
 };
 use crate::storage::Tx;
 use crate::wallet::{Context, Wallet};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
-
-/// One capture as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capture {
-    pub capture_id: String,
-    pub client_id: String,
-    pub capture_request_id: String,
-    pub payment_id: String,
-    /// 1 for the first capture of an authorization, 2 for the second, …
-    pub number: u32,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    /// This capture closed the authorization.
-    pub is_last: bool,
-    /// The post transfer that moved the money.
-    pub transfer_id: Option<TransferId>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Capture {
-    pub fn amount(&self) -> Amount {
-        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
-    }
-}
-
-/// A capture request, after the dialect checked its shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaptureCommand {
-    pub client_id: String,
-    /// v1 `partnerId`, when sent.
-    pub partner_id: Option<String>,
-    pub capture_request_id: String,
-    /// The authorization (its payment id).
-    pub payment_id: String,
-    /// `None`: everything still held.
-    pub amount: Option<Amount>,
-    /// `isLastCapture` (default true): release whatever this capture leaves.
-    pub is_last: bool,
-}
+use walletd_protocol::ResultCode;
 
 /// What a capture request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]

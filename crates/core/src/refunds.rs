@@ -3,73 +3,14 @@
 
 use crate::error::CoreError;
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
+use crate::ledger::{self, AccountKind, LedgerError, Leg};
+pub use crate::model::refunds::{Refund, RefundCommand, RefundRef, RefundStatus};
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
-use crate::payments::{check_client, find, Channel, PaymentRef, PaymentStatus};
+use crate::payments::{check_client, find, PaymentStatus};
 use crate::storage::Tx;
 use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
-
-/// Where a refund stands (inquiryRefund's `refundStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RefundStatus {
-    Processing,
-    Success,
-    Fail,
-}
-
-impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Processing => "PROCESSING",
-            RefundStatus::Success => "SUCCESS",
-            RefundStatus::Fail => "FAIL",
-        }
-    }
-}
-
-/// A refund as stored. Only successful refunds are stored; refused ones live in the idempotency
-/// record of their request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refund {
-    pub refund_id: String,
-    pub client_id: String,
-    pub refund_request_id: String,
-    pub payment_id: String,
-    pub payment_request_id: String,
-    pub channel: Channel,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    pub reason: Option<String>,
-    pub status: RefundStatus,
-    pub transfer_id: Option<TransferId>,
-    pub notify_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub refunded_at: Option<DateTime<Utc>>,
-}
-
-impl Refund {
-    pub fn amount(&self) -> Amount {
-        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
-    }
-}
-
-/// A request to refund (part of) a payment.
-#[derive(Debug, Clone)]
-pub struct RefundCommand {
-    pub client_id: String,
-    pub channel: Channel,
-    pub partner_id: Option<String>,
-    pub refund_request_id: String,
-    pub payment: PaymentRef,
-    pub amount: Amount,
-    pub reason: Option<String>,
-    /// Where to report the refund (AlphaPay sends refund notifications; the Mini Program does not).
-    pub notify_url: Option<String>,
-}
+use walletd_protocol::ResultCode;
 
 impl RefundCommand {
     /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
@@ -102,13 +43,6 @@ pub enum RefundOutcome {
         message: String,
         refund: Refund,
     },
-}
-
-/// Which refund a request means: `refund_id` wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RefundRef {
-    pub refund_id: Option<String>,
-    pub refund_request_id: Option<String>,
 }
 
 pub(crate) fn refund(
