@@ -10,6 +10,7 @@
 //! Idempotency on `(client, captureRequestId)`; only successful captures are stored, a refusal
 //! lives in the idempotency record like a refused refund.
 
+use crate::context::Context;
 use crate::error::CoreError;
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
 use crate::ledger::{self, AccountKind, Leg};
@@ -18,7 +19,6 @@ use crate::payments::{
     check_client, close_authorization, enqueue_payment_notice, AuthClosure, Payment, PaymentStatus,
 };
 use crate::storage::Tx;
-use crate::wallet::{Context, Wallet};
 use chrono::{DateTime, Utc};
 use walletd_protocol::ResultCode;
 
@@ -307,22 +307,4 @@ fn evaluate(
         });
     }
     Ok(CaptureOutcome::Captured { capture, payment })
-}
-
-impl Wallet {
-    /// capture: takes (part of) what an authorization holds.
-    pub async fn capture(&self, cmd: CaptureCommand) -> Result<CaptureOutcome, CoreError> {
-        self.write(move |ctx, tx| capture(ctx, tx, &cmd)).await
-    }
-
-    /// The captures of one authorization, oldest first.
-    pub async fn captures_of(&self, payment_id: &str) -> Result<Vec<Capture>, CoreError> {
-        let id = payment_id.to_owned();
-        self.read(move |_, tx| {
-            let mut captures = tx.list_captures(&id)?;
-            captures.sort_by_key(|c| c.number);
-            Ok(captures)
-        })
-        .await
-    }
 }

@@ -44,3 +44,13 @@ impl CoreError {
         }
     }
 }
+
+/// A refusal found while evaluating a request.
+pub(crate) type Refusal = (ResultCode, String);
+
+pub(crate) fn refuse<T>(
+    code: ResultCode,
+    message: impl Into<String>,
+) -> Result<Result<T, Refusal>, CoreError> {
+    Ok(Err((code, message.into())))
+}

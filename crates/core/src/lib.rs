@@ -7,6 +7,7 @@
 // ---- agent grants: ISVs acting for merchants ----
 pub mod agent;
 pub mod clock;
+pub mod context;
 pub mod error;
 pub mod idempotency;
 pub mod ledger;

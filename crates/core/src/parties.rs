@@ -30,3 +30,9 @@ pub fn check_limits(limits: Limits, amount: Amount, spent_today_minor: i64) -> O
     }
     None
 }
+
+/// The one answer for a user id that names nobody — and for a named payer who gave this client
+/// no grant, so that a merchant learns nothing about users who did not grant it anything.
+pub(crate) fn unknown_user_message(user_id: &str) -> String {
+    format!("user {user_id} does not exist")
+}

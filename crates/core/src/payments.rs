@@ -7,16 +7,17 @@
 //! voids it (FAIL or CANCELLED).
 //! Every final state writes its notification to the outbox in the same transaction.
 
-use crate::error::{CoreError, StoreError};
+use crate::context::Context;
+use crate::error::{refuse, CoreError, Refusal, StoreError};
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
 use crate::ledger::{self, AccountKind, LedgerError, Leg};
 pub use crate::model::payments::{
     AuthClosure, Channel, PayCommand, PayFactors, Payment, PaymentRef, PaymentStatus, Scenario,
 };
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::parties::unknown_user_message;
 use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
 use crate::storage::{DailyParty, Tx};
-use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
 use walletd_protocol::{Amount, ResultCode};
 
@@ -73,13 +74,6 @@ pub enum PayOutcome {
     /// `isPaymentEvaluation`: the payment would succeed (answer S without a payment id). A
     /// payment that would fail is [`PayOutcome::Rejected`] with the code it would get.
     Evaluated,
-}
-
-/// A refusal found while evaluating a request.
-pub(crate) type Refusal = (ResultCode, String);
-
-fn refuse<T>(code: ResultCode, message: impl Into<String>) -> Result<Result<T, Refusal>, CoreError> {
-    Ok(Err((code, message.into())))
 }
 
 /// Checks the v1 `partnerId` / v2 `appId` and the client's status.
@@ -156,33 +150,6 @@ fn check_client_limits(
             format!("the amount exceeds the merchant's daily limit of {limit_minor} minor units"),
         ),
         None => Ok(Ok(())),
-    }
-}
-
-/// Reserved amounts that force an outcome, honoured only in sandbox mode (README "Sandbox").
-pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
-    match value_minor {
-        9901 => Some((
-            ResultCode::RiskReject,
-            "Sandbox: amount 9901 always ends in RISK_REJECT",
-        )),
-        9902 => Some((
-            ResultCode::UserStatusAbnormal,
-            "Sandbox: amount 9902 always ends in USER_STATUS_ABNORMAL",
-        )),
-        9903 => Some((
-            ResultCode::UnknownException,
-            "Sandbox: amount 9903 answers U; the payment exists, inquire",
-        )),
-        9904 => Some((
-            ResultCode::UserBalanceNotEnough,
-            "Sandbox: amount 9904 always ends in USER_BALANCE_NOT_ENOUGH",
-        )),
-        9905 => Some((
-            ResultCode::PaymentInProcess,
-            "Sandbox: amount 9905 answers U/PAYMENT_IN_PROCESS; inquire",
-        )),
-        _ => None,
     }
 }
 
@@ -340,7 +307,7 @@ fn check_merchant_side(
         None => now + Duration::seconds(ctx.config.payment_expiry_secs),
     };
     let sandbox = if ctx.config.sandbox {
-        sandbox_outcome(amount.value_minor())
+        crate::sandbox::pay_outcome(amount.value_minor())
     } else {
         None
     };
@@ -550,12 +517,6 @@ fn evaluate_pay(
         return Ok(Ok(PayOutcome::Succeeded(payment)));
     }
     Ok(Ok(PayOutcome::Accepted(payment)))
-}
-
-/// The one answer for a user id that names nobody — and for a named payer who gave this client
-/// no grant, so that a merchant learns nothing about users who did not grant it anything.
-pub(crate) fn unknown_user_message(user_id: &str) -> String {
-    format!("user {user_id} does not exist")
 }
 
 /// Checks that `user_id` exists, is active and stays within their limits with `amount`.

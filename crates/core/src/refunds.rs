@@ -1,6 +1,7 @@
 //! Refunds: partial and repeated, never more in total than was paid, paid from the merchant's
 //! settlement balance back to the payer's wallet.
 
+use crate::context::Context;
 use crate::error::CoreError;
 use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
 use crate::ledger::{self, AccountKind, LedgerError, Leg};
@@ -8,7 +9,6 @@ pub use crate::model::refunds::{Refund, RefundCommand, RefundRef, RefundStatus};
 use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::payments::{check_client, find, PaymentStatus};
 use crate::storage::Tx;
-use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
 use walletd_protocol::ResultCode;
 
