@@ -8,8 +8,8 @@
 //! a revocation stops the token at once on every node.
 
 pub use crate::model::agent::{AgentApi, AgentGrant};
+use crate::model::parties::{Client, PartyStatus};
 use crate::oauth::hash_secret;
-use crate::parties::{Client, PartyStatus};
 use crate::storage::Tx;
 use crate::CoreError;
 use chrono::{DateTime, Utc};

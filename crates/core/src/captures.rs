@@ -12,12 +12,13 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
-use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, Leg};
+use crate::idempotency::fingerprint;
+use crate::ledger::{self, Leg};
 pub use crate::model::captures::{Capture, CaptureCommand};
-use crate::payments::{
-    check_client, close_authorization, enqueue_payment_notice, AuthClosure, Payment, PaymentStatus,
-};
+use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::model::ledger::AccountKind;
+use crate::model::payments::{AuthClosure, Payment, PaymentStatus};
+use crate::payments::{check_client, close_authorization, enqueue_payment_notice};
 use crate::storage::Tx;
 use chrono::{DateTime, Utc};
 use walletd_protocol::ResultCode;

@@ -32,9 +32,9 @@ mod tests {
 /// idempotency records would stop matching their retries after an upgrade.
 #[cfg(test)]
 mod pinned_fingerprints {
-    use crate::captures::CaptureCommand;
-    use crate::payments::{Channel, PayCommand, PayFactors, PaymentRef, Scenario};
-    use crate::refunds::RefundCommand;
+    use crate::model::captures::CaptureCommand;
+    use crate::model::payments::{Channel, PayCommand, PayFactors, PaymentRef, Scenario};
+    use crate::model::refunds::RefundCommand;
     use walletd_protocol::{Amount, Currency};
 
     fn usd(minor: i64) -> Amount {

@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::error::CoreError;
 use crate::error::Refusal;
 pub use crate::model::oauth::{AuthCode, Grant, PaymentCode, Scope, TokenRecord};
-use crate::parties::{Client, PartyStatus, User};
+use crate::model::parties::{Client, PartyStatus, User};
 use crate::storage::Tx;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};

@@ -4,9 +4,9 @@
 
 use crate::error::CoreError;
 pub use crate::model::operators::{AuditEntry, Operator, PaymentSearch};
-use crate::outbox::OutboxStatus;
-use crate::parties::PartyStatus;
-use crate::payments::Payment;
+use crate::model::outbox::OutboxStatus;
+use crate::model::parties::PartyStatus;
+use crate::model::payments::Payment;
 use crate::storage::Tx;
 use chrono::{DateTime, Utc};
 

@@ -9,14 +9,17 @@
 
 use crate::context::Context;
 use crate::error::{refuse, CoreError, Refusal, StoreError};
-use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, LedgerError, Leg};
+use crate::idempotency::fingerprint;
+use crate::ledger::{self, LedgerError, Leg};
+use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::model::ledger::AccountKind;
+use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::model::parties::{Client, PartyStatus};
 pub use crate::model::payments::{
     AuthClosure, Channel, PayCommand, PayFactors, Payment, PaymentRef, PaymentStatus, Scenario,
 };
-use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::parties::unknown_user_message;
-use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
+use crate::parties::{check_limits, LimitBreach};
 use crate::storage::{DailyParty, Tx};
 use chrono::{DateTime, Duration, Utc};
 use walletd_protocol::{Amount, ResultCode};
@@ -327,7 +330,7 @@ fn check_merchant_side(
 struct Payer {
     user_id: Option<String>,
     /// The payment code to spend once the payment is made.
-    payment_code: Option<crate::oauth::PaymentCode>,
+    payment_code: Option<crate::model::oauth::PaymentCode>,
 }
 
 /// Finds the payer of a request: the named `customerId` (cashier), the user behind the access

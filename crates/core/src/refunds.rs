@@ -3,11 +3,14 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
-use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, LedgerError, Leg};
+use crate::idempotency::fingerprint;
+use crate::ledger::{self, LedgerError, Leg};
+use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::model::ledger::AccountKind;
+use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::model::payments::PaymentStatus;
 pub use crate::model::refunds::{Refund, RefundCommand, RefundRef, RefundStatus};
-use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
-use crate::payments::{check_client, find, PaymentStatus};
+use crate::payments::{check_client, find};
 use crate::storage::Tx;
 use chrono::{DateTime, Duration, Utc};
 use walletd_protocol::ResultCode;

@@ -8,7 +8,7 @@
 //! and their voids move no posted money and are not settlement. Only that day's transfers are read
 //! (through the `transfers_created` index), a page at a time; never all of history.
 
-use crate::ledger::{Account, AccountId, AccountKind, Transfer, TransferId, TransferKind};
+use crate::model::ledger::{Account, AccountId, AccountKind, Transfer, TransferId, TransferKind};
 use crate::storage::Tx;
 use crate::{CoreError, Wallet};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -273,8 +273,8 @@ pub struct LiveFigures {
 
 /// Reads [`LiveFigures`].
 pub async fn live_figures(wallet: &Wallet, cap: u32) -> Result<LiveFigures, CoreError> {
-    use crate::outbox::OutboxStatus;
-    use crate::payments::PaymentStatus;
+    use crate::model::outbox::OutboxStatus;
+    use crate::model::payments::PaymentStatus;
     wallet
         .read(move |_, tx| {
             let mut figures = LiveFigures::default();
@@ -306,7 +306,7 @@ pub async fn latest_refunds(
     wallet: &Wallet,
     client_id: Option<&str>,
     limit: u32,
-) -> Result<Vec<crate::refunds::Refund>, CoreError> {
+) -> Result<Vec<crate::model::refunds::Refund>, CoreError> {
     let client = client_id.map(str::to_owned);
     wallet
         .read(move |_, tx| Ok(tx.list_refunds(client.as_deref(), limit)?))

@@ -1,7 +1,7 @@
 //! The store: a video/TV store's orders, cart, credit and API keys (the WS.WebTV `api.php`
 //! dialect, docs/store-api.md), kept on the wallet's own books.
 //!
-//! A store is a merchant [`Client`](crate::parties::Client) with a [`StoreConfig`] (its one
+//! A store is a merchant [`Client`](crate::model::parties::Client) with a [`StoreConfig`] (its one
 //! currency, its minimum purchase) and [`StoreKey`]s (key id + shared secret). The store names its
 //! users by a number (`iq`); the first time it writes something for a number, a wallet user is
 //! created for it (or an operator links an existing one first, [`Wallet::store_link_user`]).
@@ -30,13 +30,15 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
-use crate::ledger::{self, AccountKind, LedgerError, Leg};
+use crate::ledger::{self, LedgerError, Leg};
+use crate::model::ledger::AccountKind;
+use crate::model::parties::{PartyStatus, User};
+use crate::model::payments::{Payment, PaymentStatus};
 pub use crate::model::store::{
     CartLine, OrderLine, OrderPayment, OrderPaymentSource, OrderPaymentStatus, OrderStatus, StoreConfig,
     StoreKey, StoreKeyMode, StoreOrder, StoreProduct, StoreUser,
 };
-use crate::parties::{PartyStatus, User};
-use crate::payments::{self, ApprovalOutcome, Payment, PaymentStatus};
+use crate::payments::{self, ApprovalOutcome};
 use crate::storage::Tx;
 use chrono::{DateTime, Utc};
 use walletd_protocol::{Amount, Currency, ResultCode};

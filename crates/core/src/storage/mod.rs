@@ -19,12 +19,12 @@ pub mod dump;
 pub mod postgres;
 
 use crate::error::{CoreError, StoreError};
-use crate::idempotency::IdempotencyRecord;
-use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId};
-use crate::outbox::OutboxEntry;
-use crate::parties::{Client, User};
-use crate::payments::Payment;
-use crate::refunds::Refund;
+use crate::model::idempotency::IdempotencyRecord;
+use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId};
+use crate::model::outbox::OutboxEntry;
+use crate::model::parties::{Client, User};
+use crate::model::payments::Payment;
+use crate::model::refunds::Refund;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::any::Any;
 use walletd_protocol::Currency;
@@ -179,78 +179,89 @@ pub trait Tx {
 
     // ---- store API: store settings, keys, products, users with carts, orders ----
     /// Inserts or replaces the settings of `config.client_id`.
-    fn put_store_config(&mut self, config: &crate::store::StoreConfig) -> Result<(), StoreError>;
-    fn get_store_config(&mut self, client_id: &str) -> Result<Option<crate::store::StoreConfig>, StoreError>;
+    fn put_store_config(&mut self, config: &crate::model::store::StoreConfig) -> Result<(), StoreError>;
+    fn get_store_config(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<crate::model::store::StoreConfig>, StoreError>;
     /// Fails with [`StoreError::Duplicate`] if the key id is taken.
-    fn insert_store_key(&mut self, key: &crate::store::StoreKey) -> Result<(), StoreError>;
-    fn update_store_key(&mut self, key: &crate::store::StoreKey) -> Result<(), StoreError>;
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::store::StoreKey>, StoreError>;
+    fn insert_store_key(&mut self, key: &crate::model::store::StoreKey) -> Result<(), StoreError>;
+    fn update_store_key(&mut self, key: &crate::model::store::StoreKey) -> Result<(), StoreError>;
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StoreError>;
     /// Keys of one client (or all), oldest first.
-    fn list_store_keys(&mut self, client_id: Option<&str>)
-        -> Result<Vec<crate::store::StoreKey>, StoreError>;
+    fn list_store_keys(
+        &mut self,
+        client_id: Option<&str>,
+    ) -> Result<Vec<crate::model::store::StoreKey>, StoreError>;
     /// Stores a product (its `product_id` is ignored) and returns it with the id it got.
     fn insert_store_product(
         &mut self,
-        product: &crate::store::StoreProduct,
-    ) -> Result<crate::store::StoreProduct, StoreError>;
+        product: &crate::model::store::StoreProduct,
+    ) -> Result<crate::model::store::StoreProduct, StoreError>;
     fn get_store_product(
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::store::StoreProduct>, StoreError>;
-    fn list_store_products(&mut self, client_id: &str)
-        -> Result<Vec<crate::store::StoreProduct>, StoreError>;
+    ) -> Result<Option<crate::model::store::StoreProduct>, StoreError>;
+    fn list_store_products(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Vec<crate::model::store::StoreProduct>, StoreError>;
     /// Inserts or replaces the store user `(client_id, iq)`.
-    fn put_store_user(&mut self, user: &crate::store::StoreUser) -> Result<(), StoreError>;
+    fn put_store_user(&mut self, user: &crate::model::store::StoreUser) -> Result<(), StoreError>;
     fn get_store_user(
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::store::StoreUser>, StoreError>;
-    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<crate::store::StoreUser>, StoreError>;
+    ) -> Result<Option<crate::model::store::StoreUser>, StoreError>;
+    fn list_store_users(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Vec<crate::model::store::StoreUser>, StoreError>;
     /// Stores an order (its `order_id` is ignored) and returns it with the id it got. At most one
     /// current order per store user: a second fails with [`StoreError::Duplicate`].
     fn insert_store_order(
         &mut self,
-        order: &crate::store::StoreOrder,
-    ) -> Result<crate::store::StoreOrder, StoreError>;
-    fn update_store_order(&mut self, order: &crate::store::StoreOrder) -> Result<(), StoreError>;
+        order: &crate::model::store::StoreOrder,
+    ) -> Result<crate::model::store::StoreOrder, StoreError>;
+    fn update_store_order(&mut self, order: &crate::model::store::StoreOrder) -> Result<(), StoreError>;
     fn get_store_order(
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::store::StoreOrder>, StoreError>;
+    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError>;
     /// The user's order with status current, if any.
     fn find_current_store_order(
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::store::StoreOrder>, StoreError>;
+    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError>;
     /// The user's orders, newest first, at most `limit`.
     fn list_store_orders(
         &mut self,
         client_id: &str,
         iq: i64,
         limit: u32,
-    ) -> Result<Vec<crate::store::StoreOrder>, StoreError>;
+    ) -> Result<Vec<crate::model::store::StoreOrder>, StoreError>;
 
     // ---- OAuth, payment codes and captures ----
     // Codes and tokens are looked up by their SHA-256 (`crate::oauth::hash_secret`). A `get`/`find`
     // in a write transaction locks the row where the backend has row locks, so a code or a refresh
     // token can be spent only once even by two nodes at the same moment.
-    fn insert_auth_code(&mut self, code: &crate::oauth::AuthCode) -> Result<(), StoreError>;
-    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::AuthCode>, StoreError>;
-    fn update_auth_code(&mut self, code: &crate::oauth::AuthCode) -> Result<(), StoreError>;
-    fn insert_token(&mut self, token: &crate::oauth::TokenRecord) -> Result<(), StoreError>;
-    fn update_token(&mut self, token: &crate::oauth::TokenRecord) -> Result<(), StoreError>;
+    fn insert_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StoreError>;
+    fn get_auth_code(&mut self, code_hash: &str)
+        -> Result<Option<crate::model::oauth::AuthCode>, StoreError>;
+    fn update_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StoreError>;
+    fn insert_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StoreError>;
+    fn update_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StoreError>;
     fn find_token_by_access(
         &mut self,
         access_hash: &str,
-    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError>;
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError>;
     fn find_token_by_refresh(
         &mut self,
         refresh_hash: &str,
-    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError>;
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError>;
     /// The newest token pairs `user_id` granted `client_id`, newest first, at most `limit` (an
     /// index range: the cost does not grow with the pairs refreshes left behind).
     fn list_newest_tokens_of_user(
@@ -258,59 +269,69 @@ pub trait Tx {
         user_id: &str,
         client_id: &str,
         limit: u32,
-    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError>;
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError>;
     /// Every token pair `user_id` granted (to `client_id` only, if given), in creation order.
     fn list_tokens_of_user(
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError>;
-    fn insert_payment_code(&mut self, code: &crate::oauth::PaymentCode) -> Result<(), StoreError>;
-    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::PaymentCode>, StoreError>;
-    fn update_payment_code(&mut self, code: &crate::oauth::PaymentCode) -> Result<(), StoreError>;
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError>;
+    fn insert_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StoreError>;
+    fn get_payment_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::PaymentCode>, StoreError>;
+    fn update_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StoreError>;
     /// Deletes at most `limit` auth codes and at most `limit` payment codes that expired before
     /// `before`; returns how many rows went.
     fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError>;
     /// Fails with [`StoreError::Duplicate`] if the capture id or `(client, captureRequestId)` is taken.
-    fn insert_capture(&mut self, capture: &crate::captures::Capture) -> Result<(), StoreError>;
-    fn get_capture(&mut self, capture_id: &str) -> Result<Option<crate::captures::Capture>, StoreError>;
+    fn insert_capture(&mut self, capture: &crate::model::captures::Capture) -> Result<(), StoreError>;
+    fn get_capture(
+        &mut self,
+        capture_id: &str,
+    ) -> Result<Option<crate::model::captures::Capture>, StoreError>;
     /// The captures of one payment, oldest first.
-    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<crate::captures::Capture>, StoreError>;
+    fn list_captures(&mut self, payment_id: &str)
+        -> Result<Vec<crate::model::captures::Capture>, StoreError>;
 
     // ---- agent grants: an ISV client acting for a merchant client (tokens only as SHA-256) ----
     /// Fails with [`StoreError::Duplicate`] if the grant id or token hash is taken.
-    fn insert_agent_grant(&mut self, grant: &crate::agent::AgentGrant) -> Result<(), StoreError>;
-    fn update_agent_grant(&mut self, grant: &crate::agent::AgentGrant) -> Result<(), StoreError>;
-    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<crate::agent::AgentGrant>, StoreError>;
+    fn insert_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StoreError>;
+    fn update_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StoreError>;
+    fn get_agent_grant(
+        &mut self,
+        grant_id: &str,
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError>;
     fn find_agent_grant_by_token(
         &mut self,
         token_hash: &str,
-    ) -> Result<Option<crate::agent::AgentGrant>, StoreError>;
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError>;
     /// The newest grants first, at most `limit`.
-    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError>;
+    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StoreError>;
     // ---- operator console: operators, the audit log and the console's look-ups ----
     /// Fails with [`StoreError::Duplicate`] if the name is taken.
-    fn insert_operator(&mut self, operator: &crate::operators::Operator) -> Result<(), StoreError>;
-    fn update_operator(&mut self, operator: &crate::operators::Operator) -> Result<(), StoreError>;
+    fn insert_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StoreError>;
+    fn update_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StoreError>;
     /// In a write transaction the row is locked where the backend has row locks.
-    fn get_operator(&mut self, name: &str) -> Result<Option<crate::operators::Operator>, StoreError>;
-    fn list_operators(&mut self) -> Result<Vec<crate::operators::Operator>, StoreError>;
+    fn get_operator(&mut self, name: &str) -> Result<Option<crate::model::operators::Operator>, StoreError>;
+    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StoreError>;
     /// True if an operator of that name was there.
     fn delete_operator(&mut self, name: &str) -> Result<bool, StoreError>;
     /// Appends to the audit log; returns the entry's id.
-    fn insert_audit(&mut self, entry: &crate::operators::AuditEntry) -> Result<i64, StoreError>;
+    fn insert_audit(&mut self, entry: &crate::model::operators::AuditEntry) -> Result<i64, StoreError>;
     /// Audit entries newest first, with id below `before` if given, at most `limit`.
     fn list_audit(
         &mut self,
         before: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<crate::operators::AuditEntry>, StoreError>;
+    ) -> Result<Vec<crate::model::operators::AuditEntry>, StoreError>;
     /// Payments matching `search` (its `payment_id` is ignored), newest first on
     /// `(created_at, payment_id)`, after the keyset `search.before`, at most `limit`. Served by an
     /// index on each filter column followed by `(created_at, payment_id)`.
     fn search_payments(
         &mut self,
-        search: &crate::operators::PaymentSearch,
+        search: &crate::model::operators::PaymentSearch,
         limit: u32,
     ) -> Result<Vec<Payment>, StoreError>;
     /// The refunds of one payment, oldest first, at most `limit`.

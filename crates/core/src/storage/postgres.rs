@@ -27,12 +27,12 @@
 use super::dump::{DumpLine, DumpSummary, DUMP_FORMAT};
 use super::{Access, DailyParty, Job, JobReply, Store, Tx};
 use crate::error::{CoreError, StoreError};
-use crate::idempotency::{IdempotencyRecord, StoredOutcome};
-use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
-use crate::outbox::OutboxEntry;
-use crate::parties::{Client, User};
-use crate::payments::Payment;
-use crate::refunds::Refund;
+use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
+use crate::model::outbox::OutboxEntry;
+use crate::model::parties::{Client, User};
+use crate::model::payments::Payment;
+use crate::model::refunds::Refund;
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{IsolationLevel, NoTls, Row, Statement};
@@ -1435,7 +1435,7 @@ impl Tx for PgTx<'_> {
 
     // ---- OAuth, payment codes and captures ----
 
-    fn insert_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
+    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1443,7 +1443,10 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "auth code")
     }
 
-    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::AuthCode>, StoreError> {
+    fn get_auth_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::AuthCode>, StoreError> {
         let sql = format!(
             "SELECT doc FROM oauth_codes WHERE code_hash = $1{}",
             self.lock_clause()
@@ -1451,7 +1454,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&code_hash])
     }
 
-    fn update_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
+    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE oauth_codes SET expires_at = $2, doc = $3 WHERE code_hash = $1",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1459,7 +1462,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "auth code")
     }
 
-    fn insert_token(&mut self, t: &crate::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -1476,7 +1479,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "token")
     }
 
-    fn update_token(&mut self, t: &crate::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE oauth_tokens SET doc = $2 WHERE token_id = $1",
             &[&t.token_id, &to_doc(t)?],
@@ -1487,7 +1490,7 @@ impl Tx for PgTx<'_> {
     fn find_token_by_access(
         &mut self,
         access_hash: &str,
-    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
         let sql = format!(
             "SELECT doc FROM oauth_tokens WHERE access_hash = $1{}",
             self.lock_clause()
@@ -1498,7 +1501,7 @@ impl Tx for PgTx<'_> {
     fn find_token_by_refresh(
         &mut self,
         refresh_hash: &str,
-    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
         let sql = format!(
             "SELECT doc FROM oauth_tokens WHERE refresh_hash = $1{}",
             self.lock_clause()
@@ -1511,7 +1514,7 @@ impl Tx for PgTx<'_> {
         user_id: &str,
         client_id: &str,
         n: u32,
-    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
         self.many_docs(
             "SELECT doc FROM oauth_tokens WHERE user_id = $1 AND client_id = $2 ORDER BY created_at DESC, token_id DESC LIMIT $3",
             &[&user_id, &client_id, &limit(n)],
@@ -1522,7 +1525,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
         let lock = self.lock_clause();
         match client_id {
             Some(c) => self.many_docs(
@@ -1538,7 +1541,7 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    fn insert_payment_code(&mut self, c: &crate::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1546,7 +1549,10 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "payment code")
     }
 
-    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::PaymentCode>, StoreError> {
+    fn get_payment_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::PaymentCode>, StoreError> {
         let sql = format!(
             "SELECT doc FROM payment_codes WHERE code_hash = $1{}",
             self.lock_clause()
@@ -1554,7 +1560,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&code_hash])
     }
 
-    fn update_payment_code(&mut self, c: &crate::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE payment_codes SET expires_at = $2, doc = $3 WHERE code_hash = $1",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1577,7 +1583,7 @@ impl Tx for PgTx<'_> {
         Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
 
-    fn insert_capture(&mut self, c: &crate::captures::Capture) -> Result<(), StoreError> {
+    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -1599,18 +1605,24 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn get_capture(&mut self, capture_id: &str) -> Result<Option<crate::captures::Capture>, StoreError> {
+    fn get_capture(
+        &mut self,
+        capture_id: &str,
+    ) -> Result<Option<crate::model::captures::Capture>, StoreError> {
         self.one_doc("SELECT doc FROM captures WHERE capture_id = $1", &[&capture_id])
     }
 
-    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<crate::captures::Capture>, StoreError> {
+    fn list_captures(
+        &mut self,
+        payment_id: &str,
+    ) -> Result<Vec<crate::model::captures::Capture>, StoreError> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = $1 ORDER BY created_at, capture_id",
             &[&payment_id],
         )
     }
 
-    fn insert_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -1626,7 +1638,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "agent grant")
     }
 
-    fn update_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE agent_grants SET doc = $2 WHERE grant_id = $1",
             &[&g.grant_id, &to_doc(g)?],
@@ -1634,7 +1646,10 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "agent grant")
     }
 
-    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+    fn get_agent_grant(
+        &mut self,
+        grant_id: &str,
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
         let sql = format!(
             "SELECT doc FROM agent_grants WHERE grant_id = $1{}",
             self.lock_clause()
@@ -1645,7 +1660,7 @@ impl Tx for PgTx<'_> {
     fn find_agent_grant_by_token(
         &mut self,
         token_hash: &str,
-    ) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
         let sql = format!(
             "SELECT doc FROM agent_grants WHERE token_hash = $1{}",
             self.lock_clause()
@@ -1653,7 +1668,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&token_hash])
     }
 
-    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError> {
+    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StoreError> {
         self.many_docs(
             "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT $1",
             &[&limit(n)],
@@ -1661,7 +1676,7 @@ impl Tx for PgTx<'_> {
     }
 
     // ---- operator console ----
-    fn insert_operator(&mut self, o: &crate::operators::Operator) -> Result<(), StoreError> {
+    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO operators (name, doc) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&o.name, &to_doc(o)?],
@@ -1669,7 +1684,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, &format!("operator {}", o.name))
     }
 
-    fn update_operator(&mut self, o: &crate::operators::Operator) -> Result<(), StoreError> {
+    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE operators SET doc = $2 WHERE name = $1",
             &[&o.name, &to_doc(o)?],
@@ -1677,13 +1692,13 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "operator")
     }
 
-    fn get_operator(&mut self, name: &str) -> Result<Option<crate::operators::Operator>, StoreError> {
+    fn get_operator(&mut self, name: &str) -> Result<Option<crate::model::operators::Operator>, StoreError> {
         // Locked in a write job: a sign-in counts its attempt on this row.
         let sql = format!("SELECT doc FROM operators WHERE name = $1{}", self.lock_clause());
         self.one_doc(&sql, &[&name])
     }
 
-    fn list_operators(&mut self) -> Result<Vec<crate::operators::Operator>, StoreError> {
+    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StoreError> {
         self.many_docs("SELECT doc FROM operators ORDER BY name", &[])
     }
 
@@ -1691,7 +1706,7 @@ impl Tx for PgTx<'_> {
         Ok(self.execute("DELETE FROM operators WHERE name = $1", &[&name])? > 0)
     }
 
-    fn insert_audit(&mut self, e: &crate::operators::AuditEntry) -> Result<i64, StoreError> {
+    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StoreError> {
         let rows = self.query(
             "INSERT INTO audit_log (at, operator, action, subject, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[&e.at, &e.operator, &e.action, &e.subject, &e.detail],
@@ -1706,14 +1721,14 @@ impl Tx for PgTx<'_> {
         &mut self,
         before: Option<i64>,
         n: u32,
-    ) -> Result<Vec<crate::operators::AuditEntry>, StoreError> {
+    ) -> Result<Vec<crate::model::operators::AuditEntry>, StoreError> {
         let rows = self.query(
             "SELECT id, at, operator, action, subject, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2",
             &[&before.unwrap_or(i64::MAX), &limit(n)],
         )?;
         rows.iter()
             .map(|r| {
-                Ok(crate::operators::AuditEntry {
+                Ok(crate::model::operators::AuditEntry {
                     id: r.try_get(0).map_err(corrupt)?,
                     at: r.try_get(1).map_err(corrupt)?,
                     operator: r.try_get(2).map_err(corrupt)?,
@@ -1727,7 +1742,7 @@ impl Tx for PgTx<'_> {
 
     fn search_payments(
         &mut self,
-        s: &crate::operators::PaymentSearch,
+        s: &crate::model::operators::PaymentSearch,
         n: u32,
     ) -> Result<Vec<Payment>, StoreError> {
         let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
@@ -1802,7 +1817,7 @@ impl Tx for PgTx<'_> {
 
     // ---- store API ----
 
-    fn put_store_config(&mut self, c: &crate::store::StoreConfig) -> Result<(), StoreError> {
+    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO store_configs (client_id, doc) VALUES ($1, $2) \
              ON CONFLICT (client_id) DO UPDATE SET doc = EXCLUDED.doc",
@@ -1811,14 +1826,17 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn get_store_config(&mut self, client_id: &str) -> Result<Option<crate::store::StoreConfig>, StoreError> {
+    fn get_store_config(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<crate::model::store::StoreConfig>, StoreError> {
         self.one_doc(
             "SELECT doc FROM store_configs WHERE client_id = $1",
             &[&client_id],
         )
     }
 
-    fn insert_store_key(&mut self, k: &crate::store::StoreKey) -> Result<(), StoreError> {
+    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
         let n = self.execute(
             "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             &[&k.key_id, &k.client_id, &k.created_at, &to_doc(k)?],
@@ -1826,7 +1844,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "store key")
     }
 
-    fn update_store_key(&mut self, k: &crate::store::StoreKey) -> Result<(), StoreError> {
+    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE store_keys SET doc = $2 WHERE key_id = $1",
             &[&k.key_id, &to_doc(k)?],
@@ -1834,7 +1852,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "store key")
     }
 
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::store::StoreKey>, StoreError> {
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StoreError> {
         let sql = format!(
             "SELECT doc FROM store_keys WHERE key_id = $1{}",
             self.lock_clause()
@@ -1845,7 +1863,7 @@ impl Tx for PgTx<'_> {
     fn list_store_keys(
         &mut self,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::store::StoreKey>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreKey>, StoreError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM store_keys WHERE client_id = $1 ORDER BY created_at, key_id",
@@ -1860,8 +1878,8 @@ impl Tx for PgTx<'_> {
 
     fn insert_store_product(
         &mut self,
-        p: &crate::store::StoreProduct,
-    ) -> Result<crate::store::StoreProduct, StoreError> {
+        p: &crate::model::store::StoreProduct,
+    ) -> Result<crate::model::store::StoreProduct, StoreError> {
         let rows = self.query(
             "INSERT INTO store_products (client_id, doc) VALUES ($1, '{}') RETURNING product_id",
             &[&p.client_id],
@@ -1885,7 +1903,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::store::StoreProduct>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreProduct>, StoreError> {
         self.one_doc(
             "SELECT doc FROM store_products WHERE client_id = $1 AND product_id = $2",
             &[&client_id, &product_id],
@@ -1895,14 +1913,14 @@ impl Tx for PgTx<'_> {
     fn list_store_products(
         &mut self,
         client_id: &str,
-    ) -> Result<Vec<crate::store::StoreProduct>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreProduct>, StoreError> {
         self.many_docs(
             "SELECT doc FROM store_products WHERE client_id = $1 ORDER BY product_id",
             &[&client_id],
         )
     }
 
-    fn put_store_user(&mut self, u: &crate::store::StoreUser) -> Result<(), StoreError> {
+    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (client_id, iq) DO UPDATE SET user_id = EXCLUDED.user_id, doc = EXCLUDED.doc",
@@ -1915,7 +1933,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::store::StoreUser>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreUser>, StoreError> {
         let sql = format!(
             "SELECT doc FROM store_users WHERE client_id = $1 AND iq = $2{}",
             self.lock_clause()
@@ -1923,7 +1941,10 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&client_id, &iq])
     }
 
-    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<crate::store::StoreUser>, StoreError> {
+    fn list_store_users(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Vec<crate::model::store::StoreUser>, StoreError> {
         self.many_docs(
             "SELECT doc FROM store_users WHERE client_id = $1 ORDER BY iq",
             &[&client_id],
@@ -1932,8 +1953,8 @@ impl Tx for PgTx<'_> {
 
     fn insert_store_order(
         &mut self,
-        o: &crate::store::StoreOrder,
-    ) -> Result<crate::store::StoreOrder, StoreError> {
+        o: &crate::model::store::StoreOrder,
+    ) -> Result<crate::model::store::StoreOrder, StoreError> {
         // The partial unique index allows one current order per store user; a second one is a
         // duplicate (another node placed it first), and the job is run again.
         let rows = self.query(
@@ -1953,7 +1974,7 @@ impl Tx for PgTx<'_> {
         Ok(stored)
     }
 
-    fn update_store_order(&mut self, o: &crate::store::StoreOrder) -> Result<(), StoreError> {
+    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StoreError> {
         let n = self.execute(
             "UPDATE store_orders SET status = $2, doc = $3 WHERE order_id = $1",
             &[&o.order_id, &o.status.as_str(), &to_doc(o)?],
@@ -1965,7 +1986,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
         let sql = format!(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND order_id = $2{}",
             self.lock_clause()
@@ -1977,7 +1998,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
         let sql = format!(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND iq = $2 AND status = 'current'{}",
             self.lock_clause()
@@ -1990,7 +2011,7 @@ impl Tx for PgTx<'_> {
         client_id: &str,
         iq: i64,
         n: u32,
-    ) -> Result<Vec<crate::store::StoreOrder>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreOrder>, StoreError> {
         self.many_docs(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND iq = $2 ORDER BY order_id DESC LIMIT $3",
             &[&client_id, &iq, &limit(n)],

@@ -8,12 +8,12 @@
 
 use super::{Access, DailyParty, Job, JobReply, Store, Tx};
 use crate::error::{CoreError, StoreError};
-use crate::idempotency::{IdempotencyRecord, StoredOutcome};
-use crate::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
-use crate::outbox::OutboxEntry;
-use crate::parties::{Client, User};
-use crate::payments::Payment;
-use crate::refunds::Refund;
+use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
+use crate::model::outbox::OutboxEntry;
+use crate::model::parties::{Client, User};
+use crate::model::payments::Payment;
+use crate::model::refunds::Refund;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
@@ -680,7 +680,7 @@ impl SqliteTx<'_> {
 /// The SQL and arguments of a console payment search: every filter is a column that leads an
 /// index followed by `(created_at, payment_id)`, so a page costs its rows, not the history.
 fn payment_search_sql(
-    s: &crate::operators::PaymentSearch,
+    s: &crate::model::operators::PaymentSearch,
     limit: u32,
 ) -> (String, Vec<rusqlite::types::Value>) {
     let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
@@ -1168,7 +1168,7 @@ impl Tx for SqliteTx<'_> {
 
     // ---- store API ----
 
-    fn put_store_config(&mut self, c: &crate::store::StoreConfig) -> Result<(), StoreError> {
+    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_configs (client_id, doc) VALUES (?1, ?2) \
@@ -1178,11 +1178,14 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn get_store_config(&mut self, client_id: &str) -> Result<Option<crate::store::StoreConfig>, StoreError> {
+    fn get_store_config(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<crate::model::store::StoreConfig>, StoreError> {
         self.one_doc("SELECT doc FROM store_configs WHERE client_id = ?1", [client_id])
     }
 
-    fn insert_store_key(&mut self, k: &crate::store::StoreKey) -> Result<(), StoreError> {
+    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)",
@@ -1191,7 +1194,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_store_key(&mut self, k: &crate::store::StoreKey) -> Result<(), StoreError> {
+    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE store_keys SET doc = ?2 WHERE key_id = ?1")?
@@ -1199,14 +1202,14 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "store key")
     }
 
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::store::StoreKey>, StoreError> {
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StoreError> {
         self.one_doc("SELECT doc FROM store_keys WHERE key_id = ?1", [key_id])
     }
 
     fn list_store_keys(
         &mut self,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::store::StoreKey>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreKey>, StoreError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM store_keys WHERE client_id = ?1 ORDER BY created_at, key_id",
@@ -1221,8 +1224,8 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_store_product(
         &mut self,
-        p: &crate::store::StoreProduct,
-    ) -> Result<crate::store::StoreProduct, StoreError> {
+        p: &crate::model::store::StoreProduct,
+    ) -> Result<crate::model::store::StoreProduct, StoreError> {
         self.conn
             .prepare_cached("INSERT INTO store_products (client_id, doc) VALUES (?1, '{}')")?
             .execute(params![p.client_id])?;
@@ -1240,7 +1243,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::store::StoreProduct>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreProduct>, StoreError> {
         self.one_doc(
             "SELECT doc FROM store_products WHERE client_id = ?1 AND product_id = ?2",
             params![client_id, product_id],
@@ -1250,14 +1253,14 @@ impl Tx for SqliteTx<'_> {
     fn list_store_products(
         &mut self,
         client_id: &str,
-    ) -> Result<Vec<crate::store::StoreProduct>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreProduct>, StoreError> {
         self.many_docs(
             "SELECT doc FROM store_products WHERE client_id = ?1 ORDER BY product_id",
             [client_id],
         )
     }
 
-    fn put_store_user(&mut self, u: &crate::store::StoreUser) -> Result<(), StoreError> {
+    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES (?1, ?2, ?3, ?4) \
@@ -1271,14 +1274,17 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::store::StoreUser>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreUser>, StoreError> {
         self.one_doc(
             "SELECT doc FROM store_users WHERE client_id = ?1 AND iq = ?2",
             params![client_id, iq],
         )
     }
 
-    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<crate::store::StoreUser>, StoreError> {
+    fn list_store_users(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Vec<crate::model::store::StoreUser>, StoreError> {
         self.many_docs(
             "SELECT doc FROM store_users WHERE client_id = ?1 ORDER BY iq",
             [client_id],
@@ -1287,8 +1293,8 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_store_order(
         &mut self,
-        o: &crate::store::StoreOrder,
-    ) -> Result<crate::store::StoreOrder, StoreError> {
+        o: &crate::model::store::StoreOrder,
+    ) -> Result<crate::model::store::StoreOrder, StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_orders (client_id, iq, status, doc) VALUES (?1, ?2, ?3, '{}')",
@@ -1300,7 +1306,7 @@ impl Tx for SqliteTx<'_> {
         Ok(stored)
     }
 
-    fn update_store_order(&mut self, o: &crate::store::StoreOrder) -> Result<(), StoreError> {
+    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE store_orders SET status = ?2, doc = ?3 WHERE order_id = ?1")?
@@ -1312,7 +1318,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
         self.one_doc(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND order_id = ?2",
             params![client_id, order_id],
@@ -1323,7 +1329,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
         self.one_doc(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 AND status = 'current'",
             params![client_id, iq],
@@ -1335,7 +1341,7 @@ impl Tx for SqliteTx<'_> {
         client_id: &str,
         iq: i64,
         limit: u32,
-    ) -> Result<Vec<crate::store::StoreOrder>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreOrder>, StoreError> {
         self.many_docs(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 ORDER BY order_id DESC LIMIT ?3",
             params![client_id, iq, limit],
@@ -1344,18 +1350,21 @@ impl Tx for SqliteTx<'_> {
 
     // ---- OAuth, payment codes and captures ----
 
-    fn insert_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
+    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
         Ok(())
     }
 
-    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::AuthCode>, StoreError> {
+    fn get_auth_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::AuthCode>, StoreError> {
         self.one_doc("SELECT doc FROM oauth_codes WHERE code_hash = ?1", [code_hash])
     }
 
-    fn update_auth_code(&mut self, c: &crate::oauth::AuthCode) -> Result<(), StoreError> {
+    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE oauth_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
@@ -1363,7 +1372,7 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "auth code")
     }
 
-    fn insert_token(&mut self, t: &crate::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
@@ -1381,7 +1390,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_token(&mut self, t: &crate::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE oauth_tokens SET doc = ?2 WHERE token_id = ?1")?
@@ -1392,7 +1401,7 @@ impl Tx for SqliteTx<'_> {
     fn find_token_by_access(
         &mut self,
         access_hash: &str,
-    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
         self.one_doc(
             "SELECT doc FROM oauth_tokens WHERE access_hash = ?1",
             [access_hash],
@@ -1402,7 +1411,7 @@ impl Tx for SqliteTx<'_> {
     fn find_token_by_refresh(
         &mut self,
         refresh_hash: &str,
-    ) -> Result<Option<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
         self.one_doc(
             "SELECT doc FROM oauth_tokens WHERE refresh_hash = ?1",
             [refresh_hash],
@@ -1414,7 +1423,7 @@ impl Tx for SqliteTx<'_> {
         user_id: &str,
         client_id: &str,
         limit: u32,
-    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
         self.many_docs(
             "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at DESC, token_id DESC LIMIT ?3",
             params![user_id, client_id, limit],
@@ -1425,7 +1434,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at, token_id",
@@ -1438,18 +1447,21 @@ impl Tx for SqliteTx<'_> {
         }
     }
 
-    fn insert_payment_code(&mut self, c: &crate::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
         Ok(())
     }
 
-    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<crate::oauth::PaymentCode>, StoreError> {
+    fn get_payment_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::PaymentCode>, StoreError> {
         self.one_doc("SELECT doc FROM payment_codes WHERE code_hash = ?1", [code_hash])
     }
 
-    fn update_payment_code(&mut self, c: &crate::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE payment_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
@@ -1471,7 +1483,7 @@ impl Tx for SqliteTx<'_> {
         Ok(n)
     }
 
-    fn insert_capture(&mut self, c: &crate::captures::Capture) -> Result<(), StoreError> {
+    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
@@ -1488,18 +1500,24 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn get_capture(&mut self, capture_id: &str) -> Result<Option<crate::captures::Capture>, StoreError> {
+    fn get_capture(
+        &mut self,
+        capture_id: &str,
+    ) -> Result<Option<crate::model::captures::Capture>, StoreError> {
         self.one_doc("SELECT doc FROM captures WHERE capture_id = ?1", [capture_id])
     }
 
-    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<crate::captures::Capture>, StoreError> {
+    fn list_captures(
+        &mut self,
+        payment_id: &str,
+    ) -> Result<Vec<crate::model::captures::Capture>, StoreError> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = ?1 ORDER BY created_at, capture_id",
             [payment_id],
         )
     }
 
-    fn insert_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
@@ -1516,7 +1534,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_agent_grant(&mut self, g: &crate::agent::AgentGrant) -> Result<(), StoreError> {
+    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE agent_grants SET doc = ?2 WHERE grant_id = ?1")?
@@ -1524,18 +1542,21 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "agent grant")
     }
 
-    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+    fn get_agent_grant(
+        &mut self,
+        grant_id: &str,
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
         self.one_doc("SELECT doc FROM agent_grants WHERE grant_id = ?1", [grant_id])
     }
 
     fn find_agent_grant_by_token(
         &mut self,
         token_hash: &str,
-    ) -> Result<Option<crate::agent::AgentGrant>, StoreError> {
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
         self.one_doc("SELECT doc FROM agent_grants WHERE token_hash = ?1", [token_hash])
     }
 
-    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::agent::AgentGrant>, StoreError> {
+    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StoreError> {
         self.many_docs(
             "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT ?1",
             [limit],
@@ -1543,14 +1564,14 @@ impl Tx for SqliteTx<'_> {
     }
 
     // ---- operator console ----
-    fn insert_operator(&mut self, o: &crate::operators::Operator) -> Result<(), StoreError> {
+    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO operators (name, doc) VALUES (?1, ?2)")?
             .execute(params![o.name, to_doc(o)?])?;
         Ok(())
     }
 
-    fn update_operator(&mut self, o: &crate::operators::Operator) -> Result<(), StoreError> {
+    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
         let n = self
             .conn
             .prepare_cached("UPDATE operators SET doc = ?2 WHERE name = ?1")?
@@ -1558,11 +1579,11 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "operator")
     }
 
-    fn get_operator(&mut self, name: &str) -> Result<Option<crate::operators::Operator>, StoreError> {
+    fn get_operator(&mut self, name: &str) -> Result<Option<crate::model::operators::Operator>, StoreError> {
         self.one_doc("SELECT doc FROM operators WHERE name = ?1", [name])
     }
 
-    fn list_operators(&mut self) -> Result<Vec<crate::operators::Operator>, StoreError> {
+    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StoreError> {
         self.many_docs("SELECT doc FROM operators ORDER BY name", [])
     }
 
@@ -1574,7 +1595,7 @@ impl Tx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn insert_audit(&mut self, e: &crate::operators::AuditEntry) -> Result<i64, StoreError> {
+    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StoreError> {
         let id: i64 = self
             .conn
             .prepare_cached(
@@ -1588,7 +1609,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         before: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<crate::operators::AuditEntry>, StoreError> {
+    ) -> Result<Vec<crate::model::operators::AuditEntry>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, at, operator, action, subject, detail FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
         )?;
@@ -1606,7 +1627,7 @@ impl Tx for SqliteTx<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(id, at, operator, action, subject, detail)| {
-                Ok(crate::operators::AuditEntry {
+                Ok(crate::model::operators::AuditEntry {
                     id,
                     at: parse_ts(&at)?,
                     operator,
@@ -1620,7 +1641,7 @@ impl Tx for SqliteTx<'_> {
 
     fn search_payments(
         &mut self,
-        s: &crate::operators::PaymentSearch,
+        s: &crate::model::operators::PaymentSearch,
         limit: u32,
     ) -> Result<Vec<Payment>, StoreError> {
         let (sql, args) = payment_search_sql(s, limit);
@@ -1672,7 +1693,7 @@ impl Tx for SqliteTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::PaymentSearch;
+    use crate::model::operators::PaymentSearch;
     use crate::storage::{Access, Job};
 
     /// A job that tells `started` it runs, then holds the writer until `release` says go.

@@ -5,8 +5,8 @@ use crate::agent::{
     MAX_LISTED_GRANTS,
 };
 use crate::model::agent::AgentGrant;
+use crate::model::parties::Client;
 use crate::oauth::hash_secret;
-use crate::parties::Client;
 use crate::{CoreError, Wallet};
 use chrono::Duration;
 
