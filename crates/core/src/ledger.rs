@@ -9,7 +9,7 @@
 //! no account with [`flags::DEBITS_MUST_NOT_EXCEED_CREDITS`] is ever overdrawn. [`verify`] checks
 //! both, and recomputes every balance from the transfers.
 
-use crate::error::{CoreError, StoreError};
+use crate::error::{CoreError, StorageError};
 pub use crate::model::ledger::{
     flags, Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind,
 };
@@ -88,7 +88,7 @@ pub fn ensure_account(
     owner_id: &str,
     currency: Currency,
     now: DateTime<Utc>,
-) -> Result<Account, StoreError> {
+) -> Result<Account, StorageError> {
     if let Some(a) = tx.find_account(kind, owner_id, currency)? {
         return Ok(a);
     }
@@ -106,7 +106,7 @@ pub fn funding_account(
     tx: &mut dyn Tx,
     currency: Currency,
     now: DateTime<Utc>,
-) -> Result<Account, StoreError> {
+) -> Result<Account, StorageError> {
     ensure_account(tx, AccountKind::Funding, "system", currency, now)
 }
 
@@ -132,7 +132,7 @@ pub fn apply(
     tx: &mut dyn Tx,
     now: DateTime<Utc>,
     legs: &[Leg],
-) -> Result<Result<Vec<TransferId>, LedgerError>, StoreError> {
+) -> Result<Result<Vec<TransferId>, LedgerError>, StorageError> {
     // Pending transfers referenced by post/void legs.
     let mut pendings: HashMap<TransferId, Transfer> = HashMap::new();
     for leg in legs {
@@ -193,7 +193,7 @@ fn plan_leg(
     pendings: &HashMap<TransferId, Transfer>,
     accounts: &mut BTreeMap<AccountId, Account>,
     resolved_in_batch: &mut Vec<TransferId>,
-) -> Result<Result<Transfer, LedgerError>, StoreError> {
+) -> Result<Result<Transfer, LedgerError>, StorageError> {
     let plan = |kind,
                 debit: AccountId,
                 credit: AccountId,

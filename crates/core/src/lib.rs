@@ -28,5 +28,5 @@ pub mod oauth;
 pub mod operators;
 pub mod wallet;
 
-pub use error::{CoreError, StoreError};
+pub use error::{CoreError, StorageError};
 pub use wallet::{Wallet, WalletConfig};

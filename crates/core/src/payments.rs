@@ -8,7 +8,7 @@
 //! Every final state writes its notification to the outbox in the same transaction.
 
 use crate::context::Context;
-use crate::error::{refuse, CoreError, Refusal, StoreError};
+use crate::error::{refuse, CoreError, Refusal, StorageError};
 use crate::idempotency::fingerprint;
 use crate::ledger::{self, LedgerError, Leg};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
@@ -702,7 +702,7 @@ pub(crate) fn enqueue_payment_notice(
     ctx: &Context,
     tx: &mut dyn Tx,
     payment: &Payment,
-) -> Result<(), StoreError> {
+) -> Result<(), StorageError> {
     let Some(url) = payment.notify_url.clone() else {
         return Ok(());
     };
@@ -714,7 +714,7 @@ pub(crate) fn enqueue_payment_notice(
         return Ok(());
     }
     let now = ctx.now();
-    let snapshot = serde_json::to_value(payment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let snapshot = serde_json::to_value(payment).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     tx.insert_outbox(&OutboxEntry {
         id: ctx.ids.new_id("notify", now),
         client_id: payment.client_id.clone(),

@@ -1,4 +1,4 @@
-//! The shared store: PostgreSQL, for many stateless walletd nodes on one database.
+//! The shared storage backend: PostgreSQL, for many stateless walletd nodes on one database.
 //!
 //! A pool of dedicated threads, each owning one connection of the synchronous `postgres` client,
 //! takes jobs from one shared queue (the client runs its own small runtime, so it is never called
@@ -14,7 +14,7 @@
 //!
 //! Unique keys (idempotency keys, payment and refund request ids, AlphaPay nonces, store salts) are
 //! unique constraints; inserts use `ON CONFLICT DO NOTHING`, so a taken key answers
-//! [`StoreError::Duplicate`] without aborting the transaction. A second node inserting the same
+//! [`StorageError::Duplicate`] without aborting the transaction. A second node inserting the same
 //! key waits on the unique index until the first commits and then sees the conflict. A job that
 //! fails with `Duplicate`, a serialization failure (SQLSTATE 40001) or a deadlock (40P01) is run
 //! again from the start, in a fresh transaction, at most [`MAX_ATTEMPTS`] times: the second run
@@ -25,8 +25,8 @@
 //! the two backends mean the same thing; `walletd admin export`/`import` rely on it).
 
 use super::dump::{DumpLine, DumpSummary, DUMP_FORMAT};
-use super::{Access, DailyParty, Job, JobReply, Store, Tx};
-use crate::error::{CoreError, StoreError};
+use super::{Access, DailyParty, Job, JobReply, Storage, Tx};
+use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
 use crate::model::outbox::OutboxEntry;
@@ -51,14 +51,14 @@ use walletd_protocol::Currency;
 /// How often one job is run, at most, when it keeps meeting serialization failures or deadlocks.
 pub const MAX_ATTEMPTS: u32 = 10;
 
-/// How often one job is run, at most, when it keeps failing with [`StoreError::Duplicate`]: the
+/// How often one job is run, at most, when it keeps failing with [`StorageError::Duplicate`]: the
 /// second run already reads the row the other node committed; a third covers a second race.
 pub const MAX_DUPLICATE_ATTEMPTS: u32 = 3;
 
 /// The longest one statement (lock waits included) may take.
 pub const STATEMENT_TIMEOUT_MS: u64 = 30_000;
 
-/// Connections a store opens when the configuration does not say.
+/// Connections the backend opens when the configuration does not say.
 pub const DEFAULT_CONNECTIONS: usize = 8;
 
 /// The table that records which migrations ran.
@@ -341,14 +341,14 @@ pub fn schema_version() -> usize {
     MIGRATIONS.len()
 }
 
-impl From<::postgres::Error> for StoreError {
+impl From<::postgres::Error> for StorageError {
     fn from(e: ::postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) if db.code() == &SqlState::UNIQUE_VIOLATION => {
-                StoreError::Duplicate(db.message().to_owned())
+                StorageError::Duplicate(db.message().to_owned())
             }
-            Some(db) => StoreError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
-            None => StoreError::Backend(e.to_string()),
+            Some(db) => StorageError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
+            None => StorageError::Backend(e.to_string()),
         }
     }
 }
@@ -374,27 +374,27 @@ fn is_lost(e: &::postgres::Error) -> bool {
         })
 }
 
-fn to_doc<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn to_doc<T: Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
-fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
+    serde_json::from_str(s).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
-fn currency(s: &str) -> Result<Currency, StoreError> {
-    Currency::from_code(s).ok_or_else(|| StoreError::Corrupt(format!("unknown currency {s:?}")))
+fn currency(s: &str) -> Result<Currency, StorageError> {
+    Currency::from_code(s).ok_or_else(|| StorageError::Corrupt(format!("unknown currency {s:?}")))
 }
 
-fn corrupt(e: ::postgres::Error) -> StoreError {
-    StoreError::Corrupt(e.to_string())
+fn corrupt(e: ::postgres::Error) -> StorageError {
+    StorageError::Corrupt(e.to_string())
 }
 
 /// Parses `url` (a `postgres://` URL or a `key=value` string) and sets walletd's session defaults.
-fn connection_config(url: &str) -> Result<::postgres::Config, StoreError> {
+fn connection_config(url: &str) -> Result<::postgres::Config, StorageError> {
     let mut config: ::postgres::Config = url
         .parse()
-        .map_err(|e| StoreError::Backend(format!("the database URL is not usable: {e}")))?;
+        .map_err(|e| StorageError::Backend(format!("the database URL is not usable: {e}")))?;
     if config.get_application_name().is_none() {
         config.application_name("walletd");
     }
@@ -402,30 +402,30 @@ fn connection_config(url: &str) -> Result<::postgres::Config, StoreError> {
     Ok(config)
 }
 
-fn connect(config: &::postgres::Config) -> Result<::postgres::Client, StoreError> {
+fn connect(config: &::postgres::Config) -> Result<::postgres::Client, StorageError> {
     let mut client = config
         .connect(NoTls)
-        .map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
+        .map_err(|e| StorageError::Backend(format!("connecting to PostgreSQL: {e}")))?;
     client.batch_execute(&format!("SET statement_timeout = {STATEMENT_TIMEOUT_MS}"))?;
     Ok(client)
 }
 
 /// Runs `f` on a new std thread (never on a tokio thread: the synchronous client runs its own
 /// runtime) and waits for it.
-fn on_own_thread<R: Send, F: FnOnce() -> Result<R, StoreError> + Send>(f: F) -> Result<R, StoreError> {
+fn on_own_thread<R: Send, F: FnOnce() -> Result<R, StorageError> + Send>(f: F) -> Result<R, StorageError> {
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("walletd-postgres-admin".into())
             .spawn_scoped(s, f)
-            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .map_err(|e| StorageError::Backend(e.to_string()))?
             .join()
-            .unwrap_or_else(|_| Err(StoreError::Backend("a PostgreSQL thread panicked".into())))
+            .unwrap_or_else(|_| Err(StorageError::Backend("a PostgreSQL thread panicked".into())))
     })
 }
 
 /// Applies the migrations this build knows and have not run yet; returns the schema version.
 /// Nodes starting at the same time take turns on an advisory lock of the current schema.
-fn migrate(client: &mut ::postgres::Client) -> Result<usize, StoreError> {
+fn migrate(client: &mut ::postgres::Client) -> Result<usize, StorageError> {
     let mut tx = client.transaction()?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtext('walletd-migrate:' || current_schema()))",
@@ -443,7 +443,7 @@ fn migrate(client: &mut ::postgres::Client) -> Result<usize, StoreError> {
         .map_err(corrupt)?;
     let done = usize::try_from(done).unwrap_or(0);
     if done > MIGRATIONS.len() {
-        return Err(StoreError::Backend(format!(
+        return Err(StorageError::Backend(format!(
             "the database has schema version {done}, newer than this walletd knows ({})",
             MIGRATIONS.len()
         )));
@@ -466,16 +466,16 @@ struct Envelope {
     reply: tokio::sync::oneshot::Sender<Result<Box<dyn Any + Send>, CoreError>>,
 }
 
-/// The PostgreSQL store.
-pub struct PostgresStore {
+/// The PostgreSQL storage backend.
+pub struct PostgresStorage {
     queue: Mutex<mpsc::SyncSender<Envelope>>,
-    stats: Arc<super::StoreStats>,
+    stats: Arc<super::StorageStats>,
 }
 
-impl PostgresStore {
+impl PostgresStorage {
     /// Connects to `url`, applies migrations and starts `connections` worker threads, each with
     /// its own connection. May be called from anywhere (it blocks until the pool is up).
-    pub fn open(url: &str, connections: usize) -> Result<PostgresStore, StoreError> {
+    pub fn open(url: &str, connections: usize) -> Result<PostgresStorage, StorageError> {
         let config = connection_config(url)?;
         {
             let config = config.clone();
@@ -483,9 +483,9 @@ impl PostgresStore {
         }
         let (tx, rx) = mpsc::sync_channel::<Envelope>(super::QUEUED_JOBS);
         let rx = Arc::new(Mutex::new(rx));
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StorageError>>();
         let connections = connections.max(1);
-        let stats = Arc::new(super::StoreStats::default());
+        let stats = Arc::new(super::StorageStats::default());
         for i in 0..connections {
             let (config, rx, ready) = (config.clone(), rx.clone(), ready_tx.clone());
             let worker_stats = stats.clone();
@@ -501,17 +501,17 @@ impl PostgresStore {
                         let _ = ready.send(Err(e));
                     }
                 })
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                .map_err(|e| StorageError::Backend(e.to_string()))?;
         }
         drop(ready_tx);
         for _ in 0..connections {
             match ready_rx.recv() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(StoreError::Backend("a PostgreSQL worker did not start".into())),
+                Err(_) => return Err(StorageError::Backend("a PostgreSQL worker did not start".into())),
             }
         }
-        Ok(PostgresStore {
+        Ok(PostgresStorage {
             queue: Mutex::new(tx),
             stats,
         })
@@ -519,7 +519,7 @@ impl PostgresStore {
 
     /// The schema version the database at `url` has now (0 for a database walletd never ran on),
     /// without changing anything.
-    pub fn applied_version(url: &str) -> Result<usize, StoreError> {
+    pub fn applied_version(url: &str) -> Result<usize, StorageError> {
         let config = connection_config(url)?;
         on_own_thread(move || {
             let mut client = connect(&config)?;
@@ -543,13 +543,13 @@ impl PostgresStore {
 
     /// Applies pending migrations without starting a pool (`walletd admin migrate`); returns the
     /// schema version.
-    pub fn migrate(url: &str) -> Result<usize, StoreError> {
+    pub fn migrate(url: &str) -> Result<usize, StorageError> {
         let config = connection_config(url)?;
         on_own_thread(move || migrate(&mut connect(&config)?))
     }
 }
 
-impl Store for PostgresStore {
+impl Storage for PostgresStorage {
     fn submit(&self, access: Access, job: Job) -> JobReply {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let sent = self
@@ -558,10 +558,10 @@ impl Store for PostgresStore {
             .map(|q| q.try_send(Envelope { access, job, reply }));
         match sent {
             Ok(Err(mpsc::TrySendError::Full(env))) => {
-                let _ = env.reply.send(Err(StoreError::Busy(super::QUEUED_JOBS).into()));
+                let _ = env.reply.send(Err(StorageError::Busy(super::QUEUED_JOBS).into()));
             }
             Ok(Err(mpsc::TrySendError::Disconnected(env))) => {
-                let _ = env.reply.send(Err(StoreError::Stopped.into()));
+                let _ = env.reply.send(Err(StorageError::Stopped.into()));
             }
             _ => {}
         }
@@ -572,7 +572,7 @@ impl Store for PostgresStore {
         "postgres"
     }
 
-    fn stats(&self) -> Option<&super::StoreStats> {
+    fn stats(&self) -> Option<&super::StorageStats> {
         Some(&self.stats)
     }
 }
@@ -605,7 +605,7 @@ impl Worker {
 
     /// Makes sure there is a live connection, opening a new one (with an empty statement cache:
     /// prepared statements belong to the connection that prepared them) if the last one broke.
-    fn connect_if_needed(&mut self) -> Result<(), StoreError> {
+    fn connect_if_needed(&mut self) -> Result<(), StorageError> {
         if self.client.as_ref().is_none_or(|c| c.is_closed()) {
             self.client = None;
             self.statements.clear();
@@ -646,7 +646,9 @@ impl Worker {
             };
         }
         let Some(client) = self.client.as_mut() else {
-            return Attempt::Done(Err(StoreError::Backend("no PostgreSQL connection".into()).into()));
+            return Attempt::Done(Err(
+                StorageError::Backend("no PostgreSQL connection".into()).into()
+            ));
         };
         let statements = std::mem::take(&mut self.statements);
         let (attempt, statements) = run_in_transaction(client, statements, access, job);
@@ -673,7 +675,7 @@ fn run_in_transaction(
         Ok(t) => t,
         Err(e) => {
             let again = is_transient(&e) || is_lost(&e);
-            let error = CoreError::Store(e.into());
+            let error = CoreError::Storage(e.into());
             let attempt = if again {
                 Attempt::Again {
                     error,
@@ -707,16 +709,16 @@ fn run_in_transaction(
         Ok(value) if !failed => match transaction.commit() {
             Ok(()) => Attempt::Done(Ok(value)),
             Err(e) if is_transient(&e) => Attempt::Again {
-                error: CoreError::Store(e.into()),
+                error: CoreError::Storage(e.into()),
                 duplicate: false,
             },
-            Err(e) => Attempt::Done(Err(CoreError::Store(e.into()))),
+            Err(e) => Attempt::Done(Err(CoreError::Storage(e.into()))),
         },
         Ok(_) => {
             // The job went on after a failed statement: PostgreSQL has aborted the transaction,
             // so nothing it wrote would be kept. Report that instead of a false success.
             let _ = transaction.rollback();
-            let error = CoreError::Store(StoreError::Backend(
+            let error = CoreError::Storage(StorageError::Backend(
                 "a statement failed and the job went on; its transaction was rolled back".into(),
             ));
             if transient {
@@ -735,7 +737,7 @@ fn run_in_transaction(
                     error: e,
                     duplicate: false,
                 }
-            } else if matches!(e, CoreError::Store(StoreError::Duplicate(_))) {
+            } else if matches!(e, CoreError::Storage(StorageError::Duplicate(_))) {
                 Attempt::Again {
                     error: e,
                     duplicate: true,
@@ -748,7 +750,7 @@ fn run_in_transaction(
     (attempt, statements)
 }
 
-fn worker_loop(mut worker: Worker, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StoreStats) {
+fn worker_loop(mut worker: Worker, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StorageStats) {
     loop {
         let next = {
             let Ok(guard) = rx.lock() else { return };
@@ -780,17 +782,17 @@ const ACCOUNT_COLS: &str = "id, kind, owner_id, currency, flags, debits_pending,
 const TRANSFER_COLS: &str =
     "id, kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at";
 
-fn account_from(r: &Row) -> Result<Account, StoreError> {
+fn account_from(r: &Row) -> Result<Account, StorageError> {
     let kind: String = r.try_get(1).map_err(corrupt)?;
     let cur: String = r.try_get(3).map_err(corrupt)?;
     let flags: i64 = r.try_get(4).map_err(corrupt)?;
     Ok(Account {
         id: r.try_get(0).map_err(corrupt)?,
         kind: AccountKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind:?}")))?,
+            .ok_or_else(|| StorageError::Corrupt(format!("account kind {kind:?}")))?,
         owner_id: r.try_get(2).map_err(corrupt)?,
         currency: currency(&cur)?,
-        flags: u32::try_from(flags).map_err(|_| StoreError::Corrupt("account flags".into()))?,
+        flags: u32::try_from(flags).map_err(|_| StorageError::Corrupt("account flags".into()))?,
         debits_pending: r.try_get(5).map_err(corrupt)?,
         debits_posted: r.try_get(6).map_err(corrupt)?,
         credits_pending: r.try_get(7).map_err(corrupt)?,
@@ -799,13 +801,13 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
     })
 }
 
-fn transfer_from(r: &Row) -> Result<Transfer, StoreError> {
+fn transfer_from(r: &Row) -> Result<Transfer, StorageError> {
     let kind: String = r.try_get(1).map_err(corrupt)?;
     let cur: String = r.try_get(5).map_err(corrupt)?;
     Ok(Transfer {
         id: r.try_get(0).map_err(corrupt)?,
         kind: TransferKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("transfer kind {kind:?}")))?,
+            .ok_or_else(|| StorageError::Corrupt(format!("transfer kind {kind:?}")))?,
         debit_account_id: r.try_get(2).map_err(corrupt)?,
         credit_account_id: r.try_get(3).map_err(corrupt)?,
         amount_minor: r.try_get(4).map_err(corrupt)?,
@@ -824,7 +826,7 @@ fn limit(n: u32) -> i64 {
 
 impl PgTx<'_> {
     /// Records what a failed statement means for the transaction and converts the error.
-    fn failure(&mut self, e: ::postgres::Error) -> StoreError {
+    fn failure(&mut self, e: ::postgres::Error) -> StorageError {
         self.failed = true;
         if is_transient(&e) || is_lost(&e) {
             self.transient = true;
@@ -832,7 +834,7 @@ impl PgTx<'_> {
         e.into()
     }
 
-    fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, StorageError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
@@ -845,7 +847,7 @@ impl PgTx<'_> {
         }
     }
 
-    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StorageError> {
         let st = self.statement(sql)?;
         match self.tx.query(&st, params) {
             Ok(rows) => Ok(rows),
@@ -853,7 +855,7 @@ impl PgTx<'_> {
         }
     }
 
-    fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+    fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StorageError> {
         let st = self.statement(sql)?;
         match self.tx.execute(&st, params) {
             Ok(n) => Ok(n),
@@ -873,7 +875,7 @@ impl PgTx<'_> {
         &mut self,
         sql: &str,
         params: &Params<'_>,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<T>, StorageError> {
         let rows = self.query(sql, params)?;
         match rows.first() {
             None => Ok(None),
@@ -888,7 +890,7 @@ impl PgTx<'_> {
         &mut self,
         sql: &str,
         params: &Params<'_>,
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<T>, StorageError> {
         self.query(sql, params)?
             .iter()
             .map(|r| {
@@ -898,35 +900,35 @@ impl PgTx<'_> {
             .collect()
     }
 
-    fn accounts(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Account>, StoreError> {
+    fn accounts(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Account>, StorageError> {
         self.query(sql, params)?.iter().map(account_from).collect()
     }
 
-    fn transfers(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Transfer>, StoreError> {
+    fn transfers(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Transfer>, StorageError> {
         self.query(sql, params)?.iter().map(transfer_from).collect()
     }
 
-    fn changed_one(n: u64, what: &str) -> Result<(), StoreError> {
+    fn changed_one(n: u64, what: &str) -> Result<(), StorageError> {
         if n == 1 {
             Ok(())
         } else {
-            Err(StoreError::Backend(format!(
+            Err(StorageError::Backend(format!(
                 "expected to change one {what}, changed {n}"
             )))
         }
     }
 
-    fn inserted_one(n: u64, what: &str) -> Result<(), StoreError> {
+    fn inserted_one(n: u64, what: &str) -> Result<(), StorageError> {
         if n == 1 {
             Ok(())
         } else {
-            Err(StoreError::Duplicate(format!("{what} exists already")))
+            Err(StorageError::Duplicate(format!("{what} exists already")))
         }
     }
 }
 
 impl Tx for PgTx<'_> {
-    fn schema_versions(&mut self) -> Result<(usize, usize), StoreError> {
+    fn schema_versions(&mut self) -> Result<(usize, usize), StorageError> {
         let row = self.tx.query_one(
             &format!("SELECT COALESCE(MAX(version), 0) FROM {MIGRATIONS_TABLE}"),
             &[],
@@ -935,7 +937,7 @@ impl Tx for PgTx<'_> {
         Ok((usize::try_from(done).unwrap_or(0), MIGRATIONS.len()))
     }
 
-    fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
+    fn insert_client(&mut self, c: &Client) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO clients (client_id, partner_id, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.client_id, &c.partner_id, &to_doc(c)?],
@@ -946,7 +948,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn update_client(&mut self, c: &Client) -> Result<(), StoreError> {
+    fn update_client(&mut self, c: &Client) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE clients SET partner_id = $2, doc = $3 WHERE client_id = $1",
             &[&c.client_id, &c.partner_id, &to_doc(c)?],
@@ -954,19 +956,19 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "client")
     }
 
-    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StorageError> {
         self.one_doc("SELECT doc FROM clients WHERE client_id = $1", &[&client_id])
     }
 
-    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StoreError> {
+    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StorageError> {
         self.one_doc("SELECT doc FROM clients WHERE partner_id = $1", &[&partner_id])
     }
 
-    fn list_clients(&mut self) -> Result<Vec<Client>, StoreError> {
+    fn list_clients(&mut self) -> Result<Vec<Client>, StorageError> {
         self.many_docs("SELECT doc FROM clients ORDER BY client_id", &[])
     }
 
-    fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+    fn insert_user(&mut self, u: &User) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO users (user_id, login, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&u.user_id, &u.login, &to_doc(u)?],
@@ -974,7 +976,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, &format!("user {} or login {}", u.user_id, u.login))
     }
 
-    fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+    fn update_user(&mut self, u: &User) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE users SET login = $2, doc = $3 WHERE user_id = $1",
             &[&u.user_id, &u.login, &to_doc(u)?],
@@ -982,23 +984,23 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "user")
     }
 
-    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StoreError> {
+    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StorageError> {
         // Locked in a write job: a user is read to be changed (a wrong PIN counted, a status
         // set) or to pay, and two nodes must not both count from the same old value.
         let sql = format!("SELECT doc FROM users WHERE user_id = $1{}", self.lock_clause());
         self.one_doc(&sql, &[&user_id])
     }
 
-    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
+    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StorageError> {
         let sql = format!("SELECT doc FROM users WHERE login = $1{}", self.lock_clause());
         self.one_doc(&sql, &[&login])
     }
 
-    fn list_users(&mut self) -> Result<Vec<User>, StoreError> {
+    fn list_users(&mut self) -> Result<Vec<User>, StorageError> {
         self.many_docs("SELECT doc FROM users ORDER BY user_id", &[])
     }
 
-    fn insert_account(&mut self, a: &NewAccount) -> Result<Account, StoreError> {
+    fn insert_account(&mut self, a: &NewAccount) -> Result<Account, StorageError> {
         let flags = i64::from(a.flags);
         let rows = self.query(
             "INSERT INTO accounts (kind, owner_id, currency, flags, created_at) VALUES ($1, $2, $3, $4, $5) \
@@ -1012,7 +1014,7 @@ impl Tx for PgTx<'_> {
             ],
         )?;
         let Some(row) = rows.first() else {
-            return Err(StoreError::Duplicate(format!(
+            return Err(StorageError::Duplicate(format!(
                 "{} account of {} in {} exists already",
                 a.kind.as_str(),
                 a.owner_id,
@@ -1038,7 +1040,7 @@ impl Tx for PgTx<'_> {
         kind: AccountKind,
         owner_id: &str,
         cur: Currency,
-    ) -> Result<Option<Account>, StoreError> {
+    ) -> Result<Option<Account>, StorageError> {
         let sql = format!(
             "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3"
         );
@@ -1047,7 +1049,7 @@ impl Tx for PgTx<'_> {
             .pop())
     }
 
-    fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+    fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StorageError> {
         // Rows are locked in the order the sort returns them: ascending id, the same order in
         // every transaction, so two ledger batches never wait for each other in a circle.
         let sql = format!(
@@ -1057,7 +1059,7 @@ impl Tx for PgTx<'_> {
         self.accounts(&sql, &[&ids])
     }
 
-    fn update_account_balances(&mut self, a: &Account) -> Result<(), StoreError> {
+    fn update_account_balances(&mut self, a: &Account) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5 WHERE id = $1",
             &[&a.id, &a.debits_pending, &a.debits_posted, &a.credits_pending, &a.credits_posted],
@@ -1065,18 +1067,18 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "account")
     }
 
-    fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError> {
+    fn list_accounts(&mut self) -> Result<Vec<Account>, StorageError> {
         self.accounts(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"), &[])
     }
 
-    fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StoreError> {
+    fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StorageError> {
         let sql = format!(
             "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = $1 AND owner_id = $2 ORDER BY currency"
         );
         self.accounts(&sql, &[&kind.as_str(), &owner_id])
     }
 
-    fn insert_transfer(&mut self, t: &Transfer) -> Result<TransferId, StoreError> {
+    fn insert_transfer(&mut self, t: &Transfer) -> Result<TransferId, StorageError> {
         let rows = self.query(
             "INSERT INTO transfers (kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
@@ -1095,14 +1097,14 @@ impl Tx for PgTx<'_> {
         )?;
         match rows.first() {
             Some(r) => r.try_get(0).map_err(corrupt),
-            None => Err(StoreError::Duplicate(format!(
+            None => Err(StorageError::Duplicate(format!(
                 "pending transfer {} is resolved already",
                 t.pending_id.unwrap_or_default()
             ))),
         }
     }
 
-    fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StoreError> {
+    fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StorageError> {
         Ok(self
             .transfers(
                 &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id = $1"),
@@ -1111,7 +1113,7 @@ impl Tx for PgTx<'_> {
             .pop())
     }
 
-    fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError> {
+    fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StorageError> {
         Ok(self
             .transfers(
                 &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE pending_id = $1"),
@@ -1120,7 +1122,7 @@ impl Tx for PgTx<'_> {
             .pop())
     }
 
-    fn list_transfers(&mut self, after: TransferId, n: u32) -> Result<Vec<Transfer>, StoreError> {
+    fn list_transfers(&mut self, after: TransferId, n: u32) -> Result<Vec<Transfer>, StorageError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id > $1 ORDER BY id LIMIT $2");
         self.transfers(&sql, &[&after, &limit(n)])
     }
@@ -1131,7 +1133,7 @@ impl Tx for PgTx<'_> {
         to: DateTime<Utc>,
         after: TransferId,
         n: u32,
-    ) -> Result<Vec<Transfer>, StoreError> {
+    ) -> Result<Vec<Transfer>, StorageError> {
         let sql = format!(
             "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= $1 AND created_at < $2 AND id > $3 ORDER BY id LIMIT $4"
         );
@@ -1142,33 +1144,33 @@ impl Tx for PgTx<'_> {
         &mut self,
         status: &str,
         cap: u32,
-    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+    ) -> Result<(u64, Option<DateTime<Utc>>), StorageError> {
         let rows = self.query(
             "SELECT COUNT(*)::BIGINT, MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox WHERE status = $1 ORDER BY next_attempt_at LIMIT $2) AS capped",
             &[&status, &limit(cap)],
         )?;
         let row = rows
             .first()
-            .ok_or_else(|| StoreError::Backend("COUNT returned no row".into()))?;
+            .ok_or_else(|| StorageError::Backend("COUNT returned no row".into()))?;
         let n: i64 = row.try_get(0).map_err(corrupt)?;
         let earliest: Option<DateTime<Utc>> = row.try_get(1).map_err(corrupt)?;
         Ok((u64::try_from(n).unwrap_or(0), earliest))
     }
 
-    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError> {
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StorageError> {
         let rows = self.query(
             "SELECT COUNT(*)::BIGINT FROM (SELECT 1 FROM payments WHERE status = $1 LIMIT $2) AS capped",
             &[&status, &limit(cap)],
         )?;
         let n: i64 = rows
             .first()
-            .ok_or_else(|| StoreError::Backend("COUNT returned no row".into()))?
+            .ok_or_else(|| StorageError::Backend("COUNT returned no row".into()))?
             .try_get(0)
             .map_err(corrupt)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+    fn insert_payment(&mut self, p: &Payment) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO payments (payment_id, client_id, payment_request_id, status, payer_user_id, currency, amount_minor, created_at, expires_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
@@ -1194,7 +1196,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn update_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+    fn update_payment(&mut self, p: &Payment) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE payments SET status = $2, payer_user_id = $3, expires_at = $4, doc = $5 WHERE payment_id = $1",
             &[&p.payment_id, &p.status.as_str(), &p.payer_user_id, &p.expires_at, &to_doc(p)?],
@@ -1202,7 +1204,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "payment")
     }
 
-    fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
+    fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StorageError> {
         let sql = format!(
             "SELECT doc FROM payments WHERE payment_id = $1{}",
             self.lock_clause()
@@ -1214,7 +1216,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         request_id: &str,
-    ) -> Result<Option<Payment>, StoreError> {
+    ) -> Result<Option<Payment>, StorageError> {
         let sql = format!(
             "SELECT doc FROM payments WHERE client_id = $1 AND payment_request_id = $2{}",
             self.lock_clause()
@@ -1222,7 +1224,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&client_id, &request_id])
     }
 
-    fn list_expired_payments(&mut self, now: DateTime<Utc>, n: u32) -> Result<Vec<Payment>, StoreError> {
+    fn list_expired_payments(&mut self, now: DateTime<Utc>, n: u32) -> Result<Vec<Payment>, StorageError> {
         // SKIP LOCKED: a payment another node is expiring (or a user is confirming) right now is
         // left to that node; no payment is expired twice.
         let lock = match self.access {
@@ -1241,7 +1243,7 @@ impl Tx for PgTx<'_> {
         party_id: &str,
         cur: Currency,
         day: NaiveDate,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<i64, StorageError> {
         let day = day.format("%Y-%m-%d").to_string();
         let rows = self.query(
             "SELECT total_minor FROM daily_totals WHERE party = $1 AND party_id = $2 AND currency = $3 AND day = $4",
@@ -1252,7 +1254,7 @@ impl Tx for PgTx<'_> {
             .unwrap_or(Ok(0))
     }
 
-    fn lock_daily_total(&mut self, party: DailyParty, party_id: &str) -> Result<(), StoreError> {
+    fn lock_daily_total(&mut self, party: DailyParty, party_id: &str) -> Result<(), StorageError> {
         if self.access == Access::Write {
             // The party's row: a sibling payment of this payer or merchant on another node
             // commits its total before this one reads it.
@@ -1265,7 +1267,7 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn list_payments(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Payment>, StoreError> {
+    fn list_payments(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Payment>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM payments WHERE client_id = $1 ORDER BY created_at DESC, payment_id DESC LIMIT $2",
@@ -1278,7 +1280,7 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    fn list_refunds(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Refund>, StoreError> {
+    fn list_refunds(&mut self, client_id: Option<&str>, n: u32) -> Result<Vec<Refund>, StorageError> {
         self.many_docs(
             "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
              WHERE t.code = 'refund' AND ($1::TEXT IS NULL OR r.client_id = $1) ORDER BY t.id DESC LIMIT $2",
@@ -1286,7 +1288,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
+    fn insert_refund(&mut self, r: &Refund) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO refunds (refund_id, client_id, refund_request_id, payment_id, doc) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT DO NOTHING",
@@ -1301,7 +1303,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError> {
+    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StorageError> {
         self.one_doc("SELECT doc FROM refunds WHERE refund_id = $1", &[&refund_id])
     }
 
@@ -1309,7 +1311,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         request_id: &str,
-    ) -> Result<Option<Refund>, StoreError> {
+    ) -> Result<Option<Refund>, StorageError> {
         self.one_doc(
             "SELECT doc FROM refunds WHERE client_id = $1 AND refund_request_id = $2",
             &[&client_id, &request_id],
@@ -1321,7 +1323,7 @@ impl Tx for PgTx<'_> {
         scope: &str,
         client_id: &str,
         key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+    ) -> Result<Option<IdempotencyRecord>, StorageError> {
         let rows = self.query(
             "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = $1 AND client_id = $2 AND key = $3",
             &[&scope, &client_id, &key],
@@ -1338,7 +1340,7 @@ impl Tx for PgTx<'_> {
         }))
     }
 
-    fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StoreError> {
+    fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StorageError> {
         // A second node inserting the same key waits here until the first commits, then finds the
         // conflict; its job fails with Duplicate and is run again, reading the stored outcome.
         let n = self.execute(
@@ -1349,7 +1351,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, &format!("{} key {} of client {}", r.scope, r.key, r.client_id))
     }
 
-    fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<(), StoreError> {
+    fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO outbox (id, status, next_attempt_at, lease_until, created_at, doc, subject_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT DO NOTHING",
@@ -1358,7 +1360,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, &format!("notification {}", e.id))
     }
 
-    fn update_outbox(&mut self, e: &OutboxEntry) -> Result<(), StoreError> {
+    fn update_outbox(&mut self, e: &OutboxEntry) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = $4, doc = $5 WHERE id = $1",
             &[
@@ -1372,7 +1374,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "notification")
     }
 
-    fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+    fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StorageError> {
         let sql = format!("SELECT doc FROM outbox WHERE id = $1{}", self.lock_clause());
         self.one_doc(&sql, &[&id])
     }
@@ -1382,7 +1384,7 @@ impl Tx for PgTx<'_> {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         n: u32,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
+    ) -> Result<Vec<OutboxEntry>, StorageError> {
         // SKIP LOCKED: rows another node is claiming right now are left to it; the lease written
         // here commits with this transaction, before anyone sends anything.
         let mut due: Vec<OutboxEntry> = self.many_docs(
@@ -1397,7 +1399,7 @@ impl Tx for PgTx<'_> {
         Ok(due)
     }
 
-    fn list_outbox(&mut self, n: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    fn list_outbox(&mut self, n: u32) -> Result<Vec<OutboxEntry>, StorageError> {
         self.many_docs(
             "SELECT doc FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1",
             &[&limit(n)],
@@ -1410,7 +1412,7 @@ impl Tx for PgTx<'_> {
         value: &str,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, StorageError> {
         // One statement: a new value is inserted, an expired one is taken over, a live one is
         // left alone (no row comes back). A concurrent claim of the same value on another node
         // waits on the primary key and then sees this one.
@@ -1423,7 +1425,7 @@ impl Tx for PgTx<'_> {
         Ok(!rows.is_empty())
     }
 
-    fn purge_once_values(&mut self, now: DateTime<Utc>, n: u32) -> Result<usize, StoreError> {
+    fn purge_once_values(&mut self, now: DateTime<Utc>, n: u32) -> Result<usize, StorageError> {
         // SKIP LOCKED: a value another node is claiming right now is left for the next sweep.
         let gone = self.execute(
             "DELETE FROM once_values WHERE (scope, value) IN \
@@ -1435,7 +1437,7 @@ impl Tx for PgTx<'_> {
 
     // ---- OAuth, payment codes and captures ----
 
-    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
+    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1446,7 +1448,7 @@ impl Tx for PgTx<'_> {
     fn get_auth_code(
         &mut self,
         code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::AuthCode>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError> {
         let sql = format!(
             "SELECT doc FROM oauth_codes WHERE code_hash = $1{}",
             self.lock_clause()
@@ -1454,7 +1456,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&code_hash])
     }
 
-    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
+    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE oauth_codes SET expires_at = $2, doc = $3 WHERE code_hash = $1",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1462,7 +1464,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "auth code")
     }
 
-    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -1479,7 +1481,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "token")
     }
 
-    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE oauth_tokens SET doc = $2 WHERE token_id = $1",
             &[&t.token_id, &to_doc(t)?],
@@ -1490,7 +1492,7 @@ impl Tx for PgTx<'_> {
     fn find_token_by_access(
         &mut self,
         access_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
         let sql = format!(
             "SELECT doc FROM oauth_tokens WHERE access_hash = $1{}",
             self.lock_clause()
@@ -1501,7 +1503,7 @@ impl Tx for PgTx<'_> {
     fn find_token_by_refresh(
         &mut self,
         refresh_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
         let sql = format!(
             "SELECT doc FROM oauth_tokens WHERE refresh_hash = $1{}",
             self.lock_clause()
@@ -1514,7 +1516,7 @@ impl Tx for PgTx<'_> {
         user_id: &str,
         client_id: &str,
         n: u32,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
         self.many_docs(
             "SELECT doc FROM oauth_tokens WHERE user_id = $1 AND client_id = $2 ORDER BY created_at DESC, token_id DESC LIMIT $3",
             &[&user_id, &client_id, &limit(n)],
@@ -1525,7 +1527,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
         let lock = self.lock_clause();
         match client_id {
             Some(c) => self.many_docs(
@@ -1541,7 +1543,7 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1552,7 +1554,7 @@ impl Tx for PgTx<'_> {
     fn get_payment_code(
         &mut self,
         code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::PaymentCode>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError> {
         let sql = format!(
             "SELECT doc FROM payment_codes WHERE code_hash = $1{}",
             self.lock_clause()
@@ -1560,7 +1562,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&code_hash])
     }
 
-    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE payment_codes SET expires_at = $2, doc = $3 WHERE code_hash = $1",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -1568,7 +1570,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "payment code")
     }
 
-    fn purge_spent_codes(&mut self, before: DateTime<Utc>, n: u32) -> Result<usize, StoreError> {
+    fn purge_spent_codes(&mut self, before: DateTime<Utc>, n: u32) -> Result<usize, StorageError> {
         let mut gone = 0;
         for table in ["oauth_codes", "payment_codes"] {
             // SKIP LOCKED: a code another node is spending right now is left for the next sweep.
@@ -1583,7 +1585,7 @@ impl Tx for PgTx<'_> {
         Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
 
-    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StoreError> {
+    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -1608,21 +1610,21 @@ impl Tx for PgTx<'_> {
     fn get_capture(
         &mut self,
         capture_id: &str,
-    ) -> Result<Option<crate::model::captures::Capture>, StoreError> {
+    ) -> Result<Option<crate::model::captures::Capture>, StorageError> {
         self.one_doc("SELECT doc FROM captures WHERE capture_id = $1", &[&capture_id])
     }
 
     fn list_captures(
         &mut self,
         payment_id: &str,
-    ) -> Result<Vec<crate::model::captures::Capture>, StoreError> {
+    ) -> Result<Vec<crate::model::captures::Capture>, StorageError> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = $1 ORDER BY created_at, capture_id",
             &[&payment_id],
         )
     }
 
-    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
+    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -1638,7 +1640,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "agent grant")
     }
 
-    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
+    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE agent_grants SET doc = $2 WHERE grant_id = $1",
             &[&g.grant_id, &to_doc(g)?],
@@ -1649,7 +1651,7 @@ impl Tx for PgTx<'_> {
     fn get_agent_grant(
         &mut self,
         grant_id: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
         let sql = format!(
             "SELECT doc FROM agent_grants WHERE grant_id = $1{}",
             self.lock_clause()
@@ -1660,7 +1662,7 @@ impl Tx for PgTx<'_> {
     fn find_agent_grant_by_token(
         &mut self,
         token_hash: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
         let sql = format!(
             "SELECT doc FROM agent_grants WHERE token_hash = $1{}",
             self.lock_clause()
@@ -1668,7 +1670,7 @@ impl Tx for PgTx<'_> {
         self.one_doc(&sql, &[&token_hash])
     }
 
-    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StoreError> {
+    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StorageError> {
         self.many_docs(
             "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT $1",
             &[&limit(n)],
@@ -1676,7 +1678,7 @@ impl Tx for PgTx<'_> {
     }
 
     // ---- operator console ----
-    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
+    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO operators (name, doc) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&o.name, &to_doc(o)?],
@@ -1684,7 +1686,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, &format!("operator {}", o.name))
     }
 
-    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
+    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE operators SET doc = $2 WHERE name = $1",
             &[&o.name, &to_doc(o)?],
@@ -1692,27 +1694,30 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "operator")
     }
 
-    fn get_operator(&mut self, name: &str) -> Result<Option<crate::model::operators::Operator>, StoreError> {
+    fn get_operator(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<crate::model::operators::Operator>, StorageError> {
         // Locked in a write job: a sign-in counts its attempt on this row.
         let sql = format!("SELECT doc FROM operators WHERE name = $1{}", self.lock_clause());
         self.one_doc(&sql, &[&name])
     }
 
-    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StoreError> {
+    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StorageError> {
         self.many_docs("SELECT doc FROM operators ORDER BY name", &[])
     }
 
-    fn delete_operator(&mut self, name: &str) -> Result<bool, StoreError> {
+    fn delete_operator(&mut self, name: &str) -> Result<bool, StorageError> {
         Ok(self.execute("DELETE FROM operators WHERE name = $1", &[&name])? > 0)
     }
 
-    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StoreError> {
+    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StorageError> {
         let rows = self.query(
             "INSERT INTO audit_log (at, operator, action, subject, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[&e.at, &e.operator, &e.action, &e.subject, &e.detail],
         )?;
         rows.first()
-            .ok_or_else(|| StoreError::Backend("the audit insert returned no id".into()))?
+            .ok_or_else(|| StorageError::Backend("the audit insert returned no id".into()))?
             .try_get(0)
             .map_err(corrupt)
     }
@@ -1721,7 +1726,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         before: Option<i64>,
         n: u32,
-    ) -> Result<Vec<crate::model::operators::AuditEntry>, StoreError> {
+    ) -> Result<Vec<crate::model::operators::AuditEntry>, StorageError> {
         let rows = self.query(
             "SELECT id, at, operator, action, subject, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2",
             &[&before.unwrap_or(i64::MAX), &limit(n)],
@@ -1744,7 +1749,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         s: &crate::model::operators::PaymentSearch,
         n: u32,
-    ) -> Result<Vec<Payment>, StoreError> {
+    ) -> Result<Vec<Payment>, StorageError> {
         let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
         let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
         let mut arg = |sql: &mut String, cond: &str, v: Box<dyn ToSql + Sync>| {
@@ -1782,33 +1787,37 @@ impl Tx for PgTx<'_> {
         self.many_docs(&sql, &refs)
     }
 
-    fn list_refunds_of_payment(&mut self, payment_id: &str, n: u32) -> Result<Vec<Refund>, StoreError> {
+    fn list_refunds_of_payment(&mut self, payment_id: &str, n: u32) -> Result<Vec<Refund>, StorageError> {
         self.many_docs(
             "SELECT doc FROM refunds WHERE payment_id = $1 ORDER BY refund_id LIMIT $2",
             &[&payment_id, &limit(n)],
         )
     }
 
-    fn list_outbox_of_subject(&mut self, subject_id: &str, n: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    fn list_outbox_of_subject(&mut self, subject_id: &str, n: u32) -> Result<Vec<OutboxEntry>, StorageError> {
         self.many_docs(
             "SELECT doc FROM outbox WHERE subject_id = $1 ORDER BY created_at, id LIMIT $2",
             &[&subject_id, &limit(n)],
         )
     }
 
-    fn list_transfers_by_reference(&mut self, reference: &str, n: u32) -> Result<Vec<Transfer>, StoreError> {
+    fn list_transfers_by_reference(
+        &mut self,
+        reference: &str,
+        n: u32,
+    ) -> Result<Vec<Transfer>, StorageError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE reference = $1 ORDER BY id LIMIT $2");
         self.transfers(&sql, &[&reference, &limit(n)])
     }
 
-    fn list_clients_page(&mut self, after: &str, n: u32) -> Result<Vec<Client>, StoreError> {
+    fn list_clients_page(&mut self, after: &str, n: u32) -> Result<Vec<Client>, StorageError> {
         self.many_docs(
             "SELECT doc FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2",
             &[&after, &limit(n)],
         )
     }
 
-    fn list_users_page(&mut self, after: &str, n: u32) -> Result<Vec<User>, StoreError> {
+    fn list_users_page(&mut self, after: &str, n: u32) -> Result<Vec<User>, StorageError> {
         self.many_docs(
             "SELECT doc FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2",
             &[&after, &limit(n)],
@@ -1817,7 +1826,7 @@ impl Tx for PgTx<'_> {
 
     // ---- store API ----
 
-    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StoreError> {
+    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StorageError> {
         self.execute(
             "INSERT INTO store_configs (client_id, doc) VALUES ($1, $2) \
              ON CONFLICT (client_id) DO UPDATE SET doc = EXCLUDED.doc",
@@ -1829,14 +1838,14 @@ impl Tx for PgTx<'_> {
     fn get_store_config(
         &mut self,
         client_id: &str,
-    ) -> Result<Option<crate::model::store::StoreConfig>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreConfig>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_configs WHERE client_id = $1",
             &[&client_id],
         )
     }
 
-    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
+    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             &[&k.key_id, &k.client_id, &k.created_at, &to_doc(k)?],
@@ -1844,7 +1853,7 @@ impl Tx for PgTx<'_> {
         Self::inserted_one(n, "store key")
     }
 
-    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
+    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE store_keys SET doc = $2 WHERE key_id = $1",
             &[&k.key_id, &to_doc(k)?],
@@ -1852,7 +1861,7 @@ impl Tx for PgTx<'_> {
         Self::changed_one(n, "store key")
     }
 
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StoreError> {
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_keys WHERE key_id = $1{}",
             self.lock_clause()
@@ -1863,7 +1872,7 @@ impl Tx for PgTx<'_> {
     fn list_store_keys(
         &mut self,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::store::StoreKey>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreKey>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM store_keys WHERE client_id = $1 ORDER BY created_at, key_id",
@@ -1879,14 +1888,14 @@ impl Tx for PgTx<'_> {
     fn insert_store_product(
         &mut self,
         p: &crate::model::store::StoreProduct,
-    ) -> Result<crate::model::store::StoreProduct, StoreError> {
+    ) -> Result<crate::model::store::StoreProduct, StorageError> {
         let rows = self.query(
             "INSERT INTO store_products (client_id, doc) VALUES ($1, '{}') RETURNING product_id",
             &[&p.client_id],
         )?;
         let id: i64 = rows
             .first()
-            .ok_or_else(|| StoreError::Backend("no product id returned".into()))?
+            .ok_or_else(|| StorageError::Backend("no product id returned".into()))?
             .try_get(0)
             .map_err(corrupt)?;
         let mut stored = p.clone();
@@ -1903,7 +1912,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::model::store::StoreProduct>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreProduct>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_products WHERE client_id = $1 AND product_id = $2",
             &[&client_id, &product_id],
@@ -1913,14 +1922,14 @@ impl Tx for PgTx<'_> {
     fn list_store_products(
         &mut self,
         client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreProduct>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreProduct>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_products WHERE client_id = $1 ORDER BY product_id",
             &[&client_id],
         )
     }
 
-    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StoreError> {
+    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StorageError> {
         self.execute(
             "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (client_id, iq) DO UPDATE SET user_id = EXCLUDED.user_id, doc = EXCLUDED.doc",
@@ -1933,7 +1942,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreUser>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreUser>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_users WHERE client_id = $1 AND iq = $2{}",
             self.lock_clause()
@@ -1944,7 +1953,7 @@ impl Tx for PgTx<'_> {
     fn list_store_users(
         &mut self,
         client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreUser>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreUser>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_users WHERE client_id = $1 ORDER BY iq",
             &[&client_id],
@@ -1954,7 +1963,7 @@ impl Tx for PgTx<'_> {
     fn insert_store_order(
         &mut self,
         o: &crate::model::store::StoreOrder,
-    ) -> Result<crate::model::store::StoreOrder, StoreError> {
+    ) -> Result<crate::model::store::StoreOrder, StorageError> {
         // The partial unique index allows one current order per store user; a second one is a
         // duplicate (another node placed it first), and the job is run again.
         let rows = self.query(
@@ -1963,7 +1972,7 @@ impl Tx for PgTx<'_> {
             &[&o.client_id, &o.iq, &o.status.as_str()],
         )?;
         let Some(row) = rows.first() else {
-            return Err(StoreError::Duplicate(format!(
+            return Err(StorageError::Duplicate(format!(
                 "store user {} of {} has a current order already",
                 o.iq, o.client_id
             )));
@@ -1974,7 +1983,7 @@ impl Tx for PgTx<'_> {
         Ok(stored)
     }
 
-    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StoreError> {
+    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE store_orders SET status = $2, doc = $3 WHERE order_id = $1",
             &[&o.order_id, &o.status.as_str(), &to_doc(o)?],
@@ -1986,7 +1995,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND order_id = $2{}",
             self.lock_clause()
@@ -1998,7 +2007,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND iq = $2 AND status = 'current'{}",
             self.lock_clause()
@@ -2011,7 +2020,7 @@ impl Tx for PgTx<'_> {
         client_id: &str,
         iq: i64,
         n: u32,
-    ) -> Result<Vec<crate::model::store::StoreOrder>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreOrder>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND iq = $2 ORDER BY order_id DESC LIMIT $3",
             &[&client_id, &iq, &limit(n)],
@@ -2049,7 +2058,7 @@ pub fn url_with_schema(url: &str, schema: &str) -> String {
 }
 
 /// Checks a schema name: letters, digits and `_`, not starting with a digit.
-fn check_identifier(name: &str) -> Result<(), StoreError> {
+fn check_identifier(name: &str) -> Result<(), StorageError> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -2057,14 +2066,14 @@ fn check_identifier(name: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Backend(format!(
+        Err(StorageError::Backend(format!(
             "{name:?} is not a usable schema name"
         )))
     }
 }
 
 /// Creates `schema` in the database at `url` if it does not exist.
-pub fn create_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+pub fn create_schema(url: &str, schema: &str) -> Result<(), StorageError> {
     check_identifier(schema)?;
     let config = connection_config(url)?;
     let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
@@ -2072,7 +2081,7 @@ pub fn create_schema(url: &str, schema: &str) -> Result<(), StoreError> {
 }
 
 /// Drops `schema` and everything in it.
-pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+pub fn drop_schema(url: &str, schema: &str) -> Result<(), StorageError> {
     check_identifier(schema)?;
     let config = connection_config(url)?;
     let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
@@ -2084,7 +2093,7 @@ pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
 /// The wallet's tables in the current schema, in creation order (a table comes after the tables
 /// it refers to), each with its column names: the tables a dump carries, so not the migrations
 /// table and not `daily_totals`, which the payments' triggers rebuild on import.
-fn tables(client: &mut impl ::postgres::GenericClient) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+fn tables(client: &mut impl ::postgres::GenericClient) -> Result<Vec<(String, Vec<String>)>, StorageError> {
     let rows = client.query(
         "SELECT c.relname::TEXT, array_agg(a.attname::TEXT ORDER BY a.attnum) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -2102,13 +2111,13 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn io_error(e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("writing the dump: {e}"))
+fn io_error(e: std::io::Error) -> StorageError {
+    StorageError::Backend(format!("writing the dump: {e}"))
 }
 
 /// Writes every row of the wallet at `url` to `out` as a dump (one snapshot: the wallet may keep
 /// running meanwhile).
-pub fn export(url: &str, out: &mut (dyn Write + Send)) -> Result<DumpSummary, StoreError> {
+pub fn export(url: &str, out: &mut (dyn Write + Send)) -> Result<DumpSummary, StorageError> {
     let config = connection_config(url)?;
     on_own_thread(move || {
         let mut client = connect(&config)?;
@@ -2153,7 +2162,7 @@ pub fn export(url: &str, out: &mut (dyn Write + Send)) -> Result<DumpSummary, St
 /// Loads a dump into the wallet at `url`, in one transaction: migrations first, then every row.
 /// Refuses a wallet that has any data, a dump of another schema version, a row whose columns
 /// differ from the table's, and a dump cut short (its end line names how many rows it holds).
-pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary, StoreError> {
+pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary, StorageError> {
     let config = connection_config(url)?;
     on_own_thread(move || {
         let mut client = connect(&config)?;
@@ -2164,7 +2173,7 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
             let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quote_ident(table));
             let any: bool = tx.query_one(&sql, &[])?.try_get(0).map_err(corrupt)?;
             if any {
-                return Err(StoreError::Backend(format!(
+                return Err(StorageError::Backend(format!(
                     "the target wallet is not empty (table {table} has rows); import only into a new database"
                 )));
             }
@@ -2172,7 +2181,7 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
         let mut lines = DumpLine::reader(input);
         let header = match lines.next() {
             Some(line) => line?,
-            None => return Err(StoreError::Corrupt("the dump is empty".into())),
+            None => return Err(StorageError::Corrupt("the dump is empty".into())),
         };
         let DumpLine::Header {
             format,
@@ -2180,17 +2189,17 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
             schema_version,
         } = header
         else {
-            return Err(StoreError::Corrupt(
+            return Err(StorageError::Corrupt(
                 "the dump does not start with its header".into(),
             ));
         };
         if format != DUMP_FORMAT {
-            return Err(StoreError::Corrupt(format!(
+            return Err(StorageError::Corrupt(format!(
                 "dump format {format} is not {DUMP_FORMAT}"
             )));
         }
         if schema_version != version {
-            return Err(StoreError::Backend(format!(
+            return Err(StorageError::Backend(format!(
                 "the dump (from {source}) has schema version {schema_version}, this wallet {version}: \
                  export and import with the same walletd version"
             )));
@@ -2201,7 +2210,7 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
         for line in lines {
             match line? {
                 DumpLine::Header { .. } => {
-                    return Err(StoreError::Corrupt("a second header in the dump".into()))
+                    return Err(StorageError::Corrupt("a second header in the dump".into()))
                 }
                 DumpLine::End { rows } => {
                     end = Some(rows);
@@ -2209,15 +2218,15 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
                 }
                 DumpLine::Row { table, row } => {
                     if end.is_some() {
-                        return Err(StoreError::Corrupt("rows after the end of the dump".into()));
+                        return Err(StorageError::Corrupt("rows after the end of the dump".into()));
                     }
                     let columns = known.get(&table).ok_or_else(|| {
-                        StoreError::Corrupt(format!("the dump has table {table:?}, unknown here"))
+                        StorageError::Corrupt(format!("the dump has table {table:?}, unknown here"))
                     })?;
                     if row.len() != columns.len() || columns.iter().any(|c| !row.contains_key(c)) {
                         let mut theirs: Vec<&String> = row.keys().collect();
                         theirs.sort();
-                        return Err(StoreError::Corrupt(format!(
+                        return Err(StorageError::Corrupt(format!(
                             "a row of {table} has columns {theirs:?}, the table has {columns:?}"
                         )));
                     }
@@ -2239,7 +2248,7 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
             }
         }
         let Some(expected) = end else {
-            return Err(StoreError::Corrupt(
+            return Err(StorageError::Corrupt(
                 "the dump is cut short: it has no end line".into(),
             ));
         };
@@ -2250,7 +2259,7 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
                 .collect()
         };
         if nonzero(&expected) != nonzero(&summary.rows) {
-            return Err(StoreError::Corrupt(format!(
+            return Err(StorageError::Corrupt(format!(
                 "the dump's end line counts {expected:?} rows, it holds {:?}",
                 summary.rows
             )));

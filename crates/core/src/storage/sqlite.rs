@@ -1,4 +1,4 @@
-//! The embedded store: one SQLite file in WAL mode.
+//! The embedded storage backend: one SQLite file in WAL mode.
 //!
 //! One writer thread owns the only writing connection. It takes every job waiting in its queue
 //! (up to [`MAX_BATCH`]), runs them in one transaction with a savepoint each — a failed job rolls
@@ -6,8 +6,8 @@
 //! after the commit, so a caller never sees a result that could still be lost. Reader threads
 //! serve read-only jobs from their own connections.
 
-use super::{Access, DailyParty, Job, JobReply, Store, Tx};
-use crate::error::{CoreError, StoreError};
+use super::{Access, DailyParty, Job, JobReply, Storage, Tx};
+use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
 use crate::model::outbox::OutboxEntry;
@@ -320,15 +320,15 @@ CREATE INDEX IF NOT EXISTS transfers_created ON transfers(created_at);
 "#,
 ];
 
-impl From<rusqlite::Error> for StoreError {
+impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
         match e {
             rusqlite::Error::SqliteFailure(f, ref msg)
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                StoreError::Duplicate(msg.clone().unwrap_or_else(|| "constraint violated".into()))
+                StorageError::Duplicate(msg.clone().unwrap_or_else(|| "constraint violated".into()))
             }
-            other => StoreError::Backend(other.to_string()),
+            other => StorageError::Backend(other.to_string()),
         }
     }
 }
@@ -338,18 +338,18 @@ fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt(format!("time stamp {s:?}: {e}")))
+        .map_err(|e| StorageError::Corrupt(format!("time stamp {s:?}: {e}")))
 }
 
-fn to_doc<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn to_doc<T: Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
-fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
+    serde_json::from_str(s).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 struct Envelope {
@@ -357,33 +357,33 @@ struct Envelope {
     reply: tokio::sync::oneshot::Sender<Result<Box<dyn Any + Send>, CoreError>>,
 }
 
-/// The SQLite store.
-pub struct SqliteStore {
+/// The SQLite storage backend.
+pub struct SqliteStorage {
     writer: Mutex<mpsc::SyncSender<Envelope>>,
     readers: Mutex<mpsc::SyncSender<Envelope>>,
     queued_jobs: usize,
-    stats: Arc<super::StoreStats>,
+    stats: Arc<super::StorageStats>,
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
 
-impl SqliteStore {
+impl SqliteStorage {
     /// Opens (creating if needed) the database file at `path`, applies migrations and starts the
     /// writer and `readers` reader threads.
-    pub fn open(path: &Path, readers: usize) -> Result<SqliteStore, StoreError> {
+    pub fn open(path: &Path, readers: usize) -> Result<SqliteStorage, StorageError> {
         Self::open_with_queue(path, readers, super::QUEUED_JOBS)
     }
 
-    /// Like [`SqliteStore::open`], with at most `queued_jobs` jobs waiting in each queue.
+    /// Like [`SqliteStorage::open`], with at most `queued_jobs` jobs waiting in each queue.
     pub fn open_with_queue(
         path: &Path,
         readers: usize,
         queued_jobs: usize,
-    ) -> Result<SqliteStore, StoreError> {
+    ) -> Result<SqliteStorage, StorageError> {
         let queued_jobs = queued_jobs.max(1);
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -392,13 +392,13 @@ impl SqliteStore {
         configure(&conn)?;
         migrate(&mut conn)?;
 
-        let stats = Arc::new(super::StoreStats::default());
+        let stats = Arc::new(super::StorageStats::default());
         let (wtx, wrx) = mpsc::sync_channel::<Envelope>(queued_jobs);
         let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("walletd-sqlite-writer".into())
             .spawn(move || writer_loop(conn, wrx, &writer_stats))
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(|e| StorageError::Backend(e.to_string()))?;
 
         let (rtx, rrx) = mpsc::sync_channel::<Envelope>(queued_jobs);
         let rrx = Arc::new(Mutex::new(rrx));
@@ -415,9 +415,9 @@ impl SqliteStore {
             std::thread::Builder::new()
                 .name(format!("walletd-sqlite-reader-{i}"))
                 .spawn(move || reader_loop(conn, rrx, &reader_stats))
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                .map_err(|e| StorageError::Backend(e.to_string()))?;
         }
-        Ok(SqliteStore {
+        Ok(SqliteStorage {
             writer: Mutex::new(wtx),
             readers: Mutex::new(rtx),
             queued_jobs,
@@ -426,11 +426,11 @@ impl SqliteStore {
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let done = usize::try_from(done).unwrap_or(0);
     if done > MIGRATIONS.len() {
-        return Err(StoreError::Backend(format!(
+        return Err(StorageError::Backend(format!(
             "the database has schema version {done}, newer than this walletd knows ({})",
             MIGRATIONS.len()
         )));
@@ -452,7 +452,7 @@ fn run_job(conn: &Connection, job: &mut Job) -> Result<Box<dyn Any + Send>, Core
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::StoreStats) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::StorageStats) {
     while let Ok(first) = rx.recv() {
         let _in_use = stats.connection_in_use();
         let mut batch = vec![first];
@@ -467,14 +467,14 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::St
             for env in batch {
                 let _ = env
                     .reply
-                    .send(Err(StoreError::Backend(format!("begin failed: {msg}")).into()));
+                    .send(Err(StorageError::Backend(format!("begin failed: {msg}")).into()));
             }
             continue;
         }
         let mut results = Vec::with_capacity(batch.len());
         for env in batch.iter_mut() {
             let result = match conn.execute_batch("SAVEPOINT job") {
-                Err(e) => Err(StoreError::from(e).into()),
+                Err(e) => Err(StorageError::from(e).into()),
                 Ok(()) => {
                     let r = run_job(&conn, &mut env.job);
                     let end = if r.is_ok() {
@@ -484,7 +484,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::St
                     };
                     match conn.execute_batch(end) {
                         Ok(()) => r,
-                        Err(e) => Err(StoreError::from(e).into()),
+                        Err(e) => Err(StorageError::from(e).into()),
                     }
                 }
             };
@@ -505,14 +505,14 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Envelope>, stats: &super::St
                 for env in batch {
                     let _ = env
                         .reply
-                        .send(Err(StoreError::Backend(format!("commit failed: {msg}")).into()));
+                        .send(Err(StorageError::Backend(format!("commit failed: {msg}")).into()));
                 }
             }
         }
     }
 }
 
-fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StoreStats) {
+fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StorageStats) {
     loop {
         let next = {
             let guard = match rx.lock() {
@@ -524,7 +524,7 @@ fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats
         let Ok(mut env) = next else { return };
         let _in_use = stats.connection_in_use();
         let r = match conn.execute_batch("BEGIN") {
-            Err(e) => Err(StoreError::from(e).into()),
+            Err(e) => Err(StorageError::from(e).into()),
             Ok(()) => {
                 let r = run_job(&conn, &mut env.job);
                 let _ = conn.execute_batch("COMMIT");
@@ -535,7 +535,7 @@ fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats
     }
 }
 
-impl Store for SqliteStore {
+impl Storage for SqliteStorage {
     fn submit(&self, access: Access, job: Job) -> JobReply {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let queue = match access {
@@ -545,10 +545,10 @@ impl Store for SqliteStore {
         let sent = queue.lock().map(|q| q.try_send(Envelope { job, reply }));
         match sent {
             Ok(Err(mpsc::TrySendError::Full(env))) => {
-                let _ = env.reply.send(Err(StoreError::Busy(self.queued_jobs).into()));
+                let _ = env.reply.send(Err(StorageError::Busy(self.queued_jobs).into()));
             }
             Ok(Err(mpsc::TrySendError::Disconnected(env))) => {
-                let _ = env.reply.send(Err(StoreError::Stopped.into()));
+                let _ = env.reply.send(Err(StorageError::Stopped.into()));
             }
             _ => {}
         }
@@ -559,7 +559,7 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    fn stats(&self) -> Option<&super::StoreStats> {
+    fn stats(&self) -> Option<&super::StorageStats> {
         Some(&self.stats)
     }
 }
@@ -572,11 +572,11 @@ const ACCOUNT_COLS: &str = "id, kind, owner_id, currency, flags, debits_pending,
 const TRANSFER_COLS: &str =
     "id, kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at";
 
-fn currency(s: &str) -> Result<Currency, StoreError> {
-    Currency::from_code(s).ok_or_else(|| StoreError::Corrupt(format!("unknown currency {s:?}")))
+fn currency(s: &str) -> Result<Currency, StorageError> {
+    Currency::from_code(s).ok_or_else(|| StorageError::Corrupt(format!("unknown currency {s:?}")))
 }
 
-fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StorageError>> {
     let kind: String = r.get(1)?;
     let cur: String = r.get(3)?;
     let created: String = r.get(9)?;
@@ -586,10 +586,10 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
         Ok(Account {
             id,
             kind: AccountKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind:?}")))?,
+                .ok_or_else(|| StorageError::Corrupt(format!("account kind {kind:?}")))?,
             owner_id,
             currency: currency(&cur)?,
-            flags: u32::try_from(flags).map_err(|_| StoreError::Corrupt("account flags".into()))?,
+            flags: u32::try_from(flags).map_err(|_| StorageError::Corrupt("account flags".into()))?,
             debits_pending: dp,
             debits_posted: dpo,
             credits_pending: cp,
@@ -599,7 +599,7 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
     })())
 }
 
-fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Result<Transfer, StoreError>> {
+fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Result<Transfer, StorageError>> {
     let kind: String = r.get(1)?;
     let cur: String = r.get(5)?;
     let timeout: Option<String> = r.get(7)?;
@@ -617,7 +617,7 @@ fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Result<Transfer, StoreError>> {
         Ok(Transfer {
             id,
             kind: TransferKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("transfer kind {kind:?}")))?,
+                .ok_or_else(|| StorageError::Corrupt(format!("transfer kind {kind:?}")))?,
             debit_account_id: debit,
             credit_account_id: credit,
             amount_minor: amount,
@@ -636,7 +636,7 @@ impl SqliteTx<'_> {
         &self,
         sql: &str,
         args: impl rusqlite::Params,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<T>, StorageError> {
         let mut st = self.conn.prepare_cached(sql)?;
         let doc: Option<String> = st.query_row(args, |r| r.get(0)).optional()?;
         doc.as_deref().map(from_doc).transpose()
@@ -646,7 +646,7 @@ impl SqliteTx<'_> {
         &self,
         sql: &str,
         args: impl rusqlite::Params,
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<T>, StorageError> {
         let mut st = self.conn.prepare_cached(sql)?;
         let docs = st
             .query_map(args, |r| r.get::<_, String>(0))?
@@ -654,23 +654,23 @@ impl SqliteTx<'_> {
         docs.iter().map(|d| from_doc(d)).collect()
     }
 
-    fn accounts(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Account>, StoreError> {
+    fn accounts(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Account>, StorageError> {
         let mut st = self.conn.prepare_cached(sql)?;
         let rows = st.query_map(args, account_row)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().collect()
     }
 
-    fn transfers(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Transfer>, StoreError> {
+    fn transfers(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Transfer>, StorageError> {
         let mut st = self.conn.prepare_cached(sql)?;
         let rows = st.query_map(args, transfer_row)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().collect()
     }
 
-    fn changed_one(n: usize, what: &str) -> Result<(), StoreError> {
+    fn changed_one(n: usize, what: &str) -> Result<(), StorageError> {
         if n == 1 {
             Ok(())
         } else {
-            Err(StoreError::Backend(format!(
+            Err(StorageError::Backend(format!(
                 "expected to change one {what}, changed {n}"
             )))
         }
@@ -721,19 +721,19 @@ fn payment_search_sql(
 }
 
 impl Tx for SqliteTx<'_> {
-    fn schema_versions(&mut self) -> Result<(usize, usize), StoreError> {
+    fn schema_versions(&mut self) -> Result<(usize, usize), StorageError> {
         let done: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         Ok((usize::try_from(done).unwrap_or(0), MIGRATIONS.len()))
     }
 
-    fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
+    fn insert_client(&mut self, c: &Client) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO clients (client_id, partner_id, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.client_id, c.partner_id, to_doc(c)?])?;
         Ok(())
     }
 
-    fn update_client(&mut self, c: &Client) -> Result<(), StoreError> {
+    fn update_client(&mut self, c: &Client) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE clients SET partner_id = ?2, doc = ?3 WHERE client_id = ?1")?
@@ -741,26 +741,26 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "client")
     }
 
-    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StorageError> {
         self.one_doc("SELECT doc FROM clients WHERE client_id = ?1", [client_id])
     }
 
-    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StoreError> {
+    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StorageError> {
         self.one_doc("SELECT doc FROM clients WHERE partner_id = ?1", [partner_id])
     }
 
-    fn list_clients(&mut self) -> Result<Vec<Client>, StoreError> {
+    fn list_clients(&mut self) -> Result<Vec<Client>, StorageError> {
         self.many_docs("SELECT doc FROM clients ORDER BY client_id", [])
     }
 
-    fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+    fn insert_user(&mut self, u: &User) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO users (user_id, login, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![u.user_id, u.login, to_doc(u)?])?;
         Ok(())
     }
 
-    fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+    fn update_user(&mut self, u: &User) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE users SET login = ?2, doc = ?3 WHERE user_id = ?1")?
@@ -768,19 +768,19 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "user")
     }
 
-    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StoreError> {
+    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StorageError> {
         self.one_doc("SELECT doc FROM users WHERE user_id = ?1", [user_id])
     }
 
-    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
+    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StorageError> {
         self.one_doc("SELECT doc FROM users WHERE login = ?1", [login])
     }
 
-    fn list_users(&mut self) -> Result<Vec<User>, StoreError> {
+    fn list_users(&mut self) -> Result<Vec<User>, StorageError> {
         self.many_docs("SELECT doc FROM users ORDER BY user_id", [])
     }
 
-    fn insert_account(&mut self, a: &NewAccount) -> Result<Account, StoreError> {
+    fn insert_account(&mut self, a: &NewAccount) -> Result<Account, StorageError> {
         let id: AccountId = self
             .conn
             .prepare_cached(
@@ -806,7 +806,7 @@ impl Tx for SqliteTx<'_> {
         kind: AccountKind,
         owner_id: &str,
         cur: Currency,
-    ) -> Result<Option<Account>, StoreError> {
+    ) -> Result<Option<Account>, StorageError> {
         let sql = format!(
             "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 AND currency = ?3"
         );
@@ -815,7 +815,7 @@ impl Tx for SqliteTx<'_> {
             .pop())
     }
 
-    fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+    fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StorageError> {
         // The single writer already serialises every write transaction: no row lock needed.
         let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1");
         let mut out = Vec::with_capacity(ids.len());
@@ -825,7 +825,7 @@ impl Tx for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn update_account_balances(&mut self, a: &Account) -> Result<(), StoreError> {
+    fn update_account_balances(&mut self, a: &Account) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached(
@@ -835,18 +835,18 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "account")
     }
 
-    fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError> {
+    fn list_accounts(&mut self) -> Result<Vec<Account>, StorageError> {
         self.accounts(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"), [])
     }
 
-    fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StoreError> {
+    fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StorageError> {
         let sql = format!(
             "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = ?1 AND owner_id = ?2 ORDER BY currency"
         );
         self.accounts(&sql, params![kind.as_str(), owner_id])
     }
 
-    fn insert_transfer(&mut self, t: &Transfer) -> Result<TransferId, StoreError> {
+    fn insert_transfer(&mut self, t: &Transfer) -> Result<TransferId, StorageError> {
         let id = self
             .conn
             .prepare_cached(
@@ -871,7 +871,7 @@ impl Tx for SqliteTx<'_> {
         Ok(id)
     }
 
-    fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StoreError> {
+    fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StorageError> {
         Ok(self
             .transfers(
                 &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id = ?1"),
@@ -880,7 +880,7 @@ impl Tx for SqliteTx<'_> {
             .pop())
     }
 
-    fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StoreError> {
+    fn find_resolution(&mut self, pending_id: TransferId) -> Result<Option<Transfer>, StorageError> {
         Ok(self
             .transfers(
                 &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE pending_id = ?1"),
@@ -889,7 +889,7 @@ impl Tx for SqliteTx<'_> {
             .pop())
     }
 
-    fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StoreError> {
+    fn list_transfers(&mut self, after: TransferId, limit: u32) -> Result<Vec<Transfer>, StorageError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE id > ?1 ORDER BY id LIMIT ?2");
         self.transfers(&sql, params![after, limit])
     }
@@ -900,7 +900,7 @@ impl Tx for SqliteTx<'_> {
         to: DateTime<Utc>,
         after: TransferId,
         limit: u32,
-    ) -> Result<Vec<Transfer>, StoreError> {
+    ) -> Result<Vec<Transfer>, StorageError> {
         let sql = format!(
             "SELECT {TRANSFER_COLS} FROM transfers WHERE created_at >= ?1 AND created_at < ?2 AND id > ?3 ORDER BY id LIMIT ?4"
         );
@@ -911,7 +911,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         status: &str,
         cap: u32,
-    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+    ) -> Result<(u64, Option<DateTime<Utc>>), StorageError> {
         let (n, earliest): (i64, Option<String>) = self.conn.prepare_cached(
             "SELECT COUNT(*), MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox WHERE status = ?1 ORDER BY next_attempt_at LIMIT ?2)",
         )?
@@ -922,7 +922,7 @@ impl Tx for SqliteTx<'_> {
         ))
     }
 
-    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StoreError> {
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StorageError> {
         let n: i64 = self
             .conn
             .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM payments WHERE status = ?1 LIMIT ?2)")?
@@ -930,7 +930,7 @@ impl Tx for SqliteTx<'_> {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    fn insert_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+    fn insert_payment(&mut self, p: &Payment) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO payments (payment_id, client_id, payment_request_id, status, payer_user_id, currency, amount_minor, created_at, expires_at, doc) \
@@ -951,7 +951,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+    fn update_payment(&mut self, p: &Payment) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached(
@@ -961,7 +961,7 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "payment")
     }
 
-    fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
+    fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StorageError> {
         self.one_doc("SELECT doc FROM payments WHERE payment_id = ?1", [payment_id])
     }
 
@@ -969,14 +969,18 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         request_id: &str,
-    ) -> Result<Option<Payment>, StoreError> {
+    ) -> Result<Option<Payment>, StorageError> {
         self.one_doc(
             "SELECT doc FROM payments WHERE client_id = ?1 AND payment_request_id = ?2",
             [client_id, request_id],
         )
     }
 
-    fn list_expired_payments(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError> {
+    fn list_expired_payments(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StorageError> {
         self.many_docs(
             "SELECT doc FROM payments WHERE status = 'PROCESSING' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
             params![ts(now), limit],
@@ -989,7 +993,7 @@ impl Tx for SqliteTx<'_> {
         party_id: &str,
         cur: Currency,
         day: NaiveDate,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<i64, StorageError> {
         let total: Option<i64> = self
             .conn
             .prepare_cached(
@@ -1003,7 +1007,7 @@ impl Tx for SqliteTx<'_> {
         Ok(total.unwrap_or(0))
     }
 
-    fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StoreError> {
+    fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM payments WHERE client_id = ?1 ORDER BY created_at DESC, payment_id DESC LIMIT ?2",
@@ -1016,7 +1020,7 @@ impl Tx for SqliteTx<'_> {
         }
     }
 
-    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StoreError> {
+    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StorageError> {
         self.many_docs(
             "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
              WHERE t.code = 'refund' AND (?1 IS NULL OR r.client_id = ?1) ORDER BY t.id DESC LIMIT ?2",
@@ -1024,7 +1028,7 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn insert_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
+    fn insert_refund(&mut self, r: &Refund) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO refunds (refund_id, client_id, refund_request_id, payment_id, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1033,7 +1037,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StoreError> {
+    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StorageError> {
         self.one_doc("SELECT doc FROM refunds WHERE refund_id = ?1", [refund_id])
     }
 
@@ -1041,7 +1045,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         request_id: &str,
-    ) -> Result<Option<Refund>, StoreError> {
+    ) -> Result<Option<Refund>, StorageError> {
         self.one_doc(
             "SELECT doc FROM refunds WHERE client_id = ?1 AND refund_request_id = ?2",
             [client_id, request_id],
@@ -1053,7 +1057,7 @@ impl Tx for SqliteTx<'_> {
         scope: &str,
         client_id: &str,
         key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+    ) -> Result<Option<IdempotencyRecord>, StorageError> {
         let mut st = self.conn.prepare_cached(
             "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = ?1 AND client_id = ?2 AND key = ?3",
         )?;
@@ -1073,7 +1077,7 @@ impl Tx for SqliteTx<'_> {
         .transpose()
     }
 
-    fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StoreError> {
+    fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO idempotency (scope, client_id, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1082,7 +1086,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<(), StoreError> {
+    fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO outbox (id, status, next_attempt_at, lease_until, created_at, doc, subject_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1099,7 +1103,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_outbox(&mut self, e: &OutboxEntry) -> Result<(), StoreError> {
+    fn update_outbox(&mut self, e: &OutboxEntry) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = ?4, doc = ?5 WHERE id = ?1")?
@@ -1107,7 +1111,7 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "notification")
     }
 
-    fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+    fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StorageError> {
         self.one_doc("SELECT doc FROM outbox WHERE id = ?1", [id])
     }
 
@@ -1116,7 +1120,7 @@ impl Tx for SqliteTx<'_> {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
+    ) -> Result<Vec<OutboxEntry>, StorageError> {
         let mut due: Vec<OutboxEntry> = self.many_docs(
             "SELECT doc FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= ?1 \
              AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY next_attempt_at LIMIT ?2",
@@ -1129,7 +1133,7 @@ impl Tx for SqliteTx<'_> {
         Ok(due)
     }
 
-    fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    fn list_outbox(&mut self, limit: u32) -> Result<Vec<OutboxEntry>, StorageError> {
         self.many_docs(
             "SELECT doc FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?1",
             [limit],
@@ -1142,7 +1146,7 @@ impl Tx for SqliteTx<'_> {
         value: &str,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, StorageError> {
         self.conn
             .prepare_cached("DELETE FROM once_values WHERE scope = ?1 AND value = ?2 AND expires_at <= ?3")?
             .execute(params![scope, value, ts(now)])?;
@@ -1155,7 +1159,7 @@ impl Tx for SqliteTx<'_> {
         Ok(n == 1)
     }
 
-    fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+    fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StorageError> {
         let n = self
             .conn
             .prepare_cached(
@@ -1168,7 +1172,7 @@ impl Tx for SqliteTx<'_> {
 
     // ---- store API ----
 
-    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StoreError> {
+    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_configs (client_id, doc) VALUES (?1, ?2) \
@@ -1181,11 +1185,11 @@ impl Tx for SqliteTx<'_> {
     fn get_store_config(
         &mut self,
         client_id: &str,
-    ) -> Result<Option<crate::model::store::StoreConfig>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreConfig>, StorageError> {
         self.one_doc("SELECT doc FROM store_configs WHERE client_id = ?1", [client_id])
     }
 
-    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
+    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)",
@@ -1194,7 +1198,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StoreError> {
+    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE store_keys SET doc = ?2 WHERE key_id = ?1")?
@@ -1202,14 +1206,14 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "store key")
     }
 
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StoreError> {
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StorageError> {
         self.one_doc("SELECT doc FROM store_keys WHERE key_id = ?1", [key_id])
     }
 
     fn list_store_keys(
         &mut self,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::store::StoreKey>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreKey>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM store_keys WHERE client_id = ?1 ORDER BY created_at, key_id",
@@ -1225,7 +1229,7 @@ impl Tx for SqliteTx<'_> {
     fn insert_store_product(
         &mut self,
         p: &crate::model::store::StoreProduct,
-    ) -> Result<crate::model::store::StoreProduct, StoreError> {
+    ) -> Result<crate::model::store::StoreProduct, StorageError> {
         self.conn
             .prepare_cached("INSERT INTO store_products (client_id, doc) VALUES (?1, '{}')")?
             .execute(params![p.client_id])?;
@@ -1243,7 +1247,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::model::store::StoreProduct>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreProduct>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_products WHERE client_id = ?1 AND product_id = ?2",
             params![client_id, product_id],
@@ -1253,14 +1257,14 @@ impl Tx for SqliteTx<'_> {
     fn list_store_products(
         &mut self,
         client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreProduct>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreProduct>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_products WHERE client_id = ?1 ORDER BY product_id",
             [client_id],
         )
     }
 
-    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StoreError> {
+    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES (?1, ?2, ?3, ?4) \
@@ -1274,7 +1278,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreUser>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreUser>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_users WHERE client_id = ?1 AND iq = ?2",
             params![client_id, iq],
@@ -1284,7 +1288,7 @@ impl Tx for SqliteTx<'_> {
     fn list_store_users(
         &mut self,
         client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreUser>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreUser>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_users WHERE client_id = ?1 ORDER BY iq",
             [client_id],
@@ -1294,7 +1298,7 @@ impl Tx for SqliteTx<'_> {
     fn insert_store_order(
         &mut self,
         o: &crate::model::store::StoreOrder,
-    ) -> Result<crate::model::store::StoreOrder, StoreError> {
+    ) -> Result<crate::model::store::StoreOrder, StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_orders (client_id, iq, status, doc) VALUES (?1, ?2, ?3, '{}')",
@@ -1306,7 +1310,7 @@ impl Tx for SqliteTx<'_> {
         Ok(stored)
     }
 
-    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StoreError> {
+    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE store_orders SET status = ?2, doc = ?3 WHERE order_id = ?1")?
@@ -1318,7 +1322,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND order_id = ?2",
             params![client_id, order_id],
@@ -1329,7 +1333,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StoreError> {
+    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 AND status = 'current'",
             params![client_id, iq],
@@ -1341,7 +1345,7 @@ impl Tx for SqliteTx<'_> {
         client_id: &str,
         iq: i64,
         limit: u32,
-    ) -> Result<Vec<crate::model::store::StoreOrder>, StoreError> {
+    ) -> Result<Vec<crate::model::store::StoreOrder>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 ORDER BY order_id DESC LIMIT ?3",
             params![client_id, iq, limit],
@@ -1350,7 +1354,7 @@ impl Tx for SqliteTx<'_> {
 
     // ---- OAuth, payment codes and captures ----
 
-    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
+    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
@@ -1360,11 +1364,11 @@ impl Tx for SqliteTx<'_> {
     fn get_auth_code(
         &mut self,
         code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::AuthCode>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError> {
         self.one_doc("SELECT doc FROM oauth_codes WHERE code_hash = ?1", [code_hash])
     }
 
-    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StoreError> {
+    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE oauth_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
@@ -1372,7 +1376,7 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "auth code")
     }
 
-    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
@@ -1390,7 +1394,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StoreError> {
+    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE oauth_tokens SET doc = ?2 WHERE token_id = ?1")?
@@ -1401,7 +1405,7 @@ impl Tx for SqliteTx<'_> {
     fn find_token_by_access(
         &mut self,
         access_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
         self.one_doc(
             "SELECT doc FROM oauth_tokens WHERE access_hash = ?1",
             [access_hash],
@@ -1411,7 +1415,7 @@ impl Tx for SqliteTx<'_> {
     fn find_token_by_refresh(
         &mut self,
         refresh_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
         self.one_doc(
             "SELECT doc FROM oauth_tokens WHERE refresh_hash = ?1",
             [refresh_hash],
@@ -1423,7 +1427,7 @@ impl Tx for SqliteTx<'_> {
         user_id: &str,
         client_id: &str,
         limit: u32,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
         self.many_docs(
             "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at DESC, token_id DESC LIMIT ?3",
             params![user_id, client_id, limit],
@@ -1434,7 +1438,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StoreError> {
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at, token_id",
@@ -1447,7 +1451,7 @@ impl Tx for SqliteTx<'_> {
         }
     }
 
-    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
@@ -1457,11 +1461,11 @@ impl Tx for SqliteTx<'_> {
     fn get_payment_code(
         &mut self,
         code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::PaymentCode>, StoreError> {
+    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError> {
         self.one_doc("SELECT doc FROM payment_codes WHERE code_hash = ?1", [code_hash])
     }
 
-    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StoreError> {
+    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE payment_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
@@ -1469,7 +1473,7 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "payment code")
     }
 
-    fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+    fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StorageError> {
         let mut n = 0;
         for table in ["oauth_codes", "payment_codes"] {
             n += self
@@ -1483,7 +1487,7 @@ impl Tx for SqliteTx<'_> {
         Ok(n)
     }
 
-    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StoreError> {
+    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
@@ -1503,21 +1507,21 @@ impl Tx for SqliteTx<'_> {
     fn get_capture(
         &mut self,
         capture_id: &str,
-    ) -> Result<Option<crate::model::captures::Capture>, StoreError> {
+    ) -> Result<Option<crate::model::captures::Capture>, StorageError> {
         self.one_doc("SELECT doc FROM captures WHERE capture_id = ?1", [capture_id])
     }
 
     fn list_captures(
         &mut self,
         payment_id: &str,
-    ) -> Result<Vec<crate::model::captures::Capture>, StoreError> {
+    ) -> Result<Vec<crate::model::captures::Capture>, StorageError> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = ?1 ORDER BY created_at, capture_id",
             [payment_id],
         )
     }
 
-    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
+    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
@@ -1534,7 +1538,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StoreError> {
+    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE agent_grants SET doc = ?2 WHERE grant_id = ?1")?
@@ -1545,18 +1549,21 @@ impl Tx for SqliteTx<'_> {
     fn get_agent_grant(
         &mut self,
         grant_id: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
         self.one_doc("SELECT doc FROM agent_grants WHERE grant_id = ?1", [grant_id])
     }
 
     fn find_agent_grant_by_token(
         &mut self,
         token_hash: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StoreError> {
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
         self.one_doc("SELECT doc FROM agent_grants WHERE token_hash = ?1", [token_hash])
     }
 
-    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StoreError> {
+    fn list_agent_grants(
+        &mut self,
+        limit: u32,
+    ) -> Result<Vec<crate::model::agent::AgentGrant>, StorageError> {
         self.many_docs(
             "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT ?1",
             [limit],
@@ -1564,14 +1571,14 @@ impl Tx for SqliteTx<'_> {
     }
 
     // ---- operator console ----
-    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
+    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO operators (name, doc) VALUES (?1, ?2)")?
             .execute(params![o.name, to_doc(o)?])?;
         Ok(())
     }
 
-    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StoreError> {
+    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE operators SET doc = ?2 WHERE name = ?1")?
@@ -1579,15 +1586,18 @@ impl Tx for SqliteTx<'_> {
         Self::changed_one(n, "operator")
     }
 
-    fn get_operator(&mut self, name: &str) -> Result<Option<crate::model::operators::Operator>, StoreError> {
+    fn get_operator(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<crate::model::operators::Operator>, StorageError> {
         self.one_doc("SELECT doc FROM operators WHERE name = ?1", [name])
     }
 
-    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StoreError> {
+    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StorageError> {
         self.many_docs("SELECT doc FROM operators ORDER BY name", [])
     }
 
-    fn delete_operator(&mut self, name: &str) -> Result<bool, StoreError> {
+    fn delete_operator(&mut self, name: &str) -> Result<bool, StorageError> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM operators WHERE name = ?1")?
@@ -1595,7 +1605,7 @@ impl Tx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StoreError> {
+    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StorageError> {
         let id: i64 = self
             .conn
             .prepare_cached(
@@ -1609,7 +1619,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         before: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<crate::model::operators::AuditEntry>, StoreError> {
+    ) -> Result<Vec<crate::model::operators::AuditEntry>, StorageError> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, at, operator, action, subject, detail FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
         )?;
@@ -1643,12 +1653,12 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         s: &crate::model::operators::PaymentSearch,
         limit: u32,
-    ) -> Result<Vec<Payment>, StoreError> {
+    ) -> Result<Vec<Payment>, StorageError> {
         let (sql, args) = payment_search_sql(s, limit);
         self.many_docs(&sql, rusqlite::params_from_iter(args))
     }
 
-    fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StoreError> {
+    fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StorageError> {
         self.many_docs(
             "SELECT doc FROM refunds WHERE payment_id = ?1 ORDER BY refund_id LIMIT ?2",
             params![payment_id, limit],
@@ -1659,7 +1669,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         subject_id: &str,
         limit: u32,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
+    ) -> Result<Vec<OutboxEntry>, StorageError> {
         self.many_docs(
             "SELECT doc FROM outbox WHERE subject_id = ?1 ORDER BY created_at, id LIMIT ?2",
             params![subject_id, limit],
@@ -1670,19 +1680,19 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         reference: &str,
         limit: u32,
-    ) -> Result<Vec<Transfer>, StoreError> {
+    ) -> Result<Vec<Transfer>, StorageError> {
         let sql = format!("SELECT {TRANSFER_COLS} FROM transfers WHERE reference = ?1 ORDER BY id LIMIT ?2");
         self.transfers(&sql, params![reference, limit])
     }
 
-    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StoreError> {
+    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StorageError> {
         self.many_docs(
             "SELECT doc FROM clients WHERE client_id > ?1 ORDER BY client_id LIMIT ?2",
             params![after, limit],
         )
     }
 
-    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StoreError> {
+    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StorageError> {
         self.many_docs(
             "SELECT doc FROM users WHERE user_id > ?1 ORDER BY user_id LIMIT ?2",
             params![after, limit],
@@ -1714,18 +1724,18 @@ mod tests {
     #[tokio::test]
     async fn a_job_beyond_a_full_queue_is_refused_at_once_and_the_queued_ones_still_run() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = SqliteStore::open_with_queue(&dir.path().join("queue.sqlite3"), 1, 1).expect("open");
+        let storage = SqliteStorage::open_with_queue(&dir.path().join("queue.sqlite3"), 1, 1).expect("open");
         let (started_tx, started_rx) = mpsc::channel();
         let (release_tx, release_rx) = mpsc::channel();
-        let running = store.submit(
+        let running = storage.submit(
             Access::Write,
             blocking_job(started_tx, Arc::new(Mutex::new(release_rx))),
         );
         started_rx.recv().expect("the writer runs the first job");
-        let queued = store.submit(Access::Write, quick_job());
-        let refused = store.submit(Access::Write, quick_job());
+        let queued = storage.submit(Access::Write, quick_job());
+        let refused = storage.submit(Access::Write, quick_job());
         match refused.await.expect("an answer at once") {
-            Err(CoreError::Store(StoreError::Busy(1))) => {}
+            Err(CoreError::Storage(StorageError::Busy(1))) => {}
             other => panic!("expected Busy, got {:?}", other.map(|_| ())),
         }
         release_tx.send(()).expect("release");

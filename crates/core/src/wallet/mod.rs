@@ -11,7 +11,7 @@ use crate::model::payments::{PayCommand, Payment, PaymentRef};
 use crate::model::refunds::{Refund, RefundCommand, RefundRef};
 use crate::payments::{self, ApprovalOutcome, CancelOutcome, PayOutcome};
 use crate::refunds::{self, RefundOutcome};
-use crate::storage::{transact, Access, Store, Tx};
+use crate::storage::{transact, Access, Storage, Tx};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use walletd_protocol::Amount;
@@ -21,10 +21,10 @@ mod captures;
 mod oauth;
 mod store;
 
-/// The wallet: parties, ledger, payments and refunds over one store.
+/// The wallet: parties, ledger, payments and refunds over one storage backend.
 #[derive(Clone)]
 pub struct Wallet {
-    store: Arc<dyn Store>,
+    storage: Arc<dyn Storage>,
     ctx: Arc<Context>,
     /// Seals store API secrets at rest; without one they are stored in clear (tests that need
     /// no data directory). The server always sets one.
@@ -33,13 +33,13 @@ pub struct Wallet {
 
 impl Wallet {
     pub fn new(
-        store: Arc<dyn Store>,
+        storage: Arc<dyn Storage>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
         config: WalletConfig,
     ) -> Self {
         Wallet {
-            store,
+            storage,
             ctx: Arc::new(Context { config, clock, ids }),
             store_sealer: None,
         }
@@ -68,8 +68,8 @@ impl Wallet {
         &self.ctx.ids
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
     }
 
     /// Runs `f` in a write transaction with the wallet's context.
@@ -79,7 +79,7 @@ impl Wallet {
         F: FnMut(&Context, &mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
     {
         let ctx = self.ctx.clone();
-        transact(self.store.as_ref(), Access::Write, move |tx| f(&ctx, tx)).await
+        transact(self.storage.as_ref(), Access::Write, move |tx| f(&ctx, tx)).await
     }
 
     /// Runs `f` in a read-only transaction.
@@ -89,7 +89,7 @@ impl Wallet {
         F: FnMut(&Context, &mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
     {
         let ctx = self.ctx.clone();
-        transact(self.store.as_ref(), Access::Read, move |tx| f(&ctx, tx)).await
+        transact(self.storage.as_ref(), Access::Read, move |tx| f(&ctx, tx)).await
     }
 
     // ---- parties ----
