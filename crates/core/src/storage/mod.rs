@@ -33,27 +33,26 @@ use walletd_protocol::Currency;
 /// pool). Beyond it a job is refused at once with [`StorageError::Busy`].
 pub const QUEUED_JOBS: usize = 4096;
 
-/// One open transaction. Every method is a plain record operation.
-pub trait Tx {
-    /// The schema version of the database, and the one this build knows (they differ when another
-    /// node has migrated the database to a newer walletd, or nobody has migrated it yet).
-    fn schema_versions(&mut self) -> Result<(usize, usize), StorageError>;
-
-    // Merchant clients.
+/// Merchant clients and wallet users, each stored as a JSON document next to its queried columns.
+pub trait PartyRecords {
     fn insert_client(&mut self, client: &Client) -> Result<(), StorageError>;
     fn update_client(&mut self, client: &Client) -> Result<(), StorageError>;
     fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StorageError>;
     fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StorageError>;
     fn list_clients(&mut self) -> Result<Vec<Client>, StorageError>;
-
-    // Wallet users.
     fn insert_user(&mut self, user: &User) -> Result<(), StorageError>;
     fn update_user(&mut self, user: &User) -> Result<(), StorageError>;
     fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StorageError>;
     fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StorageError>;
     fn list_users(&mut self) -> Result<Vec<User>, StorageError>;
+    /// Merchant clients with id greater than `after`, ascending, at most `limit`.
+    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StorageError>;
+    /// Wallet users with id greater than `after`, ascending, at most `limit`.
+    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StorageError>;
+}
 
-    // Ledger accounts.
+/// Ledger accounts (with their running sums) and immutable transfers, as plain columns.
+pub trait LedgerRecords {
     fn insert_account(&mut self, account: &NewAccount) -> Result<Account, StorageError>;
     fn find_account(
         &mut self,
@@ -67,8 +66,6 @@ pub trait Tx {
     fn update_account_balances(&mut self, account: &Account) -> Result<(), StorageError>;
     fn list_accounts(&mut self) -> Result<Vec<Account>, StorageError>;
     fn list_accounts_of(&mut self, kind: AccountKind, owner_id: &str) -> Result<Vec<Account>, StorageError>;
-
-    // Ledger transfers (immutable).
     /// Stores a transfer (its `id` field is ignored) and returns the id it got.
     fn insert_transfer(&mut self, transfer: &Transfer) -> Result<TransferId, StorageError>;
     fn get_transfer(&mut self, id: TransferId) -> Result<Option<Transfer>, StorageError>;
@@ -86,8 +83,17 @@ pub trait Tx {
         after: TransferId,
         limit: u32,
     ) -> Result<Vec<Transfer>, StorageError>;
+    /// The ledger transfers whose reference is `reference` (a payment, refund or capture id),
+    /// ascending, at most `limit`.
+    fn list_transfers_by_reference(
+        &mut self,
+        reference: &str,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StorageError>;
+}
 
-    // Payments.
+/// Payments, the running daily totals the limits read, and the console's payment search.
+pub trait PaymentRecords {
     fn insert_payment(&mut self, payment: &Payment) -> Result<(), StorageError>;
     fn update_payment(&mut self, payment: &Payment) -> Result<(), StorageError>;
     fn get_payment(&mut self, payment_id: &str) -> Result<Option<Payment>, StorageError>;
@@ -120,8 +126,20 @@ pub trait Tx {
         Ok(())
     }
     fn list_payments(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Payment>, StorageError>;
+    /// How many payments have `status`, counting at most `cap` (an index range of at most `cap`).
+    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StorageError>;
+    /// Payments matching `search` (its `payment_id` is ignored), newest first on
+    /// `(created_at, payment_id)`, after the keyset `search.before`, at most `limit`. Served by an
+    /// index on each filter column followed by `(created_at, payment_id)`.
+    fn search_payments(
+        &mut self,
+        search: &crate::model::operators::PaymentSearch,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StorageError>;
+}
 
-    // Refunds.
+/// Refunds (only successful ones are stored).
+pub trait RefundRecords {
     fn insert_refund(&mut self, refund: &Refund) -> Result<(), StorageError>;
     fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StorageError>;
     /// The latest refunds (of one client, if given), newest first, at most `limit`: read backwards
@@ -132,8 +150,27 @@ pub trait Tx {
         client_id: &str,
         refund_request_id: &str,
     ) -> Result<Option<Refund>, StorageError>;
+    /// The refunds of one payment, oldest first, at most `limit`.
+    fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StorageError>;
+}
 
-    // Idempotency keys.
+/// Captures of authorizations.
+pub trait CaptureRecords {
+    /// Fails with [`StorageError::Duplicate`] if the capture id or `(client, captureRequestId)` is taken.
+    fn insert_capture(&mut self, capture: &crate::model::captures::Capture) -> Result<(), StorageError>;
+    fn get_capture(
+        &mut self,
+        capture_id: &str,
+    ) -> Result<Option<crate::model::captures::Capture>, StorageError>;
+    /// The captures of one payment, oldest first.
+    fn list_captures(
+        &mut self,
+        payment_id: &str,
+    ) -> Result<Vec<crate::model::captures::Capture>, StorageError>;
+}
+
+/// Claimed idempotency keys with the first outcome of their request.
+pub trait IdempotencyRecords {
     fn get_idempotency(
         &mut self,
         scope: &str,
@@ -142,8 +179,25 @@ pub trait Tx {
     ) -> Result<Option<IdempotencyRecord>, StorageError>;
     /// Fails with [`StorageError::Duplicate`] if the key is taken.
     fn insert_idempotency(&mut self, record: &IdempotencyRecord) -> Result<(), StorageError>;
+}
 
-    // Notification outbox.
+/// One-time values (AlphaPay nonces, store salts), each remembered until it expires.
+pub trait OnceValues {
+    /// Records a one-time value (an AlphaPay nonce, a store salt) in `scope` until `expires_at`.
+    /// Returns false if the value is already recorded and not yet expired.
+    fn claim_once(
+        &mut self,
+        scope: &str,
+        value: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+    /// Deletes up to `limit` one-time values that expired at or before `now`; returns how many.
+    fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StorageError>;
+}
+
+/// The notification outbox: one row per notification, claimed with a lease by the notifier.
+pub trait OutboxRecords {
     fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<(), StorageError>;
     fn update_outbox(&mut self, entry: &OutboxEntry) -> Result<(), StorageError>;
     fn get_outbox(&mut self, id: &str) -> Result<Option<OutboxEntry>, StorageError>;
@@ -163,22 +217,102 @@ pub trait Tx {
         status: &str,
         cap: u32,
     ) -> Result<(u64, Option<DateTime<Utc>>), StorageError>;
-    /// How many payments have `status`, counting at most `cap` (an index range of at most `cap`).
-    fn count_payments_with_status(&mut self, status: &str, cap: u32) -> Result<u64, StorageError>;
-
-    /// Records a one-time value (an AlphaPay nonce, a store salt) in `scope` until `expires_at`.
-    /// Returns false if the value is already recorded and not yet expired.
-    fn claim_once(
+    /// The notifications about one payment or refund, oldest first, at most `limit`.
+    fn list_outbox_of_subject(
         &mut self,
-        scope: &str,
-        value: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StorageError>;
-    /// Deletes up to `limit` one-time values that expired at or before `now`; returns how many.
-    fn purge_once_values(&mut self, now: DateTime<Utc>, limit: u32) -> Result<usize, StorageError>;
+        subject_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StorageError>;
+}
 
-    // ---- store API: store settings, keys, products, users with carts, orders ----
+/// OAuth auth codes, token pairs and payment codes.
+///
+/// Codes and tokens are looked up by their SHA-256 (`crate::oauth::hash_secret`). A `get`/`find`
+/// in a write transaction locks the row where the backend has row locks, so a code or a refresh
+/// token can be spent only once even by two nodes at the same moment.
+pub trait OAuthRecords {
+    fn insert_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StorageError>;
+    fn get_auth_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError>;
+    fn update_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StorageError>;
+    fn insert_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StorageError>;
+    fn update_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StorageError>;
+    fn find_token_by_access(
+        &mut self,
+        access_hash: &str,
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError>;
+    fn find_token_by_refresh(
+        &mut self,
+        refresh_hash: &str,
+    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError>;
+    /// The newest token pairs `user_id` granted `client_id`, newest first, at most `limit` (an
+    /// index range: the cost does not grow with the pairs refreshes left behind).
+    fn list_newest_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError>;
+    /// Every token pair `user_id` granted (to `client_id` only, if given), in creation order.
+    fn list_tokens_of_user(
+        &mut self,
+        user_id: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError>;
+    fn insert_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StorageError>;
+    fn get_payment_code(
+        &mut self,
+        code_hash: &str,
+    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError>;
+    fn update_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StorageError>;
+    /// Deletes at most `limit` auth codes and at most `limit` payment codes that expired before
+    /// `before`; returns how many rows went.
+    fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StorageError>;
+}
+
+/// Agent grants: an ISV client acting for a merchant client (tokens only as SHA-256).
+pub trait AgentGrantRecords {
+    /// Fails with [`StorageError::Duplicate`] if the grant id or token hash is taken.
+    fn insert_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StorageError>;
+    fn update_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StorageError>;
+    fn get_agent_grant(
+        &mut self,
+        grant_id: &str,
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError>;
+    fn find_agent_grant_by_token(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError>;
+    /// The newest grants first, at most `limit`.
+    fn list_agent_grants(&mut self, limit: u32)
+        -> Result<Vec<crate::model::agent::AgentGrant>, StorageError>;
+}
+
+/// Console operators and the audit log.
+pub trait OperatorRecords {
+    /// Fails with [`StorageError::Duplicate`] if the name is taken.
+    fn insert_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StorageError>;
+    fn update_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StorageError>;
+    /// In a write transaction the row is locked where the backend has row locks.
+    fn get_operator(&mut self, name: &str)
+        -> Result<Option<crate::model::operators::Operator>, StorageError>;
+    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StorageError>;
+    /// True if an operator of that name was there.
+    fn delete_operator(&mut self, name: &str) -> Result<bool, StorageError>;
+    /// Appends to the audit log; returns the entry's id.
+    fn insert_audit(&mut self, entry: &crate::model::operators::AuditEntry) -> Result<i64, StorageError>;
+    /// Audit entries newest first, with id below `before` if given, at most `limit`.
+    fn list_audit(
+        &mut self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::model::operators::AuditEntry>, StorageError>;
+}
+
+/// The store API's records: store settings, keys, products, store users with their carts, orders.
+pub trait StoreApiRecords {
     /// Inserts or replaces the settings of `config.client_id`.
     fn put_store_config(&mut self, config: &crate::model::store::StoreConfig) -> Result<(), StorageError>;
     fn get_store_config(
@@ -244,122 +378,26 @@ pub trait Tx {
         iq: i64,
         limit: u32,
     ) -> Result<Vec<crate::model::store::StoreOrder>, StorageError>;
+}
 
-    // ---- OAuth, payment codes and captures ----
-    // Codes and tokens are looked up by their SHA-256 (`crate::oauth::hash_secret`). A `get`/`find`
-    // in a write transaction locks the row where the backend has row locks, so a code or a refresh
-    // token can be spent only once even by two nodes at the same moment.
-    fn insert_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StorageError>;
-    fn get_auth_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError>;
-    fn update_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StorageError>;
-    fn insert_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StorageError>;
-    fn update_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StorageError>;
-    fn find_token_by_access(
-        &mut self,
-        access_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError>;
-    fn find_token_by_refresh(
-        &mut self,
-        refresh_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError>;
-    /// The newest token pairs `user_id` granted `client_id`, newest first, at most `limit` (an
-    /// index range: the cost does not grow with the pairs refreshes left behind).
-    fn list_newest_tokens_of_user(
-        &mut self,
-        user_id: &str,
-        client_id: &str,
-        limit: u32,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError>;
-    /// Every token pair `user_id` granted (to `client_id` only, if given), in creation order.
-    fn list_tokens_of_user(
-        &mut self,
-        user_id: &str,
-        client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError>;
-    fn insert_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StorageError>;
-    fn get_payment_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError>;
-    fn update_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StorageError>;
-    /// Deletes at most `limit` auth codes and at most `limit` payment codes that expired before
-    /// `before`; returns how many rows went.
-    fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StorageError>;
-    /// Fails with [`StorageError::Duplicate`] if the capture id or `(client, captureRequestId)` is taken.
-    fn insert_capture(&mut self, capture: &crate::model::captures::Capture) -> Result<(), StorageError>;
-    fn get_capture(
-        &mut self,
-        capture_id: &str,
-    ) -> Result<Option<crate::model::captures::Capture>, StorageError>;
-    /// The captures of one payment, oldest first.
-    fn list_captures(
-        &mut self,
-        payment_id: &str,
-    ) -> Result<Vec<crate::model::captures::Capture>, StorageError>;
-
-    // ---- agent grants: an ISV client acting for a merchant client (tokens only as SHA-256) ----
-    /// Fails with [`StorageError::Duplicate`] if the grant id or token hash is taken.
-    fn insert_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StorageError>;
-    fn update_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StorageError>;
-    fn get_agent_grant(
-        &mut self,
-        grant_id: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError>;
-    fn find_agent_grant_by_token(
-        &mut self,
-        token_hash: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError>;
-    /// The newest grants first, at most `limit`.
-    fn list_agent_grants(&mut self, limit: u32)
-        -> Result<Vec<crate::model::agent::AgentGrant>, StorageError>;
-    // ---- operator console: operators, the audit log and the console's look-ups ----
-    /// Fails with [`StorageError::Duplicate`] if the name is taken.
-    fn insert_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StorageError>;
-    fn update_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StorageError>;
-    /// In a write transaction the row is locked where the backend has row locks.
-    fn get_operator(&mut self, name: &str)
-        -> Result<Option<crate::model::operators::Operator>, StorageError>;
-    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StorageError>;
-    /// True if an operator of that name was there.
-    fn delete_operator(&mut self, name: &str) -> Result<bool, StorageError>;
-    /// Appends to the audit log; returns the entry's id.
-    fn insert_audit(&mut self, entry: &crate::model::operators::AuditEntry) -> Result<i64, StorageError>;
-    /// Audit entries newest first, with id below `before` if given, at most `limit`.
-    fn list_audit(
-        &mut self,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<crate::model::operators::AuditEntry>, StorageError>;
-    /// Payments matching `search` (its `payment_id` is ignored), newest first on
-    /// `(created_at, payment_id)`, after the keyset `search.before`, at most `limit`. Served by an
-    /// index on each filter column followed by `(created_at, payment_id)`.
-    fn search_payments(
-        &mut self,
-        search: &crate::model::operators::PaymentSearch,
-        limit: u32,
-    ) -> Result<Vec<Payment>, StorageError>;
-    /// The refunds of one payment, oldest first, at most `limit`.
-    fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StorageError>;
-    /// The notifications about one payment or refund, oldest first, at most `limit`.
-    fn list_outbox_of_subject(
-        &mut self,
-        subject_id: &str,
-        limit: u32,
-    ) -> Result<Vec<OutboxEntry>, StorageError>;
-    /// The ledger transfers whose reference is `reference` (a payment, refund or capture id),
-    /// ascending, at most `limit`.
-    fn list_transfers_by_reference(
-        &mut self,
-        reference: &str,
-        limit: u32,
-    ) -> Result<Vec<Transfer>, StorageError>;
-    /// Merchant clients with id greater than `after`, ascending, at most `limit`.
-    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StorageError>;
-    /// Wallet users with id greater than `after`, ascending, at most `limit`.
-    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StorageError>;
+/// One open transaction. Every method is a plain record operation.
+pub trait Tx:
+    PartyRecords
+    + LedgerRecords
+    + PaymentRecords
+    + RefundRecords
+    + CaptureRecords
+    + IdempotencyRecords
+    + OnceValues
+    + OutboxRecords
+    + OAuthRecords
+    + AgentGrantRecords
+    + OperatorRecords
+    + StoreApiRecords
+{
+    /// The schema version of the database, and the one this build knows (they differ when another
+    /// node has migrated the database to a newer walletd, or nobody has migrated it yet).
+    fn schema_versions(&mut self) -> Result<(usize, usize), StorageError>;
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.
