@@ -12,11 +12,39 @@
 //!   after a serialization failure, which is why jobs are `FnMut`.
 //!
 //! Architecture invariant: a closure either commits everything it wrote or nothing.
+//!
+//! # Where things are
+//!
+//! `Tx` is the sum of one trait per record kind, declared here ([`PaymentRecords`],
+//! [`RefundRecords`], …). Each backend implements each of them in a file named after the kind:
+//! the refund queries on PostgreSQL are in `postgres/refunds.rs`, on SQLite in
+//! `sqlite/refunds.rs`. A backend's `mod.rs` holds its engine (connections, threads, migrations,
+//! retries) and its row helpers; `shared.rs` holds what both backends store the same way.
+//!
+//! # Lock order
+//!
+//! SQLite has one writer, so write jobs never wait on each other's rows. On PostgreSQL a write
+//! transaction takes its row locks in this order, and a new command must keep to it so that two
+//! nodes never deadlock:
+//!
+//! 1. the record the command changes: the payment (a `get_payment` in a write job locks the row),
+//!    or the store order, code, token, grant or operator;
+//! 2. the merchant client's row ([`PaymentRecords::lock_daily_total`] with [`DailyParty::Client`]);
+//! 3. the user's row (`lock_daily_total` with [`DailyParty::User`], `get_user`);
+//! 4. the ledger accounts, all at once in ascending id order ([`LedgerRecords::lock_accounts`],
+//!    called by `ledger::apply`);
+//! 5. new rows (payments, idempotency keys, transfers, refunds, captures, outbox entries), whose
+//!    unique indexes make a second node inserting the same key wait for the first to commit.
+//!
+//! Background work (the outbox, the expiry sweep, the purges of spent codes and one-time values)
+//! claims its rows with `FOR UPDATE SKIP LOCKED`, so it never queues behind a request on them, and
+//! then keeps to the same order.
 
 pub mod sqlite;
 // ---- PostgreSQL backend and dumps ----
 pub mod dump;
 pub mod postgres;
+mod shared;
 
 use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::IdempotencyRecord;

@@ -25,6 +25,7 @@
 //! the two backends mean the same thing; `walletd admin export`/`import` rely on it).
 
 use super::dump::{DumpLine, DumpSummary, DUMP_FORMAT};
+use super::shared::{currency, from_doc, to_doc, ACCOUNT_COLS, TRANSFER_COLS};
 use super::{Access, DailyParty, Job, JobReply, Storage, Tx};
 use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
@@ -38,7 +39,6 @@ use ::postgres::types::ToSql;
 use ::postgres::{IsolationLevel, NoTls, Row, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
@@ -386,18 +386,6 @@ fn is_lost(e: &::postgres::Error) -> bool {
             let code = c.code();
             code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
         })
-}
-
-fn to_doc<T: Serialize>(v: &T) -> Result<String, StorageError> {
-    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
-}
-
-fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
-    serde_json::from_str(s).map_err(|e| StorageError::Corrupt(e.to_string()))
-}
-
-fn currency(s: &str) -> Result<Currency, StorageError> {
-    Currency::from_code(s).ok_or_else(|| StorageError::Corrupt(format!("unknown currency {s:?}")))
 }
 
 fn corrupt(e: ::postgres::Error) -> StorageError {
@@ -791,10 +779,6 @@ struct PgTx<'c> {
 }
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
-
-const ACCOUNT_COLS: &str = "id, kind, owner_id, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted, created_at";
-const TRANSFER_COLS: &str =
-    "id, kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at";
 
 fn account_from(r: &Row) -> Result<Account, StorageError> {
     let kind: String = r.try_get(1).map_err(corrupt)?;

@@ -6,6 +6,7 @@
 //! after the commit, so a caller never sees a result that could still be lost. Reader threads
 //! serve read-only jobs from their own connections.
 
+use super::shared::{currency, from_doc, to_doc, ACCOUNT_COLS, TRANSFER_COLS};
 use super::{Access, DailyParty, Job, JobReply, Storage, Tx};
 use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
@@ -17,7 +18,6 @@ use crate::model::refunds::Refund;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -358,14 +358,6 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
         .map_err(|e| StorageError::Corrupt(format!("time stamp {s:?}: {e}")))
 }
 
-fn to_doc<T: Serialize>(v: &T) -> Result<String, StorageError> {
-    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
-}
-
-fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
-    serde_json::from_str(s).map_err(|e| StorageError::Corrupt(e.to_string()))
-}
-
 struct Envelope {
     job: Job,
     reply: tokio::sync::oneshot::Sender<Result<Box<dyn Any + Send>, CoreError>>,
@@ -580,14 +572,6 @@ impl Storage for SqliteStorage {
 
 struct SqliteTx<'c> {
     conn: &'c Connection,
-}
-
-const ACCOUNT_COLS: &str = "id, kind, owner_id, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted, created_at";
-const TRANSFER_COLS: &str =
-    "id, kind, debit_account_id, credit_account_id, amount_minor, currency, pending_id, timeout_at, code, reference, created_at";
-
-fn currency(s: &str) -> Result<Currency, StorageError> {
-    Currency::from_code(s).ok_or_else(|| StorageError::Corrupt(format!("unknown currency {s:?}")))
 }
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Result<Account, StorageError>> {
