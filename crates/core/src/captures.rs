@@ -12,56 +12,15 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
-use crate::idempotency::fingerprint;
 use crate::ledger::{self, Leg};
-pub use crate::model::captures::{Capture, CaptureCommand};
+pub use crate::model::captures::{Capture, CaptureCommand, CaptureOutcome};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::AccountKind;
-use crate::model::payments::{AuthClosure, Payment, PaymentStatus};
+use crate::model::payments::{AuthClosure, PaymentStatus};
 use crate::payments::{check_client, close_authorization, enqueue_payment_notice};
 use crate::storage::Tx;
 use chrono::{DateTime, Utc};
 use walletd_protocol::ResultCode;
-
-/// What a capture request came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-// Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum CaptureOutcome {
-    Captured {
-        capture: Capture,
-        payment: Payment,
-    },
-    Rejected {
-        code: ResultCode,
-        message: String,
-    },
-    /// The capture was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
-    /// of the request, or an inquiry of the payment, reports it as it stands.
-    Unknown {
-        code: ResultCode,
-        message: String,
-        capture: Capture,
-        payment: Payment,
-    },
-}
-
-impl CaptureCommand {
-    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
-    /// part of stored data: change them only with a migration.
-    pub(crate) fn fingerprint(&self) -> String {
-        let (currency, value) = match &self.amount {
-            Some(a) => (a.currency().code().to_owned(), a.wire_value()),
-            None => (String::new(), "all".to_owned()),
-        };
-        fingerprint(&[
-            ("paymentId", &self.payment_id),
-            ("currency", &currency),
-            ("value", &value),
-            ("isLastCapture", if self.is_last { "true" } else { "false" }),
-        ])
-    }
-}
 
 pub(crate) fn capture(
     ctx: &Context,

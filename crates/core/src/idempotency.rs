@@ -1,7 +1,10 @@
 //! Idempotency keys: `(scope, client, request id)` claimed in the same transaction as the state
 //! change, with a fingerprint of the meaningful request fields.
 
+use crate::model::captures::CaptureCommand;
 pub use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
+use crate::model::payments::PayCommand;
+use crate::model::refunds::RefundCommand;
 use sha2::{Digest, Sha256};
 
 /// SHA-256 over the meaningful fields, joined unambiguously (length-prefixed).
@@ -14,6 +17,69 @@ pub fn fingerprint(fields: &[(&str, &str)]) -> String {
         }
     }
     hex::encode(h.finalize())
+}
+
+impl PayCommand {
+    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
+    /// part of stored data: change them only with a migration.
+    pub(crate) fn fingerprint(&self) -> String {
+        let auth_code = self
+            .payment_auth_code
+            .as_deref()
+            .map(crate::oauth::hash_secret)
+            .unwrap_or_default();
+        let currency = self.amount.currency();
+        let mut fields = vec![("channel", self.channel.as_str()), ("currency", currency.code())];
+        let value = self.amount.wire_value();
+        fields.extend([
+            ("value", value.as_str()),
+            ("scenario", self.scenario.fingerprint_name()),
+            ("partnerId", self.partner_id.as_deref().unwrap_or("")),
+            ("appId", self.app_id.as_deref().unwrap_or("")),
+            ("payer", self.payer_user_id.as_deref().unwrap_or("")),
+        ]);
+        // Added fields only when set, so that earlier cashier fingerprints stay the same.
+        if !auth_code.is_empty() {
+            fields.push(("paymentAuthCode", auth_code.as_str()));
+        }
+        if self.factors.authorization {
+            fields.push(("isAuthorizationPayment", "true"));
+        }
+        fingerprint(&fields)
+    }
+}
+
+impl RefundCommand {
+    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
+    /// part of stored data: change them only with a migration.
+    pub(crate) fn fingerprint(&self) -> String {
+        fingerprint(&[
+            ("paymentId", self.payment.payment_id.as_deref().unwrap_or("")),
+            (
+                "paymentRequestId",
+                self.payment.payment_request_id.as_deref().unwrap_or(""),
+            ),
+            ("currency", self.amount.currency().code()),
+            ("value", &self.amount.wire_value()),
+        ])
+    }
+}
+
+impl CaptureCommand {
+    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
+    /// part of stored data: change them only with a migration.
+    pub(crate) fn fingerprint(&self) -> String {
+        let (currency, value) = match &self.amount {
+            Some(a) => (a.currency().code().to_owned(), a.wire_value()),
+            None => (String::new(), "all".to_owned()),
+        };
+        fingerprint(&[
+            ("paymentId", &self.payment_id),
+            ("currency", &currency),
+            ("value", &value),
+            ("isLastCapture", if self.is_last { "true" } else { "false" }),
+        ])
+    }
 }
 
 #[cfg(test)]

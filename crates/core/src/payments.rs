@@ -9,14 +9,13 @@
 
 use crate::context::Context;
 use crate::error::{refuse, CoreError, Refusal, StorageError};
-use crate::idempotency::fingerprint;
 use crate::ledger::{self, LedgerError, Leg};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::AccountKind;
 use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::model::parties::{Client, PartyStatus};
 pub use crate::model::payments::{
-    AuthClosure, Channel, PayCommand, PayFactors, Payment, PaymentRef, PaymentStatus, Scenario,
+    AuthClosure, Channel, PayCommand, PayFactors, PayOutcome, Payment, PaymentRef, PaymentStatus, Scenario,
 };
 use crate::parties::unknown_user_message;
 use crate::parties::{check_limits, LimitBreach};
@@ -26,58 +25,6 @@ use walletd_protocol::{Amount, ResultCode};
 
 /// The reason a payment carries when it expired unpaid (the documents' wording, docs/mini-program.md §15).
 pub const EXPIRED_REASON: &str = "Order payment expired.";
-
-impl PayCommand {
-    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
-    /// part of stored data: change them only with a migration.
-    pub(crate) fn fingerprint(&self) -> String {
-        let auth_code = self
-            .payment_auth_code
-            .as_deref()
-            .map(crate::oauth::hash_secret)
-            .unwrap_or_default();
-        let currency = self.amount.currency();
-        let mut fields = vec![("channel", self.channel.as_str()), ("currency", currency.code())];
-        let value = self.amount.wire_value();
-        fields.extend([
-            ("value", value.as_str()),
-            ("scenario", self.scenario.fingerprint_name()),
-            ("partnerId", self.partner_id.as_deref().unwrap_or("")),
-            ("appId", self.app_id.as_deref().unwrap_or("")),
-            ("payer", self.payer_user_id.as_deref().unwrap_or("")),
-        ]);
-        // Added fields only when set, so that earlier cashier fingerprints stay the same.
-        if !auth_code.is_empty() {
-            fields.push(("paymentAuthCode", auth_code.as_str()));
-        }
-        if self.factors.authorization {
-            fields.push(("isAuthorizationPayment", "true"));
-        }
-        fingerprint(&fields)
-    }
-}
-
-/// What a pay request came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PayOutcome {
-    /// Waiting for the user (answer A/ACCEPT with the cashier link).
-    Accepted(Payment),
-    /// Paid (answer S).
-    Succeeded(Payment),
-    /// A repeat of a request whose payment has since failed or been cancelled.
-    Closed(Payment),
-    /// Refused (answer F with this code).
-    Rejected { code: ResultCode, message: String },
-    /// Unknown to the merchant for now (answer U); the payment may exist and resolve later.
-    Unknown {
-        code: ResultCode,
-        message: String,
-        payment: Option<Payment>,
-    },
-    /// `isPaymentEvaluation`: the payment would succeed (answer S without a payment id). A
-    /// payment that would fail is [`PayOutcome::Rejected`] with the code it would get.
-    Evaluated,
-}
 
 /// Checks the v1 `partnerId` / v2 `appId` and the client's status.
 pub(crate) fn check_client(

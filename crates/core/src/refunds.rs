@@ -3,50 +3,16 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
-use crate::idempotency::fingerprint;
 use crate::ledger::{self, LedgerError, Leg};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::AccountKind;
 use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::model::payments::PaymentStatus;
-pub use crate::model::refunds::{Refund, RefundCommand, RefundRef, RefundStatus};
+pub use crate::model::refunds::{Refund, RefundCommand, RefundOutcome, RefundRef, RefundStatus};
 use crate::payments::{check_client, find};
 use crate::storage::Tx;
 use chrono::{DateTime, Duration, Utc};
 use walletd_protocol::ResultCode;
-
-impl RefundCommand {
-    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
-    /// part of stored data: change them only with a migration.
-    pub(crate) fn fingerprint(&self) -> String {
-        fingerprint(&[
-            ("paymentId", self.payment.payment_id.as_deref().unwrap_or("")),
-            (
-                "paymentRequestId",
-                self.payment.payment_request_id.as_deref().unwrap_or(""),
-            ),
-            ("currency", self.amount.currency().code()),
-            ("value", &self.amount.wire_value()),
-        ])
-    }
-}
-
-/// What a refund request came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefundOutcome {
-    Succeeded(Refund),
-    Rejected {
-        code: ResultCode,
-        message: String,
-    },
-    /// The refund was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
-    /// of the request, or an inquiry, reports it as it stands.
-    Unknown {
-        code: ResultCode,
-        message: String,
-        refund: Refund,
-    },
-}
 
 pub(crate) fn refund(
     ctx: &Context,

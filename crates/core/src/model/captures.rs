@@ -1,9 +1,10 @@
 //! Captures of authorizations as stored, and the capture request.
 
 use crate::model::ledger::TransferId;
+use crate::model::payments::Payment;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency};
+use walletd_protocol::{Amount, Currency, ResultCode};
 
 /// One capture as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,4 +43,27 @@ pub struct CaptureCommand {
     pub amount: Option<Amount>,
     /// `isLastCapture` (default true): release whatever this capture leaves.
     pub is_last: bool,
+}
+
+/// What a capture request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+// Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum CaptureOutcome {
+    Captured {
+        capture: Capture,
+        payment: Payment,
+    },
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
+    /// The capture was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
+    /// of the request, or an inquiry of the payment, reports it as it stands.
+    Unknown {
+        code: ResultCode,
+        message: String,
+        capture: Capture,
+        payment: Payment,
+    },
 }

@@ -3,7 +3,7 @@
 use crate::model::ledger::TransferId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency};
+use walletd_protocol::{Amount, Currency, ResultCode};
 
 /// Which dialect (and version) created a payment; it decides the shape of its notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,4 +228,26 @@ pub struct PayFactors {
 pub struct PaymentRef {
     pub payment_id: Option<String>,
     pub payment_request_id: Option<String>,
+}
+
+/// What a pay request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayOutcome {
+    /// Waiting for the user (answer A/ACCEPT with the cashier link).
+    Accepted(Payment),
+    /// Paid (answer S).
+    Succeeded(Payment),
+    /// A repeat of a request whose payment has since failed or been cancelled.
+    Closed(Payment),
+    /// Refused (answer F with this code).
+    Rejected { code: ResultCode, message: String },
+    /// Unknown to the merchant for now (answer U); the payment may exist and resolve later.
+    Unknown {
+        code: ResultCode,
+        message: String,
+        payment: Option<Payment>,
+    },
+    /// `isPaymentEvaluation`: the payment would succeed (answer S without a payment id). A
+    /// payment that would fail is [`PayOutcome::Rejected`] with the code it would get.
+    Evaluated,
 }

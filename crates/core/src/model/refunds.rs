@@ -4,7 +4,7 @@ use crate::model::ledger::TransferId;
 use crate::model::payments::{Channel, PaymentRef};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency};
+use walletd_protocol::{Amount, Currency, ResultCode};
 
 /// Where a refund stands (inquiryRefund's `refundStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,4 +70,21 @@ pub struct RefundCommand {
 pub struct RefundRef {
     pub refund_id: Option<String>,
     pub refund_request_id: Option<String>,
+}
+
+/// What a refund request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded(Refund),
+    Rejected {
+        code: ResultCode,
+        message: String,
+    },
+    /// The refund was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
+    /// of the request, or an inquiry, reports it as it stands.
+    Unknown {
+        code: ResultCode,
+        message: String,
+        refund: Refund,
+    },
 }
