@@ -12,9 +12,9 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
+use crate::idempotency;
 use crate::ledger::{self, Leg};
 pub use crate::model::captures::{Capture, CaptureCommand, CaptureOutcome};
-use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::AccountKind;
 use crate::model::payments::{AuthClosure, PaymentStatus};
 use crate::payments::{check_client, close_authorization, enqueue_payment_notice};
@@ -28,55 +28,7 @@ pub(crate) fn capture(
     cmd: &CaptureCommand,
 ) -> Result<CaptureOutcome, CoreError> {
     let now = ctx.now();
-    let fp = cmd.fingerprint();
-    if let Some(rec) = tx.get_idempotency("capture", &cmd.client_id, &cmd.capture_request_id)? {
-        if rec.fingerprint != fp {
-            return Ok(CaptureOutcome::Rejected {
-                code: ResultCode::RepeatReqInconsistent,
-                message: format!(
-                    "captureRequestId {} was used before with different content",
-                    cmd.capture_request_id
-                ),
-            });
-        }
-        return match rec.outcome {
-            StoredOutcome::Capture { capture_id } => {
-                let capture = tx.get_capture(&capture_id)?.ok_or_else(|| {
-                    CoreError::Invariant(format!("idempotency record names missing capture {capture_id}"))
-                })?;
-                let payment = tx.get_payment(&capture.payment_id)?.ok_or_else(|| {
-                    CoreError::Invariant(format!("capture {capture_id} names a missing payment"))
-                })?;
-                Ok(CaptureOutcome::Captured { capture, payment })
-            }
-            StoredOutcome::Rejected { code, message } => Ok(CaptureOutcome::Rejected {
-                code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
-                message,
-            }),
-            _ => Err(CoreError::Invariant("capture key holds another outcome".into())),
-        };
-    }
-    let outcome = evaluate(ctx, tx, cmd, now)?;
-    let stored = match &outcome {
-        CaptureOutcome::Captured { capture, .. } | CaptureOutcome::Unknown { capture, .. } => {
-            StoredOutcome::Capture {
-                capture_id: capture.capture_id.clone(),
-            }
-        }
-        CaptureOutcome::Rejected { code, message } => StoredOutcome::Rejected {
-            code: code.as_str().to_owned(),
-            message: message.clone(),
-        },
-    };
-    tx.insert_idempotency(&IdempotencyRecord {
-        scope: "capture".into(),
-        client_id: cmd.client_id.clone(),
-        key: cmd.capture_request_id.clone(),
-        fingerprint: fp,
-        outcome: stored,
-        created_at: now,
-    })?;
-    Ok(outcome)
+    idempotency::run(tx, cmd, now, |tx| evaluate(ctx, tx, cmd, now))
 }
 
 fn evaluate(

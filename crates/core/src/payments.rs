@@ -9,8 +9,8 @@
 
 use crate::context::Context;
 use crate::error::{refuse, CoreError, Refusal, StorageError};
+use crate::idempotency;
 use crate::ledger::{self, LedgerError, Leg};
-use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::AccountKind;
 use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::model::parties::{Client, PartyStatus};
@@ -113,97 +113,10 @@ pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<Pa
             Err((code, message)) => PayOutcome::Rejected { code, message },
         });
     }
-    let fp = cmd.fingerprint();
-    if let Some(rec) = tx.get_idempotency("pay", &cmd.client_id, &cmd.payment_request_id)? {
-        if rec.fingerprint != fp {
-            return Ok(PayOutcome::Rejected {
-                code: ResultCode::RepeatReqInconsistent,
-                message: format!(
-                    "paymentRequestId {} was used before with different content",
-                    cmd.payment_request_id
-                ),
-            });
-        }
-        return replay(tx, &rec.outcome);
-    }
-    let (outcome, stored) = match evaluate_pay(ctx, tx, cmd, now)? {
-        Err((code, message)) => {
-            let stored = StoredOutcome::Rejected {
-                code: code.as_str().to_owned(),
-                message: message.clone(),
-            };
-            (PayOutcome::Rejected { code, message }, stored)
-        }
-        Ok(outcome) => {
-            let stored = match &outcome {
-                PayOutcome::Unknown {
-                    code,
-                    message,
-                    payment: Some(p),
-                } => StoredOutcome::UnknownPayment {
-                    payment_id: p.payment_id.clone(),
-                    code: code.as_str().to_owned(),
-                    message: message.clone(),
-                },
-                PayOutcome::Accepted(p) | PayOutcome::Succeeded(p) | PayOutcome::Closed(p) => {
-                    StoredOutcome::Payment {
-                        payment_id: p.payment_id.clone(),
-                    }
-                }
-                PayOutcome::Rejected { code, message }
-                | PayOutcome::Unknown {
-                    code,
-                    message,
-                    payment: None,
-                } => StoredOutcome::Rejected {
-                    code: code.as_str().to_owned(),
-                    message: message.clone(),
-                },
-                PayOutcome::Evaluated => {
-                    return Err(CoreError::Invariant(
-                        "an evaluation reached the keyed path".into(),
-                    ))
-                }
-            };
-            (outcome, stored)
-        }
-    };
-    tx.insert_idempotency(&IdempotencyRecord {
-        scope: "pay".into(),
-        client_id: cmd.client_id.clone(),
-        key: cmd.payment_request_id.clone(),
-        fingerprint: fp,
-        outcome: stored,
-        created_at: now,
-    })?;
-    Ok(outcome)
-}
-
-/// What a repeat of a keyed pay request answers.
-fn replay(tx: &mut dyn Tx, outcome: &StoredOutcome) -> Result<PayOutcome, CoreError> {
-    match outcome {
-        StoredOutcome::Rejected { code, message } => Ok(PayOutcome::Rejected {
-            code: ResultCode::from_wire(code).unwrap_or(ResultCode::ProcessFail),
-            message: message.clone(),
-        }),
-        StoredOutcome::Payment { payment_id } | StoredOutcome::UnknownPayment { payment_id, .. } => {
-            let payment = tx.get_payment(payment_id)?.ok_or_else(|| {
-                CoreError::Invariant(format!("idempotency record names missing payment {payment_id}"))
-            })?;
-            Ok(match payment.status {
-                // An authorization whose funds are held answered S.
-                PaymentStatus::Processing if payment.authorized_at.is_some() => {
-                    PayOutcome::Succeeded(payment)
-                }
-                PaymentStatus::Processing => PayOutcome::Accepted(payment),
-                PaymentStatus::Success => PayOutcome::Succeeded(payment),
-                PaymentStatus::Fail | PaymentStatus::Cancelled => PayOutcome::Closed(payment),
-            })
-        }
-        StoredOutcome::Refund { .. } | StoredOutcome::Capture { .. } => Err(CoreError::Invariant(
-            "pay key holds a refund or capture outcome".into(),
-        )),
-    }
+    idempotency::run(tx, cmd, now, |tx| {
+        Ok(evaluate_pay(ctx, tx, cmd, now)?
+            .unwrap_or_else(|(code, message)| PayOutcome::Rejected { code, message }))
+    })
 }
 
 /// What the merchant-side checks of a pay request found.

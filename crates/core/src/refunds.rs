@@ -3,8 +3,8 @@
 
 use crate::context::Context;
 use crate::error::CoreError;
+use crate::idempotency;
 use crate::ledger::{self, LedgerError, Leg};
-use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::AccountKind;
 use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use crate::model::payments::PaymentStatus;
@@ -20,50 +20,7 @@ pub(crate) fn refund(
     cmd: &RefundCommand,
 ) -> Result<RefundOutcome, CoreError> {
     let now = ctx.now();
-    let fp = cmd.fingerprint();
-    if let Some(rec) = tx.get_idempotency("refund", &cmd.client_id, &cmd.refund_request_id)? {
-        if rec.fingerprint != fp {
-            return Ok(RefundOutcome::Rejected {
-                code: ResultCode::RepeatReqInconsistent,
-                message: format!(
-                    "refundRequestId {} was used before with different content",
-                    cmd.refund_request_id
-                ),
-            });
-        }
-        return match rec.outcome {
-            StoredOutcome::Refund { refund_id } => tx
-                .get_refund(&refund_id)?
-                .map(RefundOutcome::Succeeded)
-                .ok_or_else(|| {
-                    CoreError::Invariant(format!("idempotency record names missing refund {refund_id}"))
-                }),
-            StoredOutcome::Rejected { code, message } => Ok(RefundOutcome::Rejected {
-                code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
-                message,
-            }),
-            _ => Err(CoreError::Invariant("refund key holds a payment outcome".into())),
-        };
-    }
-    let outcome = evaluate(ctx, tx, cmd, now)?;
-    let stored = match &outcome {
-        RefundOutcome::Succeeded(r) | RefundOutcome::Unknown { refund: r, .. } => StoredOutcome::Refund {
-            refund_id: r.refund_id.clone(),
-        },
-        RefundOutcome::Rejected { code, message } => StoredOutcome::Rejected {
-            code: code.as_str().to_owned(),
-            message: message.clone(),
-        },
-    };
-    tx.insert_idempotency(&IdempotencyRecord {
-        scope: "refund".into(),
-        client_id: cmd.client_id.clone(),
-        key: cmd.refund_request_id.clone(),
-        fingerprint: fp,
-        outcome: stored,
-        created_at: now,
-    })?;
-    Ok(outcome)
+    idempotency::run(tx, cmd, now, |tx| evaluate(ctx, tx, cmd, now))
 }
 
 fn evaluate(
