@@ -7,11 +7,11 @@
 //! ([`crate::oauth::hash_secret`]). Every request looks the grant up in the database (no cache), so
 //! a revocation stops the token at once on every node.
 
+use crate::error::CoreError;
 pub use crate::model::agent::{AgentApi, AgentGrant};
 use crate::model::parties::{Client, PartyStatus};
 use crate::oauth::hash_secret;
 use crate::storage::Tx;
-use crate::CoreError;
 use chrono::{DateTime, Utc};
 
 /// The longest lifetime an agent token may have (two years).

@@ -227,7 +227,9 @@ impl Metrics {
             self.connections_in_use
                 .set(i64::try_from(stats.connections_in_use()).unwrap_or(i64::MAX));
         }
-        let figures = walletd_core::reports::live_figures(&state.wallet, state.config.metrics_count_cap)
+        let figures = state
+            .wallet
+            .live_figures(state.config.metrics_count_cap)
             .await
             .map_err(|e| e.to_string())?;
         for (status, n) in figures.payments {

@@ -1,13 +1,14 @@
 //! The wallet's agent-grant commands: issue, list and revoke an ISV's grants for a merchant.
 
+use super::Wallet;
 use crate::agent::{
     check_agent_token, AgentGrantRequest, AgentRefusal, IssuedAgentToken, MAX_AGENT_TOKEN_TTL_SECS,
     MAX_LISTED_GRANTS,
 };
+use crate::error::CoreError;
 use crate::model::agent::AgentGrant;
 use crate::model::parties::Client;
 use crate::oauth::hash_secret;
-use crate::{CoreError, Wallet};
 use chrono::Duration;
 
 impl Wallet {

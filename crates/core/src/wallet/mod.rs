@@ -19,6 +19,7 @@ use walletd_protocol::Amount;
 mod agent;
 mod captures;
 mod oauth;
+mod reports;
 mod store;
 
 /// The wallet: parties, ledger, payments and refunds over one storage backend.
