@@ -904,7 +904,7 @@ async fn payment(wallet: &Wallet, command: PaymentCommand, json: bool) -> anyhow
 async fn refund(wallet: &Wallet, command: RefundCommand, json: bool) -> anyhow::Result<()> {
     match command {
         RefundCommand::List { client, limit } => {
-            let refunds = walletd_core::reports::latest_refunds(wallet, client.as_deref(), limit).await?;
+            let refunds = wallet.latest_refunds(client.as_deref(), limit).await?;
             if json {
                 print_json(&json!(refunds.iter().map(views::refund_json).collect::<Vec<_>>()))?;
             } else {

@@ -14,7 +14,6 @@ use walletd_core::outbox::{Attempt, SentRequest};
 use walletd_core::parties::Client;
 use walletd_core::payments::{Channel, PayCommand, PayFactors, PayOutcome, PaymentRef, Scenario};
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
-use walletd_core::reports;
 use walletd_protocol::{Amount, Currency};
 
 fn walletd(data_dir: &Path, args: &[&str]) -> Output {
@@ -152,7 +151,7 @@ async fn settlement_report_prints_the_days_entries_and_totals_as_csv_and_json() 
         .paid_at
         .unwrap();
     let day = paid_at.date_naive();
-    let expected = reports::settlement(&wallet, day, Some("shop")).await.unwrap();
+    let expected = wallet.settlement_report(day, Some("shop")).await.unwrap();
     drop(wallet);
     let date = day.to_string();
 

@@ -8,7 +8,7 @@ use binary::ok;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use walletd_core::storage::postgres::{self, PostgresStore};
+use walletd_core::storage::postgres::{self, PostgresStorage};
 
 fn walletd(data_dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
     // Only what the command line says: no configuration from the environment.
@@ -200,7 +200,7 @@ async fn serve_runs_on_postgres_with_its_schema_migrated() {
         .port();
     let listen = format!("127.0.0.1:{port}");
     assert_eq!(
-        PostgresStore::applied_version(&url).expect("version"),
+        PostgresStorage::applied_version(&url).expect("version"),
         0,
         "a new schema"
     );
@@ -232,7 +232,7 @@ async fn serve_runs_on_postgres_with_its_schema_migrated() {
     let _ = child.wait();
     assert!(up, "walletd serve --database did not answer /healthz");
     assert_eq!(
-        PostgresStore::applied_version(&url).expect("version"),
+        PostgresStorage::applied_version(&url).expect("version"),
         postgres::schema_version(),
         "serve applied the migrations at start"
     );

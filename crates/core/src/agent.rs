@@ -7,12 +7,12 @@
 //! ([`crate::oauth::hash_secret`]). Every request looks the grant up in the database (no cache), so
 //! a revocation stops the token at once on every node.
 
+use crate::error::CoreError;
+pub use crate::model::agent::{AgentApi, AgentGrant};
+use crate::model::parties::{Client, PartyStatus};
 use crate::oauth::hash_secret;
-use crate::parties::{Client, PartyStatus};
 use crate::storage::Tx;
-use crate::{CoreError, Wallet};
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
 /// The longest lifetime an agent token may have (two years).
 pub const MAX_AGENT_TOKEN_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
@@ -20,72 +20,6 @@ pub const MAX_AGENT_TOKEN_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
 pub const DEFAULT_AGENT_TOKEN_TTL_SECS: i64 = 365 * 24 * 3600;
 /// The most grants `walletd admin agent-token list` shows.
 pub const MAX_LISTED_GRANTS: u32 = 1000;
-
-/// An API an agent grant may cover, named as the API path ends (`/v1/payments/pay` → `pay`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum AgentApi {
-    #[serde(rename = "pay")]
-    Pay,
-    #[serde(rename = "inquiryPayment")]
-    InquiryPayment,
-    #[serde(rename = "cancel")]
-    Cancel,
-    #[serde(rename = "refund")]
-    Refund,
-    #[serde(rename = "inquiryRefund")]
-    InquiryRefund,
-    #[serde(rename = "capture")]
-    Capture,
-    #[serde(rename = "applyToken")]
-    ApplyToken,
-    #[serde(rename = "cancelToken")]
-    CancelToken,
-    #[serde(rename = "inquiryUserInfo")]
-    InquiryUserInfo,
-}
-
-impl AgentApi {
-    pub const ALL: [AgentApi; 9] = [
-        AgentApi::Pay,
-        AgentApi::InquiryPayment,
-        AgentApi::Cancel,
-        AgentApi::Refund,
-        AgentApi::InquiryRefund,
-        AgentApi::Capture,
-        AgentApi::ApplyToken,
-        AgentApi::CancelToken,
-        AgentApi::InquiryUserInfo,
-    ];
-
-    /// The default scope: the payment APIs. The OAuth APIs (which act on users' authorisations of
-    /// the merchant) must be named explicitly.
-    pub const PAYMENT_APIS: [AgentApi; 6] = [
-        AgentApi::Pay,
-        AgentApi::InquiryPayment,
-        AgentApi::Cancel,
-        AgentApi::Refund,
-        AgentApi::InquiryRefund,
-        AgentApi::Capture,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgentApi::Pay => "pay",
-            AgentApi::InquiryPayment => "inquiryPayment",
-            AgentApi::Cancel => "cancel",
-            AgentApi::Refund => "refund",
-            AgentApi::InquiryRefund => "inquiryRefund",
-            AgentApi::Capture => "capture",
-            AgentApi::ApplyToken => "applyToken",
-            AgentApi::CancelToken => "cancelToken",
-            AgentApi::InquiryUserInfo => "inquiryUserInfo",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<AgentApi> {
-        AgentApi::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
 
 /// Parses a comma-separated scope (`pay,inquiryPayment`); an empty text is refused.
 pub fn parse_agent_scope(text: &str) -> Result<Vec<AgentApi>, String> {
@@ -109,54 +43,6 @@ pub fn parse_agent_scope(text: &str) -> Result<Vec<AgentApi>, String> {
 /// The scope as the CLI prints it, comma-separated.
 pub fn agent_scope_text(scope: &[AgentApi]) -> String {
     scope.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
-}
-
-/// One agent grant as stored (the token only by its hash).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentGrant {
-    pub grant_id: String,
-    pub token_hash: String,
-    /// The client that signs the requests.
-    pub isv_client_id: String,
-    /// The client the requests act for.
-    pub merchant_client_id: String,
-    pub scope: Vec<AgentApi>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// Debug output never shows the token's hash.
-impl std::fmt::Debug for AgentGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentGrant")
-            .field("grant_id", &self.grant_id)
-            .field("isv_client_id", &self.isv_client_id)
-            .field("merchant_client_id", &self.merchant_client_id)
-            .field("scope", &self.scope)
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("revoked_at", &self.revoked_at)
-            .field("token_hash", &"<redacted>")
-            .finish()
-    }
-}
-
-impl AgentGrant {
-    /// `ACTIVE`, `EXPIRED` or `REVOKED` at `now`.
-    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
-        if self.revoked_at.is_some() {
-            "REVOKED"
-        } else if now >= self.expires_at {
-            "EXPIRED"
-        } else {
-            "ACTIVE"
-        }
-    }
-
-    pub fn allows(&self, api: AgentApi) -> bool {
-        self.scope.contains(&api)
-    }
 }
 
 /// What an operator asks for.
@@ -219,84 +105,6 @@ pub(crate) fn check_agent_token(
         return Ok(Err(AgentRefusal::Invalid));
     };
     Ok(Ok((merchant, grant)))
-}
-
-impl Wallet {
-    /// Issues an agent token letting one ISV client act for one merchant client.
-    pub async fn issue_agent_token(&self, req: AgentGrantRequest) -> Result<IssuedAgentToken, CoreError> {
-        if req.isv_client_id == req.merchant_client_id {
-            return Err(CoreError::Invalid(
-                "an agent token names two different clients; a client acts for itself without one".into(),
-            ));
-        }
-        if !(1..=MAX_AGENT_TOKEN_TTL_SECS).contains(&req.ttl_secs) {
-            return Err(CoreError::Invalid(format!(
-                "the lifetime must be between 1 and {MAX_AGENT_TOKEN_TTL_SECS} seconds"
-            )));
-        }
-        if req.scope.is_empty() {
-            return Err(CoreError::Invalid("the scope names no API".into()));
-        }
-        self.write(move |ctx, tx| {
-            for id in [&req.isv_client_id, &req.merchant_client_id] {
-                if tx.get_client(id)?.is_none() {
-                    return Err(CoreError::NotFound(format!("client {id}")));
-                }
-            }
-            let now = ctx.now();
-            let token = ctx.ids.random_hex(32);
-            let grant = AgentGrant {
-                grant_id: ctx.ids.new_id("agent", now),
-                token_hash: hash_secret(&token),
-                isv_client_id: req.isv_client_id.clone(),
-                merchant_client_id: req.merchant_client_id.clone(),
-                scope: req.scope.clone(),
-                created_at: now,
-                expires_at: now + Duration::seconds(req.ttl_secs),
-                revoked_at: None,
-            };
-            tx.insert_agent_grant(&grant)?;
-            Ok(IssuedAgentToken { token, grant })
-        })
-        .await
-    }
-
-    /// The newest agent grants, at most [`MAX_LISTED_GRANTS`].
-    pub async fn list_agent_grants(&self) -> Result<Vec<AgentGrant>, CoreError> {
-        self.read(|_, tx| Ok(tx.list_agent_grants(MAX_LISTED_GRANTS)?))
-            .await
-    }
-
-    /// Revokes the grant with this id or this token; returns it, or `None` if there is none.
-    pub async fn revoke_agent_grant(&self, token_or_id: &str) -> Result<Option<AgentGrant>, CoreError> {
-        let key = token_or_id.trim().to_owned();
-        self.write(move |ctx, tx| {
-            let found = match tx.get_agent_grant(&key)? {
-                Some(g) => Some(g),
-                None => tx.find_agent_grant_by_token(&hash_secret(&key))?,
-            };
-            let Some(mut grant) = found else {
-                return Ok(None);
-            };
-            if grant.revoked_at.is_none() {
-                grant.revoked_at = Some(ctx.now());
-                tx.update_agent_grant(&grant)?;
-            }
-            Ok(Some(grant))
-        })
-        .await
-    }
-
-    /// The merchant that `isv` acts for with `token` (read on every request; nothing is cached).
-    pub async fn agent_merchant(
-        &self,
-        isv: &Client,
-        token: &str,
-    ) -> Result<Result<(Client, AgentGrant), AgentRefusal>, CoreError> {
-        let (isv, token) = (isv.clone(), token.to_owned());
-        self.read(move |ctx, tx| check_agent_token(tx, ctx.now(), &isv, &token))
-            .await
-    }
 }
 
 #[cfg(test)]

@@ -10,96 +10,17 @@
 //! Idempotency on `(client, captureRequestId)`; only successful captures are stored, a refusal
 //! lives in the idempotency record like a refused refund.
 
+use crate::context::Context;
 use crate::error::CoreError;
-use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, Leg, TransferId};
-use crate::payments::{
-    check_client, close_authorization, enqueue_payment_notice, AuthClosure, Payment, PaymentStatus,
-};
+use crate::idempotency;
+use crate::ledger::{self, Leg};
+pub use crate::model::captures::{Capture, CaptureCommand, CaptureOutcome};
+use crate::model::ledger::AccountKind;
+use crate::model::payments::{AuthClosure, PaymentStatus};
+use crate::payments::{check_client, close_authorization, enqueue_payment_notice};
 use crate::storage::Tx;
-use crate::wallet::{Context, Wallet};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
-
-/// One capture as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capture {
-    pub capture_id: String,
-    pub client_id: String,
-    pub capture_request_id: String,
-    pub payment_id: String,
-    /// 1 for the first capture of an authorization, 2 for the second, …
-    pub number: u32,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    /// This capture closed the authorization.
-    pub is_last: bool,
-    /// The post transfer that moved the money.
-    pub transfer_id: Option<TransferId>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Capture {
-    pub fn amount(&self) -> Amount {
-        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
-    }
-}
-
-/// A capture request, after the dialect checked its shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaptureCommand {
-    pub client_id: String,
-    /// v1 `partnerId`, when sent.
-    pub partner_id: Option<String>,
-    pub capture_request_id: String,
-    /// The authorization (its payment id).
-    pub payment_id: String,
-    /// `None`: everything still held.
-    pub amount: Option<Amount>,
-    /// `isLastCapture` (default true): release whatever this capture leaves.
-    pub is_last: bool,
-}
-
-/// What a capture request came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-// Made once per request and moved to the dialect, never kept in bulk: boxing buys nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum CaptureOutcome {
-    Captured {
-        capture: Capture,
-        payment: Payment,
-    },
-    Rejected {
-        code: ResultCode,
-        message: String,
-    },
-    /// The capture was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
-    /// of the request, or an inquiry of the payment, reports it as it stands.
-    Unknown {
-        code: ResultCode,
-        message: String,
-        capture: Capture,
-        payment: Payment,
-    },
-}
-
-impl CaptureCommand {
-    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
-    /// part of stored data: change them only with a migration.
-    pub(crate) fn fingerprint(&self) -> String {
-        let (currency, value) = match &self.amount {
-            Some(a) => (a.currency().code().to_owned(), a.wire_value()),
-            None => (String::new(), "all".to_owned()),
-        };
-        fingerprint(&[
-            ("paymentId", &self.payment_id),
-            ("currency", &currency),
-            ("value", &value),
-            ("isLastCapture", if self.is_last { "true" } else { "false" }),
-        ])
-    }
-}
+use walletd_protocol::ResultCode;
 
 pub(crate) fn capture(
     ctx: &Context,
@@ -107,55 +28,7 @@ pub(crate) fn capture(
     cmd: &CaptureCommand,
 ) -> Result<CaptureOutcome, CoreError> {
     let now = ctx.now();
-    let fp = cmd.fingerprint();
-    if let Some(rec) = tx.get_idempotency("capture", &cmd.client_id, &cmd.capture_request_id)? {
-        if rec.fingerprint != fp {
-            return Ok(CaptureOutcome::Rejected {
-                code: ResultCode::RepeatReqInconsistent,
-                message: format!(
-                    "captureRequestId {} was used before with different content",
-                    cmd.capture_request_id
-                ),
-            });
-        }
-        return match rec.outcome {
-            StoredOutcome::Capture { capture_id } => {
-                let capture = tx.get_capture(&capture_id)?.ok_or_else(|| {
-                    CoreError::Invariant(format!("idempotency record names missing capture {capture_id}"))
-                })?;
-                let payment = tx.get_payment(&capture.payment_id)?.ok_or_else(|| {
-                    CoreError::Invariant(format!("capture {capture_id} names a missing payment"))
-                })?;
-                Ok(CaptureOutcome::Captured { capture, payment })
-            }
-            StoredOutcome::Rejected { code, message } => Ok(CaptureOutcome::Rejected {
-                code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
-                message,
-            }),
-            _ => Err(CoreError::Invariant("capture key holds another outcome".into())),
-        };
-    }
-    let outcome = evaluate(ctx, tx, cmd, now)?;
-    let stored = match &outcome {
-        CaptureOutcome::Captured { capture, .. } | CaptureOutcome::Unknown { capture, .. } => {
-            StoredOutcome::Capture {
-                capture_id: capture.capture_id.clone(),
-            }
-        }
-        CaptureOutcome::Rejected { code, message } => StoredOutcome::Rejected {
-            code: code.as_str().to_owned(),
-            message: message.clone(),
-        },
-    };
-    tx.insert_idempotency(&IdempotencyRecord {
-        scope: "capture".into(),
-        client_id: cmd.client_id.clone(),
-        key: cmd.capture_request_id.clone(),
-        fingerprint: fp,
-        outcome: stored,
-        created_at: now,
-    })?;
-    Ok(outcome)
+    idempotency::run(tx, cmd, now, |tx| evaluate(ctx, tx, cmd, now))
 }
 
 fn evaluate(
@@ -346,22 +219,4 @@ fn evaluate(
         });
     }
     Ok(CaptureOutcome::Captured { capture, payment })
-}
-
-impl Wallet {
-    /// capture: takes (part of) what an authorization holds.
-    pub async fn capture(&self, cmd: CaptureCommand) -> Result<CaptureOutcome, CoreError> {
-        self.write(move |ctx, tx| capture(ctx, tx, &cmd)).await
-    }
-
-    /// The captures of one authorization, oldest first.
-    pub async fn captures_of(&self, payment_id: &str) -> Result<Vec<Capture>, CoreError> {
-        let id = payment_id.to_owned();
-        self.read(move |_, tx| {
-            let mut captures = tx.list_captures(&id)?;
-            captures.sort_by_key(|c| c.number);
-            Ok(captures)
-        })
-        .await
-    }
 }

@@ -5,7 +5,7 @@ use walletd_protocol::ResultCode;
 
 /// A failure of the storage layer.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum StorageError {
     #[error("storage backend error: {0}")]
     Backend(String),
     #[error("a record with this key exists already: {0}")]
@@ -24,7 +24,7 @@ pub enum StoreError {
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Storage(#[from] StorageError),
     #[error("{0} not found")]
     NotFound(String),
     #[error("invalid input: {0}")]
@@ -43,4 +43,14 @@ impl CoreError {
             message: message.into(),
         }
     }
+}
+
+/// A refusal found while evaluating a request.
+pub(crate) type Refusal = (ResultCode, String);
+
+pub(crate) fn refuse<T>(
+    code: ResultCode,
+    message: impl Into<String>,
+) -> Result<Result<T, Refusal>, CoreError> {
+    Ok(Err((code, message.into())))
 }

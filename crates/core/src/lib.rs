@@ -3,28 +3,46 @@
 //!
 //! Architecture invariant: nothing in here does network I/O or reads the clock or randomness
 //! directly. Time and identifiers come in through [`clock::Clock`] and [`clock::IdSource`].
+//!
+//! The modules form layers; each imports only from the layers before it (and `error`, `clock`):
+//!
+//! ```text
+//! model ← storage ← ledger ← domain ← wallet
+//! ```
+//!
+//! * `model`: the records and commands as plain data;
+//! * `storage`: the `Tx` seam and its SQLite and PostgreSQL backends;
+//! * `ledger`: accounts and transfers, applied and verified;
+//! * the domain: `context`, `parties`, `idempotency`, `sandbox`, `oauth`, `agent`, `payments`,
+//!   `refunds`, `captures`, `store` (the store API), `operators`, `reports`;
+//! * `wallet`: the async facade, one storage transaction per command.
 
-// ---- agent grants: ISVs acting for merchants ----
-pub mod agent;
+// ---- below every layer ----
 pub mod clock;
 pub mod error;
-pub mod idempotency;
+// ---- records ----
+pub mod model;
+// ---- the storage seam and its backends ----
+pub mod storage;
+// ---- the ledger ----
 pub mod ledger;
-pub mod outbox;
+// ---- the domain ----
+pub mod agent;
+pub mod captures;
+pub mod context;
+pub mod idempotency;
+pub mod oauth;
+pub mod operators;
 pub mod parties;
 pub mod payments;
 pub mod refunds;
 pub mod reports;
 pub mod sandbox;
-pub mod storage;
-// ---- store API ----
 pub mod store;
-// ---- OAuth and the other payment scenarios ----
-pub mod captures;
-pub mod oauth;
-// ---- operator console: operators and their audit log ----
-pub mod operators;
+// ---- the facade ----
 pub mod wallet;
 
-pub use error::{CoreError, StoreError};
+pub use error::{CoreError, StorageError};
+/// The outbox records keep their historical path (`walletd_core::outbox`), used by the notifier.
+pub use model::outbox;
 pub use wallet::{Wallet, WalletConfig};

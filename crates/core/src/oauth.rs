@@ -13,94 +13,15 @@
 //! * every grant implies `auth_base` (the user id is the `customerId` of applyToken);
 //! * agreement payment (`AGREEMENT_PAY`) is granted with a per-payment limit per currency.
 
+use crate::context::Context;
 use crate::error::CoreError;
-use crate::parties::{Client, PartyStatus, User};
-use crate::payments::Refusal;
+use crate::error::Refusal;
+pub use crate::model::oauth::{AuthCode, Grant, PaymentCode, Scope, TokenRecord};
+use crate::model::parties::{Client, PartyStatus, User};
 use crate::storage::Tx;
-use crate::wallet::{Context, Wallet};
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use walletd_protocol::{Amount, Currency, ResultCode};
-
-/// A permission a user grants a mini program at `my.getAuthCode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Scope {
-    /// The user's id only (silent in real wallets; implied by every grant).
-    #[serde(rename = "auth_base")]
-    AuthBase,
-    /// The basic profile: id, status, nickname and avatar.
-    #[serde(rename = "auth_user")]
-    AuthUser,
-    #[serde(rename = "USER_ID")]
-    UserId,
-    #[serde(rename = "USER_NICKNAME")]
-    UserNickname,
-    #[serde(rename = "USER_NAME")]
-    UserName,
-    #[serde(rename = "USER_AVATAR")]
-    UserAvatar,
-    /// The login (phone or e-mail), masked and hashed.
-    #[serde(rename = "USER_LOGIN_ID")]
-    UserLoginId,
-    /// The login as a contact, in clear.
-    #[serde(rename = "USER_CONTACTINFO")]
-    UserContactInfo,
-    /// Payments without the cashier, within a per-payment limit.
-    #[serde(rename = "AGREEMENT_PAY")]
-    AgreementPay,
-}
-
-impl Scope {
-    pub const ALL: &'static [Scope] = &[
-        Scope::AuthBase,
-        Scope::AuthUser,
-        Scope::UserId,
-        Scope::UserNickname,
-        Scope::UserName,
-        Scope::UserAvatar,
-        Scope::UserLoginId,
-        Scope::UserContactInfo,
-        Scope::AgreementPay,
-    ];
-
-    /// The name `my.getAuthCode` uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::AuthBase => "auth_base",
-            Scope::AuthUser => "auth_user",
-            Scope::UserId => "USER_ID",
-            Scope::UserNickname => "USER_NICKNAME",
-            Scope::UserName => "USER_NAME",
-            Scope::UserAvatar => "USER_AVATAR",
-            Scope::UserLoginId => "USER_LOGIN_ID",
-            Scope::UserContactInfo => "USER_CONTACTINFO",
-            Scope::AgreementPay => "AGREEMENT_PAY",
-        }
-    }
-
-    /// Parses a scope name (exact spelling).
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.iter().copied().find(|x| x.as_str() == s)
-    }
-
-    /// What the user is asked to allow, in words for the consent page.
-    pub fn description(self) -> &'static str {
-        match self {
-            Scope::AuthBase | Scope::UserId => "Know your wallet user id",
-            Scope::AuthUser => "See your basic profile (name shown in the wallet, avatar, account status)",
-            Scope::UserNickname => "See the name shown in your wallet",
-            Scope::UserName => "See your full name",
-            Scope::UserAvatar => "See your avatar",
-            Scope::UserLoginId => "See your login, masked",
-            Scope::UserContactInfo => "See your phone number or e-mail address",
-            Scope::AgreementPay => {
-                "Take payments from your wallet without asking each time, up to a limit per payment"
-            }
-        }
-    }
-}
+use walletd_protocol::{Amount, ResultCode};
 
 /// Parses a list of scope names separated by commas or spaces; sorted, without duplicates.
 pub fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
@@ -146,127 +67,6 @@ impl Default for Lifetimes {
             refresh_token_secs: 30 * 24 * 3600,
             payment_code_secs: 2 * 60,
         }
-    }
-}
-
-/// What a user granted a mini program.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    /// The merchant client whose server exchanges the code.
-    pub client_id: String,
-    /// The mini program (v2 `appId`), if the consent named one.
-    pub app_id: Option<String>,
-    pub user_id: String,
-    pub scopes: Vec<Scope>,
-    /// With [`Scope::AgreementPay`]: the largest single payment, per currency code, in minor units.
-    #[serde(default)]
-    pub agreement_limits: BTreeMap<String, i64>,
-}
-
-impl Grant {
-    /// The id the mini program is known by: its appId, or the client id when none was named. v1
-    /// `referenceClientId` and v2 `appId` must name it.
-    pub fn mini_program(&self) -> &str {
-        self.app_id.as_deref().unwrap_or(&self.client_id)
-    }
-
-    pub fn allows(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope)
-    }
-
-    /// Checks the grant's shape: scopes present, agreement limits positive and only with
-    /// `AGREEMENT_PAY`, which needs at least one.
-    pub fn check(&self) -> Result<(), String> {
-        if self.scopes.is_empty() {
-            return Err("at least one scope is required".into());
-        }
-        let agreement = self.allows(Scope::AgreementPay);
-        if agreement && self.agreement_limits.is_empty() {
-            return Err("AGREEMENT_PAY needs a per-payment limit (e.g. USD:5000)".into());
-        }
-        if !agreement && !self.agreement_limits.is_empty() {
-            return Err("an agreement limit needs the AGREEMENT_PAY scope".into());
-        }
-        for (currency, limit) in &self.agreement_limits {
-            if Currency::from_code(currency).is_none() {
-                return Err(format!("unknown currency {currency}"));
-            }
-            if *limit <= 0 {
-                return Err(format!(
-                    "the agreement limit in {currency} must be greater than zero"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A single-use auth code as stored (by hash).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthCode {
-    pub code_hash: String,
-    pub grant: Grant,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
-    /// The token pair the code was exchanged for.
-    pub token_id: Option<String>,
-}
-
-/// Debug output never shows the secret or hash a record holds.
-impl std::fmt::Debug for AuthCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthCode")
-            .field("grant", &self.grant)
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("used_at", &self.used_at)
-            .field("token_id", &self.token_id)
-            .field("code_hash", &"<redacted>")
-            .finish()
-    }
-}
-
-/// An access token and its refresh token, as stored (by hashes).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRecord {
-    pub token_id: String,
-    pub access_hash: String,
-    pub refresh_hash: String,
-    pub grant: Grant,
-    pub created_at: DateTime<Utc>,
-    pub access_expires_at: DateTime<Utc>,
-    pub refresh_expires_at: DateTime<Utc>,
-    /// When the refresh token was exchanged; from then on both tokens of this pair are dead.
-    pub rotated_at: Option<DateTime<Utc>>,
-    /// The pair that replaced this one.
-    pub rotated_to: Option<String>,
-    /// When the pair was revoked (cancelToken, an operator).
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// Debug output never shows the secret or hash a record holds.
-impl std::fmt::Debug for TokenRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRecord")
-            .field("token_id", &self.token_id)
-            .field("grant", &self.grant)
-            .field("created_at", &self.created_at)
-            .field("access_expires_at", &self.access_expires_at)
-            .field("refresh_expires_at", &self.refresh_expires_at)
-            .field("rotated_at", &self.rotated_at)
-            .field("rotated_to", &self.rotated_to)
-            .field("revoked_at", &self.revoked_at)
-            .field("access_hash", &"<redacted>")
-            .field("refresh_hash", &"<redacted>")
-            .finish()
-    }
-}
-
-impl TokenRecord {
-    /// True while the pair is neither revoked nor rotated.
-    pub fn is_live(&self) -> bool {
-        self.revoked_at.is_none() && self.rotated_at.is_none()
     }
 }
 
@@ -322,7 +122,7 @@ pub struct TokenRefused {
     pub message: String,
 }
 
-fn token_refused<T>(
+pub(crate) fn token_refused<T>(
     reason: TokenRefusal,
     message: impl Into<String>,
 ) -> Result<Result<T, TokenRefused>, CoreError> {
@@ -359,32 +159,6 @@ pub struct TokenRequest {
     /// v1 `referenceClientId` / v2 `appId`: the mini program the grant must be for, if named.
     pub reference_client_id: Option<String>,
     pub grant_type: TokenGrantType,
-}
-
-/// A single-use payment code a user shows at a till (in-store payment, "B scans C").
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentCode {
-    pub code_hash: String,
-    pub user_id: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
-    /// The payment that used it.
-    pub payment_id: Option<String>,
-}
-
-/// Debug output never shows the secret or hash a record holds.
-impl std::fmt::Debug for PaymentCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PaymentCode")
-            .field("user_id", &self.user_id)
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("used_at", &self.used_at)
-            .field("payment_id", &self.payment_id)
-            .field("code_hash", &"<redacted>")
-            .finish()
-    }
 }
 
 /// A freshly issued code in clear, shown once.
@@ -794,7 +568,7 @@ pub(crate) fn named_payer(
     if !granted {
         return Ok(Err((
             ResultCode::UserNotExist,
-            crate::payments::unknown_user_message(user_id),
+            crate::parties::unknown_user_message(user_id),
         )));
     }
     match best_limit {
@@ -902,135 +676,10 @@ pub const SPENT_CODE_RETENTION_SECS: i64 = 24 * 3600;
 
 // ---- the async face ----
 
-impl Wallet {
-    /// Issues a single-use auth code for what the user granted (the consent page, or an operator).
-    pub async fn issue_auth_code(&self, grant: Grant, ttl_secs: i64) -> Result<IssuedCode, CoreError> {
-        self.write(move |ctx, tx| issue_auth_code(ctx, tx, &grant, ttl_secs))
-            .await
-    }
-
-    /// applyToken: exchanges an auth code or a refresh token for a new token pair.
-    pub async fn apply_token(
-        &self,
-        req: TokenRequest,
-        life: Lifetimes,
-    ) -> Result<Result<IssuedTokens, TokenRefused>, CoreError> {
-        self.write(move |ctx, tx| apply_token(ctx, tx, &req, &life)).await
-    }
-
-    /// The user behind a live access token of `client_id`, with what the grant lets them see.
-    pub async fn user_info(
-        &self,
-        client_id: &str,
-        access_token: &str,
-    ) -> Result<Result<(UserProfile, TokenRecord), TokenRefused>, CoreError> {
-        let (client, token) = (client_id.to_owned(), access_token.to_owned());
-        self.read(move |ctx, tx| {
-            let rec = match check_access(tx, ctx.now(), &client, &token)? {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            let Some(user) = tx.get_user(&rec.grant.user_id)? else {
-                return token_refused(TokenRefusal::InvalidAccessToken, "the user no longer exists");
-            };
-            Ok(Ok((UserProfile::of(&user, &rec.grant.scopes), rec)))
-        })
-        .await
-    }
-
-    /// cancelToken: revokes the pair of a live or expired access token of `client_id`.
-    pub async fn cancel_token(
-        &self,
-        client_id: &str,
-        access_token: &str,
-    ) -> Result<Result<(), TokenRefused>, CoreError> {
-        let (client, token) = (client_id.to_owned(), access_token.to_owned());
-        self.write(move |ctx, tx| {
-            let Some(mut rec) = tx.find_token_by_access(&hash_secret(&token))? else {
-                return token_refused(TokenRefusal::InvalidAccessToken, "no such access token");
-            };
-            if rec.grant.client_id != client {
-                return token_refused(TokenRefusal::InvalidAccessToken, "no such access token");
-            }
-            if rec.revoked_at.is_some() {
-                return Ok(Ok(()));
-            }
-            if rec.rotated_at.is_some() {
-                return token_refused(
-                    TokenRefusal::InvalidAccessToken,
-                    "the access token was replaced when its refresh token was used; cancel the current one",
-                );
-            }
-            // An expired access token still cancels its pair: its refresh token may be alive.
-            rec.revoked_at = Some(ctx.now());
-            tx.update_token(&rec)?;
-            Ok(Ok(()))
-        })
-        .await
-    }
-
-    /// Revokes every live token pair `user_id` granted (to `client_id` only, if given); returns
-    /// how many (an operator's command).
-    pub async fn revoke_user_tokens(
-        &self,
-        user_id: &str,
-        client_id: Option<String>,
-    ) -> Result<usize, CoreError> {
-        let user = user_id.to_owned();
-        self.write(move |ctx, tx| {
-            let now = ctx.now();
-            let mut n = 0;
-            for mut rec in tx.list_tokens_of_user(&user, client_id.as_deref())? {
-                if rec.is_live() {
-                    rec.revoked_at = Some(now);
-                    tx.update_token(&rec)?;
-                    n += 1;
-                }
-            }
-            Ok(n)
-        })
-        .await
-    }
-
-    /// Revokes the pair of one access token, whoever holds it (an operator's command). False if
-    /// no such token exists.
-    pub async fn revoke_access_token(&self, access_token: &str) -> Result<bool, CoreError> {
-        let token = access_token.to_owned();
-        self.write(move |ctx, tx| {
-            let Some(mut rec) = tx.find_token_by_access(&hash_secret(&token))? else {
-                return Ok(false);
-            };
-            if rec.revoked_at.is_none() {
-                rec.revoked_at = Some(ctx.now());
-                tx.update_token(&rec)?;
-            }
-            Ok(true)
-        })
-        .await
-    }
-
-    /// The token pairs a user granted (newest first), for an operator.
-    pub async fn tokens_of_user(&self, user_id: &str) -> Result<Vec<TokenRecord>, CoreError> {
-        let user = user_id.to_owned();
-        self.read(move |_, tx| {
-            let mut v = tx.list_tokens_of_user(&user, None)?;
-            v.sort_by_key(|t| std::cmp::Reverse(t.created_at));
-            Ok(v)
-        })
-        .await
-    }
-
-    /// Issues a one-time payment code for the user's app to show.
-    pub async fn issue_payment_code(&self, user_id: &str, ttl_secs: i64) -> Result<IssuedCode, CoreError> {
-        let user = user_id.to_owned();
-        self.write(move |ctx, tx| issue_payment_code(ctx, tx, &user, ttl_secs))
-            .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn scopes_parse_in_any_order_and_reject_unknown_names() {

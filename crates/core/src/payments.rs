@@ -7,303 +7,24 @@
 //! voids it (FAIL or CANCELLED).
 //! Every final state writes its notification to the outbox in the same transaction.
 
-use crate::error::{CoreError, StoreError};
-use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
-use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
-use crate::parties::{check_limits, Client, LimitBreach, PartyStatus};
+use crate::context::Context;
+use crate::error::{refuse, CoreError, Refusal, StorageError};
+use crate::idempotency;
+use crate::ledger::{self, LedgerError, Leg};
+use crate::model::ledger::AccountKind;
+use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::model::parties::{Client, PartyStatus};
+pub use crate::model::payments::{
+    AuthClosure, Channel, PayCommand, PayFactors, PayOutcome, Payment, PaymentRef, PaymentStatus, Scenario,
+};
+use crate::parties::unknown_user_message;
+use crate::parties::{check_limits, LimitBreach};
 use crate::storage::{DailyParty, Tx};
-use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
+use walletd_protocol::{Amount, ResultCode};
 
 /// The reason a payment carries when it expired unpaid (the documents' wording, docs/mini-program.md §15).
 pub const EXPIRED_REASON: &str = "Order payment expired.";
-
-/// Which dialect (and version) created a payment; it decides the shape of its notifications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    MiniProgramV1,
-    MiniProgramV2,
-    AlphaPay,
-    Store,
-}
-
-impl Channel {
-    /// Whether this dialect tells the merchant about a payment that reached `status`: the Mini
-    /// Program notifies SUCCESS and FAIL (docs/mini-program.md §15); AlphaPay only a success
-    /// (docs/alphapay.md).
-    pub fn notifies(self, status: PaymentStatus) -> bool {
-        match self {
-            Channel::AlphaPay => status == PaymentStatus::Success,
-            _ => matches!(status, PaymentStatus::Success | PaymentStatus::Fail),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::MiniProgramV1 => "mini_program_v1",
-            Channel::MiniProgramV2 => "mini_program_v2",
-            Channel::AlphaPay => "alphapay",
-            Channel::Store => "store",
-        }
-    }
-}
-
-/// How the payer approves the payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scenario {
-    /// The user pays on the wallet's cashier page.
-    Cashier,
-    // ---- synchronous scenarios ----
-    /// The merchant charges with an access token carrying `AGREEMENT_PAY` (`isAgreementPay`,
-    /// `AGREEMENT_PAYMENT`): S or F at once, no cashier, no notification.
-    Agreement,
-    /// The merchant submits the one-time code the user's app shows (`isPaymentCode`,
-    /// `IN_STORE_PAYMENT`): S or F at once, no cashier, no notification.
-    PaymentCode,
-}
-
-impl Scenario {
-    /// The scenario's name in idempotency fingerprints. Written out rather than derived from the
-    /// variant's name, so that renaming a variant never changes a stored fingerprint (a retry after
-    /// an upgrade would otherwise be refused as inconsistent).
-    pub fn fingerprint_name(self) -> &'static str {
-        match self {
-            Scenario::Cashier => "Cashier",
-            Scenario::Agreement => "Agreement",
-            Scenario::PaymentCode => "PaymentCode",
-        }
-    }
-
-    /// True when the answer to pay is final (S or F) and no notification is sent (docs/mini-program.md §15).
-    pub fn is_synchronous(self) -> bool {
-        matches!(self, Scenario::Agreement | Scenario::PaymentCode)
-    }
-}
-
-/// How an authorization ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthClosure {
-    /// A capture with `isLastCapture` (or one that took everything left).
-    LastCapture,
-    /// The merchant cancelled; the rest of the hold was released.
-    Cancelled,
-    /// The authorization expired; the rest of the hold was released.
-    Expired,
-}
-
-/// The life-cycle state, as inquiryPayment reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentStatus {
-    Processing,
-    Success,
-    Fail,
-    Cancelled,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Processing => "PROCESSING",
-            PaymentStatus::Success => "SUCCESS",
-            PaymentStatus::Fail => "FAIL",
-            PaymentStatus::Cancelled => "CANCELLED",
-        }
-    }
-
-    /// True once the payment can no longer change (refunds aside).
-    pub fn is_final(self) -> bool {
-        self != PaymentStatus::Processing
-    }
-}
-
-/// A payment as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payment {
-    pub payment_id: String,
-    pub client_id: String,
-    pub payment_request_id: String,
-    pub channel: Channel,
-    pub scenario: Scenario,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    /// Sum of successful refunds, minor units.
-    pub refunded_minor: i64,
-    pub status: PaymentStatus,
-    pub payer_user_id: Option<String>,
-    pub hold_transfer_id: Option<TransferId>,
-    pub settle_transfer_id: Option<TransferId>,
-    pub order_title: String,
-    pub reference_order_id: Option<String>,
-    pub merchant_display_name: Option<String>,
-    pub partner_id: Option<String>,
-    pub app_id: Option<String>,
-    pub notify_url: Option<String>,
-    pub return_url: Option<String>,
-    pub extend_info: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub paid_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub fail_reason: Option<String>,
-    // ---- authorization and capture ----
-    /// `isAuthorizationPayment`: the funds are held and the merchant captures them later.
-    #[serde(default)]
-    pub authorization: bool,
-    /// When the user's funds became held for this authorization.
-    #[serde(default)]
-    pub authorized_at: Option<DateTime<Utc>>,
-    /// When the hold of an authorization runs out (`authExpiryTime`).
-    #[serde(default)]
-    pub auth_expires_at: Option<DateTime<Utc>>,
-    /// Sum of captures, minor units.
-    #[serde(default)]
-    pub captured_minor: i64,
-    #[serde(default)]
-    pub auth_closed_by: Option<AuthClosure>,
-}
-
-impl Payment {
-    /// What the merchant actually took: the amount, or for an authorization what was captured.
-    pub fn paid_minor(&self) -> i64 {
-        if self.authorization {
-            self.captured_minor
-        } else {
-            self.amount_minor
-        }
-    }
-
-    /// For an open authorization: what is still held and capturable.
-    pub fn uncaptured_minor(&self) -> i64 {
-        if self.authorization && self.authorized_at.is_some() && self.auth_closed_by.is_none() {
-            self.amount_minor.saturating_sub(self.captured_minor)
-        } else {
-            0
-        }
-    }
-
-    /// The amount as a typed value.
-    pub fn amount(&self) -> Amount {
-        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
-    }
-
-    /// What is still refundable.
-    pub fn refundable_minor(&self) -> i64 {
-        self.paid_minor().saturating_sub(self.refunded_minor)
-    }
-}
-
-/// A request to take a payment.
-#[derive(Debug, Clone)]
-pub struct PayCommand {
-    /// The authenticated client that sent the request.
-    pub client_id: String,
-    pub channel: Channel,
-    /// v1 `partnerId`, checked against the client.
-    pub partner_id: Option<String>,
-    /// v2 `appId`, checked against the client's registered app ids.
-    pub app_id: Option<String>,
-    pub payment_request_id: String,
-    pub amount: Amount,
-    pub scenario: Scenario,
-    pub order_title: String,
-    pub reference_order_id: Option<String>,
-    pub merchant_display_name: Option<String>,
-    /// The payer, when the merchant already knows them (a `customerId` from applyToken).
-    pub payer_user_id: Option<String>,
-    pub expiry_time: Option<DateTime<Utc>>,
-    pub return_url: Option<String>,
-    pub notify_url: Option<String>,
-    pub extend_info: Option<String>,
-    // ---- other scenarios ----
-    /// `paymentAuthCode`: the access token ([`Scenario::Agreement`]) or the user's payment code
-    /// ([`Scenario::PaymentCode`]).
-    pub payment_auth_code: Option<String>,
-    /// `isAuthorizationPayment` and `isPaymentEvaluation`.
-    pub factors: PayFactors,
-}
-
-/// Payment factors that change what a pay request does, whatever its scenario.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PayFactors {
-    /// Hold the funds only; the merchant captures them later (`isAuthorizationPayment`).
-    pub authorization: bool,
-    /// Only answer whether the payment would succeed; nothing is stored and no money moves
-    /// (`isPaymentEvaluation`). The `paymentRequestId` stays free for the real payment.
-    pub evaluation: bool,
-}
-
-impl PayCommand {
-    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
-    /// part of stored data: change them only with a migration.
-    pub(crate) fn fingerprint(&self) -> String {
-        let auth_code = self
-            .payment_auth_code
-            .as_deref()
-            .map(crate::oauth::hash_secret)
-            .unwrap_or_default();
-        let currency = self.amount.currency();
-        let mut fields = vec![("channel", self.channel.as_str()), ("currency", currency.code())];
-        let value = self.amount.wire_value();
-        fields.extend([
-            ("value", value.as_str()),
-            ("scenario", self.scenario.fingerprint_name()),
-            ("partnerId", self.partner_id.as_deref().unwrap_or("")),
-            ("appId", self.app_id.as_deref().unwrap_or("")),
-            ("payer", self.payer_user_id.as_deref().unwrap_or("")),
-        ]);
-        // Added fields only when set, so that earlier cashier fingerprints stay the same.
-        if !auth_code.is_empty() {
-            fields.push(("paymentAuthCode", auth_code.as_str()));
-        }
-        if self.factors.authorization {
-            fields.push(("isAuthorizationPayment", "true"));
-        }
-        fingerprint(&fields)
-    }
-}
-
-/// What a pay request came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PayOutcome {
-    /// Waiting for the user (answer A/ACCEPT with the cashier link).
-    Accepted(Payment),
-    /// Paid (answer S).
-    Succeeded(Payment),
-    /// A repeat of a request whose payment has since failed or been cancelled.
-    Closed(Payment),
-    /// Refused (answer F with this code).
-    Rejected { code: ResultCode, message: String },
-    /// Unknown to the merchant for now (answer U); the payment may exist and resolve later.
-    Unknown {
-        code: ResultCode,
-        message: String,
-        payment: Option<Payment>,
-    },
-    /// `isPaymentEvaluation`: the payment would succeed (answer S without a payment id). A
-    /// payment that would fail is [`PayOutcome::Rejected`] with the code it would get.
-    Evaluated,
-}
-
-/// Which payment a request means: `payment_id` wins when both are given.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PaymentRef {
-    pub payment_id: Option<String>,
-    pub payment_request_id: Option<String>,
-}
-
-/// A refusal found while evaluating a request.
-pub(crate) type Refusal = (ResultCode, String);
-
-fn refuse<T>(code: ResultCode, message: impl Into<String>) -> Result<Result<T, Refusal>, CoreError> {
-    Ok(Err((code, message.into())))
-}
 
 /// Checks the v1 `partnerId` / v2 `appId` and the client's status.
 pub(crate) fn check_client(
@@ -382,33 +103,6 @@ fn check_client_limits(
     }
 }
 
-/// Reserved amounts that force an outcome, honoured only in sandbox mode (README "Sandbox").
-pub fn sandbox_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
-    match value_minor {
-        9901 => Some((
-            ResultCode::RiskReject,
-            "Sandbox: amount 9901 always ends in RISK_REJECT",
-        )),
-        9902 => Some((
-            ResultCode::UserStatusAbnormal,
-            "Sandbox: amount 9902 always ends in USER_STATUS_ABNORMAL",
-        )),
-        9903 => Some((
-            ResultCode::UnknownException,
-            "Sandbox: amount 9903 answers U; the payment exists, inquire",
-        )),
-        9904 => Some((
-            ResultCode::UserBalanceNotEnough,
-            "Sandbox: amount 9904 always ends in USER_BALANCE_NOT_ENOUGH",
-        )),
-        9905 => Some((
-            ResultCode::PaymentInProcess,
-            "Sandbox: amount 9905 answers U/PAYMENT_IN_PROCESS; inquire",
-        )),
-        _ => None,
-    }
-}
-
 /// pay, inside one transaction.
 pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<PayOutcome, CoreError> {
     let now = ctx.now();
@@ -419,97 +113,10 @@ pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<Pa
             Err((code, message)) => PayOutcome::Rejected { code, message },
         });
     }
-    let fp = cmd.fingerprint();
-    if let Some(rec) = tx.get_idempotency("pay", &cmd.client_id, &cmd.payment_request_id)? {
-        if rec.fingerprint != fp {
-            return Ok(PayOutcome::Rejected {
-                code: ResultCode::RepeatReqInconsistent,
-                message: format!(
-                    "paymentRequestId {} was used before with different content",
-                    cmd.payment_request_id
-                ),
-            });
-        }
-        return replay(tx, &rec.outcome);
-    }
-    let (outcome, stored) = match evaluate_pay(ctx, tx, cmd, now)? {
-        Err((code, message)) => {
-            let stored = StoredOutcome::Rejected {
-                code: code.as_str().to_owned(),
-                message: message.clone(),
-            };
-            (PayOutcome::Rejected { code, message }, stored)
-        }
-        Ok(outcome) => {
-            let stored = match &outcome {
-                PayOutcome::Unknown {
-                    code,
-                    message,
-                    payment: Some(p),
-                } => StoredOutcome::UnknownPayment {
-                    payment_id: p.payment_id.clone(),
-                    code: code.as_str().to_owned(),
-                    message: message.clone(),
-                },
-                PayOutcome::Accepted(p) | PayOutcome::Succeeded(p) | PayOutcome::Closed(p) => {
-                    StoredOutcome::Payment {
-                        payment_id: p.payment_id.clone(),
-                    }
-                }
-                PayOutcome::Rejected { code, message }
-                | PayOutcome::Unknown {
-                    code,
-                    message,
-                    payment: None,
-                } => StoredOutcome::Rejected {
-                    code: code.as_str().to_owned(),
-                    message: message.clone(),
-                },
-                PayOutcome::Evaluated => {
-                    return Err(CoreError::Invariant(
-                        "an evaluation reached the keyed path".into(),
-                    ))
-                }
-            };
-            (outcome, stored)
-        }
-    };
-    tx.insert_idempotency(&IdempotencyRecord {
-        scope: "pay".into(),
-        client_id: cmd.client_id.clone(),
-        key: cmd.payment_request_id.clone(),
-        fingerprint: fp,
-        outcome: stored,
-        created_at: now,
-    })?;
-    Ok(outcome)
-}
-
-/// What a repeat of a keyed pay request answers.
-fn replay(tx: &mut dyn Tx, outcome: &StoredOutcome) -> Result<PayOutcome, CoreError> {
-    match outcome {
-        StoredOutcome::Rejected { code, message } => Ok(PayOutcome::Rejected {
-            code: ResultCode::from_wire(code).unwrap_or(ResultCode::ProcessFail),
-            message: message.clone(),
-        }),
-        StoredOutcome::Payment { payment_id } | StoredOutcome::UnknownPayment { payment_id, .. } => {
-            let payment = tx.get_payment(payment_id)?.ok_or_else(|| {
-                CoreError::Invariant(format!("idempotency record names missing payment {payment_id}"))
-            })?;
-            Ok(match payment.status {
-                // An authorization whose funds are held answered S.
-                PaymentStatus::Processing if payment.authorized_at.is_some() => {
-                    PayOutcome::Succeeded(payment)
-                }
-                PaymentStatus::Processing => PayOutcome::Accepted(payment),
-                PaymentStatus::Success => PayOutcome::Succeeded(payment),
-                PaymentStatus::Fail | PaymentStatus::Cancelled => PayOutcome::Closed(payment),
-            })
-        }
-        StoredOutcome::Refund { .. } | StoredOutcome::Capture { .. } => Err(CoreError::Invariant(
-            "pay key holds a refund or capture outcome".into(),
-        )),
-    }
+    idempotency::run(tx, cmd, now, |tx| {
+        Ok(evaluate_pay(ctx, tx, cmd, now)?
+            .unwrap_or_else(|(code, message)| PayOutcome::Rejected { code, message }))
+    })
 }
 
 /// What the merchant-side checks of a pay request found.
@@ -563,7 +170,7 @@ fn check_merchant_side(
         None => now + Duration::seconds(ctx.config.payment_expiry_secs),
     };
     let sandbox = if ctx.config.sandbox {
-        sandbox_outcome(amount.value_minor())
+        crate::sandbox::pay_outcome(amount.value_minor())
     } else {
         None
     };
@@ -583,7 +190,7 @@ fn check_merchant_side(
 struct Payer {
     user_id: Option<String>,
     /// The payment code to spend once the payment is made.
-    payment_code: Option<crate::oauth::PaymentCode>,
+    payment_code: Option<crate::model::oauth::PaymentCode>,
 }
 
 /// Finds the payer of a request: the named `customerId` (cashier), the user behind the access
@@ -775,12 +382,6 @@ fn evaluate_pay(
     Ok(Ok(PayOutcome::Accepted(payment)))
 }
 
-/// The one answer for a user id that names nobody — and for a named payer who gave this client
-/// no grant, so that a merchant learns nothing about users who did not grant it anything.
-pub(crate) fn unknown_user_message(user_id: &str) -> String {
-    format!("user {user_id} does not exist")
-}
-
 /// Checks that `user_id` exists, is active and stays within their limits with `amount`.
 fn check_payer(
     tx: &mut dyn Tx,
@@ -961,7 +562,7 @@ pub(crate) fn enqueue_payment_notice(
     ctx: &Context,
     tx: &mut dyn Tx,
     payment: &Payment,
-) -> Result<(), StoreError> {
+) -> Result<(), StorageError> {
     let Some(url) = payment.notify_url.clone() else {
         return Ok(());
     };
@@ -973,7 +574,7 @@ pub(crate) fn enqueue_payment_notice(
         return Ok(());
     }
     let now = ctx.now();
-    let snapshot = serde_json::to_value(payment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let snapshot = serde_json::to_value(payment).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     tx.insert_outbox(&OutboxEntry {
         id: ctx.ids.new_id("notify", now),
         client_id: payment.client_id.clone(),

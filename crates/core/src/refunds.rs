@@ -1,115 +1,18 @@
 //! Refunds: partial and repeated, never more in total than was paid, paid from the merchant's
 //! settlement balance back to the payer's wallet.
 
+use crate::context::Context;
 use crate::error::CoreError;
-use crate::idempotency::{fingerprint, IdempotencyRecord, StoredOutcome};
-use crate::ledger::{self, AccountKind, LedgerError, Leg, TransferId};
-use crate::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
-use crate::payments::{check_client, find, Channel, PaymentRef, PaymentStatus};
+use crate::idempotency;
+use crate::ledger::{self, LedgerError, Leg};
+use crate::model::ledger::AccountKind;
+use crate::model::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
+use crate::model::payments::PaymentStatus;
+pub use crate::model::refunds::{Refund, RefundCommand, RefundOutcome, RefundRef, RefundStatus};
+use crate::payments::{check_client, find};
 use crate::storage::Tx;
-use crate::wallet::Context;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
-
-/// Where a refund stands (inquiryRefund's `refundStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RefundStatus {
-    Processing,
-    Success,
-    Fail,
-}
-
-impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Processing => "PROCESSING",
-            RefundStatus::Success => "SUCCESS",
-            RefundStatus::Fail => "FAIL",
-        }
-    }
-}
-
-/// A refund as stored. Only successful refunds are stored; refused ones live in the idempotency
-/// record of their request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refund {
-    pub refund_id: String,
-    pub client_id: String,
-    pub refund_request_id: String,
-    pub payment_id: String,
-    pub payment_request_id: String,
-    pub channel: Channel,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    pub reason: Option<String>,
-    pub status: RefundStatus,
-    pub transfer_id: Option<TransferId>,
-    pub notify_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub refunded_at: Option<DateTime<Utc>>,
-}
-
-impl Refund {
-    pub fn amount(&self) -> Amount {
-        Amount::from_minor(self.currency, self.amount_minor).unwrap_or_else(|_| Amount::zero(self.currency))
-    }
-}
-
-/// A request to refund (part of) a payment.
-#[derive(Debug, Clone)]
-pub struct RefundCommand {
-    pub client_id: String,
-    pub channel: Channel,
-    pub partner_id: Option<String>,
-    pub refund_request_id: String,
-    pub payment: PaymentRef,
-    pub amount: Amount,
-    pub reason: Option<String>,
-    /// Where to report the refund (AlphaPay sends refund notifications; the Mini Program does not).
-    pub notify_url: Option<String>,
-}
-
-impl RefundCommand {
-    /// The request's meaningful fields, hashed; a repeat must match it. The names and values are
-    /// part of stored data: change them only with a migration.
-    pub(crate) fn fingerprint(&self) -> String {
-        fingerprint(&[
-            ("paymentId", self.payment.payment_id.as_deref().unwrap_or("")),
-            (
-                "paymentRequestId",
-                self.payment.payment_request_id.as_deref().unwrap_or(""),
-            ),
-            ("currency", self.amount.currency().code()),
-            ("value", &self.amount.wire_value()),
-        ])
-    }
-}
-
-/// What a refund request came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefundOutcome {
-    Succeeded(Refund),
-    Rejected {
-        code: ResultCode,
-        message: String,
-    },
-    /// The refund was made but the answer says U (a sandbox outcome, `crate::sandbox`): a repeat
-    /// of the request, or an inquiry, reports it as it stands.
-    Unknown {
-        code: ResultCode,
-        message: String,
-        refund: Refund,
-    },
-}
-
-/// Which refund a request means: `refund_id` wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RefundRef {
-    pub refund_id: Option<String>,
-    pub refund_request_id: Option<String>,
-}
+use walletd_protocol::ResultCode;
 
 pub(crate) fn refund(
     ctx: &Context,
@@ -117,50 +20,7 @@ pub(crate) fn refund(
     cmd: &RefundCommand,
 ) -> Result<RefundOutcome, CoreError> {
     let now = ctx.now();
-    let fp = cmd.fingerprint();
-    if let Some(rec) = tx.get_idempotency("refund", &cmd.client_id, &cmd.refund_request_id)? {
-        if rec.fingerprint != fp {
-            return Ok(RefundOutcome::Rejected {
-                code: ResultCode::RepeatReqInconsistent,
-                message: format!(
-                    "refundRequestId {} was used before with different content",
-                    cmd.refund_request_id
-                ),
-            });
-        }
-        return match rec.outcome {
-            StoredOutcome::Refund { refund_id } => tx
-                .get_refund(&refund_id)?
-                .map(RefundOutcome::Succeeded)
-                .ok_or_else(|| {
-                    CoreError::Invariant(format!("idempotency record names missing refund {refund_id}"))
-                }),
-            StoredOutcome::Rejected { code, message } => Ok(RefundOutcome::Rejected {
-                code: ResultCode::from_wire(&code).unwrap_or(ResultCode::ProcessFail),
-                message,
-            }),
-            _ => Err(CoreError::Invariant("refund key holds a payment outcome".into())),
-        };
-    }
-    let outcome = evaluate(ctx, tx, cmd, now)?;
-    let stored = match &outcome {
-        RefundOutcome::Succeeded(r) | RefundOutcome::Unknown { refund: r, .. } => StoredOutcome::Refund {
-            refund_id: r.refund_id.clone(),
-        },
-        RefundOutcome::Rejected { code, message } => StoredOutcome::Rejected {
-            code: code.as_str().to_owned(),
-            message: message.clone(),
-        },
-    };
-    tx.insert_idempotency(&IdempotencyRecord {
-        scope: "refund".into(),
-        client_id: cmd.client_id.clone(),
-        key: cmd.refund_request_id.clone(),
-        fingerprint: fp,
-        outcome: stored,
-        created_at: now,
-    })?;
-    Ok(outcome)
+    idempotency::run(tx, cmd, now, |tx| evaluate(ctx, tx, cmd, now))
 }
 
 fn evaluate(

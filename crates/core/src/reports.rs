@@ -8,9 +8,9 @@
 //! and their voids move no posted money and are not settlement. Only that day's transfers are read
 //! (through the `transfers_created` index), a page at a time; never all of history.
 
-use crate::ledger::{Account, AccountId, AccountKind, Transfer, TransferId, TransferKind};
+use crate::error::CoreError;
+use crate::model::ledger::{Account, AccountId, AccountKind, Transfer, TransferId, TransferKind};
 use crate::storage::Tx;
-use crate::{CoreError, Wallet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -136,19 +136,8 @@ fn add(a: i64, b: i64) -> Result<i64, CoreError> {
     a.checked_add(b).ok_or_else(overflow)
 }
 
-/// Builds the settlement report of `date` (UTC), for one merchant or all, in one read transaction.
-pub async fn settlement(
-    wallet: &Wallet,
-    date: NaiveDate,
-    client_id: Option<&str>,
-) -> Result<SettlementReport, CoreError> {
-    let client = client_id.map(str::to_owned);
-    wallet
-        .read(move |_, tx| settlement_in(tx, date, client.as_deref()))
-        .await
-}
-
-/// [`settlement`] inside an open transaction.
+/// The settlement report of `date` (UTC), for one merchant or all, read in `tx`
+/// (`Wallet::settlement_report` runs it in one read transaction).
 pub fn settlement_in(
     tx: &mut dyn Tx,
     date: NaiveDate,
@@ -271,46 +260,30 @@ pub struct LiveFigures {
     pub outbox: Vec<(&'static str, u64, Option<DateTime<Utc>>)>,
 }
 
-/// Reads [`LiveFigures`].
-pub async fn live_figures(wallet: &Wallet, cap: u32) -> Result<LiveFigures, CoreError> {
-    use crate::outbox::OutboxStatus;
-    use crate::payments::PaymentStatus;
-    wallet
-        .read(move |_, tx| {
-            let mut figures = LiveFigures::default();
-            for status in [
-                PaymentStatus::Processing,
-                PaymentStatus::Success,
-                PaymentStatus::Fail,
-                PaymentStatus::Cancelled,
-            ] {
-                let s = status.as_str();
-                figures.payments.push((s, tx.count_payments_with_status(s, cap)?));
-            }
-            for status in [
-                OutboxStatus::Pending,
-                OutboxStatus::Delivered,
-                OutboxStatus::Failed,
-            ] {
-                let s = status.as_str();
-                let (n, earliest) = tx.outbox_status_summary(s, cap)?;
-                figures.outbox.push((s, n, earliest));
-            }
-            Ok(figures)
-        })
-        .await
-}
-
-/// The latest refunds (of one client, if given), newest first, at most `limit`.
-pub async fn latest_refunds(
-    wallet: &Wallet,
-    client_id: Option<&str>,
-    limit: u32,
-) -> Result<Vec<crate::refunds::Refund>, CoreError> {
-    let client = client_id.map(str::to_owned);
-    wallet
-        .read(move |_, tx| Ok(tx.list_refunds(client.as_deref(), limit)?))
-        .await
+/// Reads [`LiveFigures`] in `tx` (`Wallet::live_figures` runs it in one read transaction).
+pub fn live_figures_in(tx: &mut dyn Tx, cap: u32) -> Result<LiveFigures, CoreError> {
+    use crate::model::outbox::OutboxStatus;
+    use crate::model::payments::PaymentStatus;
+    let mut figures = LiveFigures::default();
+    for status in [
+        PaymentStatus::Processing,
+        PaymentStatus::Success,
+        PaymentStatus::Fail,
+        PaymentStatus::Cancelled,
+    ] {
+        let s = status.as_str();
+        figures.payments.push((s, tx.count_payments_with_status(s, cap)?));
+    }
+    for status in [
+        OutboxStatus::Pending,
+        OutboxStatus::Delivered,
+        OutboxStatus::Failed,
+    ] {
+        let s = status.as_str();
+        let (n, earliest) = tx.outbox_status_summary(s, cap)?;
+        figures.outbox.push((s, n, earliest));
+    }
+    Ok(figures)
 }
 
 impl SettlementReport {

@@ -1,6 +1,6 @@
 //! Sandbox outcomes of refunds and captures: reserved amounts that force an answer, honoured only
 //! with `sandbox = true` (README "Sandbox", one table with pay's 9901–9905 in
-//! [`crate::payments::sandbox_outcome`]).
+//! [`pay_outcome`]).
 //!
 //! An F outcome refuses the request like the real rule of that code would: nothing moves, and the
 //! refusal is stored with the request id, so a retry gets it again. A U outcome plays "the answer
@@ -44,6 +44,33 @@ pub fn capture_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
         9923 => Some((
             ResultCode::UnknownException,
             "Sandbox: capture amount 9923 answers U; the capture was made, inquire",
+        )),
+        _ => None,
+    }
+}
+
+/// Reserved amounts that force an outcome, honoured only in sandbox mode (README "Sandbox").
+pub fn pay_outcome(value_minor: i64) -> Option<(ResultCode, &'static str)> {
+    match value_minor {
+        9901 => Some((
+            ResultCode::RiskReject,
+            "Sandbox: amount 9901 always ends in RISK_REJECT",
+        )),
+        9902 => Some((
+            ResultCode::UserStatusAbnormal,
+            "Sandbox: amount 9902 always ends in USER_STATUS_ABNORMAL",
+        )),
+        9903 => Some((
+            ResultCode::UnknownException,
+            "Sandbox: amount 9903 answers U; the payment exists, inquire",
+        )),
+        9904 => Some((
+            ResultCode::UserBalanceNotEnough,
+            "Sandbox: amount 9904 always ends in USER_BALANCE_NOT_ENOUGH",
+        )),
+        9905 => Some((
+            ResultCode::PaymentInProcess,
+            "Sandbox: amount 9905 answers U/PAYMENT_IN_PROCESS; inquire",
         )),
         _ => None,
     }

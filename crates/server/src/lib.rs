@@ -33,7 +33,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use tokio::net::TcpListener;
 use walletd_core::clock::{Clock, IdSource, RandomIds, SystemClock};
-use walletd_core::storage::sqlite::SqliteStore;
+use walletd_core::storage::sqlite::SqliteStorage;
 use walletd_core::Wallet;
 use walletd_protocol::crypto::PublicKey;
 
@@ -88,26 +88,26 @@ impl AppState {
 pub fn open_wallet(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> anyhow::Result<Wallet> {
     data_dir::prepare(&config.data_dir)?;
     let database = config.database_choice().map_err(anyhow::Error::msg)?;
-    let store: Arc<dyn walletd_core::storage::Store> = match &database {
+    let storage: Arc<dyn walletd_core::storage::Storage> = match &database {
         config::Database::Sqlite(path) => {
             data_dir::create_private_file(path)?;
-            let store =
-                SqliteStore::open(path, 4).with_context(|| format!("opening database {}", path.display()))?;
+            let storage = SqliteStorage::open(path, 4)
+                .with_context(|| format!("opening database {}", path.display()))?;
             for suffix in ["", "-wal", "-shm", "-journal"] {
                 let mut file = path.as_os_str().to_owned();
                 file.push(suffix);
                 data_dir::restrict(std::path::Path::new(&file), data_dir::FILE_MODE)?;
             }
-            Arc::new(store)
+            Arc::new(storage)
         }
         config::Database::Postgres(url) => Arc::new(
-            walletd_core::storage::postgres::PostgresStore::open(url, config.database_connections)
+            walletd_core::storage::postgres::PostgresStorage::open(url, config.database_connections)
                 .with_context(|| format!("opening database {}", database.describe()))?,
         ),
     };
     let sealer = store_secret_key::StoreSecretKey::load_or_create(&config.data_dir)?;
     data_dir::tighten(&config.data_dir)?;
-    Ok(Wallet::new(store, clock, ids, config.wallet_config()).with_store_sealer(Arc::new(sealer)))
+    Ok(Wallet::new(storage, clock, ids, config.wallet_config()).with_store_sealer(Arc::new(sealer)))
 }
 
 /// A built server, bound to its port(s), not yet serving.

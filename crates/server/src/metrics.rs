@@ -4,7 +4,7 @@
 //! Two kinds of figures:
 //! * running values, kept as they happen: requests by dialect, API and result code, request
 //!   latency, the SQLite writer's group-commit batch size and commit latency (through the core's
-//!   [`StoreObserver`]), notification attempts by outcome;
+//!   [`StorageObserver`]), notification attempts by outcome;
 //! * figures of the moment, computed on each scrape: database connections in use (a running value
 //!   of the store), and payments and outbox entries by status, read in one read transaction with
 //!   index range counts capped at `metrics_count_cap` rows each (the cost of a scrape is bounded
@@ -28,7 +28,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
-use walletd_core::storage::StoreObserver;
+use walletd_core::storage::StorageObserver;
 
 /// The labels of one request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -223,11 +223,13 @@ impl Metrics {
     /// Computes the figures of the moment and renders everything in the Prometheus text format.
     pub async fn render(&self, state: &AppState) -> Result<String, String> {
         let _one_at_a_time = self.scrape.lock().await;
-        if let Some(stats) = state.wallet.store().stats() {
+        if let Some(stats) = state.wallet.storage().stats() {
             self.connections_in_use
                 .set(i64::try_from(stats.connections_in_use()).unwrap_or(i64::MAX));
         }
-        let figures = walletd_core::reports::live_figures(&state.wallet, state.config.metrics_count_cap)
+        let figures = state
+            .wallet
+            .live_figures(state.config.metrics_count_cap)
             .await
             .map_err(|e| e.to_string())?;
         for (status, n) in figures.payments {
@@ -274,7 +276,7 @@ impl Drop for RunningCommit {
     }
 }
 
-impl StoreObserver for CommitTimer {
+impl StorageObserver for CommitTimer {
     fn commit_started(&self, jobs: usize) -> Box<dyn Send> {
         self.metrics.commit_batch.observe(jobs as f64);
         Box::new(RunningCommit {
@@ -286,7 +288,7 @@ impl StoreObserver for CommitTimer {
 
 /// Makes the store report its commits to `metrics`.
 pub fn watch_store(metrics: &Arc<Metrics>, wallet: &walletd_core::Wallet) {
-    if let Some(stats) = wallet.store().stats() {
+    if let Some(stats) = wallet.storage().stats() {
         stats.observe(Arc::new(CommitTimer {
             metrics: Arc::clone(metrics),
         }));

@@ -98,7 +98,7 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound(what) if what.starts_with("store configuration") => {
                 ApiError::new("ERROR", "The store is not configured")
             }
-            CoreError::Store(walletd_core::StoreError::Busy(waiting)) => {
+            CoreError::Storage(walletd_core::StorageError::Busy(waiting)) => {
                 tracing::warn!(waiting, "database queue full: answered try again");
                 ApiError::new("REQUEST_ERROR", "The wallet is busy; retry shortly")
             }

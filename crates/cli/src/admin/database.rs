@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::storage::dump::{self, DumpSummary};
-use walletd_core::storage::postgres::{self, PostgresStore};
-use walletd_core::storage::sqlite::SqliteStore;
+use walletd_core::storage::postgres::{self, PostgresStorage};
+use walletd_core::storage::sqlite::SqliteStorage;
 use walletd_server::config::Database;
 use walletd_server::Config;
 
@@ -35,11 +35,11 @@ fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
-            drop(SqliteStore::open(path, 1).with_context(|| format!("migrating {}", db.describe()))?);
+            drop(SqliteStorage::open(path, 1).with_context(|| format!("migrating {}", db.describe()))?);
             dump::sqlite_schema_version(path)?
         }
         Database::Postgres(url) => {
-            PostgresStore::migrate(url).with_context(|| format!("migrating {}", db.describe()))?
+            PostgresStorage::migrate(url).with_context(|| format!("migrating {}", db.describe()))?
         }
     };
     println!("{}: schema version {version}, up to date", db.describe());
@@ -57,7 +57,7 @@ fn export(config: &Config, out: Option<&std::path::Path>) -> anyhow::Result<Exit
     let summary = match &db {
         Database::Sqlite(path) => {
             // Opening the store first brings an older file up to this walletd's schema.
-            drop(SqliteStore::open(path, 1).with_context(|| format!("opening {}", db.describe()))?);
+            drop(SqliteStorage::open(path, 1).with_context(|| format!("opening {}", db.describe()))?);
             dump::export_sqlite(path, &mut sink)?
         }
         Database::Postgres(url) => postgres::export(url, &mut sink)?,

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use serde_json::{json, Value};
-use walletd_core::reports::{self, SettlementReport};
+use walletd_core::reports::SettlementReport;
 use walletd_core::Wallet;
 use walletd_protocol::Currency;
 
@@ -36,7 +36,7 @@ pub async fn run(wallet: &Wallet, command: ReportCommand, json: bool) -> anyhow:
         } => {
             let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
                 .with_context(|| format!("--date {date:?} is not a date of the form YYYY-MM-DD"))?;
-            let report = reports::settlement(wallet, day, client_id.as_deref()).await?;
+            let report = wallet.settlement_report(day, client_id.as_deref()).await?;
             if json || format == "json" {
                 print_json(&settlement_json(&report)?)
             } else {

@@ -14,7 +14,7 @@
 //! primary-key order (transfers by id, so a pending transfer comes before its resolution). Time
 //! stamps are written as each backend keeps them (RFC 3339 text either way).
 
-use crate::error::StoreError;
+use crate::error::StorageError;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
@@ -64,13 +64,13 @@ impl DumpLine {
     /// The lines of a dump, skipping blank ones.
     pub fn reader(
         input: &mut (dyn BufRead + Send),
-    ) -> impl Iterator<Item = Result<DumpLine, StoreError>> + '_ {
+    ) -> impl Iterator<Item = Result<DumpLine, StorageError>> + '_ {
         input.lines().enumerate().filter_map(|(i, line)| match line {
-            Err(e) => Some(Err(StoreError::Backend(format!("reading the dump: {e}")))),
+            Err(e) => Some(Err(StorageError::Backend(format!("reading the dump: {e}")))),
             Ok(l) if l.trim().is_empty() => None,
             Ok(l) => Some(
                 serde_json::from_str(&l)
-                    .map_err(|e| StoreError::Corrupt(format!("line {} of the dump: {e}", i + 1))),
+                    .map_err(|e| StorageError::Corrupt(format!("line {} of the dump: {e}", i + 1))),
             ),
         })
     }
@@ -99,16 +99,16 @@ impl DumpSummary {
     }
 }
 
-fn sqlite_error(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn sqlite_error(e: rusqlite::Error) -> StorageError {
+    StorageError::Backend(e.to_string())
 }
 
-fn io_error(e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("writing the dump: {e}"))
+fn io_error(e: std::io::Error) -> StorageError {
+    StorageError::Backend(format!("writing the dump: {e}"))
 }
 
 /// The schema version (migrations run) of the SQLite database at `path`.
-pub fn sqlite_schema_version(path: &Path) -> Result<usize, StoreError> {
+pub fn sqlite_schema_version(path: &Path) -> Result<usize, StorageError> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite_error)?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -117,10 +117,10 @@ pub fn sqlite_schema_version(path: &Path) -> Result<usize, StoreError> {
 }
 
 /// Writes every row of the SQLite wallet at `path` to `out`, from one read snapshot (the server
-/// may keep running). The database must exist and be migrated (open it with the store first).
-pub fn export_sqlite(path: &Path, out: &mut (dyn Write + Send)) -> Result<DumpSummary, StoreError> {
+/// may keep running). The database must exist and be migrated (open it with the storage backend first).
+pub fn export_sqlite(path: &Path, out: &mut (dyn Write + Send)) -> Result<DumpSummary, StorageError> {
     if !path.exists() {
-        return Err(StoreError::Backend(format!(
+        return Err(StorageError::Backend(format!(
             "there is no database at {}",
             path.display()
         )));
@@ -164,11 +164,11 @@ pub fn export_sqlite(path: &Path, out: &mut (dyn Write + Send)) -> Result<DumpSu
                     ValueRef::Integer(n) => serde_json::Value::from(n),
                     ValueRef::Text(t) => serde_json::Value::String(
                         std::str::from_utf8(t)
-                            .map_err(|e| StoreError::Corrupt(format!("{table}.{name}: {e}")))?
+                            .map_err(|e| StorageError::Corrupt(format!("{table}.{name}: {e}")))?
                             .to_owned(),
                     ),
                     ValueRef::Real(_) | ValueRef::Blob(_) => {
-                        return Err(StoreError::Corrupt(format!(
+                        return Err(StorageError::Corrupt(format!(
                             "{table}.{name} holds a real number or a blob; walletd stores neither"
                         )))
                     }

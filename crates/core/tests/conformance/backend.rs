@@ -17,10 +17,10 @@ use walletd_core::ledger::AccountKind;
 use walletd_core::parties::{Client, User};
 use walletd_core::payments::{Channel, PayCommand, PayOutcome, Payment, PaymentRef, Scenario};
 use walletd_core::refunds::RefundCommand;
-use walletd_core::storage::postgres::{self, PostgresStore};
-use walletd_core::storage::sqlite::SqliteStore;
-use walletd_core::storage::{transact, Access, Store, Tx};
-use walletd_core::{CoreError, StoreError, Wallet, WalletConfig};
+use walletd_core::storage::postgres::{self, PostgresStorage};
+use walletd_core::storage::sqlite::SqliteStorage;
+use walletd_core::storage::{transact, Access, Storage, Tx};
+use walletd_core::{CoreError, StorageError, Wallet, WalletConfig};
 use walletd_protocol::{Amount, Currency};
 
 /// The variable that names the PostgreSQL database of the tests.
@@ -159,7 +159,7 @@ impl Fixture {
     }
 
     pub fn backend(&self) -> &'static str {
-        self.wallet.store().backend_name()
+        self.wallet.storage().backend_name()
     }
 
     /// Another node on the same database: its own store (file handle or connection pool), the
@@ -183,7 +183,7 @@ impl Fixture {
         R: Send + 'static,
         F: FnMut(&mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
     {
-        transact(self.wallet.store().as_ref(), Access::Write, f).await
+        transact(self.wallet.storage().as_ref(), Access::Write, f).await
     }
 
     /// Runs `f` in one read-only transaction.
@@ -192,7 +192,7 @@ impl Fixture {
         R: Send + 'static,
         F: FnMut(&mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
     {
-        transact(self.wallet.store().as_ref(), Access::Read, f).await
+        transact(self.wallet.storage().as_ref(), Access::Read, f).await
     }
 
     /// The demo client (with a notify URL) and two funded users: alice 100.00 USD, bob 50.00 USD,
@@ -332,11 +332,11 @@ impl Fixture {
     }
 }
 
-fn open_store(database: &Database) -> Arc<dyn Store> {
+fn open_store(database: &Database) -> Arc<dyn Storage> {
     match database {
-        Database::Sqlite { path, .. } => Arc::new(SqliteStore::open(path, 2).expect("open sqlite store")),
+        Database::Sqlite { path, .. } => Arc::new(SqliteStorage::open(path, 2).expect("open sqlite store")),
         Database::Postgres { url, .. } => {
-            Arc::new(PostgresStore::open(url, PG_CONNECTIONS).expect("open postgres store"))
+            Arc::new(PostgresStorage::open(url, PG_CONNECTIONS).expect("open postgres store"))
         }
     }
 }
@@ -353,5 +353,5 @@ impl Drop for Fixture {
 
 /// True if `e` is the store's "this key is taken".
 pub fn is_duplicate(e: &CoreError) -> bool {
-    matches!(e, CoreError::Store(StoreError::Duplicate(_)))
+    matches!(e, CoreError::Storage(StorageError::Duplicate(_)))
 }

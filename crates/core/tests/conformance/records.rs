@@ -908,7 +908,7 @@ async fn a_taken_key_does_not_spoil_the_rest_of_the_transaction(f: Fixture) {
         tx.insert_client(&client("c1", "p1"))?;
         let again = tx.insert_client(&client("c1", "p1"));
         assert!(
-            matches!(again, Err(walletd_core::StoreError::Duplicate(_))),
+            matches!(again, Err(walletd_core::StorageError::Duplicate(_))),
             "{again:?}"
         );
         let nonce = tx.claim_once("nonce", "n", t0() + Duration::seconds(5), t0())?;

@@ -3,7 +3,7 @@
 
 use crate::backend::{Fixture, ALICE, CLIENT};
 use walletd_core::refunds::RefundOutcome;
-use walletd_core::reports::{self, SettlementKind};
+use walletd_core::reports::SettlementKind;
 
 for_each_backend!(reports_read_one_day_the_latest_refunds_and_capped_counts);
 
@@ -30,11 +30,11 @@ async fn reports_read_one_day_the_latest_refunds_and_capped_counts(f: Fixture) {
     }
     let waiting = f.accepted("r-3", 50, None).await;
 
-    let d1 = reports::settlement(&f.wallet, day1, None).await.unwrap();
+    let d1 = f.wallet.settlement_report(day1, None).await.unwrap();
     assert_eq!(d1.entries.len(), 1, "{:?}", d1.entries);
     assert_eq!(d1.entries[0].kind, SettlementKind::Payment);
     assert_eq!(d1.totals[0].net_minor, 1_000);
-    let d2 = reports::settlement(&f.wallet, day2, Some(CLIENT)).await.unwrap();
+    let d2 = f.wallet.settlement_report(day2, Some(CLIENT)).await.unwrap();
     assert_eq!(
         d2.entries
             .iter()
@@ -48,31 +48,28 @@ async fn reports_read_one_day_the_latest_refunds_and_capped_counts(f: Fixture) {
     );
     assert_eq!((d2.totals[0].refunds_minor, d2.totals[0].net_minor), (300, 400));
 
-    let latest = reports::latest_refunds(&f.wallet, Some(CLIENT), 10)
-        .await
-        .unwrap();
+    let latest = f.wallet.latest_refunds(Some(CLIENT), 10).await.unwrap();
     let ids: Vec<_> = latest.iter().map(|r| r.refund_id.clone()).collect();
     assert_eq!(
         ids,
         vec![refund_ids[1].clone(), refund_ids[0].clone()],
         "newest first"
     );
-    assert_eq!(
-        reports::latest_refunds(&f.wallet, None, 1).await.unwrap().len(),
-        1
-    );
-    assert!(reports::latest_refunds(&f.wallet, Some("nobody"), 10)
+    assert_eq!(f.wallet.latest_refunds(None, 1).await.unwrap().len(), 1);
+    assert!(f
+        .wallet
+        .latest_refunds(Some("nobody"), 10)
         .await
         .unwrap()
         .is_empty());
 
-    let figures = reports::live_figures(&f.wallet, 1_000).await.unwrap();
+    let figures = f.wallet.live_figures(1_000).await.unwrap();
     let count = |s: &str| figures.payments.iter().find(|p| p.0 == s).unwrap().1;
     assert_eq!((count("SUCCESS"), count("PROCESSING"), count("FAIL")), (2, 1, 0));
     let pending = figures.outbox.iter().find(|o| o.0 == "PENDING").unwrap();
     assert_eq!(pending.1, 2, "two payment notices");
     assert!(pending.2.is_some());
-    let capped = reports::live_figures(&f.wallet, 1).await.unwrap();
+    let capped = f.wallet.live_figures(1).await.unwrap();
     assert_eq!(
         capped.payments.iter().find(|p| p.0 == "SUCCESS").unwrap().1,
         1,

@@ -7,7 +7,7 @@ use std::any::Any;
 use tokio::task::JoinSet;
 use walletd_core::ledger::{self, AccountKind, Leg};
 use walletd_core::storage::{Access, Job, Tx};
-use walletd_core::{CoreError, StoreError};
+use walletd_core::{CoreError, StorageError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_concurrent_top_ups_all_land_and_failing_ones_leave_no_trace() {
@@ -96,14 +96,14 @@ async fn count_transfers(t: &TestWallet, pred: fn(&str, &str) -> bool) -> usize 
 #[tokio::test]
 async fn a_failing_or_panicking_job_in_a_batch_does_not_undo_its_neighbours() {
     let t = spawn_wallet().await;
-    let store = t.wallet.store().clone();
+    let store = t.wallet.storage().clone();
 
     // The first job holds the writer until every other job is queued, so the rest are taken
     // together: good jobs, jobs that write and then fail, a job that writes and then panics.
     let (open, gate) = std::sync::mpsc::channel::<()>();
     let gate_job: Job = Box::new(move |_tx| {
         gate.recv_timeout(std::time::Duration::from_secs(60))
-            .map_err(|e| CoreError::Store(StoreError::Backend(format!("gate never opened: {e}"))))?;
+            .map_err(|e| CoreError::Storage(StorageError::Backend(format!("gate never opened: {e}"))))?;
         Ok(boxed(()))
     });
     let gate_reply = store.submit(Access::Write, gate_job);

@@ -13,7 +13,7 @@ use walletd_core::payments::{
     ApprovalOutcome, Channel, PayCommand, PayFactors, PayOutcome, Payment, PaymentRef, Scenario,
 };
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
-use walletd_core::storage::sqlite::SqliteStore;
+use walletd_core::storage::sqlite::SqliteStorage;
 use walletd_core::{CoreError, Wallet, WalletConfig};
 use walletd_protocol::{Amount, Currency, ResultCode};
 
@@ -137,7 +137,7 @@ pub fn open_wallet(
     ids: &Arc<SequentialIds>,
     config: &WalletConfig,
 ) -> Wallet {
-    let store = SqliteStore::open(path, 2).expect("open sqlite store");
+    let store = SqliteStorage::open(path, 2).expect("open sqlite store");
     Wallet::new(Arc::new(store), clock.clone(), ids.clone(), config.clone())
 }
 

@@ -1,8 +1,9 @@
-//! Sandbox mode: the reserved amounts 9901–9905 force their outcomes (`payments::sandbox_outcome`);
+//! Sandbox mode: the reserved amounts 9901–9905 force their outcomes (`sandbox::pay_outcome`);
 //! outside sandbox mode they are ordinary amounts.
 
 use crate::helpers::*;
-use walletd_core::payments::{sandbox_outcome, PayOutcome, PaymentStatus};
+use walletd_core::payments::{PayOutcome, PaymentStatus};
+use walletd_core::sandbox::pay_outcome;
 use walletd_core::WalletConfig;
 use walletd_protocol::{ResultCode, ResultStatus};
 
@@ -58,7 +59,7 @@ async fn sandbox_amounts_that_end_in_u_answer_unknown_and_the_payment_exists() {
             panic!("amount {amount}: expected U with a payment, got {out:?}");
         };
         assert_eq!(got, code, "amount {amount}");
-        assert_eq!(Some((code, message.as_str())), sandbox_outcome(amount));
+        assert_eq!(Some((code, message.as_str())), pay_outcome(amount));
         assert_eq!(p.status, PaymentStatus::Processing);
         let found = t.wallet.inquire_payment(CLIENT, by_request(&req)).await.unwrap();
         assert_eq!(found, Some(p.clone()), "inquiry finds the payment");
@@ -109,7 +110,7 @@ async fn reserved_amounts_are_ordinary_outside_sandbox_mode() {
 fn sandbox_table_covers_exactly_9901_to_9905() {
     for amount in 9890..9920 {
         assert_eq!(
-            sandbox_outcome(amount).is_some(),
+            pay_outcome(amount).is_some(),
             (9901..=9905).contains(&amount),
             "amount {amount}"
         );

@@ -143,7 +143,7 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
     t.advance_secs(24 * 3600);
     t.paid_payment("req-after", 100, ALICE).await;
 
-    let report = reports::settlement(&t.wallet, day, None).await.expect("report");
+    let report = t.wallet.settlement_report(day, None).await.expect("report");
     let (from, to) = reports::utc_day(day).expect("day");
     let ledger = ledger_postings(&t, from, to).await;
     let from_report: BTreeMap<(String, String), (i64, i64)> = report
@@ -224,9 +224,7 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
         day,
         day.succ_opt().expect("day after"),
     ] {
-        let r = reports::settlement(&t.wallet, d, Some(CLIENT))
-            .await
-            .expect("report");
+        let r = t.wallet.settlement_report(d, Some(CLIENT)).await.expect("report");
         net += r
             .totals
             .iter()
@@ -236,7 +234,9 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
     }
     assert_eq!(net, t.merchant_balance(CLIENT, usd()).await);
 
-    let other = reports::settlement(&t.wallet, day, Some(OTHER_CLIENT))
+    let other = t
+        .wallet
+        .settlement_report(day, Some(OTHER_CLIENT))
         .await
         .expect("report");
     assert!(other.entries.is_empty() && other.totals.is_empty());

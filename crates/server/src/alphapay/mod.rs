@@ -108,7 +108,7 @@ impl From<CoreError> for ApError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Rejected { code, message } => ApError::new(code, message),
-            CoreError::Store(walletd_core::StoreError::Busy(waiting)) => {
+            CoreError::Storage(walletd_core::StorageError::Busy(waiting)) => {
                 tracing::warn!(waiting, "database queue full: answered try again");
                 ApError::new(
                     ResultCode::RequestTrafficExceedLimit,

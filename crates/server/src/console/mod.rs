@@ -1011,7 +1011,7 @@ async fn settlement_report(
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty() && c.len() <= 64);
-    let report = walletd_core::reports::settlement(&state.app.wallet, date, client).await?;
+    let report = state.app.wallet.settlement_report(date, client).await?;
     let file = format!("attachment; filename=\"settlement-{date}.csv\"");
     let mut response = report.to_csv().into_response();
     let headers = response.headers_mut();

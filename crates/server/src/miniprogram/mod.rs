@@ -48,7 +48,7 @@ impl From<CoreError> for MpError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Rejected { code, message } => MpError { code, message },
-            CoreError::Store(walletd_core::StoreError::Busy(waiting)) => {
+            CoreError::Storage(walletd_core::StorageError::Busy(waiting)) => {
                 tracing::warn!(waiting, "database queue full: answered try again");
                 MpError::new(
                     ResultCode::RequestTrafficExceedLimit,
@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_full_database_queue_is_a_try_again_not_an_unknown_outcome() {
-        let e = MpError::from(CoreError::Store(walletd_core::StoreError::Busy(4096)));
+        let e = MpError::from(CoreError::Storage(walletd_core::StorageError::Busy(4096)));
         assert_eq!(e.code, ResultCode::RequestTrafficExceedLimit);
         assert_eq!(e.code.status().as_str(), "U");
         assert!(e.message.contains("did not carry out"));

@@ -363,7 +363,9 @@ async fn the_books_page_offers_the_days_settlement_report_as_the_cli_prints_it()
         .unwrap()
         .contains(&format!("settlement-{today}.csv")));
     let csv = r.text().await.unwrap();
-    let expected = walletd_core::reports::settlement(&app.wallet, today, None)
+    let expected = app
+        .wallet
+        .settlement_report(today, None)
         .await
         .expect("report")
         .to_csv();

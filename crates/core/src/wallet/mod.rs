@@ -1,62 +1,31 @@
 //! [`Wallet`]: the async face of the core. Each method is one storage transaction.
 
 use crate::clock::{Clock, IdSource};
+pub use crate::context::{Context, WalletConfig};
 use crate::error::CoreError;
-use crate::ledger::{self, Account, AccountKind, Leg, TransferId, VerifyReport};
-use crate::outbox::{Attempt, OutboxEntry, OutboxStatus};
-use crate::parties::{Client, User};
-use crate::payments::{self, ApprovalOutcome, CancelOutcome, PayCommand, PayOutcome, Payment, PaymentRef};
-use crate::refunds::{self, Refund, RefundCommand, RefundOutcome, RefundRef};
-use crate::storage::{transact, Access, Store, Tx};
+use crate::ledger::{self, Leg, VerifyReport};
+use crate::model::ledger::{Account, AccountKind, TransferId};
+use crate::model::outbox::{Attempt, OutboxEntry, OutboxStatus};
+use crate::model::parties::{Client, User};
+use crate::model::payments::{PayCommand, Payment, PaymentRef};
+use crate::model::refunds::{Refund, RefundCommand, RefundRef};
+use crate::payments::{self, ApprovalOutcome, CancelOutcome, PayOutcome};
+use crate::refunds::{self, RefundOutcome};
+use crate::storage::{transact, Access, Storage, Tx};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use walletd_protocol::Amount;
 
-/// Business rules that an operator may tune.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletConfig {
-    /// How long a cashier payment stays payable when the merchant gives no expiry
-    /// (docs/mini-program.md §9, docs/choices.md).
-    pub payment_expiry_secs: i64,
-    /// The longest expiry a merchant may ask for.
-    pub max_payment_expiry_secs: i64,
-    /// How long after creation a paid payment may still be cancelled (docs/mini-program.md §11).
-    pub cancel_window_secs: i64,
-    /// How long after payment a refund may be made (docs/mini-program.md §12, docs/choices.md).
-    pub refund_window_secs: i64,
-    /// Honour the reserved sandbox amounts.
-    pub sandbox: bool,
-}
+mod agent;
+mod captures;
+mod oauth;
+mod reports;
+mod store;
 
-impl Default for WalletConfig {
-    fn default() -> Self {
-        WalletConfig {
-            payment_expiry_secs: 15 * 60,
-            max_payment_expiry_secs: 7 * 24 * 3600,
-            cancel_window_secs: 24 * 3600,
-            refund_window_secs: 365 * 24 * 3600,
-            sandbox: false,
-        }
-    }
-}
-
-/// What a transaction needs besides the store: rules, time and ids.
-pub struct Context {
-    pub config: WalletConfig,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdSource>,
-}
-
-impl Context {
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-}
-
-/// The wallet: parties, ledger, payments and refunds over one store.
+/// The wallet: parties, ledger, payments and refunds over one storage backend.
 #[derive(Clone)]
 pub struct Wallet {
-    store: Arc<dyn Store>,
+    storage: Arc<dyn Storage>,
     ctx: Arc<Context>,
     /// Seals store API secrets at rest; without one they are stored in clear (tests that need
     /// no data directory). The server always sets one.
@@ -65,13 +34,13 @@ pub struct Wallet {
 
 impl Wallet {
     pub fn new(
-        store: Arc<dyn Store>,
+        storage: Arc<dyn Storage>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
         config: WalletConfig,
     ) -> Self {
         Wallet {
-            store,
+            storage,
             ctx: Arc::new(Context { config, clock, ids }),
             store_sealer: None,
         }
@@ -100,8 +69,8 @@ impl Wallet {
         &self.ctx.ids
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
     }
 
     /// Runs `f` in a write transaction with the wallet's context.
@@ -111,7 +80,7 @@ impl Wallet {
         F: FnMut(&Context, &mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
     {
         let ctx = self.ctx.clone();
-        transact(self.store.as_ref(), Access::Write, move |tx| f(&ctx, tx)).await
+        transact(self.storage.as_ref(), Access::Write, move |tx| f(&ctx, tx)).await
     }
 
     /// Runs `f` in a read-only transaction.
@@ -121,7 +90,7 @@ impl Wallet {
         F: FnMut(&Context, &mut dyn Tx) -> Result<R, CoreError> + Send + 'static,
     {
         let ctx = self.ctx.clone();
-        transact(self.store.as_ref(), Access::Read, move |tx| f(&ctx, tx)).await
+        transact(self.storage.as_ref(), Access::Read, move |tx| f(&ctx, tx)).await
     }
 
     // ---- parties ----

@@ -1,0 +1,39 @@
+//! Idempotency keys on PostgreSQL.
+
+use super::*;
+use crate::storage::IdempotencyRecords;
+
+impl IdempotencyRecords for PgTx<'_> {
+    fn get_idempotency(
+        &mut self,
+        scope: &str,
+        client_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StorageError> {
+        let rows = self.query(
+            "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = $1 AND client_id = $2 AND key = $3",
+            &[&scope, &client_id, &key],
+        )?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        let outcome: String = r.try_get(1).map_err(corrupt)?;
+        Ok(Some(IdempotencyRecord {
+            scope: scope.to_owned(),
+            client_id: client_id.to_owned(),
+            key: key.to_owned(),
+            fingerprint: r.try_get(0).map_err(corrupt)?,
+            outcome: from_doc::<StoredOutcome>(&outcome)?,
+            created_at: r.try_get(2).map_err(corrupt)?,
+        }))
+    }
+
+    fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StorageError> {
+        // A second node inserting the same key waits here until the first commits, then finds the
+        // conflict; its job fails with Duplicate and is run again, reading the stored outcome.
+        let n = self.execute(
+            "INSERT INTO idempotency (scope, client_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT DO NOTHING",
+            &[&r.scope, &r.client_id, &r.key, &r.fingerprint, &to_doc(&r.outcome)?, &r.created_at],
+        )?;
+        Self::inserted_one(n, &format!("{} key {} of client {}", r.scope, r.key, r.client_id))
+    }
+}

@@ -1,0 +1,74 @@
+//! Merchant clients and wallet users on SQLite.
+
+use super::*;
+use crate::storage::PartyRecords;
+
+impl PartyRecords for SqliteTx<'_> {
+    fn insert_client(&mut self, c: &Client) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached("INSERT INTO clients (client_id, partner_id, doc) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.client_id, c.partner_id, to_doc(c)?])?;
+        Ok(())
+    }
+
+    fn update_client(&mut self, c: &Client) -> Result<(), StorageError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE clients SET partner_id = ?2, doc = ?3 WHERE client_id = ?1")?
+            .execute(params![c.client_id, c.partner_id, to_doc(c)?])?;
+        Self::changed_one(n, "client")
+    }
+
+    fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StorageError> {
+        self.one_doc("SELECT doc FROM clients WHERE client_id = ?1", [client_id])
+    }
+
+    fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StorageError> {
+        self.one_doc("SELECT doc FROM clients WHERE partner_id = ?1", [partner_id])
+    }
+
+    fn list_clients(&mut self) -> Result<Vec<Client>, StorageError> {
+        self.many_docs("SELECT doc FROM clients ORDER BY client_id", [])
+    }
+
+    fn insert_user(&mut self, u: &User) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached("INSERT INTO users (user_id, login, doc) VALUES (?1, ?2, ?3)")?
+            .execute(params![u.user_id, u.login, to_doc(u)?])?;
+        Ok(())
+    }
+
+    fn update_user(&mut self, u: &User) -> Result<(), StorageError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE users SET login = ?2, doc = ?3 WHERE user_id = ?1")?
+            .execute(params![u.user_id, u.login, to_doc(u)?])?;
+        Self::changed_one(n, "user")
+    }
+
+    fn get_user(&mut self, user_id: &str) -> Result<Option<User>, StorageError> {
+        self.one_doc("SELECT doc FROM users WHERE user_id = ?1", [user_id])
+    }
+
+    fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StorageError> {
+        self.one_doc("SELECT doc FROM users WHERE login = ?1", [login])
+    }
+
+    fn list_users(&mut self) -> Result<Vec<User>, StorageError> {
+        self.many_docs("SELECT doc FROM users ORDER BY user_id", [])
+    }
+
+    fn list_clients_page(&mut self, after: &str, limit: u32) -> Result<Vec<Client>, StorageError> {
+        self.many_docs(
+            "SELECT doc FROM clients WHERE client_id > ?1 ORDER BY client_id LIMIT ?2",
+            params![after, limit],
+        )
+    }
+
+    fn list_users_page(&mut self, after: &str, limit: u32) -> Result<Vec<User>, StorageError> {
+        self.many_docs(
+            "SELECT doc FROM users WHERE user_id > ?1 ORDER BY user_id LIMIT ?2",
+            params![after, limit],
+        )
+    }
+}

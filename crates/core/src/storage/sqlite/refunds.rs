@@ -1,0 +1,45 @@
+//! Refunds on SQLite.
+
+use super::*;
+use crate::storage::RefundRecords;
+
+impl RefundRecords for SqliteTx<'_> {
+    fn list_refunds(&mut self, client_id: Option<&str>, limit: u32) -> Result<Vec<Refund>, StorageError> {
+        self.many_docs(
+            "SELECT r.doc FROM transfers t JOIN refunds r ON r.refund_id = t.reference \
+             WHERE t.code = 'refund' AND (?1 IS NULL OR r.client_id = ?1) ORDER BY t.id DESC LIMIT ?2",
+            params![client_id, limit],
+        )
+    }
+
+    fn insert_refund(&mut self, r: &Refund) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO refunds (refund_id, client_id, refund_request_id, payment_id, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![r.refund_id, r.client_id, r.refund_request_id, r.payment_id, to_doc(r)?])?;
+        Ok(())
+    }
+
+    fn get_refund(&mut self, refund_id: &str) -> Result<Option<Refund>, StorageError> {
+        self.one_doc("SELECT doc FROM refunds WHERE refund_id = ?1", [refund_id])
+    }
+
+    fn get_refund_by_request(
+        &mut self,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<Option<Refund>, StorageError> {
+        self.one_doc(
+            "SELECT doc FROM refunds WHERE client_id = ?1 AND refund_request_id = ?2",
+            [client_id, request_id],
+        )
+    }
+
+    fn list_refunds_of_payment(&mut self, payment_id: &str, limit: u32) -> Result<Vec<Refund>, StorageError> {
+        self.many_docs(
+            "SELECT doc FROM refunds WHERE payment_id = ?1 ORDER BY refund_id LIMIT ?2",
+            params![payment_id, limit],
+        )
+    }
+}
