@@ -4,7 +4,7 @@
 
 use http::HeaderMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use walletd_protocol::crypto::{PrivateKey, PublicKey};
+use walletd_protocol::crypto::PrivateKey;
 use walletd_protocol::signature::{format_header_alphapay, SignatureHeader};
 use walletd_protocol::{content, time};
 
@@ -135,7 +135,7 @@ impl ApAnswer {
 
     /// HTTP 200, JSON, and a signature that verifies with the wallet's public key over
     /// `POST <path>\n<Merchant-Code>.<Response-Time>.<Nonce>.<body>`, with a fresh 32-hex nonce.
-    pub fn assert_signed(&self, wallet_key: &PublicKey, path: &str, merchant_code: &str) {
+    pub fn assert_signed(&self, app: &crate::TestApp, path: &str, merchant_code: &str) {
         assert_eq!(self.http_status, 200, "{:?}", self.json);
         assert!(self.header("Content-Type").starts_with("application/json"));
         assert_eq!(self.header("Merchant-Code"), merchant_code);
@@ -156,7 +156,7 @@ impl ApAnswer {
         );
         let sig = SignatureHeader::parse(signature).expect("signature header");
         let signed = content::alphapay("POST", path, merchant_code, response_time, nonce, &self.body);
-        wallet_key
+        app.wallet_public_key
             .verify(&signed, &sig.signature)
             .expect("the answer's signature verifies");
     }
