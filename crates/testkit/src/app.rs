@@ -49,6 +49,8 @@ pub struct TestApp {
     pub console_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
     pub alphapay_addr: Option<SocketAddr>,
+    /// A plain HTTP client (follows redirects, no cookies).
+    pub http: reqwest::Client,
     manual_clock: Option<Arc<ManualClock>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -237,6 +239,7 @@ impl Opened {
             console_addr,
             metrics_addr,
             alphapay_addr,
+            http: reqwest::Client::new(),
             manual_clock: self.manual_clock,
             shutdown: Some(tx),
             server: Some(server),

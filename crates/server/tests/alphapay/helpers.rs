@@ -47,7 +47,6 @@ pub struct TestApp {
     /// Where the fake merchant listens, e.g. `http://127.0.0.1:PORT`.
     pub merchant_base_url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
-    pub http: reqwest::Client,
 }
 
 impl Deref for TestApp {
@@ -176,7 +175,6 @@ pub async fn spawn_on(
         clock,
         merchant_base_url,
         received,
-        http: reqwest::Client::new(),
     }
 }
 
