@@ -79,6 +79,25 @@ impl TestApp {
         }
     }
 
+    /// Another node of this wallet: the same configuration (so the same database and data
+    /// directory, which this app keeps) and clock, its own listeners on port 0. Keep this app
+    /// alive while the node runs.
+    pub fn second_node(&self) -> TestAppBuilder {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".into();
+        TestAppBuilder {
+            config,
+            data_dir: None,
+            clock: match &self.manual_clock {
+                Some(clock) => clock.clone(),
+                None => Arc::new(SystemClock),
+            },
+            manual_clock: self.manual_clock.clone(),
+            ids: Arc::new(RandomIds::default()),
+            schema: None,
+        }
+    }
+
     /// A URL of this walletd's main listener.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
