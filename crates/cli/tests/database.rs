@@ -115,7 +115,9 @@ fn migrate_export_and_refusals_on_sqlite() {
 
 #[test]
 fn a_wallet_moves_from_sqlite_to_postgres_through_the_cli() {
-    let Some(schema) = PgSchema::fresh("cli_move") else { return };
+    let Some(schema) = PgSchema::fresh("cli_move") else {
+        return;
+    };
     let url = schema.url();
     let dir = tempfile::tempdir().expect("tempdir");
     sqlite_wallet(dir.path());
@@ -158,7 +160,9 @@ fn a_wallet_moves_from_sqlite_to_postgres_through_the_cli() {
 
 #[tokio::test]
 async fn serve_runs_on_postgres_with_its_schema_migrated() {
-    let Some(schema) = PgSchema::fresh("cli_serve") else { return };
+    let Some(schema) = PgSchema::fresh("cli_serve") else {
+        return;
+    };
     let url = schema.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

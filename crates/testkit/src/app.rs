@@ -112,12 +112,22 @@ impl TestApp {
 
     /// A Mini Program client of `client_id` signing with `key`, verifying with the wallet's key.
     pub fn mini_program(&self, client_id: &str, key: &PrivateKey) -> MiniProgramClient {
-        MiniProgramClient::new(&self.base_url, client_id, key.clone(), self.wallet_public_key.clone())
+        MiniProgramClient::new(
+            &self.base_url,
+            client_id,
+            key.clone(),
+            self.wallet_public_key.clone(),
+        )
     }
 
     /// An AlphaPay client of `merchant_code` on the main listener.
     pub fn alphapay(&self, merchant_code: &str, key: &PrivateKey) -> AlphaPayClient {
-        AlphaPayClient::new(&self.base_url, merchant_code, key.clone(), self.wallet_public_key.clone())
+        AlphaPayClient::new(
+            &self.base_url,
+            merchant_code,
+            key.clone(),
+            self.wallet_public_key.clone(),
+        )
     }
 
     pub async fn assert_books_sound(&self) {

@@ -10,6 +10,7 @@
 //! - [`alphapay`]: AlphaPay requests signed field by field, sent byte for byte, answers checked.
 //! - [`store_api`]: the store API's GET/POST vars with its HMAC (or MD5) signing vars.
 //! - [`pages`]: a browser stand-in for the wallet pages and the console (one cookie jar).
+//! - [`tls`]: a self-signed certificate for walletd's HTTPS and a client that trusts it.
 
 pub mod alphapay;
 mod app;
@@ -17,6 +18,7 @@ pub mod mini_program;
 pub mod pages;
 mod postgres;
 pub mod store_api;
+pub mod tls;
 
 pub use app::{Opened, TestApp, TestAppBuilder};
 pub use postgres::PgSchema;
@@ -31,7 +33,8 @@ use walletd_protocol::{Amount, Currency};
 
 /// One of four RSA key pairs shared by every test of a binary (generating one is slow-ish).
 pub fn shared_key(slot: usize) -> &'static PrivateKey {
-    static KEYS: [OnceLock<PrivateKey>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static KEYS: [OnceLock<PrivateKey>; 4] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
     KEYS[slot].get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
 }
 

@@ -23,7 +23,9 @@ impl PgSchema {
     /// A fresh schema when a test server is named, silently `None` otherwise: for tests that run
     /// on PostgreSQL when they can and on SQLite when not.
     pub fn if_configured(tag: &str) -> Option<PgSchema> {
-        let base_url = std::env::var(TEST_URL_VAR).ok().filter(|u| !u.trim().is_empty())?;
+        let base_url = std::env::var(TEST_URL_VAR)
+            .ok()
+            .filter(|u| !u.trim().is_empty())?;
         Some(Self::create(base_url, tag))
     }
 

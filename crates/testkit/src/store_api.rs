@@ -195,7 +195,6 @@ impl StoreApi {
         let text = resp.text().await.expect("body");
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {text}"))
     }
-
 }
 
 pub fn assert_error(answer: &Value, code: &str, long: &str) {

@@ -3,8 +3,8 @@
 //! document.
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tempfile::TempDir;
 use walletd_client::alphapay::AlphaPayRequestOptions;

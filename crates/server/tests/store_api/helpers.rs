@@ -167,7 +167,6 @@ impl TestStore {
     }
 }
 
-
 /// A walletd on the embedded SQLite database.
 pub async fn spawn_store() -> TestStore {
     spawn_store_with(None).await
