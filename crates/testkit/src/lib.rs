@@ -9,11 +9,14 @@
 //! - [`mini_program`]: a signed Mini Program call whose answer the SDK verified.
 //! - [`alphapay`]: AlphaPay requests signed field by field, sent byte for byte, answers checked.
 //! - [`store_api`]: the store API's GET/POST vars with its HMAC (or MD5) signing vars.
+//! - [`merchant`]: a merchant's notification endpoint that records what it receives and answers
+//!   as the test says.
 //! - [`pages`]: a browser stand-in for the wallet pages and the console (one cookie jar).
 //! - [`tls`]: a self-signed certificate for walletd's HTTPS and a client that trusts it.
 
 pub mod alphapay;
 mod app;
+pub mod merchant;
 pub mod mini_program;
 pub mod pages;
 mod postgres;

@@ -1,11 +1,12 @@
 //! `spawn_app()` for the AlphaPay dialect: the shared test walletd (`walletd_testkit::TestApp`)
-//! with a manual clock, two registered merchants, a funded user, and a fake merchant endpoint that
-//! records the notifications it receives. Requests are signed with `walletd_testkit::alphapay`.
+//! with a manual clock, two registered merchants, a funded user, and a fake merchant endpoint
+//! (`walletd_testkit::merchant`) that records the notifications it receives. Requests are signed
+//! with `walletd_testkit::alphapay`.
 
-use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use base64::Engine as _;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 use walletd_core::clock::ManualClock;
@@ -33,20 +34,15 @@ pub fn cad(minor: i64) -> Amount {
     walletd_testkit::money("CAD", minor)
 }
 
-/// A notification the fake merchant received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub path: String,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
+pub use walletd_testkit::merchant::{FakeMerchant, Received};
 
 pub struct TestApp {
     app: walletd_testkit::TestApp,
     pub clock: Arc<ManualClock>,
     /// Where the fake merchant listens, e.g. `http://127.0.0.1:PORT`.
     pub merchant_base_url: String,
-    pub received: Arc<Mutex<Vec<Received>>>,
+    /// The merchant's notification endpoint: records every POST and acknowledges it.
+    pub merchant: FakeMerchant,
 }
 
 impl Deref for TestApp {
@@ -96,19 +92,7 @@ impl TestApp {
 
     /// Waits (bounded) until the fake merchant has received `n` notifications.
     pub async fn wait_for_notifications(&self, n: usize) -> Vec<Received> {
-        for _ in 0..200 {
-            {
-                let got = self.received.lock().unwrap();
-                if got.len() >= n {
-                    return got.clone();
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "expected {n} notifications, got {:?}",
-            self.received.lock().unwrap()
-        );
+        self.merchant.wait_received(n, Duration::from_secs(10)).await
     }
 
     pub async fn payment_count(&self) -> usize {
@@ -155,7 +139,13 @@ pub async fn spawn_on(
     seed_parties: bool,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
-    let (merchant_base_url, received) = spawn_fake_merchant().await;
+    let merchant = FakeMerchant::start(|_, _| {
+        Box::pin(async {
+            r#"{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}"#
+                .into_response()
+        })
+    })
+    .await;
     let opened = walletd_testkit::TestApp::builder()
         .data_dir(data_dir)
         .clock(clock.clone())
@@ -173,8 +163,8 @@ pub async fn spawn_on(
     TestApp {
         app: opened.start().await,
         clock,
-        merchant_base_url,
-        received,
+        merchant_base_url: merchant.base_url.clone(),
+        merchant,
     }
 }
 
@@ -190,35 +180,6 @@ async fn seed(wallet: &Wallet) {
         .await
         .expect("user");
     wallet.top_up(PAYER, cad(1_000_000)).await.expect("top up");
-}
-
-/// A merchant's notification endpoint on 127.0.0.1 that records every POST and acknowledges it.
-async fn spawn_fake_merchant() -> (String, Arc<Mutex<Vec<Received>>>) {
-    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-    let sink = received.clone();
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let sink = sink.clone();
-        async move {
-            let (parts, body) = req.into_parts();
-            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-            sink.lock().unwrap().push(Received {
-                path: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default(),
-                headers: parts.headers,
-                body: body.to_vec(),
-            });
-            r#"{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}"#
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), received)
 }
 
 /// The body of a pay request.

@@ -4,25 +4,20 @@
 
 #![allow(dead_code)]
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
 use walletd_core::outbox::{OutboxEntry, OutboxStatus};
 use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
-use walletd_protocol::content;
-use walletd_protocol::crypto::{PrivateKey, PublicKey};
-use walletd_protocol::signature::SignatureHeader;
+use walletd_protocol::crypto::PrivateKey;
 use walletd_server::Config;
 
 pub const CLIENT_ID: &str = "test-merchant";
@@ -275,115 +270,37 @@ pub enum Answer {
     SlowAck { delay_ms: u64 },
 }
 
-/// One notification as the merchant received it.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// The request-target (path and query), as signed.
-    pub target: String,
-    /// Header names in lower case.
-    pub headers: Vec<(String, String)>,
-    pub body: Bytes,
-}
+use walletd_testkit::merchant;
+/// One notification as the merchant received it (the notifier binary reads them).
+#[allow(unused_imports)]
+pub use walletd_testkit::merchant::Received;
 
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+/// The test merchant (`walletd_testkit::merchant::FakeMerchant`): a return page, and a
+/// notification endpoint that answers as told.
+pub struct FakeMerchant(merchant::FakeMerchant);
+
+impl Deref for FakeMerchant {
+    type Target = merchant::FakeMerchant;
+
+    fn deref(&self) -> &merchant::FakeMerchant {
+        &self.0
     }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("notification json")
-    }
-
-    /// Checks the signature as a merchant would (docs/mini-program.md §3).
-    pub fn verify(&self, wallet_key: &PublicKey) -> Result<(), String> {
-        let sig = SignatureHeader::parse(self.header("signature").ok_or("no signature header")?)
-            .map_err(|e| e.to_string())?;
-        let content = content::mini_program(
-            "POST",
-            &self.target,
-            self.header("client-id").ok_or("no client-id header")?,
-            self.header("request-time").ok_or("no request-time header")?,
-            &self.body,
-        );
-        wallet_key
-            .verify(&content, &sig.signature)
-            .map_err(|e| format!("{e:?}"))
-    }
-}
-
-#[derive(Clone)]
-struct MerchantState {
-    answer: Answer,
-    received: Arc<Mutex<Vec<Received>>>,
-    in_flight: Arc<AtomicUsize>,
-    max_in_flight: Arc<AtomicUsize>,
-}
-
-pub struct FakeMerchant {
-    pub base_url: String,
-    received: Arc<Mutex<Vec<Received>>>,
-    max_in_flight: Arc<AtomicUsize>,
 }
 
 impl FakeMerchant {
     pub async fn start(answer: Answer) -> FakeMerchant {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let state = MerchantState {
-            answer,
-            received: received.clone(),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            max_in_flight: max_in_flight.clone(),
-        };
-        let app = Router::new()
-            .route("/shop/return", get(return_page))
-            .route("/shop/notify", post(notify))
-            .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeMerchant {
-            base_url,
-            received,
-            max_in_flight,
-        }
+        let pages = Router::new().route("/shop/return", get(return_page));
+        FakeMerchant(
+            merchant::FakeMerchant::start_with_pages(pages, move |_, n| Box::pin(reply(answer, n))).await,
+        )
     }
 
     pub fn return_url(&self) -> String {
-        format!("{}/shop/return?order=42", self.base_url)
+        self.url("/shop/return?order=42")
     }
 
     pub fn notify_url(&self) -> String {
-        format!("{}/shop/notify?shop=tea", self.base_url)
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.received.lock().expect("lock").clone()
-    }
-
-    /// The most notifications this merchant was sent at the same time.
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
-    }
-
-    /// Waits (bounded) until at least `n` notifications arrived.
-    pub async fn wait_received(&self, n: usize, within: Duration) -> Vec<Received> {
-        wait_for(within, || async {
-            let r = self.received();
-            (r.len() >= n).then_some(r)
-        })
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "the merchant got {} notifications, not {n}, within {within:?}",
-                self.received().len()
-            )
-        })
+        self.url("/shop/notify?shop=tea")
     }
 }
 
@@ -394,30 +311,10 @@ async fn return_page() -> Html<&'static str> {
     )
 }
 
-async fn notify(State(s): State<MerchantState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let n = {
-        let mut r = s.received.lock().expect("lock");
-        r.push(Received {
-            target: uri
-                .path_and_query()
-                .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
-            headers: headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_ascii_lowercase(),
-                        v.to_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect(),
-            body,
-        });
-        r.len()
-    };
+/// The answer to the `n`-th notification.
+async fn reply(answer: Answer, n: usize) -> Response {
     let ack = || axum::Json(walletd_protocol::miniprogram::notification_ack()).into_response();
-    let answer = match s.answer {
+    match answer {
         Answer::Ack => ack(),
         Answer::FailThenAck { failures } if n <= failures => match n % 3 {
             1 => axum::Json(
@@ -439,9 +336,7 @@ async fn notify(State(s): State<MerchantState>, uri: Uri, headers: HeaderMap, bo
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             ack()
         }
-    };
-    s.in_flight.fetch_sub(1, Ordering::SeqCst);
-    answer
+    }
 }
 
 // ---- artifacts ----

@@ -232,7 +232,10 @@ async fn three_nodes_on_one_database_keep_every_rule() {
             .collect();
         assert_eq!(mine.len(), 1, "{} has notifications {mine:?}", p.payment_id);
         assert_eq!(mine[0].status, OutboxStatus::Delivered, "{:?}", mine[0]);
-        let got: Vec<_> = received.iter().filter(|r| r.payment_id == p.payment_id).collect();
+        let got: Vec<_> = received
+            .iter()
+            .filter(|r| r.json()["paymentId"] == p.payment_id.as_str())
+            .collect();
         assert!(!got.is_empty(), "the merchant never heard of {}", p.payment_id);
         for r in &got {
             r.verify(&wallet_key)
