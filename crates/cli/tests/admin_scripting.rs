@@ -8,13 +8,13 @@ use binary::ok;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
-use std::sync::Arc;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::outbox::{Attempt, SentRequest};
 use walletd_core::parties::Client;
 use walletd_core::payments::{Channel, PayCommand, PayFactors, PayOutcome, PaymentRef, Scenario};
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
 use walletd_protocol::{Amount, Currency};
+use walletd_core::reports;
+use walletd_testkit::usd;
 
 fn walletd(data_dir: &Path, args: &[&str]) -> Output {
     let mut cmd = binary::command(data_dir);
@@ -24,10 +24,6 @@ fn walletd(data_dir: &Path, args: &[&str]) -> Output {
 fn json_of(out: Output) -> Value {
     let text = ok(out);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
-}
-
-fn usd(minor: i64) -> Amount {
-    Amount::from_minor(Currency::from_code("USD").unwrap(), minor).unwrap()
 }
 
 /// A data directory with a merchant `shop`, a user `ana` with 120.35 USD, and through the core:
@@ -49,12 +45,7 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
         ],
     ));
     ok(walletd(dir, &["admin", "user", "top-up", "ana", "120.35", "USD"]));
-    let config = walletd_server::Config {
-        data_dir: dir.to_path_buf(),
-        ..walletd_server::Config::default()
-    };
-    let wallet =
-        walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default())).unwrap();
+    let wallet = walletd_testkit::TestApp::builder().data_dir_at(dir).open().wallet;
     let mut shop = Client::new("shop", "Shop", wallet.now());
     shop.app_ids = vec!["app".into()];
     wallet.add_client(shop).await.unwrap();
@@ -137,12 +128,10 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
 async fn settlement_report_prints_the_days_entries_and_totals_as_csv_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let (payment_id, refund_id) = wallet_with_traffic(dir.path()).await;
-    let config = walletd_server::Config {
-        data_dir: dir.path().to_path_buf(),
-        ..walletd_server::Config::default()
-    };
-    let wallet =
-        walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default())).unwrap();
+    let wallet = walletd_testkit::TestApp::builder()
+        .data_dir_at(dir.path())
+        .open()
+        .wallet;
     let paid_at = wallet
         .get_payment(&payment_id)
         .await

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use walletd_core::storage::postgres::{self, PostgresStorage};
+use walletd_testkit::PgSchema;
 
 fn walletd(data_dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
     // Only what the command line says: no configuration from the environment.
@@ -17,38 +18,6 @@ fn walletd(data_dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
         cmd.arg("--database").arg(db);
     }
     cmd.args(args).output().expect("run walletd")
-}
-
-fn postgres_url() -> Option<String> {
-    postgres::test_database_url()
-}
-
-/// A fresh schema, dropped at the end; its URL sets the search path.
-struct Schema {
-    base: String,
-    name: String,
-}
-
-impl Schema {
-    fn new(base: &str, tag: &str) -> Schema {
-        let name = format!("walletd_cli_{tag}_{}", std::process::id());
-        postgres::drop_schema(base, &name).expect("drop old schema");
-        postgres::create_schema(base, &name).expect("create schema");
-        Schema {
-            base: base.to_owned(),
-            name,
-        }
-    }
-
-    fn url(&self) -> String {
-        postgres::url_with_schema(&self.base, &self.name)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = postgres::drop_schema(&self.base, &self.name);
-    }
 }
 
 /// A SQLite wallet with two funded users, made through the CLI.
@@ -146,8 +115,9 @@ fn migrate_export_and_refusals_on_sqlite() {
 
 #[test]
 fn a_wallet_moves_from_sqlite_to_postgres_through_the_cli() {
-    let Some(base) = postgres_url() else { return };
-    let schema = Schema::new(&base, "move");
+    let Some(schema) = PgSchema::fresh("cli_move") else {
+        return;
+    };
     let url = schema.url();
     let dir = tempfile::tempdir().expect("tempdir");
     sqlite_wallet(dir.path());
@@ -190,8 +160,9 @@ fn a_wallet_moves_from_sqlite_to_postgres_through_the_cli() {
 
 #[tokio::test]
 async fn serve_runs_on_postgres_with_its_schema_migrated() {
-    let Some(base) = postgres_url() else { return };
-    let schema = Schema::new(&base, "serve");
+    let Some(schema) = PgSchema::fresh("cli_serve") else {
+        return;
+    };
     let url = schema.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

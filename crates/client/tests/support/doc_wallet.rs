@@ -1,17 +1,15 @@
-//! A real walletd in-process, for the SDK's doctests and integration tests: a fresh data
-//! directory, port 0, a registered merchant and a funded user.
+//! The shared test walletd in-process, for the SDK's doctests and integration tests: a fresh
+//! data directory, port 0, a registered merchant and a funded user.
 #![allow(dead_code)]
 
-use std::sync::{Arc, OnceLock};
+use std::ops::Deref;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::parties::{Client, User};
-use walletd_core::Wallet;
 use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
-use walletd_protocol::{content, time, Amount, Currency};
-use walletd_server::{AppState, Application, Config};
+use walletd_protocol::{content, time};
+use walletd_server::Config;
 
 pub const CLIENT_ID: &str = "sdk-merchant";
 pub const PARTNER_ID: &str = "P-sdk";
@@ -22,17 +20,20 @@ pub const MERCHANT_CODE: &str = "SDKM01";
 
 /// One merchant key pair for every test of a binary (RSA generation is slow-ish).
 pub fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
+/// The shared test walletd (`walletd_testkit::TestApp`) with the SDK's merchant and payer.
 pub struct DocWallet {
-    pub base_url: String,
-    pub state: AppState,
-    pub wallet: Wallet,
-    pub wallet_public_key: PublicKey,
-    pub data_dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    app: walletd_testkit::TestApp,
+}
+
+impl Deref for DocWallet {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
+    }
 }
 
 impl DocWallet {
@@ -42,20 +43,16 @@ impl DocWallet {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> DocWallet {
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data_dir.path().to_path_buf(),
-            sandbox: true,
-            ..Config::default()
-        };
-        config.sweep_interval_ms = 50;
-        // Fake merchants listen on loopback.
-        config.notifier.allow_private_targets = true;
-        configure(&mut config);
-        let wallet =
-            walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-                .expect("wallet");
+        let opened = walletd_testkit::TestApp::builder()
+            .configure(|config| {
+                config.sandbox = true;
+                config.sweep_interval_ms = 50;
+                // Fake merchants listen on loopback.
+                config.notifier.allow_private_targets = true;
+            })
+            .configure(configure)
+            .open();
+        let wallet = &opened.wallet;
         let now = wallet.now();
         let mut client = Client::new(CLIENT_ID, "SDK Tea House", now);
         client.partner_id = PARTNER_ID.into();
@@ -69,32 +66,12 @@ impl DocWallet {
             .add_user(User::new(PAYER, "+15550000001", "Alice", now))
             .await
             .expect("user");
-        let usd = Currency::from_code("USD").expect("USD");
         wallet
-            .top_up(PAYER, Amount::from_minor(usd, 100_000).expect("amount"))
+            .top_up(PAYER, walletd_testkit::usd(100_000))
             .await
             .expect("top up");
-        let app = Application::build_with_wallet(config, wallet.clone())
-            .await
-            .expect("build");
-        let base_url = format!("http://{}", app.local_addr());
-        let state = app.state().clone();
-        let wallet_public_key = state.wallet_key.public_key();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
         DocWallet {
-            base_url,
-            state,
-            wallet,
-            wallet_public_key,
-            data_dir,
-            shutdown: Some(tx),
+            app: opened.start().await,
         }
     }
 
@@ -115,14 +92,6 @@ impl DocWallet {
             .confirm_payment(payment_id, PAYER)
             .await
             .expect("confirm");
-    }
-}
-
-impl Drop for DocWallet {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
     }
 }
 

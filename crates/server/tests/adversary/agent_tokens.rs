@@ -378,12 +378,7 @@ async fn a_revocation_on_another_node_bites_on_the_next_request() {
     let token = payments_token(&app, ISV, MERCHANT).await;
     let isv = isv_client(&app, 0, Some(&token));
     let id = accepted(&app, &isv, cashier("n-1", 100)).await;
-    let other_node = walletd_server::open_wallet(
-        &app.config,
-        std::sync::Arc::new(walletd_core::clock::SystemClock),
-        std::sync::Arc::new(walletd_core::clock::RandomIds::default()),
-    )
-    .expect("a second node");
+    let other_node = app.second_node().open().wallet;
     assert!(other_node.revoke_agent_grant(&token).await.unwrap().is_some());
     let v = app.call_as(&isv, "v2/payments/inquiryPayment", by_id(&id)).await;
     assert_eq!(status_and_code(&v), ("F", "INVALID_AGENT_TOKEN"), "{v}");

@@ -1,85 +1,55 @@
-//! The operator console's attack harness: a real walletd with `console_listen` on port 0 (served
-//! with connection info, as `walletd serve` does), a merchant, users, payments made through the
-//! core, operators, and a browser stand-in for the console (one cookie jar, no redirects).
+//! The operator console's attack harness: the shared test walletd with `console_listen` on port 0
+//! (served with connection info, as `walletd serve` does), a merchant, users, payments made
+//! through the core, operators, and a browser stand-in for the console (one cookie jar, no
+//! redirects).
 
-use reqwest::header::{HeaderMap, LOCATION};
-use std::sync::{Arc, OnceLock};
-use tempfile::TempDir;
-use walletd_core::clock::{RandomIds, SystemClock};
+use std::ops::Deref;
 use walletd_core::operators::Operator;
 use walletd_core::parties::{Client, User};
 use walletd_core::payments::{Channel, PayCommand, PayFactors, PayOutcome, Scenario};
 use walletd_core::Wallet;
 use walletd_protocol::{Amount, Currency};
-use walletd_server::{AppState, Application, Config};
+use walletd_server::Config;
+pub use walletd_testkit::pages::{self, Answer};
 
 pub const OPERATOR: &str = "ops-ada";
 pub const PASSWORD: &str = "correct horse battery";
 pub const CLIENT_ID: &str = "console-merchant";
 
-/// The operator's hash, made once: argon2 is slow on purpose.
-fn password_hash() -> String {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| walletd_server::pin::hash_pin(PASSWORD).expect("hash"))
-        .clone()
-}
-
+/// The shared test walletd (`walletd_testkit::TestApp`) with its console listener.
 pub struct ConsoleApp {
+    app: walletd_testkit::TestApp,
     pub console_url: String,
     pub main_url: String,
-    pub wallet: Wallet,
-    pub state: AppState,
-    _dir: TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-impl Drop for ConsoleApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+impl Deref for ConsoleApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
     }
 }
 
 /// A walletd with its console on, sign-in throttles off unless `configure` turns them on, one
 /// merchant, users alice and bob, and the operator [`OPERATOR`].
 pub async fn spawn(configure: impl FnOnce(&mut Config)) -> ConsoleApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        console_listen: Some("127.0.0.1:0".into()),
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.cashier.sign_in_per_login_per_minute = 0;
-    config.cashier.sign_in_per_address_per_minute = 0;
-    config.cashier.hash_queue = 256;
-    config.notifier.enabled = false;
-    configure(&mut config);
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    seed(&wallet).await;
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let console_url = format!("http://{}", app.console_addr().expect("console listener"));
-    let main_url = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
+    let opened = walletd_testkit::TestApp::builder()
+        .configure(|config| {
+            config.console_listen = Some("127.0.0.1:0".into());
+            config.cashier.sign_in_per_login_per_minute = 0;
+            config.cashier.sign_in_per_address_per_minute = 0;
+            config.cashier.hash_queue = 256;
+            config.notifier.enabled = false;
         })
-        .await
-        .expect("server");
-    });
+        .configure(configure)
+        .open();
+    seed(&opened.wallet).await;
+    let app = opened.start().await;
     ConsoleApp {
-        console_url,
-        main_url,
-        wallet,
-        state,
-        _dir: dir,
-        shutdown: Some(tx),
+        console_url: format!("http://{}", app.console_addr.expect("console listener")),
+        main_url: format!("http://{}", app.addr),
+        app,
     }
 }
 
@@ -105,7 +75,7 @@ async fn seed(wallet: &Wallet) {
 /// Adds an operator with [`PASSWORD`].
 pub async fn add_operator(wallet: &Wallet, name: &str) {
     let name = name.to_owned();
-    let hash = password_hash();
+    let hash = walletd_testkit::pin_hash(PASSWORD);
     wallet
         .write(move |ctx, tx| {
             Ok(tx.insert_operator(&Operator {
@@ -173,42 +143,17 @@ impl ConsoleApp {
     }
 }
 
-/// One console answer.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub location: Option<String>,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Answer {
-    /// The CSRF token of the page's forms.
-    pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no form on the page: {}", self.body))
-            + marker.len();
-        let end = self.body[start..].find('"').expect("end of token") + start;
-        self.body[start..end].to_owned()
-    }
-
-    pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-}
-
-/// A browser stand-in on the console: one cookie jar, redirects not followed.
+/// A browser stand-in on the console (`walletd_testkit::pages::Browser`: one cookie jar,
+/// redirects not followed) that can sign in.
 #[derive(Clone)]
-pub struct Browser {
-    http: reqwest::Client,
-    base: String,
+pub struct Browser(pages::Browser);
+
+impl Deref for Browser {
+    type Target = pages::Browser;
+
+    fn deref(&self) -> &pages::Browser {
+        &self.0
+    }
 }
 
 impl Browser {
@@ -217,53 +162,7 @@ impl Browser {
     }
 
     pub fn at(base: &str) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            base: base.to_owned(),
-        }
-    }
-
-    async fn read(resp: reqwest::Response) -> Answer {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let location = headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = resp.text().await.expect("body");
-        Answer {
-            status,
-            location,
-            headers,
-            body,
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> Answer {
-        Self::read(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .expect("get"),
-        )
-        .await
-    }
-
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
-        Self::read(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .form(form)
-                .send()
-                .await
-                .expect("post"),
-        )
-        .await
+        Browser(pages::Browser::at(base))
     }
 
     /// Signs in with the sign-in page's own token.

@@ -1,22 +1,20 @@
-//! A real walletd on port 0 for the attacks on money, grants and secrets: a fresh data directory
+//! The shared test walletd for the attacks on money, grants and secrets: a fresh data directory
 //! (SQLite, or a fresh schema of the test PostgreSQL server), two merchants, funded users, a
 //! store with an HMAC key, and signed calls as either merchant.
 
 use serde_json::Value;
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use tempfile::TempDir;
-use walletd_client::miniprogram::RequestOptions;
 use walletd_client::MiniProgramClient;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::ledger::AccountKind;
 use walletd_core::parties::{Client, User};
 use walletd_core::store::{NewStoreKey, StoreConfig, StoreKey, StoreKeyMode};
 use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
-use walletd_protocol::{Amount, Currency};
-use walletd_server::{Application, Config};
+use walletd_protocol::crypto::PrivateKey;
+use walletd_protocol::Currency;
+use walletd_server::Config;
+use walletd_testkit::store_api::{StoreApi, StoreCall, StoreCredential};
 
 pub const MERCHANT: &str = "tea-merchant";
 pub const APP_ID: &str = "tea-app";
@@ -30,69 +28,33 @@ pub const PIN: &str = "482913";
 /// alice starts with 1,000.00 USD, bob with 5.00 USD.
 pub const ALICE_USD: i64 = 100_000;
 pub const BOB_USD: i64 = 500;
-/// The environment variable naming the PostgreSQL server tests may use.
-pub const POSTGRES_URL_VAR: &str = "WALLETD_TEST_POSTGRES_URL";
 
-pub fn usd(minor: i64) -> Amount {
-    Amount::from_minor(Currency::from_code("USD").expect("USD"), minor).expect("amount")
-}
+pub use walletd_testkit::{usd, PgSchema};
 
 fn key(slot: usize) -> &'static PrivateKey {
-    static KEYS: [OnceLock<PrivateKey>; 2] = [OnceLock::new(), OnceLock::new()];
-    KEYS[slot].get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
-}
-
-/// A fresh schema on the test PostgreSQL server, dropped with the app.
-pub struct PgSchema {
-    pub base_url: String,
-    pub schema: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        if let Err(e) = walletd_core::storage::postgres::drop_schema(&self.base_url, &self.schema) {
-            eprintln!("could not drop test schema {}: {e}", self.schema);
-        }
-    }
+    walletd_testkit::shared_key(slot)
 }
 
 /// A fresh PostgreSQL schema, or `None` (after saying so) when no server is configured.
 pub fn postgres_schema() -> Option<PgSchema> {
-    let Some(base_url) = std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        println!("skipped: {POSTGRES_URL_VAR} not set");
-        return None;
-    };
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let schema = format!(
-        "walletd_adversary_core_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-        chrono::Utc::now().timestamp_subsec_nanos()
-    );
-    walletd_core::storage::postgres::create_schema(&base_url, &schema).expect("create the test schema");
-    Some(PgSchema { base_url, schema })
+    PgSchema::fresh("adversary_core")
 }
 
+/// The shared test walletd (`walletd_testkit::TestApp`) with the two merchants' clients.
 pub struct CoreApp {
-    pub base_url: String,
-    pub wallet: Wallet,
+    app: walletd_testkit::TestApp,
     pub merchant: MiniProgramClient,
     pub rival: MiniProgramClient,
-    pub config: Config,
+    /// Redirects not followed, a 30 s timeout.
     pub http: reqwest::Client,
-    _data_dir: TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _pg: Option<PgSchema>,
+    store_api: StoreApi,
 }
 
-impl Drop for CoreApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+impl Deref for CoreApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
     }
 }
 
@@ -103,52 +65,24 @@ pub async fn spawn_core_app() -> CoreApp {
 
 /// walletd on `pg` (PostgreSQL) or SQLite, with its configuration changed by `configure`.
 pub async fn spawn_core_app_with(pg: Option<PgSchema>, configure: impl FnOnce(&mut Config)) -> CoreApp {
-    let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.path().join("data"),
-        ..Config::default()
-    };
-    if let Some(pg) = &pg {
-        config.database = Some(walletd_core::storage::postgres::url_with_schema(
-            &pg.base_url,
-            &pg.schema,
-        ));
+    let mut builder = walletd_testkit::TestApp::builder().data_subdir("data");
+    if let Some(pg) = pg {
+        builder = builder.postgres(pg);
     }
-    configure(&mut config);
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    seed(&wallet).await;
-    let app = Application::build_with_wallet(config.clone(), wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
-    let wallet_key: PublicKey = app.state().wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server");
-    });
-    let merchant = MiniProgramClient::new(&base_url, MERCHANT, key(0).clone(), wallet_key.clone());
-    let rival = MiniProgramClient::new(&base_url, RIVAL, key(1).clone(), wallet_key);
+    let opened = builder.configure(configure).open();
+    seed(&opened.wallet).await;
+    let app = opened.start().await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("http client");
     CoreApp {
-        base_url,
-        wallet,
-        merchant,
-        rival,
-        config,
+        merchant: app.mini_program(MERCHANT, key(0)),
+        rival: app.mini_program(RIVAL, key(1)),
         http,
-        _data_dir: data_dir,
-        shutdown: Some(tx),
-        _pg: pg,
+        store_api: StoreApi::new(&app.base_url),
+        app,
     }
 }
 
@@ -166,7 +100,7 @@ async fn seed(wallet: &Wallet) {
     wallet.add_client(r).await.expect("rival");
     for (id, login, minor) in [("alice", ALICE_LOGIN, ALICE_USD), ("bob", BOB_LOGIN, BOB_USD)] {
         let mut u = User::new(id, login, id, now);
-        u.pin_hash = Some(walletd_server::pin::hash_pin(PIN).expect("pin hash"));
+        u.pin_hash = Some(walletd_testkit::pin_hash(PIN));
         wallet.add_user(u).await.expect("user");
         wallet.top_up(id, usd(minor)).await.expect("top up");
     }
@@ -179,13 +113,7 @@ impl CoreApp {
 
     /// A signed Mini Program call; the answer's signature is verified by the SDK.
     pub async fn call_as(&self, client: &MiniProgramClient, api: &str, body: Value) -> Value {
-        let bytes = serde_json::to_vec(&body).expect("json");
-        let answer = client
-            .send(api, bytes, &RequestOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("{api}: no verified answer: {e}"));
-        assert_eq!(answer.status, 200);
-        serde_json::from_slice(&answer.body).expect("answer json")
+        walletd_testkit::mini_program::call(client, api, &body).await
     }
 
     pub async fn call(&self, api: &str, body: Value) -> Value {
@@ -255,11 +183,6 @@ impl CoreApp {
             .unwrap_or(0)
     }
 
-    pub async fn assert_books_sound(&self) {
-        let report = self.wallet.verify().await.expect("verify");
-        assert!(report.is_sound(), "books broken: {:?}", report.problems);
-    }
-
     /// Makes the tea merchant a store (USD, one 40.00 product) and gives it an HMAC key.
     pub async fn make_store(&self) -> (StoreKey, i64) {
         let now = self.wallet.now();
@@ -305,48 +228,20 @@ impl CoreApp {
         iq: &str,
         fields: &[(&str, &str)],
     ) -> (Value, String) {
-        static SALT: AtomicU64 = AtomicU64::new(0);
-        let salt = format!(
-            "salt{}x{}",
-            SALT.fetch_add(1, Ordering::SeqCst),
-            std::process::id()
-        );
-        let timestamp = chrono::Utc::now().timestamp().to_string();
-        let signature = walletd_protocol::store_signature::store_sign(
-            walletd_protocol::store_signature::StoreSignatureMode::Hmac,
-            &key.secret,
-            &salt,
-            &timestamp,
-        );
-        let query = [
-            ("go", "store"),
-            ("do", action),
-            ("iq", iq),
-            ("key", key.key_id.as_str()),
-            ("timestamp", timestamp.as_str()),
-            ("salt", salt.as_str()),
-            ("signature", signature.as_str()),
-        ];
-        let r = self
-            .http
-            .post(format!("{}/api.php", self.base_url))
-            .query(&query)
-            .form(fields)
-            .send()
-            .await
-            .expect("store call");
-        assert_eq!(r.status(), 200);
-        (r.json().await.expect("store answer json"), signature)
+        let signing = self
+            .store_api
+            .signing(&StoreCredential::from(key), self.wallet.now());
+        let signature = signing.signature.clone().expect("a signature");
+        let call = fields
+            .iter()
+            .fold(StoreCall::new(action, Some(iq)), |call, (name, value)| {
+                call.field(name, value)
+            });
+        (self.store_api.send(call, &signing).await, signature)
     }
 }
 
-pub fn result_code(v: &Value) -> &str {
-    v["result"]["resultCode"].as_str().unwrap_or("")
-}
-
-pub fn result_message(v: &Value) -> &str {
-    v["result"]["resultMessage"].as_str().unwrap_or("")
-}
+pub use walletd_testkit::mini_program::{result_code, result_message};
 
 /// Everything every test of this binary logs, at `debug` (and `trace` for the PostgreSQL client
 /// crates, as an operator's `RUST_LOG` might ask), through the same filters `walletd serve` uses.

@@ -1,21 +1,19 @@
-//! A real walletd for the network-edge attacks: a server on port 0 (and optionally AlphaPay's own
-//! listener) with a Mini Program client, an AlphaPay merchant and a store key, plus raw-socket
-//! helpers to speak HTTP byte by byte.
+//! The shared test walletd for the network-edge attacks: a server on port 0 (and optionally
+//! AlphaPay's own listener) with a Mini Program client, an AlphaPay merchant and a store key,
+//! plus raw-socket helpers to speak HTTP byte by byte.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::ops::Deref;
 use std::time::Duration;
-use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use walletd_client::{AlphaPayClient, MiniProgramClient, StoreClient};
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::parties::{Client, User};
 use walletd_core::store::{NewStoreKey, StoreConfig, StoreKeyMode};
 use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
+use walletd_protocol::crypto::{Algorithm, PrivateKey};
 use walletd_protocol::{content, time, Amount, Currency};
-use walletd_server::{Application, Config};
+use walletd_server::Config;
 
 pub const CLIENT_ID: &str = "net-merchant";
 pub const OTHER_CLIENT_ID: &str = "net-other";
@@ -25,16 +23,12 @@ pub const STORE_CLIENT_ID: &str = "net-store";
 pub const PAYER: &str = "alice";
 
 pub fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
+/// The shared test walletd (`walletd_testkit::TestApp`) with this binary's clients.
 pub struct NetApp {
-    pub addr: SocketAddr,
-    pub base_url: String,
-    pub alphapay_addr: Option<SocketAddr>,
-    pub wallet: Wallet,
-    pub wallet_public_key: PublicKey,
+    app: walletd_testkit::TestApp,
     /// Mini Program client `net-merchant`.
     pub mp: MiniProgramClient,
     /// Mini Program client `net-other`.
@@ -42,28 +36,25 @@ pub struct NetApp {
     /// AlphaPay merchant `NETAP1` on the main listener.
     pub ap: AlphaPayClient,
     pub store: StoreClient,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _data_dir: TempDir,
+}
+
+impl Deref for NetApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
+    }
 }
 
 impl NetApp {
     /// Asks the server to stop and returns its task, which ends when the server has stopped.
     pub fn stop(&mut self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        self.server.take().expect("the server was started")
+        self.app.stop_server()
     }
 
     /// A Mini Program client of `client_id` (registered with the shared key).
     pub fn mp_client(&self, client_id: &str) -> MiniProgramClient {
-        MiniProgramClient::new(
-            &self.base_url,
-            client_id,
-            merchant_key().clone(),
-            self.wallet_public_key.clone(),
-        )
+        self.app.mini_program(client_id, merchant_key())
     }
 
     /// Registers another Mini Program client with the shared key.
@@ -123,62 +114,26 @@ impl NetApp {
     }
 }
 
-impl Drop for NetApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 /// A walletd whose configuration `configure` adjusts (loopback notify targets are allowed unless
 /// it says otherwise).
 pub async fn spawn(configure: impl FnOnce(&mut Config)) -> NetApp {
-    let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.sweep_interval_ms = 50;
-    config.notifier.poll_interval_ms = 50;
-    config.notifier.allow_private_targets = true;
-    config.notifier.retry_gaps_ms = vec![];
-    configure(&mut config);
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    let store_key = seed(&wallet).await;
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let addr = app.local_addr();
-    let alphapay_addr = app.alphapay_addr();
-    let base_url = format!("http://{addr}");
-    let wallet_public_key = app.state().wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = rx.await;
-    }));
-    let mp =
-        |id: &str| MiniProgramClient::new(&base_url, id, merchant_key().clone(), wallet_public_key.clone());
+    let opened = walletd_testkit::TestApp::builder()
+        .configure(|config| {
+            config.sweep_interval_ms = 50;
+            config.notifier.poll_interval_ms = 50;
+            config.notifier.allow_private_targets = true;
+            config.notifier.retry_gaps_ms = vec![];
+        })
+        .configure(configure)
+        .open();
+    let store_key = seed(&opened.wallet).await;
+    let app = opened.start().await;
     NetApp {
-        mp: mp(CLIENT_ID),
-        other: mp(OTHER_CLIENT_ID),
-        ap: AlphaPayClient::new(
-            &base_url,
-            AP_MERCHANT,
-            merchant_key().clone(),
-            wallet_public_key.clone(),
-        ),
-        store: StoreClient::new(&base_url, &store_key.0, &store_key.1),
-        addr,
-        base_url,
-        alphapay_addr,
-        wallet,
-        wallet_public_key,
-        shutdown: Some(tx),
-        server: Some(server),
-        _data_dir: data_dir,
+        mp: app.mini_program(CLIENT_ID, merchant_key()),
+        other: app.mini_program(OTHER_CLIENT_ID, merchant_key()),
+        ap: app.alphapay(AP_MERCHANT, merchant_key()),
+        store: StoreClient::new(&app.base_url, &store_key.0, &store_key.1),
+        app,
     }
 }
 

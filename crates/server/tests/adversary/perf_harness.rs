@@ -1,16 +1,11 @@
-//! A real walletd on port 0 for the flat-cost tests: two merchants with daily limits (so every
+//! The shared test walletd for the flat-cost tests: two merchants with daily limits (so every
 //! pay checks one), a funded payer, and a way to read how much CPU the storage writer spent.
 
-use std::sync::{Arc, OnceLock};
-use tempfile::TempDir;
-use walletd_client::{MiniProgramClient, RequestOptions};
-use walletd_core::clock::{RandomIds, SystemClock};
+use std::ops::Deref;
+use walletd_client::RequestOptions;
 use walletd_core::parties::{Client, Limits, User};
 use walletd_core::payments::{Channel, PayCommand, PayOutcome, PaymentStatus, Scenario};
-use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey};
-use walletd_protocol::{Amount, Currency};
-use walletd_server::{Application, Config};
+use walletd_protocol::crypto::PrivateKey;
 
 pub const BUSY: &str = "busy-merchant";
 pub const QUIET: &str = "quiet-merchant";
@@ -18,39 +13,27 @@ pub const APP_ID: &str = "perf-app";
 pub const PAYER: &str = "perf-payer";
 
 fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
-pub fn usd(minor: i64) -> Amount {
-    Amount::from_minor(Currency::from_code("USD").expect("USD"), minor).expect("amount")
-}
+pub use walletd_testkit::usd;
 
+/// The shared test walletd (`walletd_testkit::TestApp`) with the two merchants and the payer.
 pub struct PerfApp {
-    pub wallet: Wallet,
-    base_url: String,
-    wallet_key: walletd_protocol::crypto::PublicKey,
-    _data_dir: TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    app: walletd_testkit::TestApp,
 }
 
-impl Drop for PerfApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+impl Deref for PerfApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
     }
 }
 
 pub async fn spawn_perf_app() -> PerfApp {
-    let data_dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
+    let opened = walletd_testkit::TestApp::builder().open();
+    let wallet = &opened.wallet;
     let now = wallet.now();
     for id in [BUSY, QUIET] {
         let mut c = Client::new(id, id, now);
@@ -71,37 +54,15 @@ pub async fn spawn_perf_app() -> PerfApp {
         .await
         .expect("user");
     wallet.top_up(PAYER, usd(1_000_000)).await.expect("top up");
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
-    let wallet_key = app.state().wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server");
-    });
     PerfApp {
-        wallet,
-        base_url,
-        wallet_key,
-        _data_dir: data_dir,
-        shutdown: Some(tx),
+        app: opened.start().await,
     }
 }
 
 impl PerfApp {
     /// A signed v2 cashier pay of `merchant` over HTTP; returns the answer's resultStatus.
     pub async fn pay(&self, merchant: &str, request_id: &str) -> String {
-        let client = MiniProgramClient::new(
-            &self.base_url,
-            merchant,
-            merchant_key().clone(),
-            self.wallet_key.clone(),
-        );
+        let client = self.mini_program(merchant, merchant_key());
         let body = format!(
             r#"{{"appId":"{APP_ID}","paymentRequestId":"{request_id}","paymentAmount":{{"currency":"USD","value":"150"}},"order":{{"referenceOrderId":"o-{request_id}","orderDescription":"tea"}}}}"#
         );

@@ -278,7 +278,7 @@ async fn sign_ins_from_one_address_are_throttled_and_a_forwarded_address_is_beli
 
 #[tokio::test]
 async fn two_nodes_on_postgresql_share_one_lock_out_under_concurrent_wrong_pins() {
-    let Some(schema) = PostgresSchema::new("lockout") else {
+    let Some(schema) = PgSchema::fresh("signin_lockout") else {
         return;
     };
     let url = schema.url();

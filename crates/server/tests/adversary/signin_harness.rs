@@ -1,19 +1,17 @@
-//! The wallet pages' attack harness: a real walletd on port 0 (served with connection info, as
-//! `walletd serve` does) with a registered merchant and users with PINs, signed pay calls, and a
-//! browser stand-in (one cookie jar, redirects not followed).
+//! The wallet pages' attack harness: the shared test walletd on port 0 (served with connection
+//! info, as `walletd serve` does) with a registered merchant and users with PINs, signed pay
+//! calls, and a browser stand-in (one cookie jar, redirects not followed).
 
-use reqwest::header::{LOCATION, RETRY_AFTER};
 use serde_json::{json, Value};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use tempfile::TempDir;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
-use walletd_protocol::signature::{format_header, SignatureHeader};
-use walletd_protocol::{content, time, Amount, Currency};
-use walletd_server::{AppState, Application, Config};
+use walletd_protocol::crypto::PrivateKey;
+use walletd_protocol::{Amount, Currency};
+use walletd_server::Config;
+pub use walletd_testkit::pages::{self, Answer};
+pub use walletd_testkit::PgSchema;
 
 pub const CLIENT_ID: &str = "signin-merchant";
 pub const APP_ID: &str = "signin-app";
@@ -24,40 +22,19 @@ pub const BOB_LOGIN: &str = "+15550000002";
 pub const BOB_PIN: &str = "654321";
 
 fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
-/// PIN hashes are slow on purpose; every app gets the same two.
-fn pin_hash(pin: &'static str) -> String {
-    static HASHES: OnceLock<(String, String)> = OnceLock::new();
-    let (a, b) = HASHES.get_or_init(|| {
-        (
-            walletd_server::pin::hash_pin(ALICE_PIN).expect("hash"),
-            walletd_server::pin::hash_pin(BOB_PIN).expect("hash"),
-        )
-    });
-    if pin == ALICE_PIN {
-        a.clone()
-    } else {
-        b.clone()
-    }
-}
-
+/// The shared test walletd (`walletd_testkit::TestApp`) with the merchant and two users.
 pub struct SignInApp {
-    pub base_url: String,
-    pub wallet: Wallet,
-    pub state: AppState,
-    wallet_public_key: PublicKey,
-    _dir: TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    app: walletd_testkit::TestApp,
 }
 
-impl Drop for SignInApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+impl Deref for SignInApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
     }
 }
 
@@ -74,44 +51,24 @@ pub async fn spawn_node(
     seed_it: bool,
     configure: impl FnOnce(&mut Config),
 ) -> SignInApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        database: database.map(str::to_owned),
-        database_connections: 4,
-        ..Config::default()
-    };
-    config.cashier.sign_in_per_login_per_minute = 0;
-    config.cashier.sign_in_per_address_per_minute = 0;
-    config.cashier.hash_queue = 256;
-    configure(&mut config);
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    if seed_it {
-        seed(&wallet).await;
+    let mut builder = walletd_testkit::TestApp::builder();
+    if let Some(url) = database {
+        builder = builder.database_url(url);
     }
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
-    let wallet_public_key = app.state().wallet_key.public_key();
-    let state = app.state().clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
+    let opened = builder
+        .configure(|config| {
+            config.database_connections = 4;
+            config.cashier.sign_in_per_login_per_minute = 0;
+            config.cashier.sign_in_per_address_per_minute = 0;
+            config.cashier.hash_queue = 256;
         })
-        .await
-        .expect("server");
-    });
+        .configure(configure)
+        .open();
+    if seed_it {
+        seed(&opened.wallet).await;
+    }
     SignInApp {
-        base_url,
-        wallet,
-        state,
-        wallet_public_key,
-        _dir: dir,
-        shutdown: Some(tx),
+        app: opened.start().await,
     }
 }
 
@@ -124,7 +81,7 @@ async fn seed(wallet: &Wallet) {
     wallet.add_client(c).await.expect("client");
     for (id, login, pin) in [("alice", ALICE_LOGIN, ALICE_PIN), ("bob", BOB_LOGIN, BOB_PIN)] {
         let mut u = User::new(id, login, id, now);
-        u.pin_hash = Some(pin_hash(pin));
+        u.pin_hash = Some(walletd_testkit::pin_hash(pin));
         wallet.add_user(u).await.expect("user");
         let usd = Currency::from_code("USD").expect("USD");
         wallet
@@ -197,121 +154,29 @@ impl SignInApp {
         assert_eq!(answer["result"]["resultCode"], "SUCCESS", "{answer}");
     }
 
-    /// A signed Mini Program call whose answer's signature is checked.
+    /// A signed Mini Program call (`/api/v2/...`) whose answer's signature is checked.
     pub async fn call(&self, api_path: &str, body: &Value) -> Value {
-        let body = serde_json::to_vec(body).expect("json");
-        let request_time = time::format_response_time(chrono::Utc::now().fixed_offset());
-        let signed = content::mini_program("POST", api_path, CLIENT_ID, &request_time, &body);
-        let raw = merchant_key().sign(&signed).expect("sign");
-        let resp = reqwest::Client::new()
-            .post(format!("{}{api_path}", self.base_url))
-            .header("content-type", "application/json; charset=UTF-8")
-            .header("client-id", CLIENT_ID)
-            .header("request-time", &request_time)
-            .header("signature", format_header(Algorithm::Rsa256, 1, &raw))
-            .body(body)
-            .send()
-            .await
-            .expect("send");
-        let headers = resp.headers().clone();
-        let answer = resp.bytes().await.expect("body");
-        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).expect(n).to_owned();
-        let sig = SignatureHeader::parse(&h("signature")).expect("signature header");
-        let content = content::mini_program("POST", api_path, CLIENT_ID, &h("response-time"), &answer);
-        self.wallet_public_key
-            .verify(&content, &sig.signature)
-            .expect("the answer is signed by the wallet");
-        serde_json::from_slice(&answer).expect("answer json")
+        let merchant = self.mini_program(CLIENT_ID, merchant_key());
+        walletd_testkit::mini_program::call(&merchant, api_path.trim_start_matches("/api/"), body).await
     }
 }
 
-/// One answer of a wallet page.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub location: Option<String>,
-    pub retry_after: Option<String>,
-    pub body: String,
-}
-
-impl Answer {
-    /// The CSRF token of the page's forms.
-    pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no form on the page: {}", self.body))
-            + marker.len();
-        let end = self.body[start..].find('"').expect("end of token") + start;
-        self.body[start..end].to_owned()
-    }
-
-    /// The notice code the cashier redirect names (`?notice=…`), if any.
-    pub fn notice(&self) -> Option<&str> {
-        self.location.as_deref()?.split("notice=").nth(1)
-    }
-}
-
-/// A browser stand-in: one cookie jar, redirects not followed.
+/// A browser stand-in on the wallet pages (`walletd_testkit::pages::Browser`: one cookie jar,
+/// redirects not followed) that knows the cashier's and the payment code's sign-in forms.
 #[derive(Clone)]
-pub struct Browser {
-    http: reqwest::Client,
-    base: String,
+pub struct Browser(pages::Browser);
+
+impl Deref for Browser {
+    type Target = pages::Browser;
+
+    fn deref(&self) -> &pages::Browser {
+        &self.0
+    }
 }
 
 impl Browser {
     pub fn new(app: &SignInApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            base: app.base_url.clone(),
-        }
-    }
-
-    async fn read(resp: reqwest::Response) -> Answer {
-        let status = resp.status().as_u16();
-        let header = |n| {
-            resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let location = header(LOCATION);
-        let retry_after = header(RETRY_AFTER);
-        let body = resp.text().await.expect("body");
-        Answer {
-            status,
-            location,
-            retry_after,
-            body,
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> Answer {
-        Self::read(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .expect("get"),
-        )
-        .await
-    }
-
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
-        self.post_with(path, form, &[]).await
-    }
-
-    pub async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Answer {
-        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        Self::read(req.send().await.expect("post")).await
+        Browser(pages::Browser::at(&app.base_url))
     }
 
     /// The cashier's CSRF token for `payment_id` in this browser.
@@ -349,37 +214,4 @@ pub fn consent_path(redirect_url: Option<&str>) -> String {
         path.push_str(&format!("&redirectUrl={encoded}"));
     }
     path
-}
-
-/// A fresh PostgreSQL schema for one test (dropped at the end), or `None` without
-/// `WALLETD_TEST_POSTGRES_URL`.
-pub struct PostgresSchema {
-    base: String,
-    name: String,
-}
-
-impl PostgresSchema {
-    pub fn new(tag: &str) -> Option<PostgresSchema> {
-        let Some(base) = std::env::var("WALLETD_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-        else {
-            println!("skipped: WALLETD_TEST_POSTGRES_URL not set");
-            return None;
-        };
-        let name = format!("walletd_signin_{tag}_{}", std::process::id());
-        let _ = walletd_core::storage::postgres::drop_schema(&base, &name);
-        walletd_core::storage::postgres::create_schema(&base, &name).expect("create schema");
-        Some(PostgresSchema { base, name })
-    }
-
-    pub fn url(&self) -> String {
-        walletd_core::storage::postgres::url_with_schema(&self.base, &self.name)
-    }
-}
-
-impl Drop for PostgresSchema {
-    fn drop(&mut self) {
-        let _ = walletd_core::storage::postgres::drop_schema(&self.base, &self.name);
-    }
 }

@@ -8,13 +8,11 @@ use walletd_protocol::{content, time};
 /// Checks a received notification's headers and signature; returns its JSON body.
 fn verified(app: &TestApp, n: &Received, expected_path: &str) -> serde_json::Value {
     let h = |name: &str| {
-        n.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
+        n.header(name)
             .unwrap_or_else(|| panic!("notification has no {name}: {:?}", n.headers))
             .to_owned()
     };
-    assert_eq!(n.path, expected_path);
+    assert_eq!(n.target, expected_path);
     assert!(h("Content-Type").starts_with("application/json"));
     assert_eq!(h("Merchant-Code"), MERCHANT);
     let nonce = h("Nonce");
@@ -22,7 +20,7 @@ fn verified(app: &TestApp, n: &Received, expected_path: &str) -> serde_json::Val
     let request_time = h("Request-Time");
     time::parse_request_time(&request_time).expect("Request-Time is ISO 8601");
     let sig = SignatureHeader::parse(&h("Signature")).expect("Signature header");
-    let signed = content::alphapay("POST", &n.path, MERCHANT, &request_time, &nonce, &n.body);
+    let signed = content::alphapay("POST", &n.target, MERCHANT, &request_time, &nonce, &n.body);
     app.wallet_public_key
         .verify(&signed, &sig.signature)
         .expect("the notification's signature verifies with the wallet's public key");
@@ -125,7 +123,7 @@ async fn pay_scan_pay_notify_refund_notify_inquire() {
         assert_eq!(n.status.as_str(), "DELIVERED", "{n:?}");
         assert_eq!(n.attempts.len(), 1);
     }
-    assert_eq!(app.received.lock().unwrap().len(), 2);
+    assert_eq!(app.merchant.received().len(), 2);
     assert_books_sound(&app.wallet).await;
 }
 
@@ -148,7 +146,7 @@ async fn an_order_that_expires_unpaid_sends_no_notification() {
     // Give the notifier time to pick up whatever the sweep wrote.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert!(
-        app.received.lock().unwrap().is_empty(),
+        app.merchant.received().is_empty(),
         "AlphaPay notifies successful payments only"
     );
     assert_eq!(inquiry_status(&app, &payment_id).await, "CLOSED");

@@ -1,15 +1,13 @@
-//! `spawn_app()`: a real walletd on port 0 with a fresh data directory, a registered merchant and
-//! funded users, plus the merchant's SDK client pointed at it.
+//! `spawn_app()`: the shared test walletd (`walletd_testkit::TestApp`) with a registered merchant
+//! and funded users, plus the merchant's SDK client pointed at it.
 
-use std::sync::{Arc, OnceLock};
-use tempfile::TempDir;
+use std::ops::Deref;
 use walletd_client::MiniProgramClient;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
-use walletd_protocol::{Amount, Currency};
-use walletd_server::{Application, Config};
+use walletd_protocol::crypto::PrivateKey;
+use walletd_server::Config;
+pub use walletd_testkit::{assert_books_sound, usd};
 
 pub const CLIENT_ID: &str = "test-merchant";
 pub const PARTNER_ID: &str = "P-test";
@@ -17,44 +15,33 @@ pub const APP_ID: &str = "app-1";
 pub const OTHER_CLIENT_ID: &str = "other-merchant";
 pub const OTHER_PARTNER_ID: &str = "P-other";
 
-/// RSA key generation is slow-ish; every test shares one merchant key pair.
 pub fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
 pub fn other_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
-}
-
-pub fn usd(minor: i64) -> Amount {
-    Amount::from_minor(Currency::from_code("USD").unwrap(), minor).unwrap()
+    walletd_testkit::shared_key(1)
 }
 
 pub struct TestApp {
-    pub base_url: String,
-    pub port: u16,
-    pub wallet: Wallet,
+    app: walletd_testkit::TestApp,
     pub merchant: MiniProgramClient,
-    pub wallet_public_key: PublicKey,
-    _data_dir: TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Deref for TestApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
+    }
 }
 
 impl TestApp {
     /// A client for another registered merchant, or with another key.
     pub fn client_as(&self, client_id: &str, key: &PrivateKey) -> MiniProgramClient {
-        MiniProgramClient::new(
-            &self.base_url,
-            client_id,
-            key.clone(),
-            self.wallet_public_key.clone(),
-        )
+        self.app.mini_program(client_id, key)
     }
-}
 
-impl TestApp {
     /// `user` grants the test merchant `AGREEMENT_PAY` (up to 10,000.00 USD a payment) and the
     /// merchant exchanges the auth code with applyToken, as a cashier payment must before it may
     /// name the user as its payer. Returns the access token.
@@ -81,62 +68,24 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// Spawns walletd with a configuration changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.sweep_interval_ms = 50;
-    // Fake merchants listen on loopback.
-    config.notifier.allow_private_targets = true;
-    configure(&mut config);
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    seed(&wallet).await;
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let port = app.local_addr().port();
-    let base_url = format!("http://127.0.0.1:{port}");
-    let wallet_public_key = app.state().wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
+    let opened = walletd_testkit::TestApp::builder()
+        .configure(|config| {
+            config.sweep_interval_ms = 50;
+            // Fake merchants listen on loopback.
+            config.notifier.allow_private_targets = true;
         })
-        .await
-        .expect("server");
-    });
-    let merchant = MiniProgramClient::new(
-        &base_url,
-        CLIENT_ID,
-        merchant_key().clone(),
-        wallet_public_key.clone(),
-    );
-    TestApp {
-        base_url,
-        port,
-        wallet,
-        merchant,
-        wallet_public_key,
-        _data_dir: data_dir,
-        shutdown: Some(tx),
-    }
+        .configure(configure)
+        .open();
+    seed(&opened.wallet).await;
+    let app = opened.start().await;
+    let merchant = app.mini_program(CLIENT_ID, merchant_key());
+    TestApp { app, merchant }
 }
 
 pub async fn seed(wallet: &Wallet) {
@@ -157,10 +106,4 @@ pub async fn seed(wallet: &Wallet) {
             .expect("user");
         wallet.top_up(id, usd(dollars)).await.expect("top up");
     }
-}
-
-/// Asserts that the books balance.
-pub async fn assert_books_sound(wallet: &Wallet) {
-    let report = wallet.verify().await.expect("verify");
-    assert!(report.is_sound(), "books broken: {:?}", report.problems);
 }

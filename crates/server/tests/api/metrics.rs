@@ -5,64 +5,37 @@
 use crate::helpers::*;
 use crate::payments::v2;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_protocol::miniprogram::PayResponse;
-use walletd_server::{Application, Config};
 
-/// A running walletd with a metrics listener: (base URL, metrics URL, wallet, the app's data).
+/// A running walletd with a metrics listener, and the URL to scrape.
 struct MetricsApp {
+    _app: walletd_testkit::TestApp,
     base_url: String,
     metrics_url: String,
     wallet: walletd_core::Wallet,
     merchant: walletd_client::MiniProgramClient,
     wallet_public_key: walletd_protocol::crypto::PublicKey,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn spawn_with_metrics() -> MetricsApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        metrics_listen: Some("127.0.0.1:0".into()),
-        ..Config::default()
-    };
-    config.notifier.allow_private_targets = true;
-    config.notifier.poll_interval_ms = 50;
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    seed(&wallet).await;
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://{}", app.local_addr());
-    let metrics_url = format!("http://{}/metrics", app.metrics_addr().expect("metrics listener"));
-    let wallet_public_key = app.state().wallet_key.public_key();
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
+    let opened = walletd_testkit::TestApp::builder()
+        .configure(|config| {
+            config.metrics_listen = Some("127.0.0.1:0".into());
+            config.notifier.allow_private_targets = true;
+            config.notifier.poll_interval_ms = 50;
         })
-        .await
-        .expect("server");
-    });
-    let merchant = walletd_client::MiniProgramClient::new(
-        &base_url,
-        CLIENT_ID,
-        merchant_key().clone(),
-        wallet_public_key.clone(),
-    );
+        .open();
+    seed(&opened.wallet).await;
+    let app = opened.start().await;
+    let metrics_url = format!("http://{}/metrics", app.metrics_addr.expect("metrics listener"));
     MetricsApp {
-        base_url,
+        base_url: app.base_url.clone(),
         metrics_url,
-        wallet,
-        merchant,
-        wallet_public_key,
-        _dir: dir,
-        _stop: stop,
+        wallet: app.wallet.clone(),
+        merchant: app.mini_program(CLIENT_ID, merchant_key()),
+        wallet_public_key: app.wallet_public_key.clone(),
+        _app: app,
     }
 }
 

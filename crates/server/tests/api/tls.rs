@@ -5,27 +5,17 @@ use crate::helpers::*;
 use crate::payments::v2;
 use std::path::PathBuf;
 use walletd_client::MiniProgramClient;
+use walletd_testkit::tls::SelfSigned;
 
 /// A self-signed certificate for 127.0.0.1 in `dir`: (certificate PEM file, key PEM file, the
 /// certificate for the client to trust).
-fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, reqwest::Certificate) {
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("certificate");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, made.cert.pem()).expect("write cert");
-    std::fs::write(&key, made.key_pair.serialize_pem()).expect("write key");
-    let trusted = reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).expect("pem");
-    (cert, key, trusted)
+fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, SelfSigned) {
+    let made = SelfSigned::in_dir(dir);
+    (made.cert.clone(), made.key.clone(), made)
 }
 
-fn https_client(trusted: &reqwest::Certificate, version: reqwest::tls::Version) -> reqwest::Client {
-    reqwest::Client::builder()
-        .add_root_certificate(trusted.clone())
-        .https_only(true)
-        .min_tls_version(version)
-        .max_tls_version(version)
-        .build()
-        .expect("client")
+fn https_client(trusted: &SelfSigned, version: reqwest::tls::Version) -> reqwest::Client {
+    trusted.client(version)
 }
 
 #[tokio::test]

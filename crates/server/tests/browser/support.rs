@@ -1,29 +1,24 @@
-//! Shared by the `browser` and `notifier` test binaries: a real walletd on port 0 with a fresh
-//! data directory, a registered merchant and users with PINs, signed pay calls, and a fake merchant
-//! that serves a return page and records the notifications it receives.
+//! Shared by the `browser` and `notifier` test binaries: the shared test walletd
+//! (`walletd_testkit::TestApp`) with a registered merchant and users with PINs, signed pay calls,
+//! and a fake merchant that serves a return page and records the notifications it receives.
 
 #![allow(dead_code)]
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tempfile::TempDir;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::outbox::{OutboxEntry, OutboxStatus};
 use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey, PublicKey};
-use walletd_protocol::signature::{format_header, SignatureHeader};
-use walletd_protocol::{content, time, Amount, Currency};
-use walletd_server::{AppState, Application, Config};
+use walletd_protocol::crypto::PrivateKey;
+use walletd_server::Config;
 
 pub const CLIENT_ID: &str = "test-merchant";
 pub const CLIENT_NAME: &str = "Test Tea House";
@@ -57,24 +52,14 @@ pub const USERS: &[TestUser] = &[
     },
 ];
 
-/// RSA key generation is slow-ish: every test shares one merchant key pair.
 pub fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
-pub fn amount(currency: &str, decimal: &str) -> Amount {
-    let c = Currency::from_code(currency).expect("currency");
-    Amount::parse_decimal(c, decimal).expect("amount")
-}
+pub use walletd_testkit::{amount, wait_for};
 
-/// A configuration for tests: port 0, fast sweep and notifier, a short retry schedule.
-pub fn test_config(data_dir: &Path) -> Config {
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.to_path_buf(),
-        ..Config::default()
-    };
+/// The tests' settings: fast sweep and notifier, a short retry schedule.
+fn quick_notifier(config: &mut Config) {
     config.sweep_interval_ms = 50;
     // Fake merchants listen on loopback.
     config.notifier.allow_private_targets = true;
@@ -82,36 +67,26 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.notifier.timeout_ms = 2_000;
     config.notifier.retry_gaps_ms = vec![100, 100, 100];
     config.notifier.jitter_percent = 0;
-    config
 }
 
+/// The shared test walletd (`walletd_testkit::TestApp`) with this binary's notification helpers.
 pub struct TestApp {
-    pub base_url: String,
-    pub state: AppState,
-    pub wallet: Wallet,
-    pub wallet_public_key: PublicKey,
-    /// Kept so the directory lives as long as the app (None when the caller owns the directory).
-    pub data_dir: Option<TempDir>,
-    pub data_path: PathBuf,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    app: walletd_testkit::TestApp,
+}
+
+impl Deref for TestApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
+    }
 }
 
 impl TestApp {
-    /// Stops the server and its workers and waits for them.
-    pub async fn stop(mut self) -> Option<TempDir> {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.server.take() {
-            let _ = h.await;
-        }
-        self.data_dir.take()
-    }
-
-    /// A URL of this walletd.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+    /// Stops the server and its workers, waits for them, and hands back the data directory
+    /// (`None` when the caller owns it).
+    pub async fn stop(self) -> Option<TempDir> {
+        self.app.stop().await
     }
 
     /// Waits (bounded) until the notification about `payment_id` is no longer PENDING.
@@ -135,64 +110,27 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 /// A fresh walletd with the test merchant and users.
 pub async fn spawn_app(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_path_buf();
-    let mut config = test_config(&path);
-    configure(&mut config);
-    let wallet = open(&config);
-    seed(&wallet).await;
-    start(config, wallet, Some(dir)).await
+    let opened = walletd_testkit::TestApp::builder()
+        .configure(quick_notifier)
+        .configure(configure)
+        .open();
+    seed(&opened.wallet).await;
+    TestApp {
+        app: opened.start().await,
+    }
 }
 
 /// A walletd on an existing data directory (a restart).
 pub async fn spawn_on(data_dir: &Path, configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = test_config(data_dir);
-    configure(&mut config);
-    let wallet = open(&config);
-    start(config, wallet, None).await
-}
-
-fn open(config: &Config) -> Wallet {
-    walletd_server::open_wallet(config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet")
-}
-
-async fn start(config: Config, wallet: Wallet, dir: Option<TempDir>) -> TestApp {
-    let data_path = config.data_dir.clone();
-    let app = Application::build_with_wallet(config, wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
-    let state = app.state().clone();
-    let wallet_public_key = state.wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server");
-    });
-    TestApp {
-        base_url,
-        state,
-        wallet,
-        wallet_public_key,
-        data_dir: dir,
-        data_path,
-        shutdown: Some(tx),
-        server: Some(server),
-    }
+    let app = walletd_testkit::TestApp::builder()
+        .data_dir_at(data_dir)
+        .configure(quick_notifier)
+        .configure(configure)
+        .spawn()
+        .await;
+    TestApp { app }
 }
 
 async fn seed(wallet: &Wallet) {
@@ -204,7 +142,7 @@ async fn seed(wallet: &Wallet) {
     wallet.add_client(c).await.expect("client");
     for t in USERS {
         let mut u = User::new(t.id, t.login, t.name, now);
-        u.pin_hash = Some(walletd_server::pin::hash_pin(t.pin).expect("hash"));
+        u.pin_hash = Some(walletd_testkit::pin_hash(t.pin));
         wallet.add_user(u).await.expect("user");
         for (cur, value) in t.top_ups {
             wallet.top_up(t.id, amount(cur, value)).await.expect("top up");
@@ -212,53 +150,14 @@ async fn seed(wallet: &Wallet) {
     }
 }
 
-/// Polls `probe` every 25 ms until it gives `Some`, for at most `within`.
-pub async fn wait_for<T, F, Fut>(within: Duration, mut probe: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 // ---- signed calls ----
 
-/// Sends a signed Mini Program request as the test merchant, checks the answer's signature with
-/// the wallet's key, and returns the answer body.
+/// Sends a signed Mini Program request (`/api/v1/...`, `/api/v2/...`) as the test merchant
+/// through the merchant SDK, which checks the answer's signature with the wallet's key, and
+/// returns the answer body.
 pub async fn call(app: &TestApp, api_path: &str, body: &Value) -> Value {
-    let body = serde_json::to_vec(body).expect("json");
-    let request_time = time::format_response_time(chrono::Utc::now().fixed_offset());
-    let signed = content::mini_program("POST", api_path, CLIENT_ID, &request_time, &body);
-    let raw = merchant_key().sign(&signed).expect("sign");
-    let resp = reqwest::Client::new()
-        .post(app.url(api_path))
-        .header("content-type", "application/json; charset=UTF-8")
-        .header("client-id", CLIENT_ID)
-        .header("request-time", &request_time)
-        .header("signature", format_header(Algorithm::Rsa256, 1, &raw))
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(resp.status(), 200);
-    let headers = resp.headers().clone();
-    let answer = resp.bytes().await.expect("body");
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).expect(n).to_owned();
-    let sig = SignatureHeader::parse(&h("signature")).expect("signature header");
-    let content = content::mini_program("POST", api_path, CLIENT_ID, &h("response-time"), &answer);
-    app.wallet_public_key
-        .verify(&content, &sig.signature)
-        .expect("the answer is signed by the wallet");
-    serde_json::from_slice(&answer).expect("answer json")
+    let merchant = app.mini_program(CLIENT_ID, merchant_key());
+    walletd_testkit::mini_program::call(&merchant, api_path.trim_start_matches("/api/"), body).await
 }
 
 /// What a cashier payment needs.
@@ -371,115 +270,37 @@ pub enum Answer {
     SlowAck { delay_ms: u64 },
 }
 
-/// One notification as the merchant received it.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// The request-target (path and query), as signed.
-    pub target: String,
-    /// Header names in lower case.
-    pub headers: Vec<(String, String)>,
-    pub body: Bytes,
-}
+use walletd_testkit::merchant;
+/// One notification as the merchant received it (the notifier binary reads them).
+#[allow(unused_imports)]
+pub use walletd_testkit::merchant::Received;
 
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+/// The test merchant (`walletd_testkit::merchant::FakeMerchant`): a return page, and a
+/// notification endpoint that answers as told.
+pub struct FakeMerchant(merchant::FakeMerchant);
+
+impl Deref for FakeMerchant {
+    type Target = merchant::FakeMerchant;
+
+    fn deref(&self) -> &merchant::FakeMerchant {
+        &self.0
     }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("notification json")
-    }
-
-    /// Checks the signature as a merchant would (docs/mini-program.md §3).
-    pub fn verify(&self, wallet_key: &PublicKey) -> Result<(), String> {
-        let sig = SignatureHeader::parse(self.header("signature").ok_or("no signature header")?)
-            .map_err(|e| e.to_string())?;
-        let content = content::mini_program(
-            "POST",
-            &self.target,
-            self.header("client-id").ok_or("no client-id header")?,
-            self.header("request-time").ok_or("no request-time header")?,
-            &self.body,
-        );
-        wallet_key
-            .verify(&content, &sig.signature)
-            .map_err(|e| format!("{e:?}"))
-    }
-}
-
-#[derive(Clone)]
-struct MerchantState {
-    answer: Answer,
-    received: Arc<Mutex<Vec<Received>>>,
-    in_flight: Arc<AtomicUsize>,
-    max_in_flight: Arc<AtomicUsize>,
-}
-
-pub struct FakeMerchant {
-    pub base_url: String,
-    received: Arc<Mutex<Vec<Received>>>,
-    max_in_flight: Arc<AtomicUsize>,
 }
 
 impl FakeMerchant {
     pub async fn start(answer: Answer) -> FakeMerchant {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let state = MerchantState {
-            answer,
-            received: received.clone(),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            max_in_flight: max_in_flight.clone(),
-        };
-        let app = Router::new()
-            .route("/shop/return", get(return_page))
-            .route("/shop/notify", post(notify))
-            .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeMerchant {
-            base_url,
-            received,
-            max_in_flight,
-        }
+        let pages = Router::new().route("/shop/return", get(return_page));
+        FakeMerchant(
+            merchant::FakeMerchant::start_with_pages(pages, move |_, n| Box::pin(reply(answer, n))).await,
+        )
     }
 
     pub fn return_url(&self) -> String {
-        format!("{}/shop/return?order=42", self.base_url)
+        self.url("/shop/return?order=42")
     }
 
     pub fn notify_url(&self) -> String {
-        format!("{}/shop/notify?shop=tea", self.base_url)
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.received.lock().expect("lock").clone()
-    }
-
-    /// The most notifications this merchant was sent at the same time.
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
-    }
-
-    /// Waits (bounded) until at least `n` notifications arrived.
-    pub async fn wait_received(&self, n: usize, within: Duration) -> Vec<Received> {
-        wait_for(within, || async {
-            let r = self.received();
-            (r.len() >= n).then_some(r)
-        })
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "the merchant got {} notifications, not {n}, within {within:?}",
-                self.received().len()
-            )
-        })
+        self.url("/shop/notify?shop=tea")
     }
 }
 
@@ -490,30 +311,10 @@ async fn return_page() -> Html<&'static str> {
     )
 }
 
-async fn notify(State(s): State<MerchantState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let n = {
-        let mut r = s.received.lock().expect("lock");
-        r.push(Received {
-            target: uri
-                .path_and_query()
-                .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
-            headers: headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_ascii_lowercase(),
-                        v.to_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect(),
-            body,
-        });
-        r.len()
-    };
+/// The answer to the `n`-th notification.
+async fn reply(answer: Answer, n: usize) -> Response {
     let ack = || axum::Json(walletd_protocol::miniprogram::notification_ack()).into_response();
-    let answer = match s.answer {
+    match answer {
         Answer::Ack => ack(),
         Answer::FailThenAck { failures } if n <= failures => match n % 3 {
             1 => axum::Json(
@@ -535,9 +336,7 @@ async fn notify(State(s): State<MerchantState>, uri: Uri, headers: HeaderMap, bo
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             ack()
         }
-    };
-    s.in_flight.fetch_sub(1, Ordering::SeqCst);
-    answer
+    }
 }
 
 // ---- artifacts ----

@@ -19,22 +19,20 @@ use merchant::FakeMerchant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
 use walletd_client::MiniProgramClient;
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::ledger::{flags, AccountKind};
 use walletd_core::outbox::{OutboxKind, OutboxStatus};
 use walletd_core::parties::{Client, User};
 use walletd_core::payments::{ApprovalOutcome, PaymentStatus};
-use walletd_core::storage::postgres;
 use walletd_core::Wallet;
 use walletd_protocol::amount::WireAmount;
-use walletd_protocol::crypto::{Algorithm, PrivateKey};
+use walletd_protocol::crypto::PrivateKey;
 use walletd_protocol::miniprogram::{PayRequestV2, PayResponse, RefundRequest, RefundResponse};
 use walletd_protocol::{Amount, Currency};
-use walletd_server::{AppState, Application, Config};
+use walletd_testkit::{PgSchema, TestApp};
 
 const NODES: usize = 3;
 const ORDERS: usize = 36;
@@ -46,8 +44,7 @@ const USERS: &[(&str, i64)] = &[("ana", 20_000), ("ben", 5_000), ("cai", 2_000),
 const SETTLE: Duration = Duration::from_secs(60);
 
 fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
 fn usd(minor: i64) -> Amount {
@@ -63,87 +60,39 @@ fn wire(minor: i64) -> WireAmount {
 
 /// One walletd node: its own store (connection pool), server and merchant client.
 struct Node {
-    state: AppState,
+    app: TestApp,
     merchant: MiniProgramClient,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
     fn wallet(&self) -> &Wallet {
-        &self.state.wallet
+        &self.app.wallet
     }
 
-    async fn stop(mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.server.take() {
-            let _ = h.await;
-        }
+    async fn stop(self) {
+        self.app.stop().await;
     }
 }
 
-fn node_config(data_dir: &std::path::Path, url: &str) -> Config {
-    let mut c = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.to_path_buf(),
-        database: Some(url.to_owned()),
-        database_connections: 4,
-        ..Config::default()
-    };
-    c.sweep_interval_ms = 100;
-    // Fake merchants listen on loopback.
-    c.notifier.allow_private_targets = true;
-    c.payments.expiry_secs = 2;
-    c.notifier.poll_interval_ms = 50;
-    c.notifier.retry_gaps_ms = vec![100, 200, 400, 800, 1600];
-    c.notifier.timeout_ms = 5_000;
-    c
-}
-
-async fn start_node(config: Config) -> Node {
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
-    let app = Application::build_with_wallet(config, wallet)
-        .await
-        .expect("build");
-    let base_url = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    let merchant = MiniProgramClient::new(
-        &base_url,
-        CLIENT_ID,
-        merchant_key().clone(),
-        state.wallet_key.public_key(),
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
+/// A node on the shared database `url` and data directory (the wallet key, the cashier secrets).
+async fn start_node(data_dir: &std::path::Path, url: &str) -> Node {
+    let app = TestApp::builder()
+        .data_dir_at(data_dir)
+        .database_url(url)
+        .configure(|c| {
+            c.database_connections = 4;
+            c.sweep_interval_ms = 100;
+            // Fake merchants listen on loopback.
+            c.notifier.allow_private_targets = true;
+            c.payments.expiry_secs = 2;
+            c.notifier.poll_interval_ms = 50;
+            c.notifier.retry_gaps_ms = vec![100, 200, 400, 800, 1600];
+            c.notifier.timeout_ms = 5_000;
         })
-        .await
-        .expect("server");
-    });
-    Node {
-        state,
-        merchant,
-        shutdown: Some(tx),
-        server: Some(server),
-    }
-}
-
-/// Drops the test schema when the test ends, however it ends.
-struct Schema {
-    base_url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Err(e) = postgres::drop_schema(&self.base_url, &self.name) {
-            eprintln!("could not drop schema {}: {e}", self.name);
-        }
-    }
+        .spawn()
+        .await;
+    let merchant = app.mini_program(CLIENT_ID, merchant_key());
+    Node { app, merchant }
 }
 
 /// What the load saw, for the checks afterwards.
@@ -160,7 +109,7 @@ struct Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_on_one_database_keep_every_rule() {
-    let Some(base_url) = postgres::test_database_url() else {
+    let Some(schema) = PgSchema::fresh("multinode") else {
         return;
     };
     let seed: u64 = std::env::var("WALLETD_TEST_SEED")
@@ -169,12 +118,7 @@ async fn three_nodes_on_one_database_keep_every_rule() {
         .unwrap_or_else(|| rand::thread_rng().gen());
     println!("multinode seed {seed} (WALLETD_TEST_SEED={seed} replays the load)");
 
-    let schema = Schema {
-        base_url: base_url.clone(),
-        name: format!("walletd_multinode_{}_{seed}", std::process::id()),
-    };
-    postgres::create_schema(&base_url, &schema.name).expect("schema");
-    let url = postgres::url_with_schema(&base_url, &schema.name);
+    let url = schema.url();
     // One data directory: the nodes share the wallet key and the cashier secrets, as a
     // deployment shares them; the first node makes them, the others load them.
     let data_dir: TempDir = tempfile::tempdir().expect("tempdir");
@@ -182,7 +126,7 @@ async fn three_nodes_on_one_database_keep_every_rule() {
 
     let mut nodes = Vec::new();
     for _ in 0..NODES {
-        nodes.push(start_node(node_config(data_dir.path(), &url)).await);
+        nodes.push(start_node(data_dir.path(), &url).await);
     }
     seed_wallet(nodes[0].wallet()).await;
     let total_in: i64 = USERS.iter().map(|(_, m)| m).sum();
@@ -279,7 +223,7 @@ async fn three_nodes_on_one_database_keep_every_rule() {
     // Notifications: one per final payment, delivered, each receipt that same notification.
     let notes = w.list_notifications(10_000).await.expect("notifications");
     let received = fake.received();
-    let wallet_key = nodes[0].state.wallet_key.public_key();
+    let wallet_key = nodes[0].app.state.wallet_key.public_key();
     let mut duplicates = 0;
     for p in &payments {
         let mine: Vec<_> = notes
@@ -288,7 +232,10 @@ async fn three_nodes_on_one_database_keep_every_rule() {
             .collect();
         assert_eq!(mine.len(), 1, "{} has notifications {mine:?}", p.payment_id);
         assert_eq!(mine[0].status, OutboxStatus::Delivered, "{:?}", mine[0]);
-        let got: Vec<_> = received.iter().filter(|r| r.payment_id == p.payment_id).collect();
+        let got: Vec<_> = received
+            .iter()
+            .filter(|r| r.json()["paymentId"] == p.payment_id.as_str())
+            .collect();
         assert!(!got.is_empty(), "the merchant never heard of {}", p.payment_id);
         for r in &got {
             r.verify(&wallet_key)

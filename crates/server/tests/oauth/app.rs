@@ -1,4 +1,4 @@
-//! A real walletd on port 0 with a fresh data directory and a clock the test moves, two merchant
+//! The shared test walletd (`walletd_testkit::TestApp`) with a clock the test moves, two merchant
 //! clients, and users with PINs. Every Mini Program call is signed by the merchant and its answer
 //! verified with the wallet's key (through the merchant SDK).
 //!
@@ -7,18 +7,18 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-use tempfile::TempDir;
-use walletd_client::{MiniProgramClient, RequestOptions};
-use walletd_core::clock::{ManualClock, RandomIds};
+use std::ops::Deref;
+use std::sync::Arc;
+use walletd_client::MiniProgramClient;
+use walletd_core::clock::ManualClock;
 use walletd_core::ledger::AccountKind;
 use walletd_core::parties::{Client, User};
 use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey};
-use walletd_protocol::{Amount, Currency};
-use walletd_server::{Application, Config};
+use walletd_protocol::crypto::PrivateKey;
+use walletd_server::Config;
+pub use walletd_testkit::mini_program::{result_code as code_of, result_status as status_of};
+use walletd_testkit::{pin_hash, PgSchema};
+pub use walletd_testkit::{usd, wait_for};
 
 pub const CLIENT_ID: &str = "tea-house";
 pub const PARTNER_ID: &str = "P-tea";
@@ -32,80 +32,30 @@ pub const BOB_PIN: &str = "135790";
 /// Alice's balance at the start, minor units (1000.00 USD); Bob has 5.00.
 pub const ALICE_START: i64 = 100_000;
 
-/// RSA key generation is slow-ish: every test shares the two merchant key pairs.
 pub fn merchant_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(0)
 }
 
 pub fn other_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
-}
-
-/// argon2 is slow in a debug build: each PIN is hashed once per test binary (a PHC string
-/// carries its own salt, so every app can store the same one).
-fn pin_hash(pin: &'static str) -> String {
-    static HASHES: OnceLock<std::sync::Mutex<std::collections::HashMap<&'static str, String>>> =
-        OnceLock::new();
-    let mut map = HASHES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    map.entry(pin)
-        .or_insert_with(|| walletd_server::pin::hash_pin(pin).expect("hash"))
-        .clone()
-}
-
-pub fn usd(minor: i64) -> Amount {
-    Amount::from_minor(Currency::from_code("USD").expect("USD"), minor).expect("amount")
+    walletd_testkit::shared_key(1)
 }
 
 pub struct TestApp {
-    pub base_url: String,
-    pub wallet: Wallet,
+    app: walletd_testkit::TestApp,
     pub clock: Arc<ManualClock>,
     /// The merchant `tea-house` (mini programs `mini-tea`, `mini-tea-2`).
     pub merchant: MiniProgramClient,
     /// Another merchant, `book-shop`.
     pub other: MiniProgramClient,
-    pub config: Config,
-    _dir: TempDir,
-    /// `(base URL, schema)` when the test runs on PostgreSQL.
-    postgres: Option<(String, String)>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    on_postgres: bool,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some((base, schema)) = &self.postgres {
-            if let Err(e) = walletd_core::storage::postgres::drop_schema(base, schema) {
-                eprintln!("could not drop test schema {schema}: {e}");
-            }
-        }
+impl Deref for TestApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
     }
-}
-
-/// A fresh schema in the database `WALLETD_TEST_POSTGRES_URL` names, if it names one.
-fn postgres_schema() -> Option<(String, String)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let base = std::env::var("WALLETD_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let schema = format!(
-        "walletd_oauth_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    walletd_core::storage::postgres::create_schema(&base, &schema).expect("create the test schema");
-    Some((base, schema))
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -113,51 +63,32 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    // The test clock runs ahead of the merchant's real one by days: accept any Request-Time.
-    config.mini_program.request_time_window_secs = 400 * 24 * 3600;
-    config.sweep_interval_ms = 50;
-    // Fake merchants listen on loopback.
-    config.notifier.allow_private_targets = true;
-    config.notifier.enabled = false;
-    let postgres = postgres_schema();
-    if let Some((base, schema)) = &postgres {
-        config.database = Some(walletd_core::storage::postgres::url_with_schema(base, schema));
-        config.database_connections = 4;
+    let mut builder = walletd_testkit::TestApp::builder()
+        .manual_clock()
+        .configure(|config| {
+            // The test clock runs ahead of the merchant's real one by days: accept any Request-Time.
+            config.mini_program.request_time_window_secs = 400 * 24 * 3600;
+            config.sweep_interval_ms = 50;
+            // Fake merchants listen on loopback.
+            config.notifier.allow_private_targets = true;
+            config.notifier.enabled = false;
+        });
+    let postgres = PgSchema::if_configured("oauth");
+    let on_postgres = postgres.is_some();
+    if let Some(schema) = postgres {
+        builder = builder
+            .postgres(schema)
+            .configure(|config| config.database_connections = 4);
     }
-    configure(&mut config);
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let wallet =
-        walletd_server::open_wallet(&config, clock.clone(), Arc::new(RandomIds::default())).expect("wallet");
-    seed(&wallet).await;
-    let app = Application::build_with_wallet(config.clone(), wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
-    let wallet_key = app.state().wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server");
-    });
+    let opened = builder.configure(configure).open();
+    seed(&opened.wallet).await;
+    let app = opened.start().await;
     TestApp {
-        merchant: MiniProgramClient::new(&base_url, CLIENT_ID, merchant_key().clone(), wallet_key.clone()),
-        other: MiniProgramClient::new(&base_url, OTHER_CLIENT_ID, other_key().clone(), wallet_key),
-        base_url,
-        wallet,
-        clock,
-        config,
-        _dir: dir,
-        postgres,
-        shutdown: Some(tx),
+        clock: app.clock().clone(),
+        merchant: app.mini_program(CLIENT_ID, merchant_key()),
+        other: app.mini_program(OTHER_CLIENT_ID, other_key()),
+        on_postgres,
+        app,
     }
 }
 
@@ -188,11 +119,7 @@ async fn seed(wallet: &Wallet) {
 impl TestApp {
     /// True when this test runs on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
-        self.postgres.is_some()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+        self.on_postgres
     }
 
     pub fn advance_secs(&self, secs: i64) {
@@ -205,13 +132,7 @@ impl TestApp {
 
     /// A signed call as `client`; the answer's signature is verified by the SDK.
     pub async fn call_as(&self, client: &MiniProgramClient, api: &str, body: Value) -> Value {
-        let bytes = serde_json::to_vec(&body).expect("json");
-        let answer = client
-            .send(api, bytes, &RequestOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("{api}: no verified answer: {e}"));
-        assert_eq!(answer.status, 200);
-        serde_json::from_slice(&answer.body).expect("answer json")
+        walletd_testkit::mini_program::call(client, api, &body).await
     }
 
     /// A signed call as the merchant `tea-house`.
@@ -283,11 +204,6 @@ impl TestApp {
             })
     }
 
-    pub async fn assert_books_sound(&self) {
-        let report = self.wallet.verify().await.expect("verify");
-        assert!(report.is_sound(), "books broken: {:?}", report.problems);
-    }
-
     /// Unsent notifications about `payment_id`.
     pub async fn notifications_of(&self, payment_id: &str) -> usize {
         self.wallet
@@ -297,31 +213,5 @@ impl TestApp {
             .iter()
             .filter(|e| e.subject_id == payment_id)
             .count()
-    }
-}
-
-pub fn code_of(v: &Value) -> &str {
-    v["result"]["resultCode"].as_str().unwrap_or("")
-}
-
-pub fn status_of(v: &Value) -> &str {
-    v["result"]["resultStatus"].as_str().unwrap_or("")
-}
-
-/// Polls `probe` every 25 ms until it gives a value or `within` passes.
-pub async fn wait_for<T, F, Fut>(within: Duration, mut probe: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

@@ -3,18 +3,16 @@
 //! document.
 
 use serde_json::{json, Value};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use tempfile::TempDir;
 use walletd_client::alphapay::AlphaPayRequestOptions;
 use walletd_client::{AlphaPayClient, MiniProgramClient, RequestOptions};
-use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::parties::{Client, User};
-use walletd_core::Wallet;
-use walletd_protocol::crypto::{Algorithm, PrivateKey};
-use walletd_protocol::{Amount, Currency};
+use walletd_protocol::crypto::PrivateKey;
 use walletd_server::openapi::EXCHANGE_LOG_ENV;
-use walletd_server::{Application, Config};
+use walletd_testkit::money;
 
 pub const CLIENT_ID: &str = "openapi-merchant";
 pub const PARTNER_ID: &str = "P-openapi";
@@ -36,42 +34,27 @@ pub fn exchange_log() -> &'static Path {
 }
 
 fn key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
-}
-
-fn money(code: &str, minor: i64) -> Amount {
-    Amount::from_minor(Currency::from_code(code).expect("currency"), minor).expect("amount")
+    walletd_testkit::shared_key(0)
 }
 
 pub struct TestApp {
-    pub base_url: String,
-    pub wallet: Wallet,
-    pub config: Config,
+    app: walletd_testkit::TestApp,
     pub merchant: MiniProgramClient,
     pub alphapay: AlphaPayClient,
-    _data_dir: TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
+impl Deref for TestApp {
+    type Target = walletd_testkit::TestApp;
+
+    fn deref(&self) -> &walletd_testkit::TestApp {
+        &self.app
     }
 }
 
 pub async fn spawn_app() -> TestApp {
     exchange_log();
-    let data_dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data_dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let wallet = walletd_server::open_wallet(&config, Arc::new(SystemClock), Arc::new(RandomIds::default()))
-        .expect("wallet");
+    let opened = walletd_testkit::TestApp::builder().open();
+    let wallet = &opened.wallet;
     let now = wallet.now();
     let mut c = Client::new(CLIENT_ID, "OpenAPI Tea House", now);
     c.partner_id = PARTNER_ID.into();
@@ -93,44 +76,20 @@ pub async fn spawn_app() -> TestApp {
         .top_up("alice", money("CAD", 1_000_000))
         .await
         .expect("cad");
-    let app = Application::build_with_wallet(config.clone(), wallet.clone())
-        .await
-        .expect("build");
-    let base_url = format!("http://127.0.0.1:{}", app.local_addr().port());
-    let wallet_key = app.state().wallet_key.public_key();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server");
-    });
+    let app = opened.start().await;
     TestApp {
-        merchant: MiniProgramClient::new(&base_url, CLIENT_ID, key().clone(), wallet_key.clone()),
-        alphapay: AlphaPayClient::new(&base_url, MERCHANT_CODE, key().clone(), wallet_key),
-        base_url,
-        wallet,
-        config,
-        _data_dir: data_dir,
-        shutdown: Some(tx),
+        merchant: app.mini_program(CLIENT_ID, key()),
+        alphapay: app.alphapay(MERCHANT_CODE, key()),
+        app,
     }
 }
 
-pub fn code_of(v: &Value) -> &str {
-    v["result"]["resultCode"].as_str().unwrap_or("")
-}
+pub use walletd_testkit::mini_program::result_code as code_of;
 
 impl TestApp {
     /// A signed Mini Program call with a raw body; the answer's signature is verified.
     pub async fn send(&self, api: &str, body: Vec<u8>, options: &RequestOptions) -> Value {
-        let answer = self
-            .merchant
-            .send(api, body, options)
-            .await
-            .unwrap_or_else(|e| panic!("{api}: no verified answer: {e}"));
-        assert_eq!(answer.status, 200, "{api}");
-        serde_json::from_slice(&answer.body).expect("answer json")
+        walletd_testkit::mini_program::send(&self.merchant, api, body, options).await
     }
 
     pub async fn call(&self, api: &str, body: Value) -> Value {
