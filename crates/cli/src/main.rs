@@ -1,4 +1,6 @@
 //! `walletd`: the server, its operator commands and the merchant-side tools, in one binary.
+// An unwrap is a panic waiting for unexpected input: outside tests, say what failed instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod admin;
 mod bench;

@@ -12,8 +12,6 @@ use walletd_core::outbox::{Attempt, SentRequest};
 use walletd_core::parties::Client;
 use walletd_core::payments::{Channel, PayCommand, PayFactors, PayOutcome, PaymentRef, Scenario};
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
-use walletd_protocol::{Amount, Currency};
-use walletd_core::reports;
 use walletd_testkit::usd;
 
 fn walletd(data_dir: &Path, args: &[&str]) -> Output {

@@ -72,3 +72,29 @@ fn no_work_item_references_and_no_paths_outside_the_repository() {
     }
     assert!(problems.is_empty(), "tidy:\n{}", problems.join("\n"));
 }
+
+#[test]
+fn every_crate_denies_unwrap_outside_tests() {
+    let root = repository_root();
+    let lint = concat!("#![cfg_attr(not(test), deny(clippy::", "unwrap_used))]");
+    let mut roots = Vec::new();
+    for entry in std::fs::read_dir(root.join("crates")).expect("crates/").flatten() {
+        // The test kit is test code: it may unwrap.
+        if entry.file_name() == "testkit" {
+            continue;
+        }
+        for name in ["lib.rs", "main.rs"] {
+            let path = entry.path().join("src").join(name);
+            if path.exists() {
+                roots.push(path);
+            }
+        }
+    }
+    assert!(roots.len() >= 5, "found only {} crate roots", roots.len());
+    let missing: Vec<_> = roots
+        .iter()
+        .filter(|p| !std::fs::read_to_string(p).unwrap_or_default().contains(lint))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(missing.is_empty(), "crate roots without `{lint}`: {missing:?}");
+}

@@ -60,6 +60,8 @@
 //!     Ok(())
 //! }
 //! ```
+// An unwrap is a panic waiting for unexpected input: outside tests, say what failed instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod alphapay;
 pub mod diagnose;

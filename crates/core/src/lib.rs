@@ -16,6 +16,8 @@
 //! * the domain: `context`, `parties`, `idempotency`, `sandbox`, `oauth`, `agent`, `payments`,
 //!   `refunds`, `captures`, `store` (the store API), `operators`, `reports`;
 //! * `wallet`: the async facade, one storage transaction per command.
+// An unwrap is a panic waiting for unexpected input: outside tests, say what failed instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 // ---- below every layer ----
 pub mod clock;

@@ -4,6 +4,8 @@
 //!
 //! Wire formats of walletd's three dialects: signatures, content to sign, time stamps,
 //! result codes, money values and the request/response shapes. No I/O, no storage.
+// An unwrap is a panic waiting for unexpected input: outside tests, say what failed instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod alphapay;
 pub mod amount;

@@ -1,4 +1,6 @@
 //! The walletd HTTP server: one axum router per dialect over one [`walletd_core::Wallet`].
+// An unwrap is a panic waiting for unexpected input: outside tests, say what failed instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod alphapay;
 pub mod cashier;

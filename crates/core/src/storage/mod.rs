@@ -539,3 +539,58 @@ where
         .map(|b| *b)
         .map_err(|_| CoreError::Invariant("storage job returned an unexpected type".into()))
 }
+
+#[cfg(test)]
+mod migration_list {
+    use sha2::{Digest, Sha256};
+
+    /// SHA-256 of each released migration, SQLite then PostgreSQL, in order. A database may have
+    /// applied any of them already, so they never change: a schema change is a new migration,
+    /// added to both backends and to the end of these lists.
+    const SQLITE: &[&str] = &[];
+    const POSTGRES: &[&str] = &[];
+
+    fn digests(migrations: &[&str]) -> Vec<String> {
+        migrations
+            .iter()
+            .map(|sql| hex::encode(Sha256::digest(sql.as_bytes())))
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_have_one_migration_per_schema_version() {
+        assert_eq!(
+            super::sqlite::MIGRATIONS.len(),
+            super::postgres::MIGRATIONS.len(),
+            "a schema version means the same on both backends: add each migration to both"
+        );
+    }
+
+    #[test]
+    fn released_migrations_are_never_edited() {
+        for (name, pinned, migrations) in [
+            ("SQLite", SQLITE, super::sqlite::MIGRATIONS),
+            ("PostgreSQL", POSTGRES, super::postgres::MIGRATIONS),
+        ] {
+            let now = digests(migrations);
+            assert!(
+                now.len() >= pinned.len(),
+                "{name}: a released migration was removed"
+            );
+            for (i, (was, is)) in pinned.iter().zip(&now).enumerate() {
+                assert_eq!(
+                    was,
+                    is,
+                    "{name} migration {} was edited after release; add a new migration instead",
+                    i + 1
+                );
+            }
+            assert_eq!(
+                now.len(),
+                pinned.len(),
+                "{name}: pin the new migrations here (in order): {:?}",
+                &now[pinned.len()..]
+            );
+        }
+    }
+}

@@ -79,7 +79,7 @@ pub const DEFAULT_CONNECTIONS: usize = 8;
 const MIGRATIONS_TABLE: &str = "walletd_schema_migrations";
 
 /// Schema migrations, applied in order; one entry per SQLite migration (same tables, same columns).
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE clients (
     client_id TEXT PRIMARY KEY,

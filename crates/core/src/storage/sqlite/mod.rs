@@ -43,7 +43,7 @@ mod store;
 pub const MAX_BATCH: usize = 512;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE clients (
     client_id TEXT PRIMARY KEY,
