@@ -5,18 +5,17 @@
 
 use crate::core_harness::*;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 use walletd_client::MiniProgramClient;
 use walletd_core::agent::{AgentApi, AgentGrantRequest, DEFAULT_AGENT_TOKEN_TTL_SECS};
 use walletd_core::parties::{Client, Limits, PartyStatus};
-use walletd_protocol::crypto::{Algorithm, PrivateKey};
+use walletd_protocol::crypto::PrivateKey;
 
 const ISV: &str = "mini-platform";
 const OTHER_ISV: &str = "other-platform";
 
+/// The ISVs' keys: the shared slots the merchants (0 and 1) do not use.
 fn isv_key(slot: usize) -> &'static PrivateKey {
-    static KEYS: [OnceLock<PrivateKey>; 2] = [OnceLock::new(), OnceLock::new()];
-    KEYS[slot].get_or_init(|| PrivateKey::generate(Algorithm::Rsa256).expect("key"))
+    walletd_testkit::shared_key(2 + slot)
 }
 
 /// Registers both ISVs (each with its own key) on `app`.
