@@ -547,8 +547,26 @@ mod migration_list {
     /// SHA-256 of each released migration, SQLite then PostgreSQL, in order. A database may have
     /// applied any of them already, so they never change: a schema change is a new migration,
     /// added to both backends and to the end of these lists.
-    const SQLITE: &[&str] = &[];
-    const POSTGRES: &[&str] = &[];
+    const SQLITE: &[&str] = &[
+        "2919b233833418014c4353936d611c04bd9d425309a2654b68f8c1c504fc40c2",
+        "6f2e70c395fa4dacce7784abc125d2d45046f85940877906894533b52fbbbcb6",
+        "39881c44bb741ef038f570e390e251ad7e3a1cd76d7dd18f96e944177e82715d",
+        "a0beec4ab127a9880fc03f700cd1d271b52611ebc7228af9ee41725f00d230e1",
+        "53e4a4961d1ca545270f3c5729d471192285511582805cc7ebffd5df98cf5cd3",
+        "ca8fa8b12dfff429936771d7d35b0cd01e8836ba25ab4a6f11ff7c0cac6d6870",
+        "912091657b027f01dbdb5ab93a9d382a6d0d35c7dfb5d91d869bea5ce6a87cd0",
+        "09cf687633fddbc1fa29bd8bb29a1bd7dd1c636dd9a72e0da085e64b138c997b",
+    ];
+    const POSTGRES: &[&str] = &[
+        "c57fe340da0c2abc391eb3cff873c566b0c10c3cb2a62e9968cd730f1d08f46b",
+        "e826f2c06b9d18055c361f85808f36b142641d4f8125ac471c36066d70c236f2",
+        "f1cf3670854f937c92cf306c71762ae594ab63df7e08f14cd86c5c566893c762",
+        "a0beec4ab127a9880fc03f700cd1d271b52611ebc7228af9ee41725f00d230e1",
+        "6fba202a5ba4aa48bdd75553ab0dfbdeb0d69a137e8e23b5abe729c1339a7c89",
+        "4f4b6cce2c12be67c3702f7f159e694749e6a0bb27a1bcbf157d1792c95e232e",
+        "5c7d64104e556964af0dc13679d70c1ecefb48a668f4756926da74638de7b896",
+        "09cf687633fddbc1fa29bd8bb29a1bd7dd1c636dd9a72e0da085e64b138c997b",
+    ];
 
     fn digests(migrations: &[&str]) -> Vec<String> {
         migrations
