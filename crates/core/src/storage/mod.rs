@@ -47,12 +47,17 @@ pub mod postgres;
 mod shared;
 
 use crate::error::{CoreError, StorageError};
+use crate::model::agent::AgentGrant;
+use crate::model::captures::Capture;
 use crate::model::idempotency::IdempotencyRecord;
 use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId};
+use crate::model::oauth::{AuthCode, PaymentCode, TokenRecord};
+use crate::model::operators::{AuditEntry, Operator, PaymentSearch};
 use crate::model::outbox::OutboxEntry;
 use crate::model::parties::{Client, User};
 use crate::model::payments::Payment;
 use crate::model::refunds::Refund;
+use crate::model::store::{StoreConfig, StoreKey, StoreOrder, StoreProduct, StoreUser};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::any::Any;
 use walletd_protocol::Currency;
@@ -159,11 +164,7 @@ pub trait PaymentRecords {
     /// Payments matching `search` (its `payment_id` is ignored), newest first on
     /// `(created_at, payment_id)`, after the keyset `search.before`, at most `limit`. Served by an
     /// index on each filter column followed by `(created_at, payment_id)`.
-    fn search_payments(
-        &mut self,
-        search: &crate::model::operators::PaymentSearch,
-        limit: u32,
-    ) -> Result<Vec<Payment>, StorageError>;
+    fn search_payments(&mut self, search: &PaymentSearch, limit: u32) -> Result<Vec<Payment>, StorageError>;
 }
 
 /// Refunds (only successful ones are stored).
@@ -185,16 +186,10 @@ pub trait RefundRecords {
 /// Captures of authorizations.
 pub trait CaptureRecords {
     /// Fails with [`StorageError::Duplicate`] if the capture id or `(client, captureRequestId)` is taken.
-    fn insert_capture(&mut self, capture: &crate::model::captures::Capture) -> Result<(), StorageError>;
-    fn get_capture(
-        &mut self,
-        capture_id: &str,
-    ) -> Result<Option<crate::model::captures::Capture>, StorageError>;
+    fn insert_capture(&mut self, capture: &Capture) -> Result<(), StorageError>;
+    fn get_capture(&mut self, capture_id: &str) -> Result<Option<Capture>, StorageError>;
     /// The captures of one payment, oldest first.
-    fn list_captures(
-        &mut self,
-        payment_id: &str,
-    ) -> Result<Vec<crate::model::captures::Capture>, StorageError>;
+    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<Capture>, StorageError>;
 }
 
 /// Claimed idempotency keys with the first outcome of their request.
@@ -259,22 +254,13 @@ pub trait OutboxRecords {
 /// in a write transaction locks the row where the backend has row locks, so a code or a refresh
 /// token can be spent only once even by two nodes at the same moment.
 pub trait OAuthRecords {
-    fn insert_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StorageError>;
-    fn get_auth_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError>;
-    fn update_auth_code(&mut self, code: &crate::model::oauth::AuthCode) -> Result<(), StorageError>;
-    fn insert_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StorageError>;
-    fn update_token(&mut self, token: &crate::model::oauth::TokenRecord) -> Result<(), StorageError>;
-    fn find_token_by_access(
-        &mut self,
-        access_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError>;
-    fn find_token_by_refresh(
-        &mut self,
-        refresh_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError>;
+    fn insert_auth_code(&mut self, code: &AuthCode) -> Result<(), StorageError>;
+    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<AuthCode>, StorageError>;
+    fn update_auth_code(&mut self, code: &AuthCode) -> Result<(), StorageError>;
+    fn insert_token(&mut self, token: &TokenRecord) -> Result<(), StorageError>;
+    fn update_token(&mut self, token: &TokenRecord) -> Result<(), StorageError>;
+    fn find_token_by_access(&mut self, access_hash: &str) -> Result<Option<TokenRecord>, StorageError>;
+    fn find_token_by_refresh(&mut self, refresh_hash: &str) -> Result<Option<TokenRecord>, StorageError>;
     /// The newest token pairs `user_id` granted `client_id`, newest first, at most `limit` (an
     /// index range: the cost does not grow with the pairs refreshes left behind).
     fn list_newest_tokens_of_user(
@@ -282,19 +268,16 @@ pub trait OAuthRecords {
         user_id: &str,
         client_id: &str,
         limit: u32,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError>;
+    ) -> Result<Vec<TokenRecord>, StorageError>;
     /// Every token pair `user_id` granted (to `client_id` only, if given), in creation order.
     fn list_tokens_of_user(
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError>;
-    fn insert_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StorageError>;
-    fn get_payment_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError>;
-    fn update_payment_code(&mut self, code: &crate::model::oauth::PaymentCode) -> Result<(), StorageError>;
+    ) -> Result<Vec<TokenRecord>, StorageError>;
+    fn insert_payment_code(&mut self, code: &PaymentCode) -> Result<(), StorageError>;
+    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<PaymentCode>, StorageError>;
+    fn update_payment_code(&mut self, code: &PaymentCode) -> Result<(), StorageError>;
     /// Deletes at most `limit` auth codes and at most `limit` payment codes that expired before
     /// `before`; returns how many rows went.
     fn purge_spent_codes(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StorageError>;
@@ -303,109 +286,72 @@ pub trait OAuthRecords {
 /// Agent grants: an ISV client acting for a merchant client (tokens only as SHA-256).
 pub trait AgentGrantRecords {
     /// Fails with [`StorageError::Duplicate`] if the grant id or token hash is taken.
-    fn insert_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StorageError>;
-    fn update_agent_grant(&mut self, grant: &crate::model::agent::AgentGrant) -> Result<(), StorageError>;
-    fn get_agent_grant(
-        &mut self,
-        grant_id: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError>;
-    fn find_agent_grant_by_token(
-        &mut self,
-        token_hash: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError>;
+    fn insert_agent_grant(&mut self, grant: &AgentGrant) -> Result<(), StorageError>;
+    fn update_agent_grant(&mut self, grant: &AgentGrant) -> Result<(), StorageError>;
+    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<AgentGrant>, StorageError>;
+    fn find_agent_grant_by_token(&mut self, token_hash: &str) -> Result<Option<AgentGrant>, StorageError>;
     /// The newest grants first, at most `limit`.
-    fn list_agent_grants(&mut self, limit: u32)
-        -> Result<Vec<crate::model::agent::AgentGrant>, StorageError>;
+    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<AgentGrant>, StorageError>;
 }
 
 /// Console operators and the audit log.
 pub trait OperatorRecords {
     /// Fails with [`StorageError::Duplicate`] if the name is taken.
-    fn insert_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StorageError>;
-    fn update_operator(&mut self, operator: &crate::model::operators::Operator) -> Result<(), StorageError>;
+    fn insert_operator(&mut self, operator: &Operator) -> Result<(), StorageError>;
+    fn update_operator(&mut self, operator: &Operator) -> Result<(), StorageError>;
     /// In a write transaction the row is locked where the backend has row locks.
-    fn get_operator(&mut self, name: &str)
-        -> Result<Option<crate::model::operators::Operator>, StorageError>;
-    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StorageError>;
+    fn get_operator(&mut self, name: &str) -> Result<Option<Operator>, StorageError>;
+    fn list_operators(&mut self) -> Result<Vec<Operator>, StorageError>;
     /// True if an operator of that name was there.
     fn delete_operator(&mut self, name: &str) -> Result<bool, StorageError>;
     /// Appends to the audit log; returns the entry's id.
-    fn insert_audit(&mut self, entry: &crate::model::operators::AuditEntry) -> Result<i64, StorageError>;
+    fn insert_audit(&mut self, entry: &AuditEntry) -> Result<i64, StorageError>;
     /// Audit entries newest first, with id below `before` if given, at most `limit`.
-    fn list_audit(
-        &mut self,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<crate::model::operators::AuditEntry>, StorageError>;
+    fn list_audit(&mut self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
 /// The store API's records: store settings, keys, products, store users with their carts, orders.
 pub trait StoreApiRecords {
     /// Inserts or replaces the settings of `config.client_id`.
-    fn put_store_config(&mut self, config: &crate::model::store::StoreConfig) -> Result<(), StorageError>;
-    fn get_store_config(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Option<crate::model::store::StoreConfig>, StorageError>;
+    fn put_store_config(&mut self, config: &StoreConfig) -> Result<(), StorageError>;
+    fn get_store_config(&mut self, client_id: &str) -> Result<Option<StoreConfig>, StorageError>;
     /// Fails with [`StorageError::Duplicate`] if the key id is taken.
-    fn insert_store_key(&mut self, key: &crate::model::store::StoreKey) -> Result<(), StorageError>;
-    fn update_store_key(&mut self, key: &crate::model::store::StoreKey) -> Result<(), StorageError>;
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StorageError>;
+    fn insert_store_key(&mut self, key: &StoreKey) -> Result<(), StorageError>;
+    fn update_store_key(&mut self, key: &StoreKey) -> Result<(), StorageError>;
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<StoreKey>, StorageError>;
     /// Keys of one client (or all), oldest first.
-    fn list_store_keys(
-        &mut self,
-        client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::store::StoreKey>, StorageError>;
+    fn list_store_keys(&mut self, client_id: Option<&str>) -> Result<Vec<StoreKey>, StorageError>;
     /// Stores a product (its `product_id` is ignored) and returns it with the id it got.
-    fn insert_store_product(
-        &mut self,
-        product: &crate::model::store::StoreProduct,
-    ) -> Result<crate::model::store::StoreProduct, StorageError>;
+    fn insert_store_product(&mut self, product: &StoreProduct) -> Result<StoreProduct, StorageError>;
     fn get_store_product(
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::model::store::StoreProduct>, StorageError>;
-    fn list_store_products(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreProduct>, StorageError>;
+    ) -> Result<Option<StoreProduct>, StorageError>;
+    fn list_store_products(&mut self, client_id: &str) -> Result<Vec<StoreProduct>, StorageError>;
     /// Inserts or replaces the store user `(client_id, iq)`.
-    fn put_store_user(&mut self, user: &crate::model::store::StoreUser) -> Result<(), StorageError>;
-    fn get_store_user(
-        &mut self,
-        client_id: &str,
-        iq: i64,
-    ) -> Result<Option<crate::model::store::StoreUser>, StorageError>;
-    fn list_store_users(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreUser>, StorageError>;
+    fn put_store_user(&mut self, user: &StoreUser) -> Result<(), StorageError>;
+    fn get_store_user(&mut self, client_id: &str, iq: i64) -> Result<Option<StoreUser>, StorageError>;
+    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<StoreUser>, StorageError>;
     /// Stores an order (its `order_id` is ignored) and returns it with the id it got. At most one
     /// current order per store user: a second fails with [`StorageError::Duplicate`].
-    fn insert_store_order(
-        &mut self,
-        order: &crate::model::store::StoreOrder,
-    ) -> Result<crate::model::store::StoreOrder, StorageError>;
-    fn update_store_order(&mut self, order: &crate::model::store::StoreOrder) -> Result<(), StorageError>;
-    fn get_store_order(
-        &mut self,
-        client_id: &str,
-        order_id: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError>;
+    fn insert_store_order(&mut self, order: &StoreOrder) -> Result<StoreOrder, StorageError>;
+    fn update_store_order(&mut self, order: &StoreOrder) -> Result<(), StorageError>;
+    fn get_store_order(&mut self, client_id: &str, order_id: i64)
+        -> Result<Option<StoreOrder>, StorageError>;
     /// The user's order with status current, if any.
     fn find_current_store_order(
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError>;
+    ) -> Result<Option<StoreOrder>, StorageError>;
     /// The user's orders, newest first, at most `limit`.
     fn list_store_orders(
         &mut self,
         client_id: &str,
         iq: i64,
         limit: u32,
-    ) -> Result<Vec<crate::model::store::StoreOrder>, StorageError>;
+    ) -> Result<Vec<StoreOrder>, StorageError>;
 }
 
 /// One open transaction. Every method is a plain record operation.

@@ -1,10 +1,11 @@
 //! Agent grants on PostgreSQL.
 
 use super::*;
+use crate::model::agent::AgentGrant;
 use crate::storage::AgentGrantRecords;
 
 impl AgentGrantRecords for PgTx<'_> {
-    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
+    fn insert_agent_grant(&mut self, g: &AgentGrant) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -20,7 +21,7 @@ impl AgentGrantRecords for PgTx<'_> {
         Self::inserted_one(n, "agent grant")
     }
 
-    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
+    fn update_agent_grant(&mut self, g: &AgentGrant) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE agent_grants SET doc = $2 WHERE grant_id = $1",
             &[&g.grant_id, &to_doc(g)?],
@@ -28,10 +29,7 @@ impl AgentGrantRecords for PgTx<'_> {
         Self::changed_one(n, "agent grant")
     }
 
-    fn get_agent_grant(
-        &mut self,
-        grant_id: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
+    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<AgentGrant>, StorageError> {
         let sql = format!(
             "SELECT doc FROM agent_grants WHERE grant_id = $1{}",
             self.lock_clause()
@@ -39,10 +37,7 @@ impl AgentGrantRecords for PgTx<'_> {
         self.one_doc(&sql, &[&grant_id])
     }
 
-    fn find_agent_grant_by_token(
-        &mut self,
-        token_hash: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
+    fn find_agent_grant_by_token(&mut self, token_hash: &str) -> Result<Option<AgentGrant>, StorageError> {
         let sql = format!(
             "SELECT doc FROM agent_grants WHERE token_hash = $1{}",
             self.lock_clause()
@@ -50,7 +45,7 @@ impl AgentGrantRecords for PgTx<'_> {
         self.one_doc(&sql, &[&token_hash])
     }
 
-    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<crate::model::agent::AgentGrant>, StorageError> {
+    fn list_agent_grants(&mut self, n: u32) -> Result<Vec<AgentGrant>, StorageError> {
         self.many_docs(
             "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT $1",
             &[&limit(n)],

@@ -1,10 +1,11 @@
 //! Captures of authorizations on PostgreSQL.
 
 use super::*;
+use crate::model::captures::Capture;
 use crate::storage::CaptureRecords;
 
 impl CaptureRecords for PgTx<'_> {
-    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StorageError> {
+    fn insert_capture(&mut self, c: &Capture) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -26,17 +27,11 @@ impl CaptureRecords for PgTx<'_> {
         )
     }
 
-    fn get_capture(
-        &mut self,
-        capture_id: &str,
-    ) -> Result<Option<crate::model::captures::Capture>, StorageError> {
+    fn get_capture(&mut self, capture_id: &str) -> Result<Option<Capture>, StorageError> {
         self.one_doc("SELECT doc FROM captures WHERE capture_id = $1", &[&capture_id])
     }
 
-    fn list_captures(
-        &mut self,
-        payment_id: &str,
-    ) -> Result<Vec<crate::model::captures::Capture>, StorageError> {
+    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<Capture>, StorageError> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = $1 ORDER BY created_at, capture_id",
             &[&payment_id],

@@ -1,10 +1,11 @@
 //! OAuth auth codes, token pairs and payment codes on PostgreSQL.
 
 use super::*;
+use crate::model::oauth::{AuthCode, PaymentCode, TokenRecord};
 use crate::storage::OAuthRecords;
 
 impl OAuthRecords for PgTx<'_> {
-    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
+    fn insert_auth_code(&mut self, c: &AuthCode) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -12,10 +13,7 @@ impl OAuthRecords for PgTx<'_> {
         Self::inserted_one(n, "auth code")
     }
 
-    fn get_auth_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError> {
+    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<AuthCode>, StorageError> {
         let sql = format!(
             "SELECT doc FROM oauth_codes WHERE code_hash = $1{}",
             self.lock_clause()
@@ -23,7 +21,7 @@ impl OAuthRecords for PgTx<'_> {
         self.one_doc(&sql, &[&code_hash])
     }
 
-    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
+    fn update_auth_code(&mut self, c: &AuthCode) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE oauth_codes SET expires_at = $2, doc = $3 WHERE code_hash = $1",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -31,7 +29,7 @@ impl OAuthRecords for PgTx<'_> {
         Self::changed_one(n, "auth code")
     }
 
-    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
+    fn insert_token(&mut self, t: &TokenRecord) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -48,7 +46,7 @@ impl OAuthRecords for PgTx<'_> {
         Self::inserted_one(n, "token")
     }
 
-    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
+    fn update_token(&mut self, t: &TokenRecord) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE oauth_tokens SET doc = $2 WHERE token_id = $1",
             &[&t.token_id, &to_doc(t)?],
@@ -56,10 +54,7 @@ impl OAuthRecords for PgTx<'_> {
         Self::changed_one(n, "token")
     }
 
-    fn find_token_by_access(
-        &mut self,
-        access_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
+    fn find_token_by_access(&mut self, access_hash: &str) -> Result<Option<TokenRecord>, StorageError> {
         let sql = format!(
             "SELECT doc FROM oauth_tokens WHERE access_hash = $1{}",
             self.lock_clause()
@@ -67,10 +62,7 @@ impl OAuthRecords for PgTx<'_> {
         self.one_doc(&sql, &[&access_hash])
     }
 
-    fn find_token_by_refresh(
-        &mut self,
-        refresh_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
+    fn find_token_by_refresh(&mut self, refresh_hash: &str) -> Result<Option<TokenRecord>, StorageError> {
         let sql = format!(
             "SELECT doc FROM oauth_tokens WHERE refresh_hash = $1{}",
             self.lock_clause()
@@ -83,7 +75,7 @@ impl OAuthRecords for PgTx<'_> {
         user_id: &str,
         client_id: &str,
         n: u32,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
+    ) -> Result<Vec<TokenRecord>, StorageError> {
         self.many_docs(
             "SELECT doc FROM oauth_tokens WHERE user_id = $1 AND client_id = $2 ORDER BY created_at DESC, token_id DESC LIMIT $3",
             &[&user_id, &client_id, &limit(n)],
@@ -94,7 +86,7 @@ impl OAuthRecords for PgTx<'_> {
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
+    ) -> Result<Vec<TokenRecord>, StorageError> {
         let lock = self.lock_clause();
         match client_id {
             Some(c) => self.many_docs(
@@ -110,7 +102,7 @@ impl OAuthRecords for PgTx<'_> {
         }
     }
 
-    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
+    fn insert_payment_code(&mut self, c: &PaymentCode) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],
@@ -118,10 +110,7 @@ impl OAuthRecords for PgTx<'_> {
         Self::inserted_one(n, "payment code")
     }
 
-    fn get_payment_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError> {
+    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<PaymentCode>, StorageError> {
         let sql = format!(
             "SELECT doc FROM payment_codes WHERE code_hash = $1{}",
             self.lock_clause()
@@ -129,7 +118,7 @@ impl OAuthRecords for PgTx<'_> {
         self.one_doc(&sql, &[&code_hash])
     }
 
-    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
+    fn update_payment_code(&mut self, c: &PaymentCode) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE payment_codes SET expires_at = $2, doc = $3 WHERE code_hash = $1",
             &[&c.code_hash, &c.expires_at, &to_doc(c)?],

@@ -1,6 +1,7 @@
 //! Payments, their daily totals and the console's payment search on PostgreSQL.
 
 use super::*;
+use crate::model::operators::PaymentSearch;
 use crate::storage::PaymentRecords;
 
 impl PaymentRecords for PgTx<'_> {
@@ -127,11 +128,7 @@ impl PaymentRecords for PgTx<'_> {
         }
     }
 
-    fn search_payments(
-        &mut self,
-        s: &crate::model::operators::PaymentSearch,
-        n: u32,
-    ) -> Result<Vec<Payment>, StorageError> {
+    fn search_payments(&mut self, s: &PaymentSearch, n: u32) -> Result<Vec<Payment>, StorageError> {
         let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
         let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
         let mut arg = |sql: &mut String, cond: &str, v: Box<dyn ToSql + Sync>| {

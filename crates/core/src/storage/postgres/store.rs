@@ -1,10 +1,11 @@
 //! The store API's settings, keys, products, store users and orders on PostgreSQL.
 
 use super::*;
+use crate::model::store::{StoreConfig, StoreKey, StoreOrder, StoreProduct, StoreUser};
 use crate::storage::StoreApiRecords;
 
 impl StoreApiRecords for PgTx<'_> {
-    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StorageError> {
+    fn put_store_config(&mut self, c: &StoreConfig) -> Result<(), StorageError> {
         self.execute(
             "INSERT INTO store_configs (client_id, doc) VALUES ($1, $2) \
              ON CONFLICT (client_id) DO UPDATE SET doc = EXCLUDED.doc",
@@ -13,17 +14,14 @@ impl StoreApiRecords for PgTx<'_> {
         Ok(())
     }
 
-    fn get_store_config(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Option<crate::model::store::StoreConfig>, StorageError> {
+    fn get_store_config(&mut self, client_id: &str) -> Result<Option<StoreConfig>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_configs WHERE client_id = $1",
             &[&client_id],
         )
     }
 
-    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
+    fn insert_store_key(&mut self, k: &StoreKey) -> Result<(), StorageError> {
         let n = self.execute(
             "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             &[&k.key_id, &k.client_id, &k.created_at, &to_doc(k)?],
@@ -31,7 +29,7 @@ impl StoreApiRecords for PgTx<'_> {
         Self::inserted_one(n, "store key")
     }
 
-    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
+    fn update_store_key(&mut self, k: &StoreKey) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE store_keys SET doc = $2 WHERE key_id = $1",
             &[&k.key_id, &to_doc(k)?],
@@ -39,7 +37,7 @@ impl StoreApiRecords for PgTx<'_> {
         Self::changed_one(n, "store key")
     }
 
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StorageError> {
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<StoreKey>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_keys WHERE key_id = $1{}",
             self.lock_clause()
@@ -47,10 +45,7 @@ impl StoreApiRecords for PgTx<'_> {
         self.one_doc(&sql, &[&key_id])
     }
 
-    fn list_store_keys(
-        &mut self,
-        client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::store::StoreKey>, StorageError> {
+    fn list_store_keys(&mut self, client_id: Option<&str>) -> Result<Vec<StoreKey>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM store_keys WHERE client_id = $1 ORDER BY created_at, key_id",
@@ -63,10 +58,7 @@ impl StoreApiRecords for PgTx<'_> {
         }
     }
 
-    fn insert_store_product(
-        &mut self,
-        p: &crate::model::store::StoreProduct,
-    ) -> Result<crate::model::store::StoreProduct, StorageError> {
+    fn insert_store_product(&mut self, p: &StoreProduct) -> Result<StoreProduct, StorageError> {
         let rows = self.query(
             "INSERT INTO store_products (client_id, doc) VALUES ($1, '{}') RETURNING product_id",
             &[&p.client_id],
@@ -90,24 +82,21 @@ impl StoreApiRecords for PgTx<'_> {
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::model::store::StoreProduct>, StorageError> {
+    ) -> Result<Option<StoreProduct>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_products WHERE client_id = $1 AND product_id = $2",
             &[&client_id, &product_id],
         )
     }
 
-    fn list_store_products(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreProduct>, StorageError> {
+    fn list_store_products(&mut self, client_id: &str) -> Result<Vec<StoreProduct>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_products WHERE client_id = $1 ORDER BY product_id",
             &[&client_id],
         )
     }
 
-    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StorageError> {
+    fn put_store_user(&mut self, u: &StoreUser) -> Result<(), StorageError> {
         self.execute(
             "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (client_id, iq) DO UPDATE SET user_id = EXCLUDED.user_id, doc = EXCLUDED.doc",
@@ -116,11 +105,7 @@ impl StoreApiRecords for PgTx<'_> {
         Ok(())
     }
 
-    fn get_store_user(
-        &mut self,
-        client_id: &str,
-        iq: i64,
-    ) -> Result<Option<crate::model::store::StoreUser>, StorageError> {
+    fn get_store_user(&mut self, client_id: &str, iq: i64) -> Result<Option<StoreUser>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_users WHERE client_id = $1 AND iq = $2{}",
             self.lock_clause()
@@ -128,20 +113,14 @@ impl StoreApiRecords for PgTx<'_> {
         self.one_doc(&sql, &[&client_id, &iq])
     }
 
-    fn list_store_users(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreUser>, StorageError> {
+    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<StoreUser>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_users WHERE client_id = $1 ORDER BY iq",
             &[&client_id],
         )
     }
 
-    fn insert_store_order(
-        &mut self,
-        o: &crate::model::store::StoreOrder,
-    ) -> Result<crate::model::store::StoreOrder, StorageError> {
+    fn insert_store_order(&mut self, o: &StoreOrder) -> Result<StoreOrder, StorageError> {
         // The partial unique index allows one current order per store user; a second one is a
         // duplicate (another node placed it first), and the job is run again.
         let rows = self.query(
@@ -161,7 +140,7 @@ impl StoreApiRecords for PgTx<'_> {
         Ok(stored)
     }
 
-    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StorageError> {
+    fn update_store_order(&mut self, o: &StoreOrder) -> Result<(), StorageError> {
         let n = self.execute(
             "UPDATE store_orders SET status = $2, doc = $3 WHERE order_id = $1",
             &[&o.order_id, &o.status.as_str(), &to_doc(o)?],
@@ -173,7 +152,7 @@ impl StoreApiRecords for PgTx<'_> {
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
+    ) -> Result<Option<StoreOrder>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND order_id = $2{}",
             self.lock_clause()
@@ -185,7 +164,7 @@ impl StoreApiRecords for PgTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
+    ) -> Result<Option<StoreOrder>, StorageError> {
         let sql = format!(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND iq = $2 AND status = 'current'{}",
             self.lock_clause()
@@ -198,7 +177,7 @@ impl StoreApiRecords for PgTx<'_> {
         client_id: &str,
         iq: i64,
         n: u32,
-    ) -> Result<Vec<crate::model::store::StoreOrder>, StorageError> {
+    ) -> Result<Vec<StoreOrder>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_orders WHERE client_id = $1 AND iq = $2 ORDER BY order_id DESC LIMIT $3",
             &[&client_id, &iq, &limit(n)],

@@ -1,10 +1,11 @@
 //! Agent grants on SQLite.
 
 use super::*;
+use crate::model::agent::AgentGrant;
 use crate::storage::AgentGrantRecords;
 
 impl AgentGrantRecords for SqliteTx<'_> {
-    fn insert_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
+    fn insert_agent_grant(&mut self, g: &AgentGrant) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO agent_grants (grant_id, token_hash, isv_client_id, merchant_client_id, created_at, doc) \
@@ -21,7 +22,7 @@ impl AgentGrantRecords for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_agent_grant(&mut self, g: &crate::model::agent::AgentGrant) -> Result<(), StorageError> {
+    fn update_agent_grant(&mut self, g: &AgentGrant) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE agent_grants SET doc = ?2 WHERE grant_id = ?1")?
@@ -29,24 +30,15 @@ impl AgentGrantRecords for SqliteTx<'_> {
         Self::changed_one(n, "agent grant")
     }
 
-    fn get_agent_grant(
-        &mut self,
-        grant_id: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
+    fn get_agent_grant(&mut self, grant_id: &str) -> Result<Option<AgentGrant>, StorageError> {
         self.one_doc("SELECT doc FROM agent_grants WHERE grant_id = ?1", [grant_id])
     }
 
-    fn find_agent_grant_by_token(
-        &mut self,
-        token_hash: &str,
-    ) -> Result<Option<crate::model::agent::AgentGrant>, StorageError> {
+    fn find_agent_grant_by_token(&mut self, token_hash: &str) -> Result<Option<AgentGrant>, StorageError> {
         self.one_doc("SELECT doc FROM agent_grants WHERE token_hash = ?1", [token_hash])
     }
 
-    fn list_agent_grants(
-        &mut self,
-        limit: u32,
-    ) -> Result<Vec<crate::model::agent::AgentGrant>, StorageError> {
+    fn list_agent_grants(&mut self, limit: u32) -> Result<Vec<AgentGrant>, StorageError> {
         self.many_docs(
             "SELECT doc FROM agent_grants ORDER BY created_at DESC, grant_id DESC LIMIT ?1",
             [limit],

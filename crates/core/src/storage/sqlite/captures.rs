@@ -1,10 +1,11 @@
 //! Captures of authorizations on SQLite.
 
 use super::*;
+use crate::model::captures::Capture;
 use crate::storage::CaptureRecords;
 
 impl CaptureRecords for SqliteTx<'_> {
-    fn insert_capture(&mut self, c: &crate::model::captures::Capture) -> Result<(), StorageError> {
+    fn insert_capture(&mut self, c: &Capture) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO captures (capture_id, client_id, capture_request_id, payment_id, created_at, doc) \
@@ -21,17 +22,11 @@ impl CaptureRecords for SqliteTx<'_> {
         Ok(())
     }
 
-    fn get_capture(
-        &mut self,
-        capture_id: &str,
-    ) -> Result<Option<crate::model::captures::Capture>, StorageError> {
+    fn get_capture(&mut self, capture_id: &str) -> Result<Option<Capture>, StorageError> {
         self.one_doc("SELECT doc FROM captures WHERE capture_id = ?1", [capture_id])
     }
 
-    fn list_captures(
-        &mut self,
-        payment_id: &str,
-    ) -> Result<Vec<crate::model::captures::Capture>, StorageError> {
+    fn list_captures(&mut self, payment_id: &str) -> Result<Vec<Capture>, StorageError> {
         self.many_docs(
             "SELECT doc FROM captures WHERE payment_id = ?1 ORDER BY created_at, capture_id",
             [payment_id],

@@ -11,6 +11,7 @@ use super::{Access, DailyParty, Job, JobReply, Storage, Tx};
 use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
+use crate::model::operators::PaymentSearch;
 use crate::model::outbox::OutboxEntry;
 use crate::model::parties::{Client, User};
 use crate::model::payments::Payment;
@@ -697,10 +698,7 @@ impl SqliteTx<'_> {
 
 /// The SQL and arguments of a console payment search: every filter is a column that leads an
 /// index followed by `(created_at, payment_id)`, so a page costs its rows, not the history.
-fn payment_search_sql(
-    s: &crate::model::operators::PaymentSearch,
-    limit: u32,
-) -> (String, Vec<rusqlite::types::Value>) {
+fn payment_search_sql(s: &PaymentSearch, limit: u32) -> (String, Vec<rusqlite::types::Value>) {
     let mut sql = String::from("SELECT doc FROM payments WHERE 1 = 1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |sql: &mut String, cond: &str, v: rusqlite::types::Value| {

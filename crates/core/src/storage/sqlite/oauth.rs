@@ -1,24 +1,22 @@
 //! OAuth auth codes, token pairs and payment codes on SQLite.
 
 use super::*;
+use crate::model::oauth::{AuthCode, PaymentCode, TokenRecord};
 use crate::storage::OAuthRecords;
 
 impl OAuthRecords for SqliteTx<'_> {
-    fn insert_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
+    fn insert_auth_code(&mut self, c: &AuthCode) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO oauth_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
         Ok(())
     }
 
-    fn get_auth_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::AuthCode>, StorageError> {
+    fn get_auth_code(&mut self, code_hash: &str) -> Result<Option<AuthCode>, StorageError> {
         self.one_doc("SELECT doc FROM oauth_codes WHERE code_hash = ?1", [code_hash])
     }
 
-    fn update_auth_code(&mut self, c: &crate::model::oauth::AuthCode) -> Result<(), StorageError> {
+    fn update_auth_code(&mut self, c: &AuthCode) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE oauth_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?
@@ -26,7 +24,7 @@ impl OAuthRecords for SqliteTx<'_> {
         Self::changed_one(n, "auth code")
     }
 
-    fn insert_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
+    fn insert_token(&mut self, t: &TokenRecord) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO oauth_tokens (token_id, access_hash, refresh_hash, user_id, client_id, created_at, doc) \
@@ -44,7 +42,7 @@ impl OAuthRecords for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_token(&mut self, t: &crate::model::oauth::TokenRecord) -> Result<(), StorageError> {
+    fn update_token(&mut self, t: &TokenRecord) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE oauth_tokens SET doc = ?2 WHERE token_id = ?1")?
@@ -52,20 +50,14 @@ impl OAuthRecords for SqliteTx<'_> {
         Self::changed_one(n, "token")
     }
 
-    fn find_token_by_access(
-        &mut self,
-        access_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
+    fn find_token_by_access(&mut self, access_hash: &str) -> Result<Option<TokenRecord>, StorageError> {
         self.one_doc(
             "SELECT doc FROM oauth_tokens WHERE access_hash = ?1",
             [access_hash],
         )
     }
 
-    fn find_token_by_refresh(
-        &mut self,
-        refresh_hash: &str,
-    ) -> Result<Option<crate::model::oauth::TokenRecord>, StorageError> {
+    fn find_token_by_refresh(&mut self, refresh_hash: &str) -> Result<Option<TokenRecord>, StorageError> {
         self.one_doc(
             "SELECT doc FROM oauth_tokens WHERE refresh_hash = ?1",
             [refresh_hash],
@@ -77,7 +69,7 @@ impl OAuthRecords for SqliteTx<'_> {
         user_id: &str,
         client_id: &str,
         limit: u32,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
+    ) -> Result<Vec<TokenRecord>, StorageError> {
         self.many_docs(
             "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at DESC, token_id DESC LIMIT ?3",
             params![user_id, client_id, limit],
@@ -88,7 +80,7 @@ impl OAuthRecords for SqliteTx<'_> {
         &mut self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::oauth::TokenRecord>, StorageError> {
+    ) -> Result<Vec<TokenRecord>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM oauth_tokens WHERE user_id = ?1 AND client_id = ?2 ORDER BY created_at, token_id",
@@ -101,21 +93,18 @@ impl OAuthRecords for SqliteTx<'_> {
         }
     }
 
-    fn insert_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
+    fn insert_payment_code(&mut self, c: &PaymentCode) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO payment_codes (code_hash, expires_at, doc) VALUES (?1, ?2, ?3)")?
             .execute(params![c.code_hash, ts(c.expires_at), to_doc(c)?])?;
         Ok(())
     }
 
-    fn get_payment_code(
-        &mut self,
-        code_hash: &str,
-    ) -> Result<Option<crate::model::oauth::PaymentCode>, StorageError> {
+    fn get_payment_code(&mut self, code_hash: &str) -> Result<Option<PaymentCode>, StorageError> {
         self.one_doc("SELECT doc FROM payment_codes WHERE code_hash = ?1", [code_hash])
     }
 
-    fn update_payment_code(&mut self, c: &crate::model::oauth::PaymentCode) -> Result<(), StorageError> {
+    fn update_payment_code(&mut self, c: &PaymentCode) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE payment_codes SET expires_at = ?2, doc = ?3 WHERE code_hash = ?1")?

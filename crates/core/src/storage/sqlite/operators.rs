@@ -1,17 +1,18 @@
 //! Console operators and the audit log on SQLite.
 
 use super::*;
+use crate::model::operators::{AuditEntry, Operator};
 use crate::storage::OperatorRecords;
 
 impl OperatorRecords for SqliteTx<'_> {
-    fn insert_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StorageError> {
+    fn insert_operator(&mut self, o: &Operator) -> Result<(), StorageError> {
         self.conn
             .prepare_cached("INSERT INTO operators (name, doc) VALUES (?1, ?2)")?
             .execute(params![o.name, to_doc(o)?])?;
         Ok(())
     }
 
-    fn update_operator(&mut self, o: &crate::model::operators::Operator) -> Result<(), StorageError> {
+    fn update_operator(&mut self, o: &Operator) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE operators SET doc = ?2 WHERE name = ?1")?
@@ -19,14 +20,11 @@ impl OperatorRecords for SqliteTx<'_> {
         Self::changed_one(n, "operator")
     }
 
-    fn get_operator(
-        &mut self,
-        name: &str,
-    ) -> Result<Option<crate::model::operators::Operator>, StorageError> {
+    fn get_operator(&mut self, name: &str) -> Result<Option<Operator>, StorageError> {
         self.one_doc("SELECT doc FROM operators WHERE name = ?1", [name])
     }
 
-    fn list_operators(&mut self) -> Result<Vec<crate::model::operators::Operator>, StorageError> {
+    fn list_operators(&mut self) -> Result<Vec<Operator>, StorageError> {
         self.many_docs("SELECT doc FROM operators ORDER BY name", [])
     }
 
@@ -38,7 +36,7 @@ impl OperatorRecords for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn insert_audit(&mut self, e: &crate::model::operators::AuditEntry) -> Result<i64, StorageError> {
+    fn insert_audit(&mut self, e: &AuditEntry) -> Result<i64, StorageError> {
         let id: i64 = self
             .conn
             .prepare_cached(
@@ -48,11 +46,7 @@ impl OperatorRecords for SqliteTx<'_> {
         Ok(id)
     }
 
-    fn list_audit(
-        &mut self,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<crate::model::operators::AuditEntry>, StorageError> {
+    fn list_audit(&mut self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, at, operator, action, subject, detail FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
         )?;
@@ -70,7 +64,7 @@ impl OperatorRecords for SqliteTx<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(id, at, operator, action, subject, detail)| {
-                Ok(crate::model::operators::AuditEntry {
+                Ok(AuditEntry {
                     id,
                     at: parse_ts(&at)?,
                     operator,

@@ -1,6 +1,7 @@
 //! Payments, their daily totals and the console's payment search on SQLite.
 
 use super::*;
+use crate::model::operators::PaymentSearch;
 use crate::storage::PaymentRecords;
 
 impl PaymentRecords for SqliteTx<'_> {
@@ -102,11 +103,7 @@ impl PaymentRecords for SqliteTx<'_> {
         }
     }
 
-    fn search_payments(
-        &mut self,
-        s: &crate::model::operators::PaymentSearch,
-        limit: u32,
-    ) -> Result<Vec<Payment>, StorageError> {
+    fn search_payments(&mut self, s: &PaymentSearch, limit: u32) -> Result<Vec<Payment>, StorageError> {
         let (sql, args) = payment_search_sql(s, limit);
         self.many_docs(&sql, rusqlite::params_from_iter(args))
     }

@@ -1,10 +1,11 @@
 //! The store API's settings, keys, products, store users and orders on SQLite.
 
 use super::*;
+use crate::model::store::{StoreConfig, StoreKey, StoreOrder, StoreProduct, StoreUser};
 use crate::storage::StoreApiRecords;
 
 impl StoreApiRecords for SqliteTx<'_> {
-    fn put_store_config(&mut self, c: &crate::model::store::StoreConfig) -> Result<(), StorageError> {
+    fn put_store_config(&mut self, c: &StoreConfig) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_configs (client_id, doc) VALUES (?1, ?2) \
@@ -14,14 +15,11 @@ impl StoreApiRecords for SqliteTx<'_> {
         Ok(())
     }
 
-    fn get_store_config(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Option<crate::model::store::StoreConfig>, StorageError> {
+    fn get_store_config(&mut self, client_id: &str) -> Result<Option<StoreConfig>, StorageError> {
         self.one_doc("SELECT doc FROM store_configs WHERE client_id = ?1", [client_id])
     }
 
-    fn insert_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
+    fn insert_store_key(&mut self, k: &StoreKey) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_keys (key_id, client_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)",
@@ -30,7 +28,7 @@ impl StoreApiRecords for SqliteTx<'_> {
         Ok(())
     }
 
-    fn update_store_key(&mut self, k: &crate::model::store::StoreKey) -> Result<(), StorageError> {
+    fn update_store_key(&mut self, k: &StoreKey) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE store_keys SET doc = ?2 WHERE key_id = ?1")?
@@ -38,14 +36,11 @@ impl StoreApiRecords for SqliteTx<'_> {
         Self::changed_one(n, "store key")
     }
 
-    fn get_store_key(&mut self, key_id: &str) -> Result<Option<crate::model::store::StoreKey>, StorageError> {
+    fn get_store_key(&mut self, key_id: &str) -> Result<Option<StoreKey>, StorageError> {
         self.one_doc("SELECT doc FROM store_keys WHERE key_id = ?1", [key_id])
     }
 
-    fn list_store_keys(
-        &mut self,
-        client_id: Option<&str>,
-    ) -> Result<Vec<crate::model::store::StoreKey>, StorageError> {
+    fn list_store_keys(&mut self, client_id: Option<&str>) -> Result<Vec<StoreKey>, StorageError> {
         match client_id {
             Some(c) => self.many_docs(
                 "SELECT doc FROM store_keys WHERE client_id = ?1 ORDER BY created_at, key_id",
@@ -58,10 +53,7 @@ impl StoreApiRecords for SqliteTx<'_> {
         }
     }
 
-    fn insert_store_product(
-        &mut self,
-        p: &crate::model::store::StoreProduct,
-    ) -> Result<crate::model::store::StoreProduct, StorageError> {
+    fn insert_store_product(&mut self, p: &StoreProduct) -> Result<StoreProduct, StorageError> {
         self.conn
             .prepare_cached("INSERT INTO store_products (client_id, doc) VALUES (?1, '{}')")?
             .execute(params![p.client_id])?;
@@ -79,24 +71,21 @@ impl StoreApiRecords for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         product_id: i64,
-    ) -> Result<Option<crate::model::store::StoreProduct>, StorageError> {
+    ) -> Result<Option<StoreProduct>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_products WHERE client_id = ?1 AND product_id = ?2",
             params![client_id, product_id],
         )
     }
 
-    fn list_store_products(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreProduct>, StorageError> {
+    fn list_store_products(&mut self, client_id: &str) -> Result<Vec<StoreProduct>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_products WHERE client_id = ?1 ORDER BY product_id",
             [client_id],
         )
     }
 
-    fn put_store_user(&mut self, u: &crate::model::store::StoreUser) -> Result<(), StorageError> {
+    fn put_store_user(&mut self, u: &StoreUser) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_users (client_id, iq, user_id, doc) VALUES (?1, ?2, ?3, ?4) \
@@ -106,31 +95,21 @@ impl StoreApiRecords for SqliteTx<'_> {
         Ok(())
     }
 
-    fn get_store_user(
-        &mut self,
-        client_id: &str,
-        iq: i64,
-    ) -> Result<Option<crate::model::store::StoreUser>, StorageError> {
+    fn get_store_user(&mut self, client_id: &str, iq: i64) -> Result<Option<StoreUser>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_users WHERE client_id = ?1 AND iq = ?2",
             params![client_id, iq],
         )
     }
 
-    fn list_store_users(
-        &mut self,
-        client_id: &str,
-    ) -> Result<Vec<crate::model::store::StoreUser>, StorageError> {
+    fn list_store_users(&mut self, client_id: &str) -> Result<Vec<StoreUser>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_users WHERE client_id = ?1 ORDER BY iq",
             [client_id],
         )
     }
 
-    fn insert_store_order(
-        &mut self,
-        o: &crate::model::store::StoreOrder,
-    ) -> Result<crate::model::store::StoreOrder, StorageError> {
+    fn insert_store_order(&mut self, o: &StoreOrder) -> Result<StoreOrder, StorageError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO store_orders (client_id, iq, status, doc) VALUES (?1, ?2, ?3, '{}')",
@@ -142,7 +121,7 @@ impl StoreApiRecords for SqliteTx<'_> {
         Ok(stored)
     }
 
-    fn update_store_order(&mut self, o: &crate::model::store::StoreOrder) -> Result<(), StorageError> {
+    fn update_store_order(&mut self, o: &StoreOrder) -> Result<(), StorageError> {
         let n = self
             .conn
             .prepare_cached("UPDATE store_orders SET status = ?2, doc = ?3 WHERE order_id = ?1")?
@@ -154,7 +133,7 @@ impl StoreApiRecords for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         order_id: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
+    ) -> Result<Option<StoreOrder>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND order_id = ?2",
             params![client_id, order_id],
@@ -165,7 +144,7 @@ impl StoreApiRecords for SqliteTx<'_> {
         &mut self,
         client_id: &str,
         iq: i64,
-    ) -> Result<Option<crate::model::store::StoreOrder>, StorageError> {
+    ) -> Result<Option<StoreOrder>, StorageError> {
         self.one_doc(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 AND status = 'current'",
             params![client_id, iq],
@@ -177,7 +156,7 @@ impl StoreApiRecords for SqliteTx<'_> {
         client_id: &str,
         iq: i64,
         limit: u32,
-    ) -> Result<Vec<crate::model::store::StoreOrder>, StorageError> {
+    ) -> Result<Vec<StoreOrder>, StorageError> {
         self.many_docs(
             "SELECT doc FROM store_orders WHERE client_id = ?1 AND iq = ?2 ORDER BY order_id DESC LIMIT ?3",
             params![client_id, iq, limit],
