@@ -3,6 +3,17 @@
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 
+/// The CSRF token of the forms of a page's HTML.
+pub fn csrf_token(body: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no form on the page: {body}"))
+        + marker.len();
+    let end = body[start..].find('"').expect("end of token") + start;
+    body[start..end].to_owned()
+}
+
 /// One answer of a page.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -16,14 +27,7 @@ pub struct Answer {
 impl Answer {
     /// The CSRF token of the page's forms.
     pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no form on the page: {}", self.body))
-            + marker.len();
-        let end = self.body[start..].find('"').expect("end of token") + start;
-        self.body[start..end].to_owned()
+        csrf_token(&self.body)
     }
 
     /// A header's value, empty when absent.

@@ -24,14 +24,7 @@ struct Page {
 impl Page {
     /// The CSRF token of the page's forms.
     fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no form on the page: {}", self.body))
-            + marker.len();
-        let end = self.body[start..].find('"').expect("end of token") + start;
-        self.body[start..end].to_owned()
+        walletd_testkit::pages::csrf_token(&self.body)
     }
 
     fn notice(&self) -> Option<String> {

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tempfile::TempDir;
+use walletd_testkit::wait_for;
 
 /// Where tests leave files for CI to keep: `$WALLETD_ARTIFACTS_DIR`, default `target/artifacts`.
 pub fn artifacts_dir() -> PathBuf {
@@ -21,24 +22,6 @@ pub fn artifacts_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts"));
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     dir
-}
-
-/// Polls `probe` every 25 ms until it gives `Some`, for at most `within`.
-async fn wait_for<T, F, Fut>(within: Duration, mut probe: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// A phone-sized window (CSS pixels).
