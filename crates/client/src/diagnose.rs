@@ -1016,26 +1016,18 @@ fn candidates(
         push(how, &p);
     }
     // The API version: signed for v2, sent to v1, or the other way round.
-    for (from, to) in [
-        ("/v1/", "/v2/"),
-        ("/v2/", "/v1/"),
-        ("/v1.0/", "/v2.0/"),
-        ("/v2.0/", "/v1.0/"),
-    ] {
-        if parts.path.contains(from) {
-            let signed = parts.path.replacen(from, to, 1);
-            let p = Parts {
-                path: signed.clone(),
-                ..parts.clone()
-            };
-            push(
-                Mistake::ApiVersion {
-                    signed,
-                    sent: parts.path.clone(),
-                },
-                &p,
-            );
-        }
+    for signed in api_version_variants(&parts.path) {
+        let p = Parts {
+            path: signed.clone(),
+            ..parts.clone()
+        };
+        push(
+            Mistake::ApiVersion {
+                signed,
+                sent: parts.path.clone(),
+            },
+            &p,
+        );
     }
     // The path.
     for signed in path_variants(&parts.path, message.header("host")) {
@@ -1046,6 +1038,48 @@ fn candidates(
         push(Mistake::Path { signed }, &p);
     }
     // The layout.
+    out.extend(layout_variants(parts));
+    // The client id.
+    for id in client_id_variants(message, parts, options) {
+        let p = Parts {
+            client_id: id.clone(),
+            ..parts.clone()
+        };
+        out.push((Mistake::ClientId { signed: id }, p.content()));
+    }
+    // The other dialect.
+    if let Some((other, p)) = other_dialect(message, parts, dialect) {
+        out.push((Mistake::Dialect(other), p.content()));
+    }
+    // The time: other headers, the same instant written otherwise, then nearby instants.
+    for signed in time_variants(message, &parts.time) {
+        let p = Parts {
+            time: signed.clone(),
+            ..parts.clone()
+        };
+        out.push((Mistake::Time { signed }, p.content()));
+    }
+    out
+}
+
+/// The path with its API version swapped: signed for v2 and sent to v1, or the other way round.
+fn api_version_variants(path: &str) -> Vec<String> {
+    [
+        ("/v1/", "/v2/"),
+        ("/v2/", "/v1/"),
+        ("/v1.0/", "/v2.0/"),
+        ("/v2.0/", "/v1.0/"),
+    ]
+    .into_iter()
+    .filter(|(from, _)| path.contains(from))
+    .map(|(from, to)| path.replacen(from, to, 1))
+    .collect()
+}
+
+/// The content laid out otherwise: CR LF after the path, a newline after the body, the method
+/// in another case.
+fn layout_variants(parts: &Parts) -> Vec<(Mistake, Vec<u8>)> {
+    let mut out = Vec::new();
     let exact = parts.content();
     let head_len = parts.method.len() + 1 + parts.path.len();
     let mut crlf = exact[..head_len].to_vec();
@@ -1070,7 +1104,12 @@ fn candidates(
             }
         }
     }
-    // The client id.
+    out
+}
+
+/// Other client ids the signer may have used: the one given, the one sent in another case, the
+/// other dialect's header; sorted, without the one sent.
+fn client_id_variants(message: &SignedMessage, parts: &Parts, options: &DiagnoseOptions) -> Vec<String> {
     let mut ids = Vec::new();
     if let Some(id) = &options.client_id {
         ids.push(id.clone());
@@ -1085,41 +1124,31 @@ fn candidates(
     }
     ids.sort();
     ids.dedup();
-    for id in ids.into_iter().filter(|i| *i != parts.client_id) {
-        let p = Parts {
-            client_id: id.clone(),
-            ..parts.clone()
-        };
-        out.push((Mistake::ClientId { signed: id }, p.content()));
-    }
-    // The other dialect.
+    ids.retain(|i| *i != parts.client_id);
+    ids
+}
+
+/// The parts as the other dialect would sign them: AlphaPay without its nonce, or a
+/// Mini Program message with the nonce it happens to carry.
+fn other_dialect(message: &SignedMessage, parts: &Parts, dialect: Dialect) -> Option<(Dialect, Parts)> {
     match dialect {
-        Dialect::AlphaPay => {
-            let p = Parts {
+        Dialect::AlphaPay => Some((
+            Dialect::MiniProgram,
+            Parts {
                 nonce: None,
                 ..parts.clone()
-            };
-            out.push((Mistake::Dialect(Dialect::MiniProgram), p.content()));
-        }
-        Dialect::MiniProgram => {
-            if let Some(n) = message.header("nonce") {
-                let p = Parts {
+            },
+        )),
+        Dialect::MiniProgram => message.header("nonce").map(|n| {
+            (
+                Dialect::AlphaPay,
+                Parts {
                     nonce: Some(n.to_owned()),
                     ..parts.clone()
-                };
-                out.push((Mistake::Dialect(Dialect::AlphaPay), p.content()));
-            }
-        }
+                },
+            )
+        }),
     }
-    // The time: other headers, the same instant written otherwise, then nearby instants.
-    for signed in time_variants(message, &parts.time) {
-        let p = Parts {
-            time: signed.clone(),
-            ..parts.clone()
-        };
-        out.push((Mistake::Time { signed }, p.content()));
-    }
-    out
 }
 
 /// Other serialisations and line ends of a body.
