@@ -474,13 +474,7 @@ impl Parts {
 
 /// Runs every check; see the module docs.
 pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOptions) -> Diagnosis {
-    let dialect = options.dialect.unwrap_or_else(|| {
-        if message.header("nonce").is_some() || message.header("merchant-code").is_some() {
-            Dialect::AlphaPay
-        } else {
-            Dialect::MiniProgram
-        }
-    });
+    let dialect = options.dialect.unwrap_or_else(|| Dialect::guessed(message));
     let names = HeaderNames::of(message.kind, dialect);
 
     // 1. Headers.
@@ -552,6 +546,8 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
         finding = Some(Finding::Time(time_step.detail.clone()));
     }
     steps.push(time_step);
+    // A key or algorithm mismatch is the finding unless a mistake in the signed content explains
+    // the signature.
     let finding = finding_before_signature
         .filter(|_| !matches!(finding, Some(Finding::Mistake { .. })))
         .or(finding)
@@ -561,6 +557,18 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
         steps,
         content: Some(exact),
         finding,
+    }
+}
+
+impl Dialect {
+    /// The dialect a message's headers suggest: AlphaPay when it carries a nonce or a merchant
+    /// code, else Mini Program.
+    fn guessed(message: &SignedMessage) -> Dialect {
+        if message.header("nonce").is_some() || message.header("merchant-code").is_some() {
+            Dialect::AlphaPay
+        } else {
+            Dialect::MiniProgram
+        }
     }
 }
 
@@ -610,27 +618,8 @@ fn read_headers(
 ) -> HeaderReading {
     let mut problems = Vec::new();
     let signature_value = message.header("signature");
-    let mut double_encoded = false;
     let item_order = signature_value.map(signature_item_order).unwrap_or_default();
-    let parsed = match signature_value {
-        None => {
-            problems.push("the signature header is missing".to_owned());
-            None
-        }
-        Some(v) => match SignatureHeader::parse(v) {
-            Ok(p) => Some(p),
-            Err(e) => match decoded_twice(v) {
-                Some(p) => {
-                    double_encoded = true;
-                    Some(p)
-                }
-                None => {
-                    problems.push(format!("the signature header cannot be read: {e}"));
-                    None
-                }
-            },
-        },
-    };
+    let (parsed, double_encoded) = read_signature_header(signature_value, &mut problems);
     for name in ["signature", names.id, names.time] {
         if message.header_count(name) > 1 {
             problems.push(format!(
@@ -673,6 +662,27 @@ fn read_headers(
         nonce,
         path,
         problems,
+    }
+}
+
+/// The signature header, read as it is or, failing that, decoded once more (then the second
+/// value is true); notes when it is missing or cannot be read.
+fn read_signature_header(value: Option<&str>, problems: &mut Vec<String>) -> (Option<SignatureHeader>, bool) {
+    match value {
+        None => {
+            problems.push("the signature header is missing".to_owned());
+            (None, false)
+        }
+        Some(v) => match SignatureHeader::parse(v) {
+            Ok(p) => (Some(p), false),
+            Err(e) => match decoded_twice(v) {
+                Some(p) => (Some(p), true),
+                None => {
+                    problems.push(format!("the signature header cannot be read: {e}"));
+                    (None, false)
+                }
+            },
+        },
     }
 }
 
