@@ -760,32 +760,7 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
             let u = wallet.add_user(u).await?;
             println!("user {} added (login {})", u.user_id, u.login);
         }
-        UserCommand::List { limit } => {
-            let mut users = wallet.list_users().await?;
-            users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.user_id.cmp(&a.user_id)));
-            users.truncate(limit as usize);
-            let mut rows = Vec::new();
-            let mut docs = Vec::new();
-            for u in &users {
-                let accounts = wallet.accounts_of(AccountKind::UserWallet, &u.user_id).await?;
-                if json {
-                    docs.push(views::user_json(u, &accounts));
-                } else {
-                    rows.push(vec![
-                        u.user_id.clone(),
-                        u.login.clone(),
-                        u.display_name.clone(),
-                        u.status.as_str().to_owned(),
-                        views::available_text(&accounts),
-                    ]);
-                }
-            }
-            if json {
-                print_json(&json!(docs))?;
-            } else {
-                print_table(&["USER", "LOGIN", "NAME", "STATUS", "AVAILABLE"], &rows);
-            }
-        }
+        UserCommand::List { limit } => list_users(wallet, limit, json).await?,
         UserCommand::Show { user_id } => {
             let u = wallet
                 .get_user(&user_id)
@@ -795,48 +770,11 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
             if json {
                 print_json(&views::user_json(&u, &accounts))?;
             } else {
-                println!("user:                {}", u.user_id);
-                println!("login:               {}", u.login);
-                println!("name:                {}", u.display_name);
-                println!("status:              {}", u.status.as_str());
-                println!(
-                    "PIN set:             {}",
-                    if u.pin_hash.is_some() { "yes" } else { "no" }
-                );
-                println!("failed PIN attempts: {}", u.failed_pin_attempts);
-                println!("limits:              {}", views::limits_text(&u.limits));
-                println!("created at:          {}", views::time(u.created_at));
-                let rows: Vec<Vec<String>> = accounts
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
-                            money_text(a.currency, a.debits_pending),
-                            money_text(a.currency, a.available_balance()),
-                        ]
-                    })
-                    .collect();
-                println!();
-                print_table(&["POSTED", "HELD", "AVAILABLE"], &rows);
+                print_user(&u, &accounts);
             }
         }
         UserCommand::Freeze { user_id } | UserCommand::Unfreeze { user_id } => {
-            let freeze = wallet
-                .get_user(&user_id)
-                .await?
-                .is_some_and(|u| u.status == PartyStatus::Active);
-            let status = if freeze {
-                PartyStatus::Frozen
-            } else {
-                PartyStatus::Active
-            };
-            wallet
-                .update_user(&user_id, move |u| {
-                    u.status = status;
-                    Ok(())
-                })
-                .await?;
-            println!("user {user_id} is {}", status.as_str());
+            toggle_user_status(wallet, &user_id).await?;
         }
         UserCommand::Unlock { user_id } => {
             wallet
@@ -861,6 +799,83 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
             println!("topped up {user_id} with {amount} (transfer {id})");
         }
     }
+    Ok(())
+}
+
+/// The newest `limit` users with what they have available, as a table or JSON.
+async fn list_users(wallet: &Wallet, limit: u32, json: bool) -> anyhow::Result<()> {
+    let mut users = wallet.list_users().await?;
+    users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.user_id.cmp(&a.user_id)));
+    users.truncate(limit as usize);
+    let mut rows = Vec::new();
+    let mut docs = Vec::new();
+    for u in &users {
+        let accounts = wallet.accounts_of(AccountKind::UserWallet, &u.user_id).await?;
+        if json {
+            docs.push(views::user_json(u, &accounts));
+        } else {
+            rows.push(vec![
+                u.user_id.clone(),
+                u.login.clone(),
+                u.display_name.clone(),
+                u.status.as_str().to_owned(),
+                views::available_text(&accounts),
+            ]);
+        }
+    }
+    if json {
+        print_json(&json!(docs))?;
+    } else {
+        print_table(&["USER", "LOGIN", "NAME", "STATUS", "AVAILABLE"], &rows);
+    }
+    Ok(())
+}
+
+/// One user, a field a line, then the balance of each wallet account.
+fn print_user(u: &User, accounts: &[Account]) {
+    println!("user:                {}", u.user_id);
+    println!("login:               {}", u.login);
+    println!("name:                {}", u.display_name);
+    println!("status:              {}", u.status.as_str());
+    println!(
+        "PIN set:             {}",
+        if u.pin_hash.is_some() { "yes" } else { "no" }
+    );
+    println!("failed PIN attempts: {}", u.failed_pin_attempts);
+    println!("limits:              {}", views::limits_text(&u.limits));
+    println!("created at:          {}", views::time(u.created_at));
+    let rows: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|a| {
+            vec![
+                money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
+                money_text(a.currency, a.debits_pending),
+                money_text(a.currency, a.available_balance()),
+            ]
+        })
+        .collect();
+    println!();
+    print_table(&["POSTED", "HELD", "AVAILABLE"], &rows);
+}
+
+/// Freezes an active user and reactivates any other (both `freeze` and `unfreeze` toggle).
+async fn toggle_user_status(wallet: &Wallet, user_id: &str) -> anyhow::Result<()> {
+    let freeze = wallet
+        .get_user(user_id)
+        .await?
+        .is_some_and(|u| u.status == PartyStatus::Active);
+    let status = if freeze {
+        PartyStatus::Frozen
+    } else {
+        PartyStatus::Active
+    };
+    wallet
+        .update_user(user_id, move |u| {
+            u.status = status;
+            Ok(())
+        })
+        .await?;
+    println!("user {user_id} is {}", status.as_str());
     Ok(())
 }
 
