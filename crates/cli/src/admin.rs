@@ -20,12 +20,12 @@ use output::{money_text, print_json, print_table};
 use serde_json::json;
 
 use anyhow::{bail, Context as _};
-use clap::Subcommand;
-use std::path::PathBuf;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use walletd_core::clock::{RandomIds, SystemClock};
-use walletd_core::ledger::AccountKind;
+use walletd_core::ledger::{Account, AccountKind};
 use walletd_core::parties::{Client, Limits, PartyStatus, User};
 use walletd_core::payments::ApprovalOutcome;
 use walletd_core::Wallet;
@@ -147,37 +147,7 @@ pub enum AdminCommand {
 #[derive(Subcommand)]
 pub enum ClientCommand {
     /// Register a merchant client with its public key (key version 1).
-    Add {
-        #[arg(long)]
-        client_id: String,
-        #[arg(long)]
-        name: String,
-        /// The merchant's public key: a PEM file or a file holding the bare base64.
-        #[arg(long)]
-        public_key: PathBuf,
-        /// The v1 partnerId (default: the client id).
-        #[arg(long)]
-        partner_id: Option<String>,
-        /// A v2 appId of this client (repeatable; none means any appId).
-        #[arg(long = "app-id")]
-        app_ids: Vec<String>,
-        /// A currency this client may take (repeatable; none means any).
-        #[arg(long = "currency")]
-        currencies: Vec<String>,
-        /// Where notifications go when a payment names no notify URL.
-        #[arg(long)]
-        notify_url: Option<String>,
-        /// Per-payment limit as CURRENCY:MINOR_UNITS, e.g. USD:500000 (repeatable).
-        #[arg(long = "per-payment-limit")]
-        per_payment_limits: Vec<String>,
-        /// Daily limit as CURRENCY:MINOR_UNITS (repeatable).
-        #[arg(long = "daily-limit")]
-        daily_limits: Vec<String>,
-        /// An OAuth redirect URL the consent page may send auth codes to (repeatable). Matched on
-        /// scheme, host, port and path; the query may differ. None: codes are only shown.
-        #[arg(long = "redirect-url")]
-        redirect_urls: Vec<String>,
-    },
+    Add(NewClient),
     /// Change a registered client: its redirect URLs, name or notify URL.
     Update {
         #[arg(long)]
@@ -225,6 +195,40 @@ pub enum ClientCommand {
         amount: String,
         currency: String,
     },
+}
+
+// The options of `client add` (its help text is the variant's doc comment).
+#[derive(Args)]
+pub struct NewClient {
+    #[arg(long)]
+    client_id: String,
+    #[arg(long)]
+    name: String,
+    /// The merchant's public key: a PEM file or a file holding the bare base64.
+    #[arg(long)]
+    public_key: PathBuf,
+    /// The v1 partnerId (default: the client id).
+    #[arg(long)]
+    partner_id: Option<String>,
+    /// A v2 appId of this client (repeatable; none means any appId).
+    #[arg(long = "app-id")]
+    app_ids: Vec<String>,
+    /// A currency this client may take (repeatable; none means any).
+    #[arg(long = "currency")]
+    currencies: Vec<String>,
+    /// Where notifications go when a payment names no notify URL.
+    #[arg(long)]
+    notify_url: Option<String>,
+    /// Per-payment limit as CURRENCY:MINOR_UNITS, e.g. USD:500000 (repeatable).
+    #[arg(long = "per-payment-limit")]
+    per_payment_limits: Vec<String>,
+    /// Daily limit as CURRENCY:MINOR_UNITS (repeatable).
+    #[arg(long = "daily-limit")]
+    daily_limits: Vec<String>,
+    /// An OAuth redirect URL the consent page may send auth codes to (repeatable). Matched on
+    /// scheme, host, port and path; the query may differ. None: codes are only shown.
+    #[arg(long = "redirect-url")]
+    redirect_urls: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -338,7 +342,7 @@ fn parse_limits(
     Ok(out)
 }
 
-fn read_public_key(path: &PathBuf) -> anyhow::Result<(String, PublicKey)> {
+fn read_public_key(path: &Path) -> anyhow::Result<(String, PublicKey)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let key = PublicKey::from_text(&text)
         .with_context(|| format!("{} is not a usable public key", path.display()))?;
@@ -468,47 +472,7 @@ fn registrable_redirect_urls(urls: &[String]) -> anyhow::Result<Vec<String>> {
 
 async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: bool) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Add {
-            client_id,
-            name,
-            public_key,
-            partner_id,
-            app_ids,
-            currencies,
-            notify_url,
-            per_payment_limits,
-            daily_limits,
-            redirect_urls,
-        } => {
-            let redirect_urls = registrable_redirect_urls(&redirect_urls)?;
-            let (text, key) = read_public_key(&public_key)?;
-            let mut c = Client::new(&client_id, &name, wallet.now());
-            if let Some(p) = partner_id {
-                c.partner_id = p;
-            }
-            c.app_ids = app_ids;
-            c.currencies = currencies.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
-            if let Some(url) = &notify_url {
-                // Checked like a payment's notify URL: http(s), and a public host unless the
-                // operator allows private targets (`notifier.allow_private_targets`).
-                walletd_server::notifier::target::check_notify_url(
-                    url,
-                    config.notifier.allow_private_targets,
-                )
-                .map_err(|e| anyhow::anyhow!("PARAM_ILLEGAL: --notify-url: {e}"))?;
-            }
-            c.default_notify_url = notify_url;
-            c.limits = parse_limits(&per_payment_limits, &daily_limits)?;
-            c.redirect_urls = redirect_urls;
-            c.add_key(key.algorithm().as_str(), &text, wallet.now());
-            let c = wallet.add_client(c).await?;
-            println!(
-                "client {} added (partnerId {}, key version 1, {})",
-                c.client_id,
-                c.partner_id,
-                key.algorithm()
-            );
-        }
+        ClientCommand::Add(new) => add_client(config, wallet, new).await?,
         ClientCommand::Update {
             client_id,
             redirect_urls,
@@ -518,29 +482,12 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
         } => {
             let redirect_urls = registrable_redirect_urls(&redirect_urls)?;
             let replace_urls = clear_redirect_urls || !redirect_urls.is_empty();
-            let c = wallet
-                .update_client(&client_id, move |_, c| {
-                    if replace_urls {
-                        c.redirect_urls = redirect_urls.clone();
-                    }
-                    if let Some(n) = &name {
-                        c.name = n.clone();
-                    }
-                    if let Some(u) = &notify_url {
-                        c.default_notify_url = Some(u.clone());
-                    }
-                    Ok(())
-                })
-                .await?;
-            println!(
-                "client {} updated (redirect URLs: {})",
-                c.client_id,
-                if c.redirect_urls.is_empty() {
-                    "none".to_owned()
-                } else {
-                    c.redirect_urls.join(" ")
-                }
-            );
+            let update = ClientUpdate {
+                redirect_urls: replace_urls.then_some(redirect_urls),
+                name,
+                notify_url,
+            };
+            update_client(wallet, &client_id, update).await?;
         }
         ClientCommand::List { limit } => {
             let mut clients = wallet.list_clients().await?;
@@ -553,23 +500,7 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
             if json {
                 print_json(&json!(clients.iter().map(views::client_json).collect::<Vec<_>>()))?;
             } else {
-                let rows: Vec<Vec<String>> = clients
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.client_id.clone(),
-                            c.name.clone(),
-                            c.partner_id.clone(),
-                            c.status.as_str().to_owned(),
-                            views::keys_text(c),
-                            c.redirect_urls.join(" "),
-                        ]
-                    })
-                    .collect();
-                print_table(
-                    &["CLIENT", "NAME", "PARTNER ID", "STATUS", "KEYS", "REDIRECT URLS"],
-                    &rows,
-                );
+                print_client_table(&clients);
             }
         }
         ClientCommand::Show { client_id } => {
@@ -584,93 +515,18 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
                 print_json(&v)?;
             } else {
                 let balances = wallet.accounts_of(AccountKind::Merchant, &client_id).await?;
-                println!("client:         {}", c.client_id);
-                println!("name:           {}", c.name);
-                println!("partner id:     {}", c.partner_id);
-                println!(
-                    "app ids:        {}",
-                    if c.app_ids.is_empty() {
-                        "any".to_owned()
-                    } else {
-                        c.app_ids.join(", ")
-                    }
-                );
-                println!("status:         {}", c.status.as_str());
-                println!(
-                    "currencies:     {}",
-                    if c.currencies.is_empty() {
-                        "any".to_owned()
-                    } else {
-                        c.currencies
-                            .iter()
-                            .map(|c| c.code())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                );
-                println!("limits:         {}", views::limits_text(&c.limits));
-                println!(
-                    "notify URL:     {}",
-                    c.default_notify_url.as_deref().unwrap_or("-")
-                );
-                println!(
-                    "redirect URLs:  {}",
-                    if c.redirect_urls.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        c.redirect_urls.join(" ")
-                    }
-                );
-                println!("keys:           {}", views::keys_text(&c));
-                println!("balance:        {}", views::available_text(&balances));
-                println!("created at:     {}", views::time(c.created_at));
+                print_client(&c, &balances);
             }
         }
         ClientCommand::RotateKey {
             client_id,
             public_key,
-        } => {
-            let (text, key) = read_public_key(&public_key)?;
-            let alg = key.algorithm().as_str().to_owned();
-            let c = wallet
-                .update_client(&client_id, move |ctx, c| {
-                    c.add_key(&alg, &text, ctx.now());
-                    Ok(())
-                })
-                .await?;
-            let v = c.keys.iter().map(|k| k.version).max().unwrap_or(1);
-            println!("client {client_id}: key version {v} added; older versions stay valid until removed");
-        }
+        } => rotate_client_key(wallet, &client_id, &public_key).await?,
         ClientCommand::RemoveKey { client_id, version } => {
-            wallet
-                .update_client(&client_id, move |_, c| {
-                    let k =
-                        c.keys.iter_mut().find(|k| k.version == version).ok_or_else(|| {
-                            walletd_core::CoreError::NotFound(format!("key version {version}"))
-                        })?;
-                    k.removed = true;
-                    Ok(())
-                })
-                .await?;
-            println!("client {client_id}: key version {version} removed");
+            remove_client_key(wallet, &client_id, version).await?;
         }
         ClientCommand::Freeze { client_id } | ClientCommand::Unfreeze { client_id } => {
-            let freeze = wallet
-                .get_client(&client_id)
-                .await?
-                .is_some_and(|c| c.status == PartyStatus::Active);
-            let status = if freeze {
-                PartyStatus::Frozen
-            } else {
-                PartyStatus::Active
-            };
-            wallet
-                .update_client(&client_id, move |_, c| {
-                    c.status = status;
-                    Ok(())
-                })
-                .await?;
-            println!("client {client_id} is {}", status.as_str());
+            toggle_client_status(wallet, &client_id).await?;
         }
         ClientCommand::Payout {
             client_id,
@@ -684,6 +540,206 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
         }
     }
     Ok(())
+}
+
+/// Registers a merchant client with its public key as key version 1.
+async fn add_client(config: &Config, wallet: &Wallet, new: NewClient) -> anyhow::Result<()> {
+    let NewClient {
+        client_id,
+        name,
+        public_key,
+        partner_id,
+        app_ids,
+        currencies,
+        notify_url,
+        per_payment_limits,
+        daily_limits,
+        redirect_urls,
+    } = new;
+    let redirect_urls = registrable_redirect_urls(&redirect_urls)?;
+    let (text, key) = read_public_key(&public_key)?;
+    let mut c = Client::new(&client_id, &name, wallet.now());
+    if let Some(p) = partner_id {
+        c.partner_id = p;
+    }
+    c.app_ids = app_ids;
+    c.currencies = currencies.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+    if let Some(url) = &notify_url {
+        check_client_notify_url(config, url)?;
+    }
+    c.default_notify_url = notify_url;
+    c.limits = parse_limits(&per_payment_limits, &daily_limits)?;
+    c.redirect_urls = redirect_urls;
+    c.add_key(key.algorithm().as_str(), &text, wallet.now());
+    let c = wallet.add_client(c).await?;
+    println!(
+        "client {} added (partnerId {}, key version 1, {})",
+        c.client_id,
+        c.partner_id,
+        key.algorithm()
+    );
+    Ok(())
+}
+
+/// Checks a client's default notify URL like a payment's: http(s), and a public host unless
+/// the operator allows private targets (`notifier.allow_private_targets`).
+fn check_client_notify_url(config: &Config, url: &str) -> anyhow::Result<()> {
+    walletd_server::notifier::target::check_notify_url(url, config.notifier.allow_private_targets)
+        .map_err(|e| anyhow::anyhow!("PARAM_ILLEGAL: --notify-url: {e}"))?;
+    Ok(())
+}
+
+/// Adds the next key version to a client; the older versions stay valid until removed.
+async fn rotate_client_key(wallet: &Wallet, client_id: &str, public_key: &Path) -> anyhow::Result<()> {
+    let (text, key) = read_public_key(public_key)?;
+    let alg = key.algorithm().as_str().to_owned();
+    let c = wallet
+        .update_client(client_id, move |ctx, c| {
+            c.add_key(&alg, &text, ctx.now());
+            Ok(())
+        })
+        .await?;
+    let v = c.keys.iter().map(|k| k.version).max().unwrap_or(1);
+    println!("client {client_id}: key version {v} added; older versions stay valid until removed");
+    Ok(())
+}
+
+/// Marks one key version of a client removed; NOT_FOUND when the client has no such version.
+async fn remove_client_key(wallet: &Wallet, client_id: &str, version: u32) -> anyhow::Result<()> {
+    wallet
+        .update_client(client_id, move |_, c| {
+            let k = c
+                .keys
+                .iter_mut()
+                .find(|k| k.version == version)
+                .ok_or_else(|| walletd_core::CoreError::NotFound(format!("key version {version}")))?;
+            k.removed = true;
+            Ok(())
+        })
+        .await?;
+    println!("client {client_id}: key version {version} removed");
+    Ok(())
+}
+
+/// What `client update` changes; `None` leaves a field as it is.
+struct ClientUpdate {
+    redirect_urls: Option<Vec<String>>,
+    name: Option<String>,
+    notify_url: Option<String>,
+}
+
+/// Applies `update` to a registered client and prints its redirect URLs as they now stand.
+async fn update_client(wallet: &Wallet, client_id: &str, update: ClientUpdate) -> anyhow::Result<()> {
+    let c = wallet
+        .update_client(client_id, move |_, c| {
+            if let Some(urls) = &update.redirect_urls {
+                c.redirect_urls = urls.clone();
+            }
+            if let Some(n) = &update.name {
+                c.name = n.clone();
+            }
+            if let Some(u) = &update.notify_url {
+                c.default_notify_url = Some(u.clone());
+            }
+            Ok(())
+        })
+        .await?;
+    println!(
+        "client {} updated (redirect URLs: {})",
+        c.client_id,
+        if c.redirect_urls.is_empty() {
+            "none".to_owned()
+        } else {
+            c.redirect_urls.join(" ")
+        }
+    );
+    Ok(())
+}
+
+/// Freezes an active client and reactivates any other (both `freeze` and `unfreeze` toggle).
+async fn toggle_client_status(wallet: &Wallet, client_id: &str) -> anyhow::Result<()> {
+    let freeze = wallet
+        .get_client(client_id)
+        .await?
+        .is_some_and(|c| c.status == PartyStatus::Active);
+    let status = if freeze {
+        PartyStatus::Frozen
+    } else {
+        PartyStatus::Active
+    };
+    wallet
+        .update_client(client_id, move |_, c| {
+            c.status = status;
+            Ok(())
+        })
+        .await?;
+    println!("client {client_id} is {}", status.as_str());
+    Ok(())
+}
+
+/// The clients as a table, one row each.
+fn print_client_table(clients: &[Client]) {
+    let rows: Vec<Vec<String>> = clients
+        .iter()
+        .map(|c| {
+            vec![
+                c.client_id.clone(),
+                c.name.clone(),
+                c.partner_id.clone(),
+                c.status.as_str().to_owned(),
+                views::keys_text(c),
+                c.redirect_urls.join(" "),
+            ]
+        })
+        .collect();
+    print_table(
+        &["CLIENT", "NAME", "PARTNER ID", "STATUS", "KEYS", "REDIRECT URLS"],
+        &rows,
+    );
+}
+
+/// One client and its balances, a field a line.
+fn print_client(c: &Client, balances: &[Account]) {
+    println!("client:         {}", c.client_id);
+    println!("name:           {}", c.name);
+    println!("partner id:     {}", c.partner_id);
+    println!(
+        "app ids:        {}",
+        if c.app_ids.is_empty() {
+            "any".to_owned()
+        } else {
+            c.app_ids.join(", ")
+        }
+    );
+    println!("status:         {}", c.status.as_str());
+    println!(
+        "currencies:     {}",
+        if c.currencies.is_empty() {
+            "any".to_owned()
+        } else {
+            c.currencies
+                .iter()
+                .map(|c| c.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    println!("limits:         {}", views::limits_text(&c.limits));
+    println!(
+        "notify URL:     {}",
+        c.default_notify_url.as_deref().unwrap_or("-")
+    );
+    println!(
+        "redirect URLs:  {}",
+        if c.redirect_urls.is_empty() {
+            "-".to_owned()
+        } else {
+            c.redirect_urls.join(" ")
+        }
+    );
+    println!("keys:           {}", views::keys_text(c));
+    println!("balance:        {}", views::available_text(balances));
+    println!("created at:     {}", views::time(c.created_at));
 }
 
 async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Result<()> {
@@ -704,32 +760,7 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
             let u = wallet.add_user(u).await?;
             println!("user {} added (login {})", u.user_id, u.login);
         }
-        UserCommand::List { limit } => {
-            let mut users = wallet.list_users().await?;
-            users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.user_id.cmp(&a.user_id)));
-            users.truncate(limit as usize);
-            let mut rows = Vec::new();
-            let mut docs = Vec::new();
-            for u in &users {
-                let accounts = wallet.accounts_of(AccountKind::UserWallet, &u.user_id).await?;
-                if json {
-                    docs.push(views::user_json(u, &accounts));
-                } else {
-                    rows.push(vec![
-                        u.user_id.clone(),
-                        u.login.clone(),
-                        u.display_name.clone(),
-                        u.status.as_str().to_owned(),
-                        views::available_text(&accounts),
-                    ]);
-                }
-            }
-            if json {
-                print_json(&json!(docs))?;
-            } else {
-                print_table(&["USER", "LOGIN", "NAME", "STATUS", "AVAILABLE"], &rows);
-            }
-        }
+        UserCommand::List { limit } => list_users(wallet, limit, json).await?,
         UserCommand::Show { user_id } => {
             let u = wallet
                 .get_user(&user_id)
@@ -739,48 +770,11 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
             if json {
                 print_json(&views::user_json(&u, &accounts))?;
             } else {
-                println!("user:                {}", u.user_id);
-                println!("login:               {}", u.login);
-                println!("name:                {}", u.display_name);
-                println!("status:              {}", u.status.as_str());
-                println!(
-                    "PIN set:             {}",
-                    if u.pin_hash.is_some() { "yes" } else { "no" }
-                );
-                println!("failed PIN attempts: {}", u.failed_pin_attempts);
-                println!("limits:              {}", views::limits_text(&u.limits));
-                println!("created at:          {}", views::time(u.created_at));
-                let rows: Vec<Vec<String>> = accounts
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
-                            money_text(a.currency, a.debits_pending),
-                            money_text(a.currency, a.available_balance()),
-                        ]
-                    })
-                    .collect();
-                println!();
-                print_table(&["POSTED", "HELD", "AVAILABLE"], &rows);
+                print_user(&u, &accounts);
             }
         }
         UserCommand::Freeze { user_id } | UserCommand::Unfreeze { user_id } => {
-            let freeze = wallet
-                .get_user(&user_id)
-                .await?
-                .is_some_and(|u| u.status == PartyStatus::Active);
-            let status = if freeze {
-                PartyStatus::Frozen
-            } else {
-                PartyStatus::Active
-            };
-            wallet
-                .update_user(&user_id, move |u| {
-                    u.status = status;
-                    Ok(())
-                })
-                .await?;
-            println!("user {user_id} is {}", status.as_str());
+            toggle_user_status(wallet, &user_id).await?;
         }
         UserCommand::Unlock { user_id } => {
             wallet
@@ -805,6 +799,83 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
             println!("topped up {user_id} with {amount} (transfer {id})");
         }
     }
+    Ok(())
+}
+
+/// The newest `limit` users with what they have available, as a table or JSON.
+async fn list_users(wallet: &Wallet, limit: u32, json: bool) -> anyhow::Result<()> {
+    let mut users = wallet.list_users().await?;
+    users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.user_id.cmp(&a.user_id)));
+    users.truncate(limit as usize);
+    let mut rows = Vec::new();
+    let mut docs = Vec::new();
+    for u in &users {
+        let accounts = wallet.accounts_of(AccountKind::UserWallet, &u.user_id).await?;
+        if json {
+            docs.push(views::user_json(u, &accounts));
+        } else {
+            rows.push(vec![
+                u.user_id.clone(),
+                u.login.clone(),
+                u.display_name.clone(),
+                u.status.as_str().to_owned(),
+                views::available_text(&accounts),
+            ]);
+        }
+    }
+    if json {
+        print_json(&json!(docs))?;
+    } else {
+        print_table(&["USER", "LOGIN", "NAME", "STATUS", "AVAILABLE"], &rows);
+    }
+    Ok(())
+}
+
+/// One user, a field a line, then the balance of each wallet account.
+fn print_user(u: &User, accounts: &[Account]) {
+    println!("user:                {}", u.user_id);
+    println!("login:               {}", u.login);
+    println!("name:                {}", u.display_name);
+    println!("status:              {}", u.status.as_str());
+    println!(
+        "PIN set:             {}",
+        if u.pin_hash.is_some() { "yes" } else { "no" }
+    );
+    println!("failed PIN attempts: {}", u.failed_pin_attempts);
+    println!("limits:              {}", views::limits_text(&u.limits));
+    println!("created at:          {}", views::time(u.created_at));
+    let rows: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|a| {
+            vec![
+                money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
+                money_text(a.currency, a.debits_pending),
+                money_text(a.currency, a.available_balance()),
+            ]
+        })
+        .collect();
+    println!();
+    print_table(&["POSTED", "HELD", "AVAILABLE"], &rows);
+}
+
+/// Freezes an active user and reactivates any other (both `freeze` and `unfreeze` toggle).
+async fn toggle_user_status(wallet: &Wallet, user_id: &str) -> anyhow::Result<()> {
+    let freeze = wallet
+        .get_user(user_id)
+        .await?
+        .is_some_and(|u| u.status == PartyStatus::Active);
+    let status = if freeze {
+        PartyStatus::Frozen
+    } else {
+        PartyStatus::Active
+    };
+    wallet
+        .update_user(user_id, move |u| {
+            u.status = status;
+            Ok(())
+        })
+        .await?;
+    println!("user {user_id} is {}", status.as_str());
     Ok(())
 }
 

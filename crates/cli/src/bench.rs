@@ -352,16 +352,7 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
         .with_context(|| format!("reading {} (run `walletd bench setup` first)", key_path.display()))?;
     let key = PrivateKey::from_text(&pem).context("the bench merchant key")?;
     let store_key = match kind {
-        Kind::Store => {
-            let path = data_dir.join("bench-merchant").join(STORE_KEY_FILE);
-            let text =
-                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let mut lines = text.lines();
-            match (lines.next(), lines.next()) {
-                (Some(id), Some(secret)) => Some((id.to_owned(), secret.to_owned())),
-                _ => anyhow::bail!("{} holds no key id and secret", path.display()),
-            }
-        }
+        Kind::Store => Some(read_store_key(data_dir)?),
         _ => None,
     };
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
@@ -379,46 +370,11 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
             writeln!(w, ";(function() local t = {{")?;
         }
         if let Some((key_id, secret)) = &store_key {
-            // The signature covers only salt and timestamp (the protocol's design); base64 is
-            // percent-encoded for the query string.
-            let timestamp = chrono::Utc::now().timestamp().to_string();
-            let salt = format!("{tag}{i:024}");
-            let signature = walletd_protocol::store_signature::store_sign(
-                walletd_protocol::store_signature::StoreSignatureMode::Hmac,
-                secret,
-                &salt,
-                &timestamp,
-            )
-            .replace('+', "%2B")
-            .replace('/', "%2F")
-            .replace('=', "%3D");
-            let path = format!(
-                "/api.php?go=store&do=get_config&key={key_id}&timestamp={timestamp}&salt={salt}&signature={signature}"
-            );
+            let path = store_request_path(key_id, secret, tag, i);
             writeln!(w, "{{{}, \"\", \"\", \"\"}},", lua_string(&path))?;
             continue;
         }
-        let (path, body) = match kind {
-            Kind::Pay => (
-                "/api/v2/payments/pay",
-                format!(
-                    r#"{{"appId":"{APP_ID}","paymentRequestId":"{tag}-{i}","paymentAmount":{{"currency":"USD","value":"{}"}},"order":{{"referenceOrderId":"o-{tag}-{i}","orderDescription":"bench"}}}}"#,
-                    100 + i % 900
-                ),
-            ),
-            Kind::Inquiry => (
-                "/api/v2/payments/inquiryPayment",
-                format!(r#"{{"paymentRequestId":"paid-{}"}}"#, i % paid),
-            ),
-            Kind::Store => unreachable!("store requests are written above"),
-            Kind::Refund => (
-                "/api/v2/payments/refund",
-                format!(
-                    r#"{{"refundRequestId":"{tag}-{i}","paymentRequestId":"paid-{}","refundAmount":{{"currency":"USD","value":"1"}}}}"#,
-                    i % paid
-                ),
-            ),
-        };
+        let (path, body) = api_request(kind, tag, i, paid);
         let at = time::format_response_time(chrono::Utc::now().fixed_offset());
         let raw = key.sign(&content::mini_program(
             "POST",
@@ -450,6 +406,86 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
     } else {
         String::new()
     };
+    write_wrk_functions(&mut w, threads, store, &delay_fn)?;
+    w.flush()?;
+    eprintln!(
+        "presigned {requests} {} requests in {:.1} s",
+        match kind {
+            Kind::Pay => "pay",
+            Kind::Inquiry => "inquiry",
+            Kind::Refund => "refund",
+            Kind::Store => "store API",
+        },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The bench store key (`walletd bench setup` writes its id and secret, a line each).
+fn read_store_key(data_dir: &Path) -> anyhow::Result<(String, String)> {
+    let path = data_dir.join("bench-merchant").join(STORE_KEY_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    match (lines.next(), lines.next()) {
+        (Some(id), Some(secret)) => Ok((id.to_owned(), secret.to_owned())),
+        _ => anyhow::bail!("{} holds no key id and secret", path.display()),
+    }
+}
+
+/// The `i`-th signed store API request (`get_config`), as a path with its query. The signature
+/// covers only salt and timestamp (the protocol's design); base64 is percent-encoded for the
+/// query string.
+fn store_request_path(key_id: &str, secret: &str, tag: &str, i: usize) -> String {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let salt = format!("{tag}{i:024}");
+    let signature = walletd_protocol::store_signature::store_sign(
+        walletd_protocol::store_signature::StoreSignatureMode::Hmac,
+        secret,
+        &salt,
+        &timestamp,
+    )
+    .replace('+', "%2B")
+    .replace('/', "%2F")
+    .replace('=', "%3D");
+    format!(
+        "/api.php?go=store&do=get_config&key={key_id}&timestamp={timestamp}&salt={salt}&signature={signature}"
+    )
+}
+
+/// The path and body of the `i`-th Mini Program request of a pay, inquiry or refund run; the
+/// inquiries and refunds name the `paid` payments `setup` made.
+fn api_request(kind: Kind, tag: &str, i: usize, paid: usize) -> (&'static str, String) {
+    match kind {
+        Kind::Pay => (
+            "/api/v2/payments/pay",
+            format!(
+                r#"{{"appId":"{APP_ID}","paymentRequestId":"{tag}-{i}","paymentAmount":{{"currency":"USD","value":"{}"}},"order":{{"referenceOrderId":"o-{tag}-{i}","orderDescription":"bench"}}}}"#,
+                100 + i % 900
+            ),
+        ),
+        Kind::Inquiry => (
+            "/api/v2/payments/inquiryPayment",
+            format!(r#"{{"paymentRequestId":"paid-{}"}}"#, i % paid),
+        ),
+        Kind::Store => unreachable!("store requests are written by store_request_path"),
+        Kind::Refund => (
+            "/api/v2/payments/refund",
+            format!(
+                r#"{{"refundRequestId":"{tag}-{i}","paymentRequestId":"paid-{}","refundAmount":{{"currency":"USD","value":"1"}}}}"#,
+                i % paid
+            ),
+        ),
+    }
+}
+
+/// The wrk script's functions after the request table: each thread formats its share once,
+/// sends them round robin, counts bad answers and reports one RESULT line.
+fn write_wrk_functions(
+    w: &mut impl std::io::Write,
+    threads: usize,
+    store: &str,
+    delay_fn: &str,
+) -> std::io::Result<()> {
     write!(
         w,
         r#"
@@ -512,16 +548,5 @@ function done(summary, latency, requests)
 end
 "#
     )?;
-    w.flush()?;
-    eprintln!(
-        "presigned {requests} {} requests in {:.1} s",
-        match kind {
-            Kind::Pay => "pay",
-            Kind::Inquiry => "inquiry",
-            Kind::Refund => "refund",
-            Kind::Store => "store API",
-        },
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }

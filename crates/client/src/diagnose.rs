@@ -474,120 +474,23 @@ impl Parts {
 
 /// Runs every check; see the module docs.
 pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOptions) -> Diagnosis {
-    let dialect = options.dialect.unwrap_or_else(|| {
-        if message.header("nonce").is_some() || message.header("merchant-code").is_some() {
-            Dialect::AlphaPay
-        } else {
-            Dialect::MiniProgram
-        }
-    });
-    let mut steps = Vec::new();
-    let mut header_problems = Vec::new();
-    let id_header = match dialect {
-        Dialect::MiniProgram => "client-id",
-        Dialect::AlphaPay => "merchant-code",
-    };
-    let time_header = match message.kind {
-        MessageKind::Request => "request-time",
-        MessageKind::Response => "response-time",
-    };
+    let dialect = options.dialect.unwrap_or_else(|| Dialect::guessed(message));
+    let names = HeaderNames::of(message.kind, dialect);
 
     // 1. Headers.
-    let signature_value = message.header("signature");
-    let mut double_encoded = false;
-    let item_order = signature_value.map(signature_item_order).unwrap_or_default();
-    let parsed = match signature_value {
-        None => {
-            header_problems.push("the signature header is missing".to_owned());
-            None
-        }
-        Some(v) => match SignatureHeader::parse(v) {
-            Ok(p) => Some(p),
-            Err(e) => match decoded_twice(v) {
-                Some(p) => {
-                    double_encoded = true;
-                    Some(p)
-                }
-                None => {
-                    header_problems.push(format!("the signature header cannot be read: {e}"));
-                    None
-                }
-            },
-        },
-    };
-    for name in ["signature", id_header, time_header] {
-        if message.header_count(name) > 1 {
-            header_problems.push(format!(
-                "the {name} header appears {} times",
-                message.header_count(name)
-            ));
-        }
-    }
-    let client_id = message.header(id_header).map(str::to_owned).or_else(|| {
-        (message.kind == MessageKind::Response)
-            .then(|| options.client_id.clone())
-            .flatten()
-    });
-    if client_id.is_none() {
-        header_problems.push(format!("the {id_header} header is missing"));
-    }
-    let time_value = message.header(time_header).map(str::to_owned);
-    if time_value.is_none() {
-        header_problems.push(format!("the {time_header} header is missing"));
-    }
-    let nonce = match dialect {
-        Dialect::AlphaPay => {
-            let n = message.header("nonce").map(str::to_owned);
-            match &n {
-                None => header_problems.push("the nonce header is missing".into()),
-                Some(v) if v.len() != 32 => {
-                    header_problems.push(format!("the nonce is {} characters, AlphaPay wants 32", v.len()))
-                }
-                _ => {}
-            }
-            Some(n.unwrap_or_default())
-        }
-        Dialect::MiniProgram => None,
-    };
-    let path = options.path.clone().or_else(|| {
-        message
-            .target
-            .as_deref()
-            .map(|t| content::path_of_request_target(t).to_owned())
-    });
-    if path.is_none() {
-        header_problems
-            .push("the path is unknown: an answer does not carry it; pass the request's path".into());
-    }
-    steps.push(match (&parsed, header_problems.is_empty()) {
-        (Some(p), true) => Step {
-            name: "headers",
-            status: StepStatus::Ok,
-            detail: format!(
-                "{id_header}={}, {time_header}={}, signature: algorithm={}, keyVersion={}, {} signature bytes",
-                client_id.as_deref().unwrap_or(""),
-                time_value.as_deref().unwrap_or(""),
-                p.algorithm.map_or("(none: RSA256)", |a| a.as_str()),
-                p.key_version.map_or_else(|| "(none: the latest)".to_owned(), |v| v.to_string()),
-                p.signature.len()
-            ),
-        },
-        _ => Step { name: "headers", status: StepStatus::Failed, detail: header_problems.join("; ") },
-    });
+    let headers = read_headers(message, dialect, names, options);
+    let mut steps = vec![headers.step(names)];
 
     // The exact content, when it can be built.
-    let parts = match (&client_id, &time_value, &path) {
-        (Some(id), Some(t), Some(p)) => Some(Parts {
-            method: message.method.clone(),
-            path: p.clone(),
-            client_id: id.clone(),
-            time: t.clone(),
-            nonce: nonce.clone(),
-            body: message.body.clone(),
-        }),
-        _ => None,
-    };
+    let parts = headers.parts(message);
     let exact = parts.as_ref().map(Parts::content);
+    let HeaderReading {
+        parsed,
+        double_encoded,
+        item_order,
+        problems: header_problems,
+        ..
+    } = headers;
     let Some(parsed) = parsed.filter(|_| header_problems.is_empty()) else {
         return Diagnosis {
             dialect,
@@ -606,54 +509,298 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
     };
 
     // 2. Key version.
-    let mut finding_before_signature = None;
-    match (options.key_version, parsed.key_version) {
-        (Some(k), Some(h)) if k != h => {
-            steps.push(Step {
-                name: "key version",
-                status: StepStatus::Failed,
-                detail: format!("the header says keyVersion={h}, the key you gave is version {k}: the wallet checks with key {h} (KEY_NOT_FOUND if there is none)"),
-            });
-            finding_before_signature = Some(Finding::KeyVersion {
-                header: Some(h),
-                key: k,
-            });
-        }
-        (k, h) => steps.push(Step {
-            name: "key version",
-            status: StepStatus::Ok,
-            detail: match (k, h) {
-                (Some(k), _) => format!("keyVersion={k}, the version of the key you gave"),
-                (None, Some(h)) => {
-                    format!("keyVersion={h}: make sure the key you gave is registered as version {h}")
-                }
-                (None, None) => "no keyVersion: the wallet uses the client's latest key".into(),
-            },
-        }),
-    }
+    let (step, mut finding_before_signature) = key_version_step(options.key_version, parsed.key_version);
+    steps.push(step);
 
     // 3. Algorithm.
-    let header_alg = parsed.algorithm_or_default();
-    if header_alg != key.algorithm() {
-        steps.push(Step {
-            name: "algorithm",
-            status: StepStatus::Failed,
-            detail: format!("the header says {header_alg}, the key is {}", key.algorithm()),
-        });
-        finding_before_signature.get_or_insert(Finding::Algorithm {
-            header: header_alg,
-            key: key.algorithm(),
-        });
-    } else {
-        steps.push(Step {
-            name: "algorithm",
-            status: StepStatus::Ok,
-            detail: format!("{header_alg}, as the key"),
-        });
+    let (step, algorithm_finding) = algorithm_step(parsed.algorithm_or_default(), key.algorithm());
+    steps.push(step);
+    if let Some(f) = algorithm_finding {
+        finding_before_signature.get_or_insert(f);
     }
 
     // 4. Time (parsed here, reported after the signature, as the wallet does).
-    let time_step = match time::parse_request_time(&parts.time) {
+    let time_step = time_step(&parts.time, options);
+
+    // 5. Signature over the exact content, then the usual mistakes.
+    let (signature_step, mut finding) = if double_encoded && key.verify(&exact, &parsed.signature).is_ok() {
+        double_encoded_signature(&exact)
+    } else {
+        signature_step(message, &parts, &exact, &parsed, key, dialect, options)
+    };
+    if finding.is_none() && message.kind == MessageKind::Response && !is_canonical_order(&item_order) {
+        finding = Some(Finding::ItemOrder {
+            order: item_order.clone(),
+        });
+    }
+    if !is_canonical_order(&item_order) {
+        steps.push(item_order_step(message.kind, &item_order));
+    }
+    steps.push(Step {
+        name: "content",
+        status: StepStatus::Ok,
+        detail: format!("{} bytes (shown below)", exact.len()),
+    });
+    steps.push(signature_step);
+    if finding.is_none() && time_step.status != StepStatus::Ok {
+        finding = Some(Finding::Time(time_step.detail.clone()));
+    }
+    steps.push(time_step);
+    // A key or algorithm mismatch is the finding unless a mistake in the signed content explains
+    // the signature.
+    let finding = finding_before_signature
+        .filter(|_| !matches!(finding, Some(Finding::Mistake { .. })))
+        .or(finding)
+        .unwrap_or(Finding::Verifies);
+    Diagnosis {
+        dialect,
+        steps,
+        content: Some(exact),
+        finding,
+    }
+}
+
+impl Dialect {
+    /// The dialect a message's headers suggest: AlphaPay when it carries a nonce or a merchant
+    /// code, else Mini Program.
+    fn guessed(message: &SignedMessage) -> Dialect {
+        if message.header("nonce").is_some() || message.header("merchant-code").is_some() {
+            Dialect::AlphaPay
+        } else {
+            Dialect::MiniProgram
+        }
+    }
+}
+
+/// The names of the headers that carry the client and the time, which differ by dialect
+/// and by whether the message is a request or an answer.
+#[derive(Clone, Copy)]
+struct HeaderNames {
+    id: &'static str,
+    time: &'static str,
+}
+
+impl HeaderNames {
+    fn of(kind: MessageKind, dialect: Dialect) -> Self {
+        HeaderNames {
+            id: match dialect {
+                Dialect::MiniProgram => "client-id",
+                Dialect::AlphaPay => "merchant-code",
+            },
+            time: match kind {
+                MessageKind::Request => "request-time",
+                MessageKind::Response => "response-time",
+            },
+        }
+    }
+}
+
+/// What the headers of a message say, and every problem found reading them, in the order
+/// they were found.
+struct HeaderReading {
+    parsed: Option<SignatureHeader>,
+    /// The signature header only reads after decoding it once more.
+    double_encoded: bool,
+    item_order: Vec<&'static str>,
+    client_id: Option<String>,
+    time_value: Option<String>,
+    nonce: Option<String>,
+    path: Option<String>,
+    problems: Vec<String>,
+}
+
+/// Reads the signature, client, time and nonce headers and the path, noting each problem.
+fn read_headers(
+    message: &SignedMessage,
+    dialect: Dialect,
+    names: HeaderNames,
+    options: &DiagnoseOptions,
+) -> HeaderReading {
+    let mut problems = Vec::new();
+    let signature_value = message.header("signature");
+    let item_order = signature_value.map(signature_item_order).unwrap_or_default();
+    let (parsed, double_encoded) = read_signature_header(signature_value, &mut problems);
+    for name in ["signature", names.id, names.time] {
+        if message.header_count(name) > 1 {
+            problems.push(format!(
+                "the {name} header appears {} times",
+                message.header_count(name)
+            ));
+        }
+    }
+    let client_id = message.header(names.id).map(str::to_owned).or_else(|| {
+        (message.kind == MessageKind::Response)
+            .then(|| options.client_id.clone())
+            .flatten()
+    });
+    if client_id.is_none() {
+        problems.push(format!("the {} header is missing", names.id));
+    }
+    let time_value = message.header(names.time).map(str::to_owned);
+    if time_value.is_none() {
+        problems.push(format!("the {} header is missing", names.time));
+    }
+    let nonce = match dialect {
+        Dialect::AlphaPay => Some(read_nonce(message, &mut problems)),
+        Dialect::MiniProgram => None,
+    };
+    let path = options.path.clone().or_else(|| {
+        message
+            .target
+            .as_deref()
+            .map(|t| content::path_of_request_target(t).to_owned())
+    });
+    if path.is_none() {
+        problems.push("the path is unknown: an answer does not carry it; pass the request's path".into());
+    }
+    HeaderReading {
+        parsed,
+        double_encoded,
+        item_order,
+        client_id,
+        time_value,
+        nonce,
+        path,
+        problems,
+    }
+}
+
+/// The signature header, read as it is or, failing that, decoded once more (then the second
+/// value is true); notes when it is missing or cannot be read.
+fn read_signature_header(value: Option<&str>, problems: &mut Vec<String>) -> (Option<SignatureHeader>, bool) {
+    match value {
+        None => {
+            problems.push("the signature header is missing".to_owned());
+            (None, false)
+        }
+        Some(v) => match SignatureHeader::parse(v) {
+            Ok(p) => (Some(p), false),
+            Err(e) => match decoded_twice(v) {
+                Some(p) => (Some(p), true),
+                None => {
+                    problems.push(format!("the signature header cannot be read: {e}"));
+                    (None, false)
+                }
+            },
+        },
+    }
+}
+
+/// The AlphaPay nonce (empty when missing), noting when it is missing or not 32 characters.
+fn read_nonce(message: &SignedMessage, problems: &mut Vec<String>) -> String {
+    let n = message.header("nonce").map(str::to_owned);
+    match &n {
+        None => problems.push("the nonce header is missing".into()),
+        Some(v) if v.len() != 32 => {
+            problems.push(format!("the nonce is {} characters, AlphaPay wants 32", v.len()))
+        }
+        _ => {}
+    }
+    n.unwrap_or_default()
+}
+
+impl HeaderReading {
+    /// The "headers" step: what was read when all is well, else every problem.
+    fn step(&self, names: HeaderNames) -> Step {
+        match (&self.parsed, self.problems.is_empty()) {
+            (Some(p), true) => Step {
+                name: "headers",
+                status: StepStatus::Ok,
+                detail: format!(
+                    "{}={}, {}={}, signature: algorithm={}, keyVersion={}, {} signature bytes",
+                    names.id,
+                    self.client_id.as_deref().unwrap_or(""),
+                    names.time,
+                    self.time_value.as_deref().unwrap_or(""),
+                    p.algorithm.map_or("(none: RSA256)", |a| a.as_str()),
+                    p.key_version
+                        .map_or_else(|| "(none: the latest)".to_owned(), |v| v.to_string()),
+                    p.signature.len()
+                ),
+            },
+            _ => Step {
+                name: "headers",
+                status: StepStatus::Failed,
+                detail: self.problems.join("; "),
+            },
+        }
+    }
+
+    /// The parts of the content to sign, when the client, time and path are all known.
+    fn parts(&self, message: &SignedMessage) -> Option<Parts> {
+        match (&self.client_id, &self.time_value, &self.path) {
+            (Some(id), Some(t), Some(p)) => Some(Parts {
+                method: message.method.clone(),
+                path: p.clone(),
+                client_id: id.clone(),
+                time: t.clone(),
+                nonce: self.nonce.clone(),
+                body: message.body.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The "key version" step: the key given against the header's keyVersion, and the finding
+/// when they differ.
+fn key_version_step(key: Option<u32>, header: Option<u32>) -> (Step, Option<Finding>) {
+    match (key, header) {
+        (Some(k), Some(h)) if k != h => (
+            Step {
+                name: "key version",
+                status: StepStatus::Failed,
+                detail: format!("the header says keyVersion={h}, the key you gave is version {k}: the wallet checks with key {h} (KEY_NOT_FOUND if there is none)"),
+            },
+            Some(Finding::KeyVersion {
+                header: Some(h),
+                key: k,
+            }),
+        ),
+        (k, h) => (
+            Step {
+                name: "key version",
+                status: StepStatus::Ok,
+                detail: match (k, h) {
+                    (Some(k), _) => format!("keyVersion={k}, the version of the key you gave"),
+                    (None, Some(h)) => {
+                        format!("keyVersion={h}: make sure the key you gave is registered as version {h}")
+                    }
+                    (None, None) => "no keyVersion: the wallet uses the client's latest key".into(),
+                },
+            },
+            None,
+        ),
+    }
+}
+
+/// The "algorithm" step: the header's algorithm against the key's, and the finding when
+/// they differ.
+fn algorithm_step(header: Algorithm, key: Algorithm) -> (Step, Option<Finding>) {
+    if header != key {
+        (
+            Step {
+                name: "algorithm",
+                status: StepStatus::Failed,
+                detail: format!("the header says {header}, the key is {key}"),
+            },
+            Some(Finding::Algorithm { header, key }),
+        )
+    } else {
+        (
+            Step {
+                name: "algorithm",
+                status: StepStatus::Ok,
+                detail: format!("{header}, as the key"),
+            },
+            None,
+        )
+    }
+}
+
+/// The "time" step: whether the signed time reads and lies within the window around now.
+fn time_step(signed_time: &str, options: &DiagnoseOptions) -> Step {
+    match time::parse_request_time(signed_time) {
         Err(e) => Step {
             name: "time",
             status: StepStatus::Warning,
@@ -671,39 +818,57 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
                     name: "time",
                     status: StepStatus::Ok,
                     detail: format!(
-                        "{} is {secs} s from now (window {} s)",
-                        parts.time, options.window_secs
+                        "{signed_time} is {secs} s from now (window {} s)",
+                        options.window_secs
                     ),
                 }
             }
         },
-    };
+    }
+}
 
-    // 5. Signature over the exact content, then the usual mistakes.
-    let verifies = |c: &[u8]| key.verify(c, &parsed.signature).is_ok();
-    let signature_step;
-    let mut finding = if double_encoded && verifies(&exact) {
-        signature_step = Step {
+/// The "signature" step for a signature header that only reads decoded once more and then
+/// verifies over the exact content.
+fn double_encoded_signature(exact: &[u8]) -> (Step, Option<Finding>) {
+    (
+        Step {
             name: "signature",
             status: StepStatus::Failed,
             detail: "the value is URL-encoded twice; decoded once more it verifies".into(),
-        };
+        },
         Some(Finding::Mistake {
             mistake: Mistake::SignatureDoubleEncoded,
-            signed_content: exact.clone(),
-        })
-    } else if verifies(&exact) {
-        signature_step = Step {
-            name: "signature",
-            status: StepStatus::Ok,
-            detail: "verifies over the content to sign".into(),
-        };
-        None
+            signed_content: exact.to_vec(),
+        }),
+    )
+}
+
+/// The "signature" step: whether the signature verifies over the exact content and, when it
+/// does not, which usual mistake it verifies over or what else is the cause.
+fn signature_step(
+    message: &SignedMessage,
+    parts: &Parts,
+    exact: &[u8],
+    parsed: &SignatureHeader,
+    key: &PublicKey,
+    dialect: Dialect,
+    options: &DiagnoseOptions,
+) -> (Step, Option<Finding>) {
+    let verifies = |c: &[u8]| key.verify(c, &parsed.signature).is_ok();
+    if verifies(exact) {
+        (
+            Step {
+                name: "signature",
+                status: StepStatus::Ok,
+                detail: "verifies over the content to sign".into(),
+            },
+            None,
+        )
     } else {
-        let found = candidates(message, &parts, dialect, options)
+        let found = candidates(message, parts, dialect, options)
             .into_iter()
             .find_map(|(mistake, c)| verifies(&c).then_some((mistake, c)));
-        signature_step = Step {
+        let step = Step {
             name: "signature",
             status: StepStatus::Failed,
             detail: match &found {
@@ -714,52 +879,31 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
                 None => "does not verify over the content to sign, nor over any usual mistake".into(),
             },
         };
-        Some(match found {
+        let finding = match found {
             Some((mistake, signed_content)) => Finding::Mistake {
                 mistake,
                 signed_content,
             },
-            None => cause_beyond_content(message, &parts, &parsed.signature, key, options),
-        })
-    };
-    if finding.is_none() && message.kind == MessageKind::Response && !is_canonical_order(&item_order) {
-        finding = Some(Finding::ItemOrder {
-            order: item_order.clone(),
-        });
+            None => cause_beyond_content(message, parts, &parsed.signature, key, options),
+        };
+        (step, Some(finding))
     }
-    if !is_canonical_order(&item_order) {
-        steps.push(Step {
-            name: "item order",
-            status: if message.kind == MessageKind::Response {
-                StepStatus::Failed
-            } else {
-                StepStatus::Warning
-            },
-            detail: format!(
-                "the items are in the order {}; the wallet reads any order, strict readers want algorithm, keyVersion, signature",
-                item_order.join(", ")
-            ),
-        });
-    }
-    steps.push(Step {
-        name: "content",
-        status: StepStatus::Ok,
-        detail: format!("{} bytes (shown below)", exact.len()),
-    });
-    steps.push(signature_step);
-    if finding.is_none() && time_step.status != StepStatus::Ok {
-        finding = Some(Finding::Time(time_step.detail.clone()));
-    }
-    steps.push(time_step);
-    let finding = finding_before_signature
-        .filter(|_| !matches!(finding, Some(Finding::Mistake { .. })))
-        .or(finding)
-        .unwrap_or(Finding::Verifies);
-    Diagnosis {
-        dialect,
-        steps,
-        content: Some(exact),
-        finding,
+}
+
+/// The "item order" step for a signature header whose items are not in the canonical
+/// order: a failure in an answer (strict readers refuse it), a warning in a request.
+fn item_order_step(kind: MessageKind, item_order: &[&str]) -> Step {
+    Step {
+        name: "item order",
+        status: if kind == MessageKind::Response {
+            StepStatus::Failed
+        } else {
+            StepStatus::Warning
+        },
+        detail: format!(
+            "the items are in the order {}; the wallet reads any order, strict readers want algorithm, keyVersion, signature",
+            item_order.join(", ")
+        ),
     }
 }
 
@@ -882,26 +1026,18 @@ fn candidates(
         push(how, &p);
     }
     // The API version: signed for v2, sent to v1, or the other way round.
-    for (from, to) in [
-        ("/v1/", "/v2/"),
-        ("/v2/", "/v1/"),
-        ("/v1.0/", "/v2.0/"),
-        ("/v2.0/", "/v1.0/"),
-    ] {
-        if parts.path.contains(from) {
-            let signed = parts.path.replacen(from, to, 1);
-            let p = Parts {
-                path: signed.clone(),
-                ..parts.clone()
-            };
-            push(
-                Mistake::ApiVersion {
-                    signed,
-                    sent: parts.path.clone(),
-                },
-                &p,
-            );
-        }
+    for signed in api_version_variants(&parts.path) {
+        let p = Parts {
+            path: signed.clone(),
+            ..parts.clone()
+        };
+        push(
+            Mistake::ApiVersion {
+                signed,
+                sent: parts.path.clone(),
+            },
+            &p,
+        );
     }
     // The path.
     for signed in path_variants(&parts.path, message.header("host")) {
@@ -912,6 +1048,48 @@ fn candidates(
         push(Mistake::Path { signed }, &p);
     }
     // The layout.
+    out.extend(layout_variants(parts));
+    // The client id.
+    for id in client_id_variants(message, parts, options) {
+        let p = Parts {
+            client_id: id.clone(),
+            ..parts.clone()
+        };
+        out.push((Mistake::ClientId { signed: id }, p.content()));
+    }
+    // The other dialect.
+    if let Some((other, p)) = other_dialect(message, parts, dialect) {
+        out.push((Mistake::Dialect(other), p.content()));
+    }
+    // The time: other headers, the same instant written otherwise, then nearby instants.
+    for signed in time_variants(message, &parts.time) {
+        let p = Parts {
+            time: signed.clone(),
+            ..parts.clone()
+        };
+        out.push((Mistake::Time { signed }, p.content()));
+    }
+    out
+}
+
+/// The path with its API version swapped: signed for v2 and sent to v1, or the other way round.
+fn api_version_variants(path: &str) -> Vec<String> {
+    [
+        ("/v1/", "/v2/"),
+        ("/v2/", "/v1/"),
+        ("/v1.0/", "/v2.0/"),
+        ("/v2.0/", "/v1.0/"),
+    ]
+    .into_iter()
+    .filter(|(from, _)| path.contains(from))
+    .map(|(from, to)| path.replacen(from, to, 1))
+    .collect()
+}
+
+/// The content laid out otherwise: CR LF after the path, a newline after the body, the method
+/// in another case.
+fn layout_variants(parts: &Parts) -> Vec<(Mistake, Vec<u8>)> {
+    let mut out = Vec::new();
     let exact = parts.content();
     let head_len = parts.method.len() + 1 + parts.path.len();
     let mut crlf = exact[..head_len].to_vec();
@@ -936,7 +1114,12 @@ fn candidates(
             }
         }
     }
-    // The client id.
+    out
+}
+
+/// Other client ids the signer may have used: the one given, the one sent in another case, the
+/// other dialect's header; sorted, without the one sent.
+fn client_id_variants(message: &SignedMessage, parts: &Parts, options: &DiagnoseOptions) -> Vec<String> {
     let mut ids = Vec::new();
     if let Some(id) = &options.client_id {
         ids.push(id.clone());
@@ -951,41 +1134,31 @@ fn candidates(
     }
     ids.sort();
     ids.dedup();
-    for id in ids.into_iter().filter(|i| *i != parts.client_id) {
-        let p = Parts {
-            client_id: id.clone(),
-            ..parts.clone()
-        };
-        out.push((Mistake::ClientId { signed: id }, p.content()));
-    }
-    // The other dialect.
+    ids.retain(|i| *i != parts.client_id);
+    ids
+}
+
+/// The parts as the other dialect would sign them: AlphaPay without its nonce, or a
+/// Mini Program message with the nonce it happens to carry.
+fn other_dialect(message: &SignedMessage, parts: &Parts, dialect: Dialect) -> Option<(Dialect, Parts)> {
     match dialect {
-        Dialect::AlphaPay => {
-            let p = Parts {
+        Dialect::AlphaPay => Some((
+            Dialect::MiniProgram,
+            Parts {
                 nonce: None,
                 ..parts.clone()
-            };
-            out.push((Mistake::Dialect(Dialect::MiniProgram), p.content()));
-        }
-        Dialect::MiniProgram => {
-            if let Some(n) = message.header("nonce") {
-                let p = Parts {
+            },
+        )),
+        Dialect::MiniProgram => message.header("nonce").map(|n| {
+            (
+                Dialect::AlphaPay,
+                Parts {
                     nonce: Some(n.to_owned()),
                     ..parts.clone()
-                };
-                out.push((Mistake::Dialect(Dialect::AlphaPay), p.content()));
-            }
-        }
+                },
+            )
+        }),
     }
-    // The time: other headers, the same instant written otherwise, then nearby instants.
-    for signed in time_variants(message, &parts.time) {
-        let p = Parts {
-            time: signed.clone(),
-            ..parts.clone()
-        };
-        out.push((Mistake::Time { signed }, p.content()));
-    }
-    out
 }
 
 /// Other serialisations and line ends of a body.

@@ -438,196 +438,26 @@ impl Config {
     /// a value out of range is a clear message at start rather than an overflow (a panic) on the
     /// first request that adds it to a time. All problems are listed at once.
     pub fn validate(&self) -> Result<(), String> {
-        const DAY: i64 = 24 * 3600;
-        const YEAR: i64 = 366 * DAY;
-        let mut problems = Vec::new();
-        let mut check = |key: &str, value: i128, min: i128, max: i128| {
-            if value < min || value > max {
-                problems.push(format!("{key} = {value} is out of range ({min} to {max})"));
-            }
-        };
-        let u = |v: u64| i128::from(v);
-        let z = |v: usize| i128::try_from(v).unwrap_or(i128::MAX);
-        let i = i128::from;
-        check("sweep_interval_ms", u(self.sweep_interval_ms), 10, 3_600_000);
-        check("database_connections", z(self.database_connections), 1, 1024);
-        let h = &self.http;
-        check(
-            "http.header_read_timeout_secs",
-            u(h.header_read_timeout_secs),
-            1,
-            3600,
-        );
-        check(
-            "http.body_read_timeout_secs",
-            u(h.body_read_timeout_secs),
-            1,
-            3600,
-        );
-        check("http.idle_timeout_secs", u(h.idle_timeout_secs), 1, 86_400);
-        check("http.max_connections", z(h.max_connections), 1, 1_000_000);
-        check(
-            "http.max_connections_per_address",
-            z(h.max_connections_per_address),
-            1,
-            1_000_000,
-        );
-        check(
-            "http.rate_limit_per_second",
-            i128::from(h.rate_limit_per_second),
-            0,
-            1_000_000,
-        );
-        check(
-            "http.rate_limit_burst",
-            i128::from(h.rate_limit_burst),
-            1,
-            10_000_000,
-        );
-        check(
-            "http.rate_limit_max_clients",
-            z(h.rate_limit_max_clients),
-            1,
-            10_000_000,
-        );
-        check("http.shutdown_grace_secs", u(h.shutdown_grace_secs), 0, 3600);
-        let o = &self.oauth;
-        check("oauth.auth_code_ttl_secs", i(o.auth_code_ttl_secs), 1, DAY.into());
-        check(
-            "oauth.access_token_ttl_secs",
-            i(o.access_token_ttl_secs),
-            1,
-            (10 * YEAR).into(),
-        );
-        check(
-            "oauth.refresh_token_ttl_secs",
-            i(o.refresh_token_ttl_secs),
-            1,
-            (10 * YEAR).into(),
-        );
-        check(
-            "oauth.payment_code_ttl_secs",
-            i(o.payment_code_ttl_secs),
-            1,
-            DAY.into(),
-        );
-        let a = &self.alphapay;
-        check(
-            "alphapay.unpaid_expiry_secs",
-            i(a.unpaid_expiry_secs),
-            1,
-            (30 * DAY).into(),
-        );
-        check(
-            "alphapay.request_time_window_secs",
-            u(a.request_time_window_secs),
-            1,
-            (10 * YEAR).into(),
-        );
-        check("alphapay.body_limit_bytes", z(a.body_limit_bytes), 1024, 64 << 20);
-        let c = &self.cashier;
-        check("cashier.max_pin_attempts", i128::from(c.max_pin_attempts), 1, 100);
-        check("cashier.session_ttl_secs", i(c.session_ttl_secs), 1, DAY.into());
-        check("cashier.hash_concurrency", z(c.hash_concurrency), 0, 256);
-        check("cashier.hash_queue", z(c.hash_queue), 0, 100_000);
-        check(
-            "cashier.hash_memory_idle_secs",
-            u(c.hash_memory_idle_secs),
-            0,
-            86_400,
-        );
-        check(
-            "cashier.sign_in_per_login_per_minute",
-            i128::from(c.sign_in_per_login_per_minute),
-            0,
-            1_000_000,
-        );
-        check(
-            "cashier.sign_in_per_address_per_minute",
-            i128::from(c.sign_in_per_address_per_minute),
-            0,
-            1_000_000,
-        );
-        check(
-            "cashier.sign_in_throttle_max_keys",
-            z(c.sign_in_throttle_max_keys),
-            1,
-            10_000_000,
-        );
-        let k = &self.console;
-        check("console.session_ttl_secs", i(k.session_ttl_secs), 1, DAY.into());
-        check(
-            "console.max_password_attempts",
-            i128::from(k.max_password_attempts),
-            1,
-            100,
-        );
-        check("console.page_size", i128::from(k.page_size), 1, 100);
-        let n = &self.notifier;
-        check("notifier.poll_interval_ms", u(n.poll_interval_ms), 10, 3_600_000);
-        check("notifier.timeout_ms", u(n.timeout_ms), 100, 600_000);
-        check("notifier.max_in_flight", z(n.max_in_flight), 1, 10_000);
-        check(
-            "notifier.max_in_flight_per_client",
-            z(n.max_in_flight_per_client),
-            1,
-            10_000,
-        );
-        check("notifier.jitter_percent", i128::from(n.jitter_percent), 0, 100);
-        check(
-            "notifier.retry_gaps_ms (how many)",
-            z(n.retry_gaps_ms.len()),
-            0,
-            64,
-        );
-        for (k, gap) in n.retry_gaps_ms.iter().enumerate() {
-            check(
-                &format!("notifier.retry_gaps_ms[{k}]"),
-                u(*gap),
-                1,
-                u(7 * 86_400_000),
-            );
-        }
-        let m = &self.mini_program;
-        check(
-            "mini_program.request_time_window_secs",
-            u(m.request_time_window_secs),
-            1,
-            (10 * YEAR).into(),
-        );
-        check(
-            "mini_program.body_limit_bytes",
-            z(m.body_limit_bytes),
-            1024,
-            64 << 20,
-        );
-        let p = &self.payments;
-        check("payments.max_expiry_secs", i(p.max_expiry_secs), 1, YEAR.into());
-        check(
-            "payments.expiry_secs",
-            i(p.expiry_secs),
-            1,
-            i(p.max_expiry_secs.max(1)),
-        );
-        check(
-            "payments.cancel_window_secs",
-            i(p.cancel_window_secs),
-            0,
-            (10 * YEAR).into(),
-        );
-        check(
-            "payments.refund_window_secs",
-            i(p.refund_window_secs),
-            0,
-            (10 * YEAR).into(),
-        );
-        for prefix in &m.prefixes {
+        let mut b = Bounds::default();
+        b.check("sweep_interval_ms", self.sweep_interval_ms, 10, 3_600_000);
+        b.check("database_connections", self.database_connections, 1, 1024);
+        self.http.check_bounds(&mut b);
+        self.oauth.check_bounds(&mut b);
+        self.alphapay.check_bounds(&mut b);
+        self.cashier.check_bounds(&mut b);
+        self.console.check_bounds(&mut b);
+        self.notifier.check_bounds(&mut b);
+        self.mini_program.check_bounds(&mut b);
+        self.payments.check_bounds(&mut b);
+        let mut problems = b.0;
+        for prefix in &self.mini_program.prefixes {
             if !prefix.starts_with('/') || prefix.len() > 64 {
                 problems.push(format!(
                     "mini_program.prefixes: {prefix:?} must start with / (at most 64 characters)"
                 ));
             }
         }
+        let a = &self.alphapay;
         if !a.prefix.is_empty() && (!a.prefix.starts_with('/') || a.prefix.len() > 64) {
             problems.push(format!(
                 "alphapay.prefix: {:?} must be empty or start with / (at most 64 characters)",
@@ -685,6 +515,221 @@ impl Config {
                 )),
             },
         }
+    }
+}
+
+const DAY: i128 = 24 * 3600;
+const YEAR: i128 = 366 * DAY;
+
+/// The values found out of range while checking a configuration, in the order checked.
+#[derive(Default)]
+struct Bounds(Vec<String>);
+
+impl Bounds {
+    /// Notes `key = value` when the value lies outside `min..=max` (a count too large for the
+    /// comparison counts as the largest).
+    fn check(&mut self, key: &str, value: impl TryInto<i128>, min: i128, max: i128) {
+        let value = value.try_into().unwrap_or(i128::MAX);
+        if value < min || value > max {
+            self.0
+                .push(format!("{key} = {value} is out of range ({min} to {max})"));
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Timeouts, connection counts and rate limits of the HTTP server.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check(
+            "http.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+            1,
+            3600,
+        );
+        b.check(
+            "http.body_read_timeout_secs",
+            self.body_read_timeout_secs,
+            1,
+            3600,
+        );
+        b.check("http.idle_timeout_secs", self.idle_timeout_secs, 1, 86_400);
+        b.check("http.max_connections", self.max_connections, 1, 1_000_000);
+        b.check(
+            "http.max_connections_per_address",
+            self.max_connections_per_address,
+            1,
+            1_000_000,
+        );
+        b.check(
+            "http.rate_limit_per_second",
+            self.rate_limit_per_second,
+            0,
+            1_000_000,
+        );
+        b.check("http.rate_limit_burst", self.rate_limit_burst, 1, 10_000_000);
+        b.check(
+            "http.rate_limit_max_clients",
+            self.rate_limit_max_clients,
+            1,
+            10_000_000,
+        );
+        b.check("http.shutdown_grace_secs", self.shutdown_grace_secs, 0, 3600);
+    }
+}
+
+impl OAuthConfig {
+    /// Lifetimes of auth codes, tokens and payment codes.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check("oauth.auth_code_ttl_secs", self.auth_code_ttl_secs, 1, DAY);
+        b.check(
+            "oauth.access_token_ttl_secs",
+            self.access_token_ttl_secs,
+            1,
+            10 * YEAR,
+        );
+        b.check(
+            "oauth.refresh_token_ttl_secs",
+            self.refresh_token_ttl_secs,
+            1,
+            10 * YEAR,
+        );
+        b.check("oauth.payment_code_ttl_secs", self.payment_code_ttl_secs, 1, DAY);
+    }
+}
+
+impl AlphaPayConfig {
+    /// Unpaid expiry, request time window and body limit of the AlphaPay API.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check(
+            "alphapay.unpaid_expiry_secs",
+            self.unpaid_expiry_secs,
+            1,
+            30 * DAY,
+        );
+        b.check(
+            "alphapay.request_time_window_secs",
+            self.request_time_window_secs,
+            1,
+            10 * YEAR,
+        );
+        b.check("alphapay.body_limit_bytes", self.body_limit_bytes, 1024, 64 << 20);
+    }
+}
+
+impl CashierConfig {
+    /// PIN attempts, sessions, PIN hashing and sign-in throttling of the cashier.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check("cashier.max_pin_attempts", self.max_pin_attempts, 1, 100);
+        b.check("cashier.session_ttl_secs", self.session_ttl_secs, 1, DAY);
+        b.check("cashier.hash_concurrency", self.hash_concurrency, 0, 256);
+        b.check("cashier.hash_queue", self.hash_queue, 0, 100_000);
+        b.check(
+            "cashier.hash_memory_idle_secs",
+            self.hash_memory_idle_secs,
+            0,
+            86_400,
+        );
+        b.check(
+            "cashier.sign_in_per_login_per_minute",
+            self.sign_in_per_login_per_minute,
+            0,
+            1_000_000,
+        );
+        b.check(
+            "cashier.sign_in_per_address_per_minute",
+            self.sign_in_per_address_per_minute,
+            0,
+            1_000_000,
+        );
+        b.check(
+            "cashier.sign_in_throttle_max_keys",
+            self.sign_in_throttle_max_keys,
+            1,
+            10_000_000,
+        );
+    }
+}
+
+impl ConsoleConfig {
+    /// Sessions, password attempts and page size of the operator console.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check("console.session_ttl_secs", self.session_ttl_secs, 1, DAY);
+        b.check(
+            "console.max_password_attempts",
+            self.max_password_attempts,
+            1,
+            100,
+        );
+        b.check("console.page_size", self.page_size, 1, 100);
+    }
+}
+
+impl NotifierConfig {
+    /// Polling, timeouts, concurrency and the retry schedule of the notifier.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check("notifier.poll_interval_ms", self.poll_interval_ms, 10, 3_600_000);
+        b.check("notifier.timeout_ms", self.timeout_ms, 100, 600_000);
+        b.check("notifier.max_in_flight", self.max_in_flight, 1, 10_000);
+        b.check(
+            "notifier.max_in_flight_per_client",
+            self.max_in_flight_per_client,
+            1,
+            10_000,
+        );
+        b.check("notifier.jitter_percent", self.jitter_percent, 0, 100);
+        b.check(
+            "notifier.retry_gaps_ms (how many)",
+            self.retry_gaps_ms.len(),
+            0,
+            64,
+        );
+        for (k, gap) in self.retry_gaps_ms.iter().enumerate() {
+            b.check(&format!("notifier.retry_gaps_ms[{k}]"), *gap, 1, 7 * 86_400_000);
+        }
+    }
+}
+
+impl MiniProgramConfig {
+    /// Request time window and body limit of the Mini Program API.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check(
+            "mini_program.request_time_window_secs",
+            self.request_time_window_secs,
+            1,
+            10 * YEAR,
+        );
+        b.check(
+            "mini_program.body_limit_bytes",
+            self.body_limit_bytes,
+            1024,
+            64 << 20,
+        );
+    }
+}
+
+impl PaymentsConfig {
+    /// Expiry and the cancel and refund windows of payments; the default expiry within the
+    /// longest.
+    fn check_bounds(&self, b: &mut Bounds) {
+        b.check("payments.max_expiry_secs", self.max_expiry_secs, 1, YEAR);
+        b.check(
+            "payments.expiry_secs",
+            self.expiry_secs,
+            1,
+            i128::from(self.max_expiry_secs.max(1)),
+        );
+        b.check(
+            "payments.cancel_window_secs",
+            self.cancel_window_secs,
+            0,
+            10 * YEAR,
+        );
+        b.check(
+            "payments.refund_window_secs",
+            self.refund_window_secs,
+            0,
+            10 * YEAR,
+        );
     }
 }
 

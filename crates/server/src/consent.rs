@@ -35,7 +35,7 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use walletd_core::oauth::{parse_scopes, scopes_text, Grant, Scope};
+use walletd_core::oauth::{parse_scopes, scopes_text, Grant, IssuedCode, Scope};
 use walletd_core::parties::{Client, PartyStatus, User};
 use walletd_core::CoreError;
 use walletd_protocol::{Amount, Currency};
@@ -557,15 +557,7 @@ async fn decide(
         tracing::warn!("consent form refused: missing or wrong CSRF token");
         return csrf_refused(&pl);
     }
-    let q = ConsentQuery {
-        client_id: form.client_id.clone(),
-        app_id: form.app_id.clone(),
-        scopes: form.scopes.clone(),
-        redirect_url: form.redirect_url.clone(),
-        state: form.state.clone(),
-        agreement_currency: form.agreement_currency.clone(),
-        agreement_limit: form.agreement_limit.clone(),
-    };
+    let q = form.query();
     let asked = match check_asked(&state, &q).await {
         Ok(Ok(a)) => a,
         Ok(Err(problem)) => {
@@ -578,27 +570,9 @@ async fn decide(
         }
         Err(e) => return internal(&pl, e),
     };
-    let state_param = asked.state.clone().unwrap_or_default();
     if form.decision != "allow" {
         tracing::info!(client_id = %asked.client.client_id, "consent declined");
-        return match &asked.redirect_url {
-            Some(url) => {
-                let mut pairs = vec![("error", "ACCESS_DENIED")];
-                if asked.state.is_some() {
-                    pairs.push(("state", &state_param));
-                }
-                Redirect::to(&back_to(url, &pairs)).into_response()
-            }
-            None => message(
-                &pl,
-                StatusCode::OK,
-                "consent-nothing-shared",
-                lang.t_with(
-                    "consent-nothing-shared-text",
-                    &[("merchant", FluentValue::from(asked.client.name.clone()))],
-                ),
-            ),
-        };
+        return declined(&pl, &asked);
     }
     let (jar, visitor) = visitor_id(&state, jar);
     let again = |notice: &str| {
@@ -660,21 +634,67 @@ async fn decide(
         scopes = %scopes_text(&asked.scopes),
         "consent granted, auth code issued"
     );
+    (jar, granted(&pl, &asked, issued)).into_response()
+}
+
+impl ConsentForm {
+    /// The query the consent page was opened with, as the form carries it back.
+    fn query(&self) -> ConsentQuery {
+        ConsentQuery {
+            client_id: self.client_id.clone(),
+            app_id: self.app_id.clone(),
+            scopes: self.scopes.clone(),
+            redirect_url: self.redirect_url.clone(),
+            state: self.state.clone(),
+            agreement_currency: self.agreement_currency.clone(),
+            agreement_limit: self.agreement_limit.clone(),
+        }
+    }
+}
+
+/// The answer to a declined consent: back to the merchant with ACCESS_DENIED (and its state),
+/// or, without a redirect URL, a page saying nothing was shared.
+fn declined(pl: &PageLang, asked: &Asked) -> Response {
+    let state_param = asked.state.clone().unwrap_or_default();
+    match &asked.redirect_url {
+        Some(url) => {
+            let mut pairs = vec![("error", "ACCESS_DENIED")];
+            if asked.state.is_some() {
+                pairs.push(("state", &state_param));
+            }
+            Redirect::to(&back_to(url, &pairs)).into_response()
+        }
+        None => message(
+            pl,
+            StatusCode::OK,
+            "consent-nothing-shared",
+            pl.lang.t_with(
+                "consent-nothing-shared-text",
+                &[("merchant", FluentValue::from(asked.client.name.clone()))],
+            ),
+        ),
+    }
+}
+
+/// The answer to a granted consent: back to the merchant with the auth code (and its state),
+/// or, without a redirect URL, a page showing the code to copy.
+fn granted(pl: &PageLang, asked: &Asked, issued: IssuedCode) -> Response {
     if let Some(url) = &asked.redirect_url {
+        let state_param = asked.state.clone().unwrap_or_default();
         let mut pairs = vec![("authCode", issued.code.as_str())];
         if asked.state.is_some() {
             pairs.push(("state", &state_param));
         }
-        return (jar, Redirect::to(&back_to(url, &pairs))).into_response();
+        return Redirect::to(&back_to(url, &pairs)).into_response();
     }
     let page = GrantedPage {
-        title: lang.t("consent-granted"),
+        title: pl.lang.t("consent-granted"),
         merchant_name: asked.client.name.clone(),
         code: issued.code,
         expires_at: issued.expires_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        scopes: scope_views(&asked.scopes, lang),
+        scopes: scope_views(&asked.scopes, pl.lang),
     };
-    (jar, Html(render("consent_granted.html", &pl, &page))).into_response()
+    Html(render("consent_granted.html", pl, &page)).into_response()
 }
 
 // ---- payment code ----

@@ -305,19 +305,7 @@ async fn authenticate(state: &AppState, query: &Fields) -> Result<Caller, ApiErr
         return Err(ApiError::request("Permission denied"));
     }
 
-    if !timestamp.bytes().all(|b| b.is_ascii_digit()) || timestamp.len() > 12 {
-        return Err(ApiError::request("Invalid timestamp"));
-    }
-    let sent: i64 = timestamp
-        .parse()
-        .map_err(|_| ApiError::request("Invalid timestamp"))?;
-    let now = state.wallet.now().timestamp();
-    if now.saturating_sub(sent) > key.expiration_secs {
-        return Err(ApiError::request("Request expired"));
-    }
-    if sent.saturating_sub(now) > key.expiration_secs {
-        return Err(ApiError::request("Invalid timestamp"));
-    }
+    check_timestamp(timestamp, state.wallet.now().timestamp(), key.expiration_secs)?;
     if salt.chars().count() > MAX_SALT_CHARS {
         return Err(ApiError::request("Invalid salt"));
     }
@@ -350,6 +338,24 @@ async fn authenticate(state: &AppState, query: &Fields) -> Result<Caller, ApiErr
         .await?
         .ok_or_else(|| ApiError::new("ERROR", "The store is not configured"))?;
     Ok(Caller { key, config })
+}
+
+/// Refuses a timestamp (Unix seconds) that is not a number, or lies more than the key's
+/// expiration from `now`: "Request expired" when older, "Invalid timestamp" when ahead.
+fn check_timestamp(timestamp: &str, now: i64, expiration_secs: i64) -> Result<(), ApiError> {
+    if !timestamp.bytes().all(|b| b.is_ascii_digit()) || timestamp.len() > 12 {
+        return Err(ApiError::request("Invalid timestamp"));
+    }
+    let sent: i64 = timestamp
+        .parse()
+        .map_err(|_| ApiError::request("Invalid timestamp"))?;
+    if now.saturating_sub(sent) > expiration_secs {
+        return Err(ApiError::request("Request expired"));
+    }
+    if sent.saturating_sub(now) > expiration_secs {
+        return Err(ApiError::request("Invalid timestamp"));
+    }
+    Ok(())
 }
 
 async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, ApiError> {
@@ -391,14 +397,7 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
             Ok(json!({ "ok": "Cart action was performed" }))
         }
         "place_order" => {
-            let method = match form.present("paymentMethod") {
-                None => METHOD_EXTERNAL_GATEWAY.1,
-                Some(m) => [METHOD_EXTERNAL_GATEWAY, METHOD_WALLET]
-                    .iter()
-                    .find(|(id, name)| m == *id || m.eq_ignore_ascii_case(name))
-                    .map(|(_, name)| *name)
-                    .ok_or_else(|| ApiError::request("Invalid payment method"))?,
-            };
+            let method = payment_method(&form)?;
             let order = wallet
                 .store_place_order(client_id, iq, method)
                 .await?
@@ -433,11 +432,7 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
             }}))
         }
         "add_subtract_credit" => {
-            let credit_action = match form.present("creditAction") {
-                Some("add") => CreditAction::Add,
-                Some("subtract") => CreditAction::Subtract,
-                _ => return Err(ApiError::request("Invalid credit action")),
-            };
+            let credit_action = credit_action(&form)?;
             let amount = amount_field(&form, currency)?;
             let description = form.get("description").unwrap_or("").trim();
             wallet
@@ -480,6 +475,28 @@ fn positive_int(raw: &str) -> Option<i64> {
         return None;
     }
     raw.parse::<i64>().ok().filter(|n| *n >= 1)
+}
+
+/// The `paymentMethod` of `place_order`, by WebTV id or by name (any case); the external
+/// gateway when none is given.
+fn payment_method(form: &Fields) -> Result<&'static str, ApiError> {
+    Ok(match form.present("paymentMethod") {
+        None => METHOD_EXTERNAL_GATEWAY.1,
+        Some(m) => [METHOD_EXTERNAL_GATEWAY, METHOD_WALLET]
+            .iter()
+            .find(|(id, name)| m == *id || m.eq_ignore_ascii_case(name))
+            .map(|(_, name)| *name)
+            .ok_or_else(|| ApiError::request("Invalid payment method"))?,
+    })
+}
+
+/// The `creditAction` of `add_subtract_credit`: `add` or `subtract`.
+fn credit_action(form: &Fields) -> Result<CreditAction, ApiError> {
+    match form.present("creditAction") {
+        Some("add") => Ok(CreditAction::Add),
+        Some("subtract") => Ok(CreditAction::Subtract),
+        _ => Err(ApiError::request("Invalid credit action")),
+    }
 }
 
 fn cart_action(form: &Fields) -> Result<CartAction, ApiError> {

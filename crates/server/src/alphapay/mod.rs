@@ -255,51 +255,8 @@ async fn authenticate(
     body: Bytes,
 ) -> Result<Call, ApError> {
     let config = &state.config.alphapay;
-    if merchant_code.is_empty() {
-        return Err(ApError::new(
-            ResultCode::InvalidClient,
-            "the Merchant-Code header is missing",
-        ));
-    }
-    if !is_merchant_code(merchant_code) {
-        return Err(ApError::new(
-            ResultCode::InvalidClient,
-            format!(
-                "Merchant-Code {:?} is not a merchant code: 4 to 6 letters or digits",
-                merchant_code.chars().take(16).collect::<String>()
-            ),
-        ));
-    }
-    match header(headers, "content-type") {
-        None => {
-            return Err(ApError::new(
-                ResultCode::MediaTypeNotAcceptable,
-                "the Content-Type header is missing; send application/json",
-            ))
-        }
-        Some(v) if !is_json_media_type(v) => {
-            return Err(ApError::new(
-                ResultCode::MediaTypeNotAcceptable,
-                format!("Content-Type {v:?} is not application/json"),
-            ))
-        }
-        Some(_) => {}
-    }
-    match header(headers, "accept") {
-        None => {
-            return Err(ApError::new(
-                ResultCode::MediaTypeNotAcceptable,
-                "the Accept header is missing; send application/json",
-            ))
-        }
-        Some(v) if !accepts_json(v) => {
-            return Err(ApError::new(
-                ResultCode::MediaTypeNotAcceptable,
-                format!("Accept {v:?} does not accept application/json, the only type answered"),
-            ))
-        }
-        Some(_) => {}
-    }
+    check_merchant_code(merchant_code)?;
+    check_media_types(headers)?;
     let signature = header(headers, "signature")
         .ok_or_else(|| ApError::new(ResultCode::InvalidSignature, "the Signature header is missing"))?;
     let request_time = header(headers, "request-time")
@@ -334,35 +291,8 @@ async fn authenticate(
         )
     })?;
     let signed = content::alphapay("POST", sign_path, merchant_code, request_time, nonce, &body);
-    signed_request::verify_with_client_key(state, &client, &sig, Some(Algorithm::Rsa256), &signed).map_err(
-        |refusal| match refusal {
-            KeyRefusal::NotFound { version } => ApError::new(
-                ResultCode::KeyNotFound,
-                match version {
-                    Some(v) => format!("merchant {merchant_code} has no key version {v}"),
-                    None => format!("merchant {merchant_code} has no live key"),
-                },
-            ),
-            KeyRefusal::Unusable { .. } => ApError::new(
-                ResultCode::UnknownException,
-                "the registered key of this merchant is unusable",
-            ),
-            KeyRefusal::AlgorithmMismatch { version, key, .. } => ApError::new(
-                ResultCode::InvalidSignature,
-                format!(
-                    "key version {version} is a {} key; AlphaPay signatures are RS256 (RSA)",
-                    key.as_str()
-                ),
-            ),
-            KeyRefusal::Mismatch { version } => ApError::new(
-                ResultCode::InvalidSignature,
-                format!(
-                    "the signature does not verify with key version {version}; sign exactly \
-                     \"POST {sign_path}\\n{merchant_code}.<Request-Time>.<Nonce>.<raw body>\""
-                ),
-            ),
-        },
-    )?;
+    signed_request::verify_with_client_key(state, &client, &sig, Some(Algorithm::Rsa256), &signed)
+        .map_err(|refusal| key_refusal(refusal, merchant_code, sign_path))?;
     if !state.rate_limits.allow(merchant_code) {
         return Err(ApError::new(
             ResultCode::RequestTrafficExceedLimit,
@@ -386,6 +316,92 @@ async fn authenticate(
         version: Version::V2_0,
         body,
     })
+}
+
+/// Refuses a Merchant-Code that is missing or not 4 to 6 letters or digits.
+fn check_merchant_code(merchant_code: &str) -> Result<(), ApError> {
+    if merchant_code.is_empty() {
+        return Err(ApError::new(
+            ResultCode::InvalidClient,
+            "the Merchant-Code header is missing",
+        ));
+    }
+    if !is_merchant_code(merchant_code) {
+        return Err(ApError::new(
+            ResultCode::InvalidClient,
+            format!(
+                "Merchant-Code {:?} is not a merchant code: 4 to 6 letters or digits",
+                merchant_code.chars().take(16).collect::<String>()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a request that does not send JSON or does not accept JSON back.
+fn check_media_types(headers: &HeaderMap) -> Result<(), ApError> {
+    match header(headers, "content-type") {
+        None => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                "the Content-Type header is missing; send application/json",
+            ))
+        }
+        Some(v) if !is_json_media_type(v) => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                format!("Content-Type {v:?} is not application/json"),
+            ))
+        }
+        Some(_) => {}
+    }
+    match header(headers, "accept") {
+        None => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                "the Accept header is missing; send application/json",
+            ))
+        }
+        Some(v) if !accepts_json(v) => {
+            return Err(ApError::new(
+                ResultCode::MediaTypeNotAcceptable,
+                format!("Accept {v:?} does not accept application/json, the only type answered"),
+            ))
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// The AlphaPay answer to a signature the merchant's registered keys do not accept.
+fn key_refusal(refusal: KeyRefusal, merchant_code: &str, sign_path: &str) -> ApError {
+    match refusal {
+        KeyRefusal::NotFound { version } => ApError::new(
+            ResultCode::KeyNotFound,
+            match version {
+                Some(v) => format!("merchant {merchant_code} has no key version {v}"),
+                None => format!("merchant {merchant_code} has no live key"),
+            },
+        ),
+        KeyRefusal::Unusable { .. } => ApError::new(
+            ResultCode::UnknownException,
+            "the registered key of this merchant is unusable",
+        ),
+        KeyRefusal::AlgorithmMismatch { version, key, .. } => ApError::new(
+            ResultCode::InvalidSignature,
+            format!(
+                "key version {version} is a {} key; AlphaPay signatures are RS256 (RSA)",
+                key.as_str()
+            ),
+        ),
+        KeyRefusal::Mismatch { version } => ApError::new(
+            ResultCode::InvalidSignature,
+            format!(
+                "the signature does not verify with key version {version}; sign exactly \
+                 \"POST {sign_path}\\n{merchant_code}.<Request-Time>.<Nonce>.<raw body>\""
+            ),
+        ),
+    }
 }
 
 /// The version and the endpoint below `<prefix>/v1.0` or `<prefix>/v2.0`, e.g. `/payments/pay`.

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use views::{NotificationView, PaymentRow, TransferRow};
 use walletd_core::ledger::AccountKind;
 use walletd_core::operators::{self, AuditEntry, Operator, OperatorAction, PaymentSearch};
+use walletd_core::payments::Payment;
 use walletd_core::CoreError;
 use walletd_protocol::Currency;
 
@@ -707,8 +708,47 @@ async fn payment(
         return Err(ConsoleError::NotFound(format!("payment {payment_id}")));
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let facts = payment_facts(&p);
+    let ctx = PaymentPage {
+        title: format!("Payment {}", p.payment_id),
+        operator: Some(who.name.clone()),
+        csrf_token: who.csrf_token.clone(),
+        payment: PaymentRow::new(&p),
+        facts,
+        transfers: transfers.iter().map(TransferRow::new).collect(),
+        refunds: refunds
+            .iter()
+            .map(|r| RefundRow {
+                refund_id: r.refund_id.clone(),
+                refund_request_id: r.refund_request_id.clone(),
+                amount: views::money(r.currency, r.amount_minor),
+                status: r.status.as_str(),
+                created_at: views::time(r.created_at),
+                reason: opt(&r.reason),
+            })
+            .collect(),
+        captures: captures
+            .iter()
+            .take(DETAIL_LIMIT as usize)
+            .map(|c| CaptureRow {
+                capture_id: c.capture_id.clone(),
+                capture_request_id: c.capture_request_id.clone(),
+                number: c.number,
+                amount: views::money(c.currency, c.amount_minor),
+                is_last: c.is_last,
+                created_at: views::time(c.created_at),
+            })
+            .collect(),
+        notifications: notifications.iter().map(NotificationView::new).collect(),
+    };
+    Ok(page(who, "payment.html", &ctx))
+}
+
+/// The facts of a payment the detail page lists, a key and its value each.
+fn payment_facts(p: &Payment) -> Vec<KeyValue> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let optt = |v: Option<DateTime<Utc>>| v.map(views::time).unwrap_or_default();
-    let facts = vec![
+    vec![
         KeyValue {
             key: "Channel / scenario",
             value: format!("{:?} / {:?}", p.channel, p.scenario),
@@ -749,40 +789,7 @@ async fn payment(
             key: "Return URL",
             value: opt(&p.return_url),
         },
-    ];
-    let ctx = PaymentPage {
-        title: format!("Payment {}", p.payment_id),
-        operator: Some(who.name.clone()),
-        csrf_token: who.csrf_token.clone(),
-        payment: PaymentRow::new(&p),
-        facts,
-        transfers: transfers.iter().map(TransferRow::new).collect(),
-        refunds: refunds
-            .iter()
-            .map(|r| RefundRow {
-                refund_id: r.refund_id.clone(),
-                refund_request_id: r.refund_request_id.clone(),
-                amount: views::money(r.currency, r.amount_minor),
-                status: r.status.as_str(),
-                created_at: views::time(r.created_at),
-                reason: opt(&r.reason),
-            })
-            .collect(),
-        captures: captures
-            .iter()
-            .take(DETAIL_LIMIT as usize)
-            .map(|c| CaptureRow {
-                capture_id: c.capture_id.clone(),
-                capture_request_id: c.capture_request_id.clone(),
-                number: c.number,
-                amount: views::money(c.currency, c.amount_minor),
-                is_last: c.is_last,
-                created_at: views::time(c.created_at),
-            })
-            .collect(),
-        notifications: notifications.iter().map(NotificationView::new).collect(),
-    };
-    Ok(page(who, "payment.html", &ctx))
+    ]
 }
 
 // ---- merchants, users ----

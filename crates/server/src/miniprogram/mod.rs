@@ -194,7 +194,34 @@ async fn authenticate(
         )
     })?;
     let signed = content::mini_program("POST", sign_path, client_id, request_time, &body);
-    signed_request::verify_with_client_key(state, &client, &sig, None, &signed).map_err(|refusal| match refusal {
+    signed_request::verify_with_client_key(state, &client, &sig, None, &signed)
+        .map_err(|refusal| key_refusal(refusal, client_id, sign_path))?;
+    if !state.rate_limits.allow(client_id) {
+        return Err(MpError::new(
+            ResultCode::RequestTrafficExceedLimit,
+            format!("client {client_id} sends more requests than its rate limit allows; retry later"),
+        ));
+    }
+    let at =
+        time::parse_request_time(request_time).map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
+    time::check_window(
+        at,
+        state.wallet.now(),
+        state.config.mini_program.request_time_window_secs,
+    )
+    .map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
+    let (client, agent) = acting_for(state, headers, client_id, client).await?;
+    Ok(Call {
+        client,
+        agent,
+        version: Version::V1,
+        body,
+    })
+}
+
+/// The Mini Program answer to a signature the client's registered keys do not accept.
+fn key_refusal(refusal: KeyRefusal, client_id: &str, sign_path: &str) -> MpError {
+    match refusal {
         KeyRefusal::NotFound { version } => {
             let which = version.map_or_else(|| "any live key".to_owned(), |v| format!("key version {v}"));
             MpError::new(ResultCode::KeyNotFound, format!("client {client_id} has no {which}"))
@@ -217,22 +244,18 @@ async fn authenticate(
                 "the signature does not verify with key version {version}; sign exactly \"POST {sign_path}\\n{client_id}.<Request-Time>.<raw body>\""
             ),
         ),
-    })?;
-    if !state.rate_limits.allow(client_id) {
-        return Err(MpError::new(
-            ResultCode::RequestTrafficExceedLimit,
-            format!("client {client_id} sends more requests than its rate limit allows; retry later"),
-        ));
     }
-    let at =
-        time::parse_request_time(request_time).map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
-    time::check_window(
-        at,
-        state.wallet.now(),
-        state.config.mini_program.request_time_window_secs,
-    )
-    .map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
-    let (client, agent) = match agent_token(headers)? {
+}
+
+/// The client a request acts for: the caller itself or, with an agent token, the merchant that
+/// granted it (with the grant).
+async fn acting_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: &str,
+    client: Client,
+) -> Result<(Client, Option<AgentGrant>), MpError> {
+    Ok(match agent_token(headers)? {
         None => (client, None),
         Some(token) => {
             let (merchant, grant) = state
@@ -248,12 +271,6 @@ async fn authenticate(
             );
             (merchant, Some(grant))
         }
-    };
-    Ok(Call {
-        client,
-        agent,
-        version: Version::V1,
-        body,
     })
 }
 

@@ -168,27 +168,8 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .await
             {
                 Ok(batch) => {
-                    let mut overflow = Vec::new();
-                    for entry in batch {
-                        let queue = waiting.entry(entry.client_id.clone()).or_default();
-                        // Claimed again while still waiting here (its lease ran out): the lease
-                        // is fresh again. A row whose send just finished and is due again is
-                        // queued anew.
-                        if let Some(w) = queue.iter_mut().find(|w| w.entry.id == entry.id) {
-                            w.entry = entry;
-                            w.claimed = Instant::now();
-                            continue;
-                        }
-                        if queue.len() >= max_waiting_per_client {
-                            overflow.push(entry.id);
-                            continue;
-                        }
-                        queue.push_back(Waiting {
-                            entry,
-                            claimed: Instant::now(),
-                        });
-                        waiting_total += 1;
-                    }
+                    let overflow =
+                        queue_claimed(batch, &mut waiting, &mut waiting_total, max_waiting_per_client);
                     give_back(&state, overflow).await;
                 }
                 Err(e) => tracing::error!(error = %e, "claiming notifications failed"),
@@ -246,6 +227,37 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         .collect::<Vec<_>>();
     give_back(&state, rest).await;
     while in_flight.join_next().await.is_some() {}
+}
+
+/// Queues freshly claimed rows per merchant, each queue up to `max_per_client`; returns the ids
+/// that did not fit, to give back.
+fn queue_claimed(
+    batch: Vec<OutboxEntry>,
+    waiting: &mut HashMap<String, VecDeque<Waiting>>,
+    waiting_total: &mut usize,
+    max_per_client: usize,
+) -> Vec<String> {
+    let mut overflow = Vec::new();
+    for entry in batch {
+        let queue = waiting.entry(entry.client_id.clone()).or_default();
+        // Claimed again while still waiting here (its lease ran out): the lease is fresh again.
+        // A row whose send just finished and is due again is queued anew.
+        if let Some(w) = queue.iter_mut().find(|w| w.entry.id == entry.id) {
+            w.entry = entry;
+            w.claimed = Instant::now();
+            continue;
+        }
+        if queue.len() >= max_per_client {
+            overflow.push(entry.id);
+            continue;
+        }
+        queue.push_back(Waiting {
+            entry,
+            claimed: Instant::now(),
+        });
+        *waiting_total += 1;
+    }
+    overflow
 }
 
 /// Returns claimed notifications to the outbox unsent: lease cleared, due now.
