@@ -525,8 +525,11 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
         ClientCommand::RemoveKey { client_id, version } => {
             remove_client_key(wallet, &client_id, version).await?;
         }
-        ClientCommand::Freeze { client_id } | ClientCommand::Unfreeze { client_id } => {
-            toggle_client_status(wallet, &client_id).await?;
+        ClientCommand::Freeze { client_id } => {
+            set_client_status(wallet, &client_id, PartyStatus::Frozen).await?;
+        }
+        ClientCommand::Unfreeze { client_id } => {
+            set_client_status(wallet, &client_id, PartyStatus::Active).await?;
         }
         ClientCommand::Payout {
             client_id,
@@ -656,17 +659,9 @@ async fn update_client(wallet: &Wallet, client_id: &str, update: ClientUpdate) -
     Ok(())
 }
 
-/// Freezes an active client and reactivates any other (both `freeze` and `unfreeze` toggle).
-async fn toggle_client_status(wallet: &Wallet, client_id: &str) -> anyhow::Result<()> {
-    let freeze = wallet
-        .get_client(client_id)
-        .await?
-        .is_some_and(|c| c.status == PartyStatus::Active);
-    let status = if freeze {
-        PartyStatus::Frozen
-    } else {
-        PartyStatus::Active
-    };
+/// Sets a client's status: `freeze` freezes and `unfreeze` reactivates, whatever the status was,
+/// so a script that repeats a command gets the same state.
+async fn set_client_status(wallet: &Wallet, client_id: &str, status: PartyStatus) -> anyhow::Result<()> {
     wallet
         .update_client(client_id, move |_, c| {
             c.status = status;
@@ -773,8 +768,11 @@ async fn user(wallet: &Wallet, command: UserCommand, json: bool) -> anyhow::Resu
                 print_user(&u, &accounts);
             }
         }
-        UserCommand::Freeze { user_id } | UserCommand::Unfreeze { user_id } => {
-            toggle_user_status(wallet, &user_id).await?;
+        UserCommand::Freeze { user_id } => {
+            set_user_status(wallet, &user_id, PartyStatus::Frozen).await?;
+        }
+        UserCommand::Unfreeze { user_id } => {
+            set_user_status(wallet, &user_id, PartyStatus::Active).await?;
         }
         UserCommand::Unlock { user_id } => {
             wallet
@@ -858,17 +856,9 @@ fn print_user(u: &User, accounts: &[Account]) {
     print_table(&["POSTED", "HELD", "AVAILABLE"], &rows);
 }
 
-/// Freezes an active user and reactivates any other (both `freeze` and `unfreeze` toggle).
-async fn toggle_user_status(wallet: &Wallet, user_id: &str) -> anyhow::Result<()> {
-    let freeze = wallet
-        .get_user(user_id)
-        .await?
-        .is_some_and(|u| u.status == PartyStatus::Active);
-    let status = if freeze {
-        PartyStatus::Frozen
-    } else {
-        PartyStatus::Active
-    };
+/// Sets a user's status: `freeze` freezes and `unfreeze` reactivates, whatever the status was,
+/// so a script that repeats a command gets the same state.
+async fn set_user_status(wallet: &Wallet, user_id: &str, status: PartyStatus) -> anyhow::Result<()> {
     wallet
         .update_user(user_id, move |u| {
             u.status = status;

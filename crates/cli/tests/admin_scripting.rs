@@ -297,3 +297,28 @@ async fn admin_lists_and_shows_print_json_with_minor_unit_amounts_and_text_with_
         serde_json::json!(["content-type", "application/json; charset=UTF-8"])
     );
 }
+
+/// `freeze` and `unfreeze` name the state they leave, so a script that repeats one (a retry after
+/// a timeout) does not flip the party back.
+#[tokio::test]
+async fn freeze_and_unfreeze_set_the_status_they_name_however_often_they_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    wallet_with_traffic(d).await;
+    let status = |kind: &str, id: &str| {
+        json_of(walletd(d, &["admin", kind, "show", id, "--json"]))["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (kind, id) in [("client", "shop"), ("user", "ana")] {
+        for _ in 0..2 {
+            ok(walletd(d, &["admin", kind, "freeze", id]));
+            assert_eq!(status(kind, id), "FROZEN", "{kind} {id} after freeze");
+        }
+        for _ in 0..2 {
+            ok(walletd(d, &["admin", kind, "unfreeze", id]));
+            assert_eq!(status(kind, id), "ACTIVE", "{kind} {id} after unfreeze");
+        }
+    }
+}
