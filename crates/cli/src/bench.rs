@@ -155,7 +155,19 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
 
 async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result<()> {
     let wallet = open(config)?;
-    let key = crate::generate_keys(Algorithm::Rsa256, &config.data_dir.join("bench-merchant"))?;
+    add_bench_merchant(&wallet, &config.data_dir, daily_limit).await?;
+    add_bench_payer(&wallet).await?;
+    if paid == 0 {
+        return Ok(());
+    }
+    make_paid_payments(&wallet, paid).await
+}
+
+/// The bench merchant: a client with an RSA key (written under DATA_DIR/bench-merchant), the
+/// bench app id and a USD daily limit, plus a store configuration and an HMAC store key whose
+/// id and secret go to the store key file beside the private key.
+async fn add_bench_merchant(wallet: &Wallet, data_dir: &Path, daily_limit: i64) -> anyhow::Result<()> {
+    let key = crate::generate_keys(Algorithm::Rsa256, &data_dir.join("bench-merchant"))?;
     let mut client = Client::new(CLIENT_ID, "Bench", wallet.now());
     client.app_ids = vec![APP_ID.into()];
     client.limits.insert(
@@ -186,9 +198,15 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
         })
         .await?;
     walletd_server::wallet_key::write_private(
-        &config.data_dir.join("bench-merchant").join(STORE_KEY_FILE),
+        &data_dir.join("bench-merchant").join(STORE_KEY_FILE),
         &format!("{}\n{}\n", store_key.key_id, store_key.secret),
     )?;
+    Ok(())
+}
+
+/// The bench payer: a user with a large USD balance who has granted the bench merchant
+/// AGREEMENT_PAY.
+async fn add_bench_payer(wallet: &Wallet) -> anyhow::Result<()> {
     wallet
         .add_user(User::new(PAYER, "+15559999999", "Bench Payer", wallet.now()))
         .await?;
@@ -212,14 +230,34 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
         .apply_token(request, walletd_core::oauth::Lifetimes::default())
         .await?
         .map_err(|refused| anyhow::anyhow!("the bench payer's grant was refused: {refused:?}"))?;
-    if paid == 0 {
-        return Ok(());
-    }
-    // Paid payments: a pay naming its payer holds the funds, the confirm posts them. Many in
-    // flight at once, so group commit batches them as it does under HTTP load.
-    let in_flight = 64.min(paid);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Ok(())
+}
+
+/// Payments in flight at once while `setup` makes its paid payments.
+const SETUP_IN_FLIGHT: usize = 64;
+
+/// Paid payments `paid-<n>`: a pay naming its payer holds the funds, the confirm posts them.
+/// Many in flight at once, so group commit batches them as it does under HTTP load; prints the
+/// rate of each step.
+async fn make_paid_payments(wallet: &Wallet, paid: usize) -> anyhow::Result<()> {
+    let in_flight = SETUP_IN_FLIGHT.min(paid);
     let started = Instant::now();
+    let ids = pay_with_payer(wallet, paid, in_flight).await?;
+    let paid_at = Instant::now();
+    confirm_all(wallet, ids, in_flight).await?;
+    let confirm_secs = paid_at.elapsed().as_secs_f64();
+    println!(
+        "CORE paid={paid} pay_with_payer_per_s={:.0} confirm_per_s={:.0}",
+        paid as f64 / (paid_at - started).as_secs_f64(),
+        paid as f64 / confirm_secs
+    );
+    Ok(())
+}
+
+/// Pays `paid-0` … `paid-<paid - 1>` (1000 minor units each, naming the bench payer) from
+/// `in_flight` workers; the payment ids of the accepted pays.
+async fn pay_with_payer(wallet: &Wallet, paid: usize, in_flight: usize) -> anyhow::Result<Vec<String>> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..in_flight {
         let (wallet, next) = (wallet.clone(), next.clone());
@@ -244,7 +282,11 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
     for w in workers {
         ids.extend(w.await??);
     }
-    let paid_at = Instant::now();
+    Ok(ids)
+}
+
+/// Confirms every payment in `ids` as the bench payer, from `in_flight` workers.
+async fn confirm_all(wallet: &Wallet, ids: Vec<String>, in_flight: usize) -> anyhow::Result<()> {
     let queue = Arc::new(std::sync::Mutex::new(ids));
     let mut workers = Vec::new();
     for _ in 0..in_flight {
@@ -262,12 +304,6 @@ async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result
     for w in workers {
         w.await??;
     }
-    let confirm_secs = paid_at.elapsed().as_secs_f64();
-    println!(
-        "CORE paid={paid} pay_with_payer_per_s={:.0} confirm_per_s={:.0}",
-        paid as f64 / (paid_at - started).as_secs_f64(),
-        paid as f64 / confirm_secs
-    );
     Ok(())
 }
 
@@ -347,10 +383,7 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
         (1..=MAX_PRESIGNED).contains(&requests),
         "--requests must be 1..={MAX_PRESIGNED}"
     );
-    let key_path = data_dir.join("bench-merchant").join("private_key.pem");
-    let pem = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("reading {} (run `walletd bench setup` first)", key_path.display()))?;
-    let key = PrivateKey::from_text(&pem).context("the bench merchant key")?;
+    let key = read_merchant_key(data_dir)?;
     let store_key = match kind {
         Kind::Store => Some(read_store_key(data_dir)?),
         _ => None,
@@ -374,24 +407,7 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
             writeln!(w, "{{{}, \"\", \"\", \"\"}},", lua_string(&path))?;
             continue;
         }
-        let (path, body) = api_request(kind, tag, i, paid);
-        let at = time::format_response_time(chrono::Utc::now().fixed_offset());
-        let raw = key.sign(&content::mini_program(
-            "POST",
-            path,
-            CLIENT_ID,
-            &at,
-            body.as_bytes(),
-        ))?;
-        let signature = format_header(Algorithm::Rsa256, 1, &raw);
-        writeln!(
-            w,
-            "{{{}, {}, {}, {}}},",
-            lua_string(path),
-            lua_string(&at),
-            lua_string(&signature),
-            lua_string(&body)
-        )?;
+        write_signed_request(&mut w, &key, kind, tag, i, paid)?;
     }
     writeln!(w, "{LUA_CHUNK_END}")?;
     let store = if matches!(kind, Kind::Store) {
@@ -410,15 +426,59 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
     w.flush()?;
     eprintln!(
         "presigned {requests} {} requests in {:.1} s",
-        match kind {
-            Kind::Pay => "pay",
-            Kind::Inquiry => "inquiry",
-            Kind::Refund => "refund",
-            Kind::Store => "store API",
-        },
+        kind_name(kind),
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The bench merchant's private key (`walletd bench setup` writes it).
+fn read_merchant_key(data_dir: &Path) -> anyhow::Result<PrivateKey> {
+    let key_path = data_dir.join("bench-merchant").join("private_key.pem");
+    let pem = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("reading {} (run `walletd bench setup` first)", key_path.display()))?;
+    PrivateKey::from_text(&pem).context("the bench merchant key")
+}
+
+/// One entry of the request table for the `i`-th Mini Program request: its path, request time,
+/// signature header (RSA256, key version 1, signed now) and body.
+fn write_signed_request(
+    w: &mut impl std::io::Write,
+    key: &PrivateKey,
+    kind: Kind,
+    tag: &str,
+    i: usize,
+    paid: usize,
+) -> anyhow::Result<()> {
+    let (path, body) = api_request(kind, tag, i, paid);
+    let at = time::format_response_time(chrono::Utc::now().fixed_offset());
+    let raw = key.sign(&content::mini_program(
+        "POST",
+        path,
+        CLIENT_ID,
+        &at,
+        body.as_bytes(),
+    ))?;
+    let signature = format_header(Algorithm::Rsa256, 1, &raw);
+    writeln!(
+        w,
+        "{{{}, {}, {}, {}}},",
+        lua_string(path),
+        lua_string(&at),
+        lua_string(&signature),
+        lua_string(&body)
+    )?;
+    Ok(())
+}
+
+/// The kind of request, as the summary line names it.
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pay => "pay",
+        Kind::Inquiry => "inquiry",
+        Kind::Refund => "refund",
+        Kind::Store => "store API",
+    }
 }
 
 /// The bench store key (`walletd bench setup` writes its id and secret, a line each).
