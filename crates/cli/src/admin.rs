@@ -26,8 +26,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use walletd_core::clock::{RandomIds, SystemClock};
 use walletd_core::ledger::{Account, AccountKind};
+use walletd_core::outbox::OutboxEntry;
 use walletd_core::parties::{Client, Limits, PartyStatus, User};
-use walletd_core::payments::ApprovalOutcome;
+use walletd_core::payments::{ApprovalOutcome, Payment};
 use walletd_core::Wallet;
 use walletd_protocol::crypto::PublicKey;
 use walletd_protocol::{Amount, Currency};
@@ -355,13 +356,7 @@ pub async fn run(config: &Config, command: AdminCommand, json: bool) -> anyhow::
         command: WalletKeyCommand::Show { format },
     } = &command
     {
-        let key = walletd_server::wallet_key::load_or_create(&config.data_dir)?;
-        let public = key.public_key();
-        if format == "base64" {
-            println!("{}", public.to_spki_base64());
-        } else {
-            print!("{}", public.to_spki_pem());
-        }
+        print_wallet_key(config, format)?;
         return Ok(ok);
     }
     if let Some(code) = database::run(config, &command).await? {
@@ -372,74 +367,8 @@ pub async fn run(config: &Config, command: AdminCommand, json: bool) -> anyhow::
         AdminCommand::WalletKey { .. } => {}
         AdminCommand::Client { command } => client(config, &wallet, command, json).await?,
         AdminCommand::User { command } => user(&wallet, command, json).await?,
-        AdminCommand::Balance { user, client } => {
-            let accounts = match (user, client) {
-                (Some(u), _) => wallet.accounts_of(AccountKind::UserWallet, &u).await?,
-                (None, Some(c)) => wallet.accounts_of(AccountKind::Merchant, &c).await?,
-                (None, None) => wallet.accounts().await?,
-            };
-            if json {
-                print_json(&json!(views::balances_json(&accounts)))?;
-            } else {
-                let rows: Vec<Vec<String>> = accounts
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.kind.as_str().to_owned(),
-                            a.owner_id.clone(),
-                            money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
-                            money_text(a.currency, a.debits_pending),
-                            money_text(a.currency, a.available_balance()),
-                        ]
-                    })
-                    .collect();
-                print_table(&["KIND", "OWNER", "POSTED", "HELD", "AVAILABLE"], &rows);
-            }
-        }
-        AdminCommand::Verify => {
-            let report = wallet.verify().await?;
-            if json {
-                let totals: serde_json::Map<String, serde_json::Value> = report
-                    .totals
-                    .iter()
-                    .filter_map(|(cur, (dp, cp, dpe, cpe))| {
-                        let c = Currency::from_code(cur)?;
-                        Some((
-                            cur.clone(),
-                            json!({
-                                "posted_debits": output::money_json(c, *dp),
-                                "posted_credits": output::money_json(c, *cp),
-                                "pending_debits": output::money_json(c, *dpe),
-                                "pending_credits": output::money_json(c, *cpe),
-                            }),
-                        ))
-                    })
-                    .collect();
-                print_json(&json!({
-                    "sound": report.is_sound(),
-                    "accounts_checked": report.accounts_checked,
-                    "transfers_checked": report.transfers_checked,
-                    "totals": totals,
-                    "problems": report.problems,
-                }))?;
-                return Ok(if report.is_sound() { ok } else { ExitCode::from(1) });
-            }
-            for (cur, (dp, cp, dpe, cpe)) in &report.totals {
-                println!("{cur}: posted debits {dp} credits {cp}; pending debits {dpe} credits {cpe}");
-            }
-            println!(
-                "{} accounts, {} transfers checked",
-                report.accounts_checked, report.transfers_checked
-            );
-            if report.is_sound() {
-                println!("the books balance");
-            } else {
-                for p in &report.problems {
-                    println!("PROBLEM: {p}");
-                }
-                return Ok(ExitCode::from(1));
-            }
-        }
+        AdminCommand::Balance { user, client } => print_balances(&wallet, user, client, json).await?,
+        AdminCommand::Verify => return verify_books(&wallet, json).await,
         AdminCommand::Payment { command } => payment(&wallet, command, json).await?,
         AdminCommand::Refund { command } => refund(&wallet, command, json).await?,
         AdminCommand::Notification { command } => notification(&wallet, command, json).await?,
@@ -461,6 +390,104 @@ pub async fn run(config: &Config, command: AdminCommand, json: bool) -> anyhow::
         AdminCommand::Migrate | AdminCommand::Export { .. } | AdminCommand::Import { .. } => {}
     }
     Ok(ok)
+}
+
+/// The wallet's public key (created with the data directory's wallet key if there is none yet),
+/// as PEM or as bare base64.
+fn print_wallet_key(config: &Config, format: &str) -> anyhow::Result<()> {
+    let key = walletd_server::wallet_key::load_or_create(&config.data_dir)?;
+    let public = key.public_key();
+    if format == "base64" {
+        println!("{}", public.to_spki_base64());
+    } else {
+        print!("{}", public.to_spki_pem());
+    }
+    Ok(())
+}
+
+/// The balances of one user's wallet accounts, of one client's merchant accounts, or of every
+/// account: posted, held and available, as a table or JSON.
+async fn print_balances(
+    wallet: &Wallet,
+    user: Option<String>,
+    client: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let accounts = match (user, client) {
+        (Some(u), _) => wallet.accounts_of(AccountKind::UserWallet, &u).await?,
+        (None, Some(c)) => wallet.accounts_of(AccountKind::Merchant, &c).await?,
+        (None, None) => wallet.accounts().await?,
+    };
+    if json {
+        print_json(&json!(views::balances_json(&accounts)))?;
+    } else {
+        let rows: Vec<Vec<String>> = accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.kind.as_str().to_owned(),
+                    a.owner_id.clone(),
+                    money_text(a.currency, a.credits_posted.saturating_sub(a.debits_posted)),
+                    money_text(a.currency, a.debits_pending),
+                    money_text(a.currency, a.available_balance()),
+                ]
+            })
+            .collect();
+        print_table(&["KIND", "OWNER", "POSTED", "HELD", "AVAILABLE"], &rows);
+    }
+    Ok(())
+}
+
+/// Checks the books and prints the totals per currency and any problem, as text or JSON; the
+/// exit code is 1 when the books do not balance.
+async fn verify_books(wallet: &Wallet, json: bool) -> anyhow::Result<ExitCode> {
+    let report = wallet.verify().await?;
+    if json {
+        let totals: serde_json::Map<String, serde_json::Value> = report
+            .totals
+            .iter()
+            .filter_map(|(cur, (dp, cp, dpe, cpe))| {
+                let c = Currency::from_code(cur)?;
+                Some((
+                    cur.clone(),
+                    json!({
+                        "posted_debits": output::money_json(c, *dp),
+                        "posted_credits": output::money_json(c, *cp),
+                        "pending_debits": output::money_json(c, *dpe),
+                        "pending_credits": output::money_json(c, *cpe),
+                    }),
+                ))
+            })
+            .collect();
+        print_json(&json!({
+            "sound": report.is_sound(),
+            "accounts_checked": report.accounts_checked,
+            "transfers_checked": report.transfers_checked,
+            "totals": totals,
+            "problems": report.problems,
+        }))?;
+        return Ok(if report.is_sound() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    for (cur, (dp, cp, dpe, cpe)) in &report.totals {
+        println!("{cur}: posted debits {dp} credits {cp}; pending debits {dpe} credits {cpe}");
+    }
+    println!(
+        "{} accounts, {} transfers checked",
+        report.accounts_checked, report.transfers_checked
+    );
+    if report.is_sound() {
+        println!("the books balance");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for p in &report.problems {
+            println!("PROBLEM: {p}");
+        }
+        Ok(ExitCode::from(1))
+    }
 }
 
 /// The redirect URLs as they will be stored, or why one cannot be registered.
@@ -489,35 +516,8 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
             };
             update_client(wallet, &client_id, update).await?;
         }
-        ClientCommand::List { limit } => {
-            let mut clients = wallet.list_clients().await?;
-            clients.sort_by(|a, b| {
-                b.created_at
-                    .cmp(&a.created_at)
-                    .then(b.client_id.cmp(&a.client_id))
-            });
-            clients.truncate(limit as usize);
-            if json {
-                print_json(&json!(clients.iter().map(views::client_json).collect::<Vec<_>>()))?;
-            } else {
-                print_client_table(&clients);
-            }
-        }
-        ClientCommand::Show { client_id } => {
-            let c = wallet
-                .get_client(&client_id)
-                .await?
-                .with_context(|| format!("no client {client_id}"))?;
-            if json {
-                let mut v = views::client_json(&c);
-                let balances = wallet.accounts_of(AccountKind::Merchant, &client_id).await?;
-                v["balances"] = json!(views::balances_json(&balances));
-                print_json(&v)?;
-            } else {
-                let balances = wallet.accounts_of(AccountKind::Merchant, &client_id).await?;
-                print_client(&c, &balances);
-            }
-        }
+        ClientCommand::List { limit } => list_clients(wallet, limit, json).await?,
+        ClientCommand::Show { client_id } => show_client(wallet, &client_id, json).await?,
         ClientCommand::RotateKey {
             client_id,
             public_key,
@@ -535,13 +535,52 @@ async fn client(config: &Config, wallet: &Wallet, command: ClientCommand, json: 
             client_id,
             amount,
             currency,
-        } => {
-            let cur: Currency = currency.to_ascii_uppercase().parse()?;
-            let amount = Amount::parse_decimal(cur, &amount)?;
-            let id = wallet.payout(&client_id, amount).await?;
-            println!("paid out {amount} to {client_id} (transfer {id})");
-        }
+        } => pay_out(wallet, &client_id, &amount, &currency).await?,
     }
+    Ok(())
+}
+
+/// The newest `limit` clients, as a table or JSON.
+async fn list_clients(wallet: &Wallet, limit: u32, json: bool) -> anyhow::Result<()> {
+    let mut clients = wallet.list_clients().await?;
+    clients.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(b.client_id.cmp(&a.client_id))
+    });
+    clients.truncate(limit as usize);
+    if json {
+        print_json(&json!(clients.iter().map(views::client_json).collect::<Vec<_>>()))?;
+    } else {
+        print_client_table(&clients);
+    }
+    Ok(())
+}
+
+/// One client with the balances of its merchant accounts, as text or JSON.
+async fn show_client(wallet: &Wallet, client_id: &str, json: bool) -> anyhow::Result<()> {
+    let c = wallet
+        .get_client(client_id)
+        .await?
+        .with_context(|| format!("no client {client_id}"))?;
+    if json {
+        let mut v = views::client_json(&c);
+        let balances = wallet.accounts_of(AccountKind::Merchant, client_id).await?;
+        v["balances"] = json!(views::balances_json(&balances));
+        print_json(&v)?;
+    } else {
+        let balances = wallet.accounts_of(AccountKind::Merchant, client_id).await?;
+        print_client(&c, &balances);
+    }
+    Ok(())
+}
+
+/// Pays out `amount` (a decimal in `currency`) of a client's balance to its bank.
+async fn pay_out(wallet: &Wallet, client_id: &str, amount: &str, currency: &str) -> anyhow::Result<()> {
+    let cur: Currency = currency.to_ascii_uppercase().parse()?;
+    let amount = Amount::parse_decimal(cur, amount)?;
+    let id = wallet.payout(client_id, amount).await?;
+    println!("paid out {amount} to {client_id} (transfer {id})");
     Ok(())
 }
 
@@ -888,76 +927,94 @@ async fn payment(wallet: &Wallet, command: PaymentCommand, json: bool) -> anyhow
                     .await?,
             )?;
         }
-        PaymentCommand::Show { payment_id } => {
-            let p = wallet
-                .get_payment(&payment_id)
-                .await?
-                .with_context(|| format!("no payment {payment_id}"))?;
-            if json {
-                print_json(&views::payment_json(&p))?;
-            } else {
-                println!("payment:            {}", p.payment_id);
-                println!("client:             {}", p.client_id);
-                println!("payment request id: {}", p.payment_request_id);
-                println!("channel:            {}", p.channel.as_str());
-                println!("scenario:           {}", p.scenario.fingerprint_name());
-                println!("amount:             {}", money_text(p.currency, p.amount_minor));
-                println!("status:             {}", p.status.as_str());
-                println!(
-                    "payer:              {}",
-                    p.payer_user_id.as_deref().unwrap_or("-")
-                );
-                println!("refunded:           {}", money_text(p.currency, p.refunded_minor));
-                if p.authorization {
-                    println!("captured:           {}", money_text(p.currency, p.captured_minor));
-                }
-                println!("order title:        {}", p.order_title);
-                println!("notify URL:         {}", p.notify_url.as_deref().unwrap_or("-"));
-                println!("created at:         {}", views::time(p.created_at));
-                println!("expires at:         {}", views::time(p.expires_at));
-                println!("paid at:            {}", views::opt_time(p.paid_at));
-                println!("closed at:          {}", views::opt_time(p.closed_at));
-                if let Some(r) = &p.fail_reason {
-                    println!("fail reason:        {r}");
-                }
-            }
-        }
-        PaymentCommand::List { client, limit } => {
-            let payments = wallet.list_payments(client, limit).await?;
-            if json {
-                print_json(&json!(payments
-                    .iter()
-                    .map(views::payment_json)
-                    .collect::<Vec<_>>()))?;
-            } else {
-                let rows: Vec<Vec<String>> = payments
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.payment_id.clone(),
-                            p.client_id.clone(),
-                            p.payment_request_id.clone(),
-                            money_text(p.currency, p.amount_minor),
-                            p.status.as_str().to_owned(),
-                            p.payer_user_id.clone().unwrap_or_else(|| "-".into()),
-                            views::time(p.created_at),
-                        ]
-                    })
-                    .collect();
-                print_table(
-                    &[
-                        "PAYMENT",
-                        "CLIENT",
-                        "REQUEST ID",
-                        "AMOUNT",
-                        "STATUS",
-                        "PAYER",
-                        "CREATED AT",
-                    ],
-                    &rows,
-                );
-            }
-        }
+        PaymentCommand::Show { payment_id } => show_payment(wallet, &payment_id, json).await?,
+        PaymentCommand::List { client, limit } => list_payments(wallet, client, limit, json).await?,
+    }
+    Ok(())
+}
+
+/// One payment, as JSON or a field a line.
+async fn show_payment(wallet: &Wallet, payment_id: &str, json: bool) -> anyhow::Result<()> {
+    let p = wallet
+        .get_payment(payment_id)
+        .await?
+        .with_context(|| format!("no payment {payment_id}"))?;
+    if json {
+        print_json(&views::payment_json(&p))?;
+    } else {
+        print_payment(&p);
+    }
+    Ok(())
+}
+
+/// One payment, a field a line (capture only for authorizations, the fail reason if any).
+fn print_payment(p: &Payment) {
+    println!("payment:            {}", p.payment_id);
+    println!("client:             {}", p.client_id);
+    println!("payment request id: {}", p.payment_request_id);
+    println!("channel:            {}", p.channel.as_str());
+    println!("scenario:           {}", p.scenario.fingerprint_name());
+    println!("amount:             {}", money_text(p.currency, p.amount_minor));
+    println!("status:             {}", p.status.as_str());
+    println!(
+        "payer:              {}",
+        p.payer_user_id.as_deref().unwrap_or("-")
+    );
+    println!("refunded:           {}", money_text(p.currency, p.refunded_minor));
+    if p.authorization {
+        println!("captured:           {}", money_text(p.currency, p.captured_minor));
+    }
+    println!("order title:        {}", p.order_title);
+    println!("notify URL:         {}", p.notify_url.as_deref().unwrap_or("-"));
+    println!("created at:         {}", views::time(p.created_at));
+    println!("expires at:         {}", views::time(p.expires_at));
+    println!("paid at:            {}", views::opt_time(p.paid_at));
+    println!("closed at:          {}", views::opt_time(p.closed_at));
+    if let Some(r) = &p.fail_reason {
+        println!("fail reason:        {r}");
+    }
+}
+
+/// The latest payments (of one client, or of all), newest first, as a table or JSON.
+async fn list_payments(
+    wallet: &Wallet,
+    client: Option<String>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
+    let payments = wallet.list_payments(client, limit).await?;
+    if json {
+        print_json(&json!(payments
+            .iter()
+            .map(views::payment_json)
+            .collect::<Vec<_>>()))?;
+    } else {
+        let rows: Vec<Vec<String>> = payments
+            .iter()
+            .map(|p| {
+                vec![
+                    p.payment_id.clone(),
+                    p.client_id.clone(),
+                    p.payment_request_id.clone(),
+                    money_text(p.currency, p.amount_minor),
+                    p.status.as_str().to_owned(),
+                    p.payer_user_id.clone().unwrap_or_else(|| "-".into()),
+                    views::time(p.created_at),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "PAYMENT",
+                "CLIENT",
+                "REQUEST ID",
+                "AMOUNT",
+                "STATUS",
+                "PAYER",
+                "CREATED AT",
+            ],
+            &rows,
+        );
     }
     Ok(())
 }
@@ -1041,51 +1098,7 @@ pub enum NotificationCommand {
 async fn notification(wallet: &Wallet, command: NotificationCommand, json: bool) -> anyhow::Result<()> {
     match command {
         NotificationCommand::List { status, limit } => {
-            // Filter after reading: look at up to 10x the limit to find `limit` matching rows.
-            let scan = if status.is_some() {
-                limit.saturating_mul(10)
-            } else {
-                limit
-            };
-            let rows = wallet.list_notifications(scan).await?;
-            let rows: Vec<_> = rows
-                .into_iter()
-                .filter(|e| status.as_deref().is_none_or(|s| e.status.as_str() == s))
-                .take(limit as usize)
-                .collect();
-            if json {
-                print_json(&json!(rows
-                    .iter()
-                    .map(views::notification_json)
-                    .collect::<Vec<_>>()))?;
-                return Ok(());
-            }
-            println!(
-                "{:<32} {:<10} {:<15} {:<32} {:>8}  LAST ATTEMPT",
-                "ID", "STATUS", "KIND", "SUBJECT", "ATTEMPTS"
-            );
-            for e in rows {
-                let last = e
-                    .attempts
-                    .last()
-                    .map(|a| {
-                        format!(
-                            "{} {} {} ms",
-                            a.at.format("%Y-%m-%d %H:%M:%S"),
-                            a.http_status.map_or("-".to_owned(), |s| s.to_string()),
-                            a.latency_ms
-                        )
-                    })
-                    .unwrap_or_else(|| "-".into());
-                println!(
-                    "{:<32} {:<10} {:<15} {:<32} {:>8}  {last}",
-                    e.id,
-                    e.status.as_str(),
-                    format!("{:?}", e.kind),
-                    e.subject_id,
-                    e.attempts.len()
-                );
-            }
+            list_notifications(wallet, status.as_deref(), limit, json).await?;
         }
         NotificationCommand::Show { notification_id } => {
             let e = wallet
@@ -1108,4 +1121,65 @@ async fn notification(wallet: &Wallet, command: NotificationCommand, json: bool)
         }
     }
     Ok(())
+}
+
+/// The latest `limit` notifications (only those in `status` when given), as JSON or a table
+/// with each one's last attempt.
+async fn list_notifications(
+    wallet: &Wallet,
+    status: Option<&str>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
+    // Filter after reading: look at up to 10x the limit to find `limit` matching rows.
+    let scan = if status.is_some() {
+        limit.saturating_mul(10)
+    } else {
+        limit
+    };
+    let rows = wallet.list_notifications(scan).await?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|e| status.is_none_or(|s| e.status.as_str() == s))
+        .take(limit as usize)
+        .collect();
+    if json {
+        print_json(&json!(rows
+            .iter()
+            .map(views::notification_json)
+            .collect::<Vec<_>>()))?;
+        return Ok(());
+    }
+    println!(
+        "{:<32} {:<10} {:<15} {:<32} {:>8}  LAST ATTEMPT",
+        "ID", "STATUS", "KIND", "SUBJECT", "ATTEMPTS"
+    );
+    for e in rows {
+        println!(
+            "{:<32} {:<10} {:<15} {:<32} {:>8}  {}",
+            e.id,
+            e.status.as_str(),
+            format!("{:?}", e.kind),
+            e.subject_id,
+            e.attempts.len(),
+            last_attempt_text(&e)
+        );
+    }
+    Ok(())
+}
+
+/// A notification's last attempt: when, the HTTP status (`-` if none came) and how long it
+/// took; `-` when it has had none.
+fn last_attempt_text(e: &OutboxEntry) -> String {
+    e.attempts
+        .last()
+        .map(|a| {
+            format!(
+                "{} {} {} ms",
+                a.at.format("%Y-%m-%d %H:%M:%S"),
+                a.http_status.map_or("-".to_owned(), |s| s.to_string()),
+                a.latency_ms
+            )
+        })
+        .unwrap_or_else(|| "-".into())
 }
