@@ -50,61 +50,8 @@ pub async fn agent_token(wallet: &Wallet, command: AgentTokenCommand) -> anyhow:
             merchant,
             ttl_secs,
             scope,
-        } => {
-            if !(1..=MAX_AGENT_TOKEN_TTL_SECS).contains(&ttl_secs) {
-                bail!("--ttl-secs must be between 1 and {MAX_AGENT_TOKEN_TTL_SECS}");
-            }
-            let scope = match scope {
-                Some(text) => parse_agent_scope(&text).map_err(anyhow::Error::msg)?,
-                None => AgentApi::PAYMENT_APIS.to_vec(),
-            };
-            let issued = wallet
-                .issue_agent_token(AgentGrantRequest {
-                    isv_client_id: isv,
-                    merchant_client_id: merchant,
-                    scope,
-                    ttl_secs,
-                })
-                .await?;
-            println!("{}", issued.token);
-            let g = &issued.grant;
-            eprintln!(
-                "agent token {}: client {} acts for client {} (scope {}), valid until {}; it is shown only now",
-                g.grant_id,
-                g.isv_client_id,
-                g.merchant_client_id,
-                agent_scope_text(&g.scope),
-                g.expires_at.to_rfc3339()
-            );
-        }
-        AgentTokenCommand::List { json } => {
-            let now = wallet.now();
-            for g in wallet.list_agent_grants().await? {
-                if json {
-                    let line = json!({
-                        "id": g.grant_id,
-                        "isv": g.isv_client_id,
-                        "merchant": g.merchant_client_id,
-                        "scope": g.scope,
-                        "createdAt": g.created_at.to_rfc3339(),
-                        "expiresAt": g.expires_at.to_rfc3339(),
-                        "revokedAt": g.revoked_at.map(|t| t.to_rfc3339()),
-                        "status": g.status(now),
-                    });
-                    println!("{line}");
-                } else {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        g.grant_id,
-                        g.isv_client_id,
-                        g.merchant_client_id,
-                        agent_scope_text(&g.scope),
-                        g.expires_at.to_rfc3339(),
-                        g.status(now)
-                    );
-                }
-            }
-        }
+        } => issue(wallet, isv, merchant, ttl_secs, scope).await?,
+        AgentTokenCommand::List { json } => list(wallet, json).await?,
         AgentTokenCommand::Revoke { token_or_id } => match wallet.revoke_agent_grant(&token_or_id).await? {
             Some(g) => println!(
                 "agent token {} (client {} for client {}) is revoked",
@@ -112,6 +59,74 @@ pub async fn agent_token(wallet: &Wallet, command: AgentTokenCommand) -> anyhow:
             ),
             None => bail!("no agent token with this id or token"),
         },
+    }
+    Ok(())
+}
+
+/// Issues an agent token for the ISV to act for the merchant (the payment APIs when no scope
+/// is given): the token alone on stdout, what it grants on stderr.
+async fn issue(
+    wallet: &Wallet,
+    isv: String,
+    merchant: String,
+    ttl_secs: i64,
+    scope: Option<String>,
+) -> anyhow::Result<()> {
+    if !(1..=MAX_AGENT_TOKEN_TTL_SECS).contains(&ttl_secs) {
+        bail!("--ttl-secs must be between 1 and {MAX_AGENT_TOKEN_TTL_SECS}");
+    }
+    let scope = match scope {
+        Some(text) => parse_agent_scope(&text).map_err(anyhow::Error::msg)?,
+        None => AgentApi::PAYMENT_APIS.to_vec(),
+    };
+    let issued = wallet
+        .issue_agent_token(AgentGrantRequest {
+            isv_client_id: isv,
+            merchant_client_id: merchant,
+            scope,
+            ttl_secs,
+        })
+        .await?;
+    println!("{}", issued.token);
+    let g = &issued.grant;
+    eprintln!(
+        "agent token {}: client {} acts for client {} (scope {}), valid until {}; it is shown only now",
+        g.grant_id,
+        g.isv_client_id,
+        g.merchant_client_id,
+        agent_scope_text(&g.scope),
+        g.expires_at.to_rfc3339()
+    );
+    Ok(())
+}
+
+/// Every agent grant with its status now, a JSON object or a tab-separated line each.
+async fn list(wallet: &Wallet, json: bool) -> anyhow::Result<()> {
+    let now = wallet.now();
+    for g in wallet.list_agent_grants().await? {
+        if json {
+            let line = json!({
+                "id": g.grant_id,
+                "isv": g.isv_client_id,
+                "merchant": g.merchant_client_id,
+                "scope": g.scope,
+                "createdAt": g.created_at.to_rfc3339(),
+                "expiresAt": g.expires_at.to_rfc3339(),
+                "revokedAt": g.revoked_at.map(|t| t.to_rfc3339()),
+                "status": g.status(now),
+            });
+            println!("{line}");
+        } else {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                g.grant_id,
+                g.isv_client_id,
+                g.merchant_client_id,
+                agent_scope_text(&g.scope),
+                g.expires_at.to_rfc3339(),
+                g.status(now)
+            );
+        }
     }
     Ok(())
 }

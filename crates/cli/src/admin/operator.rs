@@ -50,87 +50,103 @@ fn read_password() -> anyhow::Result<String> {
 
 pub async fn run(wallet: &Wallet, max_attempts: u32, command: OperatorCommand) -> anyhow::Result<()> {
     match command {
-        OperatorCommand::Add { name } => {
-            if !valid_operator_name(&name) {
-                bail!("operator names are 1 to 64 letters, digits, '.', '-', '_' or '@'");
-            }
-            let password = read_password()?;
-            let hash = walletd_server::pin::hash_pin(&password).map_err(anyhow::Error::msg)?;
-            let n = name.clone();
-            wallet
-                .write(move |ctx, tx| {
-                    if tx.get_operator(&n)?.is_some() {
-                        return Err(CoreError::Invalid(format!("operator {n} exists already")));
-                    }
-                    tx.insert_operator(&Operator {
-                        name: n.clone(),
-                        password_hash: hash.clone(),
-                        failed_attempts: 0,
-                        created_at: ctx.now(),
-                    })?;
-                    tx.insert_audit(&AuditEntry::new(ctx.now(), CLI_OPERATOR, "add_operator", &n, ""))?;
-                    Ok(())
-                })
-                .await?;
-            println!("operator {name} added");
-        }
-        OperatorCommand::List => {
-            let operators = wallet.read(|_, tx| Ok(tx.list_operators()?)).await?;
-            for o in operators {
-                let state = if o.failed_attempts >= max_attempts {
-                    "LOCKED"
-                } else {
-                    "ACTIVE"
-                };
-                println!(
-                    "{}\t{}\t{} wrong password(s)\tadded {}",
-                    o.name,
-                    state,
-                    o.failed_attempts,
-                    o.created_at.format("%Y-%m-%d %H:%M UTC")
-                );
-            }
-        }
-        OperatorCommand::Unlock { name } => {
-            let n = name.clone();
-            wallet
-                .write(move |ctx, tx| {
-                    let mut o = tx
-                        .get_operator(&n)?
-                        .ok_or_else(|| CoreError::NotFound(format!("operator {n}")))?;
-                    o.failed_attempts = 0;
-                    tx.update_operator(&o)?;
-                    tx.insert_audit(&AuditEntry::new(
-                        ctx.now(),
-                        CLI_OPERATOR,
-                        "unlock_operator",
-                        &n,
-                        "",
-                    ))?;
-                    Ok(())
-                })
-                .await?;
-            println!("operator {name} may sign in again");
-        }
-        OperatorCommand::Remove { name } => {
-            let n = name.clone();
-            wallet
-                .write(move |ctx, tx| {
-                    if !tx.delete_operator(&n)? {
-                        return Err(CoreError::NotFound(format!("operator {n}")));
-                    }
-                    tx.insert_audit(&AuditEntry::new(
-                        ctx.now(),
-                        CLI_OPERATOR,
-                        "remove_operator",
-                        &n,
-                        "",
-                    ))?;
-                    Ok(())
-                })
-                .await?;
-            println!("operator {name} removed");
-        }
+        OperatorCommand::Add { name } => add_operator(wallet, name).await,
+        OperatorCommand::List => list_operators(wallet, max_attempts).await,
+        OperatorCommand::Unlock { name } => unlock_operator(wallet, name).await,
+        OperatorCommand::Remove { name } => remove_operator(wallet, name).await,
     }
+}
+
+/// Adds an operator with the password read from standard input (stored as an argon2 hash);
+/// refuses a malformed name or one already taken.
+async fn add_operator(wallet: &Wallet, name: String) -> anyhow::Result<()> {
+    if !valid_operator_name(&name) {
+        bail!("operator names are 1 to 64 letters, digits, '.', '-', '_' or '@'");
+    }
+    let password = read_password()?;
+    let hash = walletd_server::pin::hash_pin(&password).map_err(anyhow::Error::msg)?;
+    let n = name.clone();
+    wallet
+        .write(move |ctx, tx| {
+            if tx.get_operator(&n)?.is_some() {
+                return Err(CoreError::Invalid(format!("operator {n} exists already")));
+            }
+            tx.insert_operator(&Operator {
+                name: n.clone(),
+                password_hash: hash.clone(),
+                failed_attempts: 0,
+                created_at: ctx.now(),
+            })?;
+            tx.insert_audit(&AuditEntry::new(ctx.now(), CLI_OPERATOR, "add_operator", &n, ""))?;
+            Ok(())
+        })
+        .await?;
+    println!("operator {name} added");
+    Ok(())
+}
+
+/// Every operator, a line each: locked once their wrong passwords reach `max_attempts`.
+async fn list_operators(wallet: &Wallet, max_attempts: u32) -> anyhow::Result<()> {
+    let operators = wallet.read(|_, tx| Ok(tx.list_operators()?)).await?;
+    for o in operators {
+        let state = if o.failed_attempts >= max_attempts {
+            "LOCKED"
+        } else {
+            "ACTIVE"
+        };
+        println!(
+            "{}\t{}\t{} wrong password(s)\tadded {}",
+            o.name,
+            state,
+            o.failed_attempts,
+            o.created_at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    Ok(())
+}
+
+/// Clears an operator's count of wrong passwords, so a locked operator may sign in again.
+async fn unlock_operator(wallet: &Wallet, name: String) -> anyhow::Result<()> {
+    let n = name.clone();
+    wallet
+        .write(move |ctx, tx| {
+            let mut o = tx
+                .get_operator(&n)?
+                .ok_or_else(|| CoreError::NotFound(format!("operator {n}")))?;
+            o.failed_attempts = 0;
+            tx.update_operator(&o)?;
+            tx.insert_audit(&AuditEntry::new(
+                ctx.now(),
+                CLI_OPERATOR,
+                "unlock_operator",
+                &n,
+                "",
+            ))?;
+            Ok(())
+        })
+        .await?;
+    println!("operator {name} may sign in again");
+    Ok(())
+}
+
+/// Removes an operator; their console session ends at their next request.
+async fn remove_operator(wallet: &Wallet, name: String) -> anyhow::Result<()> {
+    let n = name.clone();
+    wallet
+        .write(move |ctx, tx| {
+            if !tx.delete_operator(&n)? {
+                return Err(CoreError::NotFound(format!("operator {n}")));
+            }
+            tx.insert_audit(&AuditEntry::new(
+                ctx.now(),
+                CLI_OPERATOR,
+                "remove_operator",
+                &n,
+                "",
+            ))?;
+            Ok(())
+        })
+        .await?;
+    println!("operator {name} removed");
     Ok(())
 }

@@ -121,75 +121,91 @@ pub async fn key(wallet: &Wallet, command: StoreKeyCommand, json: bool) -> anyho
             mode,
             expiration_secs,
             sections,
-        } => {
-            let mode = StoreKeyMode::parse(&mode).context("mode is hmac or md5")?;
-            let sections = if sections.is_empty() {
-                vec![SECTION_STORE.to_owned()]
-            } else {
-                sections
-            };
-            let key = wallet
-                .store_add_key(NewStoreKey {
-                    client_id,
-                    mode,
-                    expiration_secs,
-                    sections,
-                })
-                .await?;
-            println!("store key added for client {}", key.client_id);
-            println!("key id:        {}", key.key_id);
-            println!("shared secret: {}", key.secret);
-            println!(
-                "mode {}, requests valid for {} s, sections {}",
-                key.mode.as_str(),
-                key.expiration_secs,
-                key.sections.join(",")
-            );
-            println!("Keep the secret safe: it is shown only now.");
-        }
-        StoreKeyCommand::List { client_id, limit } => {
-            let mut keys = wallet.store_list_keys(client_id).await?;
-            keys.reverse(); // stored oldest first: newest first
-            keys.truncate(limit as usize);
-            if json {
-                let docs: Vec<serde_json::Value> = keys
-                    .iter()
-                    .map(|k| {
-                        serde_json::json!({
-                            "key_id": k.key_id,
-                            "client_id": k.client_id,
-                            "mode": k.mode.as_str(),
-                            "expiration_secs": k.expiration_secs,
-                            "sections": k.sections,
-                            "revoked": k.revoked,
-                            "created_at": k.created_at.to_rfc3339(),
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&docs)?);
-                return Ok(());
-            }
-            println!(
-                "{:<32} {:<20} {:<5} {:>8} {:<12} {:<8} CREATED",
-                "KEY ID", "CLIENT", "MODE", "WINDOW", "SECTIONS", "STATE"
-            );
-            for k in keys {
-                println!(
-                    "{:<32} {:<20} {:<5} {:>7}s {:<12} {:<8} {}",
-                    k.key_id,
-                    k.client_id,
-                    k.mode.as_str(),
-                    k.expiration_secs,
-                    k.sections.join(","),
-                    if k.revoked { "revoked" } else { "active" },
-                    k.created_at.format("%Y-%m-%d %H:%M:%S")
-                );
-            }
-        }
+        } => add_key(wallet, client_id, &mode, expiration_secs, sections).await?,
+        StoreKeyCommand::List { client_id, limit } => list_keys(wallet, client_id, limit, json).await?,
         StoreKeyCommand::Revoke { key_id } => {
             let k = wallet.store_revoke_key(&key_id).await?;
             println!("store key {} of client {} is revoked", k.key_id, k.client_id);
         }
+    }
+    Ok(())
+}
+
+/// Makes a store key for a client (the store section when no section is named) and prints its
+/// id and shared secret, the one time the secret is shown.
+async fn add_key(
+    wallet: &Wallet,
+    client_id: String,
+    mode: &str,
+    expiration_secs: i64,
+    sections: Vec<String>,
+) -> anyhow::Result<()> {
+    let mode = StoreKeyMode::parse(mode).context("mode is hmac or md5")?;
+    let sections = if sections.is_empty() {
+        vec![SECTION_STORE.to_owned()]
+    } else {
+        sections
+    };
+    let key = wallet
+        .store_add_key(NewStoreKey {
+            client_id,
+            mode,
+            expiration_secs,
+            sections,
+        })
+        .await?;
+    println!("store key added for client {}", key.client_id);
+    println!("key id:        {}", key.key_id);
+    println!("shared secret: {}", key.secret);
+    println!(
+        "mode {}, requests valid for {} s, sections {}",
+        key.mode.as_str(),
+        key.expiration_secs,
+        key.sections.join(",")
+    );
+    println!("Keep the secret safe: it is shown only now.");
+    Ok(())
+}
+
+/// The newest `limit` store keys (of one client, or of all), never their secrets, as a table or
+/// JSON.
+async fn list_keys(wallet: &Wallet, client_id: Option<String>, limit: u32, json: bool) -> anyhow::Result<()> {
+    let mut keys = wallet.store_list_keys(client_id).await?;
+    keys.reverse(); // stored oldest first: newest first
+    keys.truncate(limit as usize);
+    if json {
+        let docs: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "key_id": k.key_id,
+                    "client_id": k.client_id,
+                    "mode": k.mode.as_str(),
+                    "expiration_secs": k.expiration_secs,
+                    "sections": k.sections,
+                    "revoked": k.revoked,
+                    "created_at": k.created_at.to_rfc3339(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
+    println!(
+        "{:<32} {:<20} {:<5} {:>8} {:<12} {:<8} CREATED",
+        "KEY ID", "CLIENT", "MODE", "WINDOW", "SECTIONS", "STATE"
+    );
+    for k in keys {
+        println!(
+            "{:<32} {:<20} {:<5} {:>7}s {:<12} {:<8} {}",
+            k.key_id,
+            k.client_id,
+            k.mode.as_str(),
+            k.expiration_secs,
+            k.sections.join(","),
+            if k.revoked { "revoked" } else { "active" },
+            k.created_at.format("%Y-%m-%d %H:%M:%S")
+        );
     }
     Ok(())
 }
