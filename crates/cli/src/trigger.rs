@@ -420,105 +420,138 @@ impl Run {
 
     async fn play(&mut self) -> anyhow::Result<()> {
         match self.event {
-            Event::PaymentSucceeded => {
-                if let Some(p) = self.paid(PAY_MINOR).await? {
-                    self.inquire(&p, "SUCCESS").await?;
-                }
+            Event::PaymentSucceeded => self.payment_succeeded().await,
+            Event::PaymentFailed => self.payment_failed().await,
+            Event::PaymentExpired => self.payment_expired().await,
+            Event::PaymentCancelled => self.payment_cancelled().await,
+            Event::RefundSucceeded => self.refund_succeeded().await,
+            Event::RefundFailed => self.refund_failed().await,
+            Event::AuthorizationCaptured => self.authorization_captured().await,
+            Event::NotificationRefused => self.refused_until_given_up().await,
+        }
+    }
+
+    /// `payment.succeeded`: a paid payment, notified, and inquiryPayment says SUCCESS.
+    async fn payment_succeeded(&mut self) -> anyhow::Result<()> {
+        if let Some(p) = self.paid(PAY_MINOR).await? {
+            self.inquire(&p, "SUCCESS").await?;
+        }
+        Ok(())
+    }
+
+    /// `payment.failed`: the user declines (operator path), the FAIL is notified and
+    /// inquiryPayment says FAIL.
+    async fn payment_failed(&mut self) -> anyhow::Result<()> {
+        let req = self.id("pay");
+        if let Some(p) = self.pay(&req, PAY_MINOR, json!({})).await? {
+            let outcome = self
+                .wallet
+                .decline_payment(&p, "The user declined the payment.")
+                .await?;
+            if self.approval("user declines (operator)", outcome) {
+                self.expect_payment_notice(&req, "F").await;
             }
-            Event::PaymentFailed => {
-                let req = self.id("pay");
-                if let Some(p) = self.pay(&req, PAY_MINOR, json!({})).await? {
-                    let outcome = self
-                        .wallet
-                        .decline_payment(&p, "The user declined the payment.")
-                        .await?;
-                    if self.approval("user declines (operator)", outcome) {
-                        self.expect_payment_notice(&req, "F").await;
-                    }
-                    self.inquire(&p, "FAIL").await?;
-                }
+            self.inquire(&p, "FAIL").await?;
+        }
+        Ok(())
+    }
+
+    /// `payment.expired`: a pay whose paymentExpiryTime passes unpaid; the FAIL is notified and
+    /// inquiryPayment says FAIL.
+    async fn payment_expired(&mut self) -> anyhow::Result<()> {
+        let req = self.id("pay");
+        let at = chrono::Utc::now() + chrono::Duration::seconds(EXPIRY_SECS);
+        let expiry = walletd_protocol::miniprogram::format_body_time(at);
+        if let Some(p) = self
+            .pay(&req, PAY_MINOR, json!({"paymentExpiryTime": expiry}))
+            .await?
+        {
+            self.step("waiting for the expiry", json!({"paymentExpiryTime": expiry}));
+            self.expect_payment_notice(&req, "F").await;
+            self.inquire(&p, "FAIL").await?;
+        }
+        Ok(())
+    }
+
+    /// `payment.cancelled`: the merchant cancels before the user pays; CANCELLED, and no
+    /// notification comes.
+    async fn payment_cancelled(&mut self) -> anyhow::Result<()> {
+        let req = self.id("pay");
+        if let Some(p) = self.pay(&req, PAY_MINOR, json!({})).await? {
+            let answer = self.call("v2/payments/cancel", json!({"paymentId": p})).await?;
+            let (status, code) = Self::status_of(&answer);
+            self.expect(status == "S", || format!("cancel answered {status}/{code}"));
+            self.inquire(&p, "CANCELLED").await?;
+            // A cancel the merchant asked for is not notified: check that nothing came.
+            let stray = self.next_notification(QUIET_WAIT).await;
+            self.expect(stray.is_none(), || "a cancelled payment was notified".into());
+        }
+        Ok(())
+    }
+
+    /// `refund.succeeded`: a paid payment, a partial refund answered S, and inquiryRefund says
+    /// SUCCESS.
+    async fn refund_succeeded(&mut self) -> anyhow::Result<()> {
+        if let Some(p) = self.paid(PAY_MINOR).await? {
+            let req = self.id("refund");
+            let body =
+                json!({"refundRequestId": req, "paymentId": p, "refundAmount": self.amount(REFUND_MINOR)});
+            let answer = self.call("v2/payments/refund", body).await?;
+            let (status, code) = Self::status_of(&answer);
+            self.expect(status == "S", || format!("refund answered {status}/{code}"));
+            let answer = self
+                .call("v2/payments/inquiryRefund", json!({"refundRequestId": req}))
+                .await?;
+            let got = answer["refundStatus"].as_str().unwrap_or("?").to_owned();
+            self.expect(got == "SUCCESS", || format!("inquiryRefund says {got}"));
+        }
+        Ok(())
+    }
+
+    /// `refund.failed`: a refund of the sandbox amount 9911 answers F REFUND_AMOUNT_EXCEED, again
+    /// on retry; no refund exists and the payment stays SUCCESS.
+    async fn refund_failed(&mut self) -> anyhow::Result<()> {
+        let forced = 9911;
+        if let Some(p) = self.paid(forced).await? {
+            let req = self.id("refund");
+            let body = json!({"refundRequestId": req, "paymentId": p, "refundAmount": self.amount(forced)});
+            for attempt in ["refund", "refund again (same refundRequestId)"] {
+                let answer = self.call("v2/payments/refund", body.clone()).await?;
+                let (status, code) = Self::status_of(&answer);
+                self.expect(status == "F" && code == "REFUND_AMOUNT_EXCEED", || {
+                    format!("{attempt} answered {status}/{code}, not F/REFUND_AMOUNT_EXCEED")
+                });
             }
-            Event::PaymentExpired => {
-                let req = self.id("pay");
-                let at = chrono::Utc::now() + chrono::Duration::seconds(EXPIRY_SECS);
-                let expiry = walletd_protocol::miniprogram::format_body_time(at);
-                if let Some(p) = self
-                    .pay(&req, PAY_MINOR, json!({"paymentExpiryTime": expiry}))
-                    .await?
-                {
-                    self.step("waiting for the expiry", json!({"paymentExpiryTime": expiry}));
-                    self.expect_payment_notice(&req, "F").await;
-                    self.inquire(&p, "FAIL").await?;
-                }
+            let answer = self
+                .call("v2/payments/inquiryRefund", json!({"refundRequestId": req}))
+                .await?;
+            let (_, code) = Self::status_of(&answer);
+            self.expect(code == "REFUND_NOT_EXIST", || {
+                format!("inquiryRefund answered {code}: a failed refund must not exist")
+            });
+            self.inquire(&p, "SUCCESS").await?;
+        }
+        Ok(())
+    }
+
+    /// `authorization.captured`: an authorization the user approves, captured in full by the
+    /// merchant; the SUCCESS is notified and inquiryPayment says SUCCESS.
+    async fn authorization_captured(&mut self) -> anyhow::Result<()> {
+        let req = self.id("auth");
+        let factor = json!({"paymentFactor": {"isAuthorizationPayment": true}});
+        if let Some(p) = self.pay(&req, PAY_MINOR, factor).await? {
+            if !self.confirm(&p).await? {
+                return Ok(());
             }
-            Event::PaymentCancelled => {
-                let req = self.id("pay");
-                if let Some(p) = self.pay(&req, PAY_MINOR, json!({})).await? {
-                    let answer = self.call("v2/payments/cancel", json!({"paymentId": p})).await?;
-                    let (status, code) = Self::status_of(&answer);
-                    self.expect(status == "S", || format!("cancel answered {status}/{code}"));
-                    self.inquire(&p, "CANCELLED").await?;
-                    // A cancel the merchant asked for is not notified: check that nothing came.
-                    let stray = self.next_notification(QUIET_WAIT).await;
-                    self.expect(stray.is_none(), || "a cancelled payment was notified".into());
-                }
-            }
-            Event::RefundSucceeded => {
-                if let Some(p) = self.paid(PAY_MINOR).await? {
-                    let req = self.id("refund");
-                    let body = json!({"refundRequestId": req, "paymentId": p, "refundAmount": self.amount(REFUND_MINOR)});
-                    let answer = self.call("v2/payments/refund", body).await?;
-                    let (status, code) = Self::status_of(&answer);
-                    self.expect(status == "S", || format!("refund answered {status}/{code}"));
-                    let answer = self
-                        .call("v2/payments/inquiryRefund", json!({"refundRequestId": req}))
-                        .await?;
-                    let got = answer["refundStatus"].as_str().unwrap_or("?").to_owned();
-                    self.expect(got == "SUCCESS", || format!("inquiryRefund says {got}"));
-                }
-            }
-            Event::RefundFailed => {
-                let forced = 9911;
-                if let Some(p) = self.paid(forced).await? {
-                    let req = self.id("refund");
-                    let body =
-                        json!({"refundRequestId": req, "paymentId": p, "refundAmount": self.amount(forced)});
-                    for attempt in ["refund", "refund again (same refundRequestId)"] {
-                        let answer = self.call("v2/payments/refund", body.clone()).await?;
-                        let (status, code) = Self::status_of(&answer);
-                        self.expect(status == "F" && code == "REFUND_AMOUNT_EXCEED", || {
-                            format!("{attempt} answered {status}/{code}, not F/REFUND_AMOUNT_EXCEED")
-                        });
-                    }
-                    let answer = self
-                        .call("v2/payments/inquiryRefund", json!({"refundRequestId": req}))
-                        .await?;
-                    let (_, code) = Self::status_of(&answer);
-                    self.expect(code == "REFUND_NOT_EXIST", || {
-                        format!("inquiryRefund answered {code}: a failed refund must not exist")
-                    });
-                    self.inquire(&p, "SUCCESS").await?;
-                }
-            }
-            Event::AuthorizationCaptured => {
-                let req = self.id("auth");
-                let factor = json!({"paymentFactor": {"isAuthorizationPayment": true}});
-                if let Some(p) = self.pay(&req, PAY_MINOR, factor).await? {
-                    if !self.confirm(&p).await? {
-                        return Ok(());
-                    }
-                    let body = json!({
-                        "captureRequestId": self.id("capture"), "paymentId": p,
-                        "captureAmount": self.amount(PAY_MINOR), "isLastCapture": true,
-                    });
-                    let answer = self.call("v2/payments/capture", body).await?;
-                    let (status, code) = Self::status_of(&answer);
-                    self.expect(status == "S", || format!("capture answered {status}/{code}"));
-                    self.expect_payment_notice(&req, "S").await;
-                    self.inquire(&p, "SUCCESS").await?;
-                }
-            }
-            Event::NotificationRefused => self.refused_until_given_up().await?,
+            let body = json!({
+                "captureRequestId": self.id("capture"), "paymentId": p,
+                "captureAmount": self.amount(PAY_MINOR), "isLastCapture": true,
+            });
+            let answer = self.call("v2/payments/capture", body).await?;
+            let (status, code) = Self::status_of(&answer);
+            self.expect(status == "S", || format!("capture answered {status}/{code}"));
+            self.expect_payment_notice(&req, "S").await;
+            self.inquire(&p, "SUCCESS").await?;
         }
         Ok(())
     }
@@ -533,75 +566,12 @@ impl Run {
         if !self.confirm(&payment_id).await? {
             return Ok(());
         }
-        let mut seen_attempts = 0usize;
         let mut received = 0usize;
-        let entry = loop {
-            if Instant::now() >= self.deadline {
-                self.expect(false, || {
-                    format!("the wallet had not given up after {seen_attempts} attempts when time ran out")
-                });
-                return Ok(());
-            }
-            while let Ok(n) = self.received.try_recv() {
-                received += 1;
-                self.expect(n.verified.is_ok(), || {
-                    "a notification's signature did not verify".into()
-                });
-            }
-            let entries = self.outbox_of(&payment_id).await?;
-            let Some(entry) = entries.into_iter().next() else {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            };
-            if entry.attempts.len() > seen_attempts {
-                seen_attempts = entry.attempts.len();
-                if let Some(a) = entry.attempts.last() {
-                    self.step(
-                        &format!("attempt {seen_attempts} refused"),
-                        json!({
-                            "notification": entry.id, "at": a.at.to_rfc3339(), "httpStatus": a.http_status,
-                            "delivered": a.delivered,
-                            // When the schedule would have tried again (none: it gave up).
-                            "scheduledRetryAt": (entry.status == OutboxStatus::Pending).then(|| entry.next_attempt_at.to_rfc3339()),
-                        }),
-                    );
-                }
-            }
-            match entry.status {
-                OutboxStatus::Failed => break entry,
-                OutboxStatus::Delivered => {
-                    self.expect(false, || "the refused notification counts as delivered".into());
-                    return Ok(());
-                }
-                OutboxStatus::Pending => {}
-            }
-            if seen_attempts >= MAX_REFUSED_ATTEMPTS {
-                self.expect(false, || {
-                    format!("still retrying after {MAX_REFUSED_ATTEMPTS} attempts")
-                });
-                return Ok(());
-            }
-            // Refused and waiting for its next turn: make it due now (the operator's resend).
-            // A row waiting for a later turn is not claimed by the notifier, so the resend cannot
-            // meet a send in flight.
-            if seen_attempts > 0 && entry.next_attempt_at > self.wallet.now() {
-                self.wallet.resend_notification(&entry.id).await?;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let Some(entry) = self.refuse_until_failed(&payment_id, &mut received).await? else {
+            return Ok(());
         };
-        // The endpoint may still be reading the last one.
-        let settle = Instant::now() + Duration::from_secs(2);
-        while received < entry.attempts.len() && Instant::now() < settle {
-            match tokio::time::timeout(Duration::from_millis(200), self.received.recv()).await {
-                Ok(Some(n)) => {
-                    received += 1;
-                    self.expect(n.verified.is_ok(), || {
-                        "a notification's signature did not verify".into()
-                    });
-                }
-                _ => continue,
-            }
-        }
+        self.receive_last_attempts(&mut received, entry.attempts.len())
+            .await;
         self.step(
             "wallet gave up",
             json!({"notification": entry.id, "status": entry.status.as_str(), "attempts": entry.attempts.len(), "receivedHere": received}),
@@ -615,6 +585,104 @@ impl Run {
         });
         self.inquire(&payment_id, "SUCCESS").await?;
         Ok(())
+    }
+
+    /// Watches the payment's notification in the outbox, resending it as soon as each refusal
+    /// is recorded, until the wallet marks it FAILED: that entry. None (and noted) if time or
+    /// the attempt cap runs out first, or the notification counts as delivered. `received`
+    /// counts the notifications that reached the endpoint meanwhile.
+    async fn refuse_until_failed(
+        &mut self,
+        payment_id: &str,
+        received: &mut usize,
+    ) -> anyhow::Result<Option<OutboxEntry>> {
+        let mut seen_attempts = 0usize;
+        loop {
+            if Instant::now() >= self.deadline {
+                self.expect(false, || {
+                    format!("the wallet had not given up after {seen_attempts} attempts when time ran out")
+                });
+                return Ok(None);
+            }
+            *received += self.take_received();
+            let entries = self.outbox_of(payment_id).await?;
+            let Some(entry) = entries.into_iter().next() else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            self.note_new_attempt(&entry, &mut seen_attempts);
+            match entry.status {
+                OutboxStatus::Failed => return Ok(Some(entry)),
+                OutboxStatus::Delivered => {
+                    self.expect(false, || "the refused notification counts as delivered".into());
+                    return Ok(None);
+                }
+                OutboxStatus::Pending => {}
+            }
+            if seen_attempts >= MAX_REFUSED_ATTEMPTS {
+                self.expect(false, || {
+                    format!("still retrying after {MAX_REFUSED_ATTEMPTS} attempts")
+                });
+                return Ok(None);
+            }
+            // Refused and waiting for its next turn: make it due now (the operator's resend).
+            // A row waiting for a later turn is not claimed by the notifier, so the resend cannot
+            // meet a send in flight.
+            if seen_attempts > 0 && entry.next_attempt_at > self.wallet.now() {
+                self.wallet.resend_notification(&entry.id).await?;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Takes the notifications already waiting at the endpoint, noting any whose signature did
+    /// not verify; how many there were.
+    fn take_received(&mut self) -> usize {
+        let mut taken = 0;
+        while let Ok(n) = self.received.try_recv() {
+            taken += 1;
+            self.expect(n.verified.is_ok(), || {
+                "a notification's signature did not verify".into()
+            });
+        }
+        taken
+    }
+
+    /// Records a step for the entry's latest attempt if the wallet has recorded one since
+    /// `seen_attempts` (which it then advances).
+    fn note_new_attempt(&mut self, entry: &OutboxEntry, seen_attempts: &mut usize) {
+        if entry.attempts.len() <= *seen_attempts {
+            return;
+        }
+        *seen_attempts = entry.attempts.len();
+        if let Some(a) = entry.attempts.last() {
+            self.step(
+                &format!("attempt {seen_attempts} refused"),
+                json!({
+                    "notification": entry.id, "at": a.at.to_rfc3339(), "httpStatus": a.http_status,
+                    "delivered": a.delivered,
+                    // When the schedule would have tried again (none: it gave up).
+                    "scheduledRetryAt": (entry.status == OutboxStatus::Pending).then(|| entry.next_attempt_at.to_rfc3339()),
+                }),
+            );
+        }
+    }
+
+    /// Gives the endpoint up to two seconds to receive the last of the `attempts` the wallet
+    /// recorded (it may still be reading it), counting them in `received`.
+    async fn receive_last_attempts(&mut self, received: &mut usize, attempts: usize) {
+        let settle = Instant::now() + Duration::from_secs(2);
+        while *received < attempts && Instant::now() < settle {
+            match tokio::time::timeout(Duration::from_millis(200), self.received.recv()).await {
+                Ok(Some(n)) => {
+                    *received += 1;
+                    self.expect(n.verified.is_ok(), || {
+                        "a notification's signature did not verify".into()
+                    });
+                }
+                _ => continue,
+            }
+        }
     }
 }
 
@@ -676,14 +744,7 @@ pub async fn run(config: &Config, args: TriggerArgs) -> anyhow::Result<ExitCode>
         .context("opening the wallet's database (--data-dir) for the user's side")?;
     let app_id = match &args.app_id {
         Some(a) => a.clone(),
-        None => wallet
-            .get_client(&args.client_id)
-            .await?
-            .with_context(|| format!("no client {} in this wallet's database", args.client_id))?
-            .app_ids
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "app".into()),
+        None => first_app_id(&wallet, &args.client_id).await?,
     };
     let merchant = MiniProgramClient::new(&args.base_url, &args.client_id, key, wallet_key.clone())
         .with_key_version(args.key_version);
@@ -694,14 +755,7 @@ pub async fn run(config: &Config, args: TriggerArgs) -> anyhow::Result<ExitCode>
         refuse: args.event == Event::NotificationRefused,
         sender,
     };
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        let app = Router::new().fallback(receive).with_state(endpoint);
-        axum::serve(listener, app).await
-    });
+    let (addr, server) = serve_endpoint(&args.listen, endpoint).await?;
     let mut run = Run {
         event: args.event,
         merchant,
@@ -731,11 +785,47 @@ pub async fn run(config: &Config, args: TriggerArgs) -> anyhow::Result<ExitCode>
         run.problems.push(format!("{e:#}"));
     }
     let ok = run.problems.is_empty();
+    print_outcome(&run, ok)?;
+    Ok(ExitCode::from(if ok { exit::OK } else { exit::NOT_AS_EXPECTED }))
+}
+
+/// The client's first registered appId, or "app" when it registered none.
+async fn first_app_id(wallet: &Wallet, client_id: &str) -> anyhow::Result<String> {
+    Ok(wallet
+        .get_client(client_id)
+        .await?
+        .with_context(|| format!("no client {client_id} in this wallet's database"))?
+        .app_ids
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "app".into()))
+}
+
+/// Starts the local notification endpoint on `listen`: the address it took and its task.
+async fn serve_endpoint(
+    listen: &str,
+    endpoint: Endpoint,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let app = Router::new().fallback(receive).with_state(endpoint);
+        axum::serve(listener, app).await
+    });
+    Ok((addr, server))
+}
+
+/// How the flow ended: one JSON object (event, ok, steps, notifications, problems), or a line
+/// and each problem.
+fn print_outcome(run: &Run, ok: bool) -> anyhow::Result<()> {
+    let event = run.event.name();
     if run.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "event": args.event.name(),
+                "event": event,
                 "ok": ok,
                 "notifyUrl": run.notify_url,
                 "steps": run.steps,
@@ -744,12 +834,12 @@ pub async fn run(config: &Config, args: TriggerArgs) -> anyhow::Result<ExitCode>
             }))?
         );
     } else if ok {
-        println!("{}: the flow ended as expected", args.event.name());
+        println!("{event}: the flow ended as expected");
     } else {
-        println!("{}: the flow did NOT end as expected", args.event.name());
+        println!("{event}: the flow did NOT end as expected");
         for p in &run.problems {
             println!("  - {p}");
         }
     }
-    Ok(ExitCode::from(if ok { exit::OK } else { exit::NOT_AS_EXPECTED }))
+    Ok(())
 }
