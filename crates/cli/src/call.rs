@@ -89,56 +89,16 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         .transpose()
         .context("the wallet's public key (--wallet-key)")?;
     let body = read_body(&args.body)?;
-    let full_path = args.path.starts_with('/');
     let api = args.path.trim_start_matches('/');
 
     // Sign and send; keep the raw answer so it can be shown before it is judged.
-    enum Sender {
-        Mini(MiniProgramClient),
-        Alpha(AlphaPayClient),
-    }
-    let sender = match args.dialect {
-        Dialect::MiniProgram => {
-            let c = match &wallet_key {
-                Some(w) => MiniProgramClient::new(&args.base_url, &args.client_id, key.clone(), w.clone()),
-                None => MiniProgramClient::without_wallet_key(&args.base_url, &args.client_id, key.clone()),
-            };
-            let c = c.with_key_version(args.key_version);
-            Sender::Mini(if full_path { c.with_prefix("") } else { c })
-        }
-        Dialect::Alphapay => {
-            // Without a wallet key the answer is shown but not verified (a throwaway key that
-            // verifies nothing stands in).
-            let w = wallet_key.clone().unwrap_or_else(|| key.public_key());
-            let c = AlphaPayClient::new(&args.base_url, &args.client_id, key.clone(), w)
-                .with_key_version(args.key_version);
-            Sender::Alpha(if full_path {
-                c.with_prefix("").with_version("")
-            } else {
-                c
-            })
-        }
-    };
-    let exchange: Exchange = match &sender {
-        Sender::Mini(c) => c.exchange(api, body, &RequestOptions::default()).await,
-        Sender::Alpha(c) => c.exchange(api, body, &AlphaPayRequestOptions::default()).await,
-    }
-    .with_context(|| format!("sending to {}", args.base_url))?;
+    let sender = Sender::new(&args, &key, wallet_key.as_ref());
+    let exchange: Exchange = sender
+        .exchange(api, body)
+        .await
+        .with_context(|| format!("sending to {}", args.base_url))?;
 
-    let verdict = wallet_key.as_ref().map(|_| match &sender {
-        Sender::Mini(c) => c.verify_answer(
-            &exchange.path,
-            exchange.status,
-            exchange.headers.clone(),
-            exchange.body.clone(),
-        ),
-        Sender::Alpha(c) => c.verify_answer(
-            &exchange.path,
-            exchange.status,
-            exchange.headers.clone(),
-            exchange.body.clone(),
-        ),
-    });
+    let verdict = wallet_key.as_ref().map(|_| sender.verify_answer(&exchange));
     let outcome = Outcome::judge(&exchange, verdict.as_ref());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome.to_json(&exchange))?);
@@ -146,7 +106,86 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     }
 
     print_exchange(&exchange)?;
-    match (&verdict, &outcome.signature) {
+    print_verdict(&exchange, verdict.as_ref(), &outcome, wallet_key.as_ref(), &args);
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// The merchant SDK client of the dialect `call` speaks.
+enum Sender {
+    Mini(MiniProgramClient),
+    Alpha(AlphaPayClient),
+}
+
+impl Sender {
+    /// A client for the dialect, base URL, client id and key version given. A path given in full
+    /// (starting with `/`) is sent as it is, without the dialect's prefix.
+    fn new(args: &CallArgs, key: &PrivateKey, wallet_key: Option<&PublicKey>) -> Sender {
+        let full_path = args.path.starts_with('/');
+        match args.dialect {
+            Dialect::MiniProgram => {
+                let c = match wallet_key {
+                    Some(w) => {
+                        MiniProgramClient::new(&args.base_url, &args.client_id, key.clone(), w.clone())
+                    }
+                    None => {
+                        MiniProgramClient::without_wallet_key(&args.base_url, &args.client_id, key.clone())
+                    }
+                };
+                let c = c.with_key_version(args.key_version);
+                Sender::Mini(if full_path { c.with_prefix("") } else { c })
+            }
+            Dialect::Alphapay => {
+                // Without a wallet key the answer is shown but not verified (a throwaway key that
+                // verifies nothing stands in).
+                let w = wallet_key.cloned().unwrap_or_else(|| key.public_key());
+                let c = AlphaPayClient::new(&args.base_url, &args.client_id, key.clone(), w)
+                    .with_key_version(args.key_version);
+                Sender::Alpha(if full_path {
+                    c.with_prefix("").with_version("")
+                } else {
+                    c
+                })
+            }
+        }
+    }
+
+    /// Signs and sends the body; the raw exchange, answer not yet judged.
+    async fn exchange(&self, api: &str, body: Vec<u8>) -> Result<Exchange, ClientError> {
+        match self {
+            Sender::Mini(c) => c.exchange(api, body, &RequestOptions::default()).await,
+            Sender::Alpha(c) => c.exchange(api, body, &AlphaPayRequestOptions::default()).await,
+        }
+    }
+
+    /// Verifies the answer's signature with the wallet's key.
+    fn verify_answer(&self, exchange: &Exchange) -> Result<Verified, ClientError> {
+        match self {
+            Sender::Mini(c) => c.verify_answer(
+                &exchange.path,
+                exchange.status,
+                exchange.headers.clone(),
+                exchange.body.clone(),
+            ),
+            Sender::Alpha(c) => c.verify_answer(
+                &exchange.path,
+                exchange.status,
+                exchange.headers.clone(),
+                exchange.body.clone(),
+            ),
+        }
+    }
+}
+
+/// What the answer's signature came to, in text: not checked, verified (with a hint when the
+/// wallet refused the merchant's own signature), missing, or not verifying (with the diagnosis).
+fn print_verdict(
+    exchange: &Exchange,
+    verdict: Option<&Result<Verified, ClientError>>,
+    outcome: &Outcome,
+    wallet_key: Option<&PublicKey>,
+    args: &CallArgs,
+) {
+    match (verdict, &outcome.signature) {
         (None, _) => {
             println!("answer signature: not checked (pass --wallet-key or set WALLETD_WALLET_KEY)")
         }
@@ -164,12 +203,11 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
         (Some(Err(e)), _) => {
             println!("answer signature: DOES NOT VERIFY ({e}); do not trust this answer");
-            if let Some(wallet_key) = &wallet_key {
-                println!("\n{}", explain_answer(&exchange, wallet_key, &args));
+            if let Some(wallet_key) = wallet_key {
+                println!("\n{}", explain_answer(exchange, wallet_key, args));
             }
         }
     }
-    Ok(ExitCode::from(outcome.exit_code()))
 }
 
 /// Prints both sides of the exchange as they went over the wire.

@@ -259,7 +259,26 @@ fn print_walkthrough(
             data_dir.display()
         ));
     }
-    text.push_str(&format!(
+    text.push_str(&setting_text(base, data_dir, lifetime, key, wallet_pub, console));
+    text.push_str(&tour_text(base, data_dir, key, wallet_pub));
+    text.push_str(SANDBOX_AMOUNTS_TEXT);
+    // One write, and a reader that went away (`walletd demo | head`) does not stop the demo.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Where the demo runs and what it holds: the URL, the data folder and its lifetime, the demo
+/// merchant's ids and key files, the demo users and the operator console.
+fn setting_text(
+    base: &str,
+    data_dir: &Path,
+    lifetime: &str,
+    key: &Path,
+    wallet_pub: &Path,
+    console: Option<&str>,
+) -> String {
+    format!(
         r#"
 walletd demo is running at {base}  (sandbox mode; data in {data}, {lifetime})
 
@@ -268,7 +287,20 @@ Demo merchant: client id demo-merchant, partnerId 2160120000000001, appId 316012
   wallet key:  {wallet_pub}
 Demo users:    alice (login +15550000001, PIN 123456, 500.00 USD), bob (+15550000002, PIN 654321, 5.00 USD)
 Operator console: {console}
+"#,
+        data = data_dir.display(),
+        key = key.display(),
+        wallet_pub = wallet_pub.display(),
+        console = console.unwrap_or("off"),
+    )
+}
 
+/// The tour, as the merchant in a second terminal: the export line, then listening for
+/// notifications, a pay, the cashier, an inquiry, a refund and the books, a user's consent and
+/// the whole flows of `walletd trigger`.
+fn tour_text(base: &str, data_dir: &Path, key: &Path, wallet_pub: &Path) -> String {
+    format!(
+        r#"
 In a second terminal, be the merchant:
 
   export WALLETD_URL={base} WALLETD_CLIENT_ID=demo-merchant WALLETD_KEY={key} WALLETD_WALLET_KEY={wallet_pub} WALLETD_DATA_DIR={data}
@@ -308,21 +340,20 @@ In a second terminal, be the merchant:
 6. Whole flows in one command (same export line), e.g. payment.failed, refund.failed, notification.refused:
 
   walletd trigger payment.succeeded
-
-Sandbox amounts (value in minor units): pay 9901 RISK_REJECT, 9902 USER_STATUS_ABNORMAL, 9903 U/UNKNOWN_EXCEPTION,
-9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS; refund 9911 REFUND_AMOUNT_EXCEED,
-9912 PARTNER_BALANCE_NOT_ENOUGH, 9913 U (refund made); capture 9921 CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT,
-9922 AUTH_EXPIRED, 9923 U (capture made). A signature that does not verify? `walletd explain`.
-Ctrl-C stops the demo.
 "#,
         data = data_dir.display(),
         key = key.display(),
         wallet_pub = wallet_pub.display(),
         redirect = DEMO_REDIRECT_URL,
-        console = console.unwrap_or("off"),
-    ));
-    // One write, and a reader that went away (`walletd demo | head`) does not stop the demo.
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    )
 }
+
+/// The reserved sandbox amounts and their answers, where to turn when a signature does not
+/// verify, and how to stop.
+const SANDBOX_AMOUNTS_TEXT: &str = r#"
+Sandbox amounts (value in minor units): pay 9901 RISK_REJECT, 9902 USER_STATUS_ABNORMAL, 9903 U/UNKNOWN_EXCEPTION,
+9904 USER_BALANCE_NOT_ENOUGH, 9905 U/PAYMENT_IN_PROCESS; refund 9911 REFUND_AMOUNT_EXCEED,
+9912 PARTNER_BALANCE_NOT_ENOUGH, 9913 U (refund made); capture 9921 CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT,
+9922 AUTH_EXPIRED, 9923 U (capture made). A signature that does not verify? `walletd explain`.
+Ctrl-C stops the demo.
+"#;

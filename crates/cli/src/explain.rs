@@ -132,7 +132,9 @@ fn choose_key(args: &ExplainArgs, message: &SignedMessage) -> anyhow::Result<Pub
     Ok(crate::call::read_private_key(&p)?.public_key())
 }
 
-pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+/// The message to explain: parsed from the input text, or built from the flags; an answer when
+/// --response says so.
+fn read_message(args: &ExplainArgs) -> anyhow::Result<SignedMessage> {
     let mut message = match &args.input {
         Some(input) => {
             let text = read_input(input)?;
@@ -140,30 +142,38 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
                 .map_err(anyhow::Error::msg)
                 .context("reading the message")?
         }
-        None => message_from_flags(&args)?,
+        None => message_from_flags(args)?,
     };
     if args.response {
         message.kind = MessageKind::Response;
     }
-    let mut notes = Vec::new();
+    Ok(message)
+}
+
+/// Drops one newline at the very end of a body read from a file or standard input (editors and
+/// `echo` add it), unless --keep-final-newline; the note to print when it did.
+fn drop_final_newline(args: &ExplainArgs, message: &mut SignedMessage) -> Option<&'static str> {
     let from_text = args.input.is_some()
         || args
             .body
             .as_deref()
             .is_some_and(|b| !b.trim_start().starts_with('{'));
-    if from_text && !args.keep_final_newline {
-        let trimmed = message
-            .body
-            .strip_suffix(b"\r\n")
-            .or_else(|| message.body.strip_suffix(b"\n"))
-            .map(<[u8]>::to_vec);
-        if let Some(body) = trimmed {
-            message.body = body;
-            notes.push("the newline at the end of the input is taken as the end of the file, not part of the body (--keep-final-newline keeps it)");
-        }
+    if !from_text || args.keep_final_newline {
+        return None;
     }
-    let key = choose_key(&args, &message)?;
-    let options = DiagnoseOptions {
+    let trimmed = message
+        .body
+        .strip_suffix(b"\r\n")
+        .or_else(|| message.body.strip_suffix(b"\n"))
+        .map(<[u8]>::to_vec)?;
+    message.body = trimmed;
+    Some("the newline at the end of the input is taken as the end of the file, not part of the body (--keep-final-newline keeps it)")
+}
+
+/// The diagnosis's options from the flags (dialect, path, client id, key version, time window),
+/// checked against the time now.
+fn diagnose_options(args: &ExplainArgs) -> DiagnoseOptions {
+    DiagnoseOptions {
         dialect: match args.dialect {
             DialectArg::Auto => None,
             DialectArg::MiniProgram => Some(Dialect::MiniProgram),
@@ -174,7 +184,14 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         key_version: args.key_version,
         window_secs: args.window_secs,
         now: chrono::Utc::now(),
-    };
+    }
+}
+
+pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let mut message = read_message(&args)?;
+    let notes: Vec<&str> = drop_final_newline(&args, &mut message).into_iter().collect();
+    let key = choose_key(&args, &message)?;
+    let options = diagnose_options(&args);
     let report = diagnose(&message, &key, &options);
     println!(
         "{} ({:?} dialect), {} header(s), body {} bytes{}; key {} {}",

@@ -179,10 +179,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             tls_cert,
             tls_key,
         } => {
-            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
-            if let Some(d) = cli.database {
-                config.database = Some(d);
-            }
+            let mut config =
+                load_config_with_database(cli.config.as_deref(), cli.data_dir.as_deref(), cli.database)?;
             if let Some(l) = listen {
                 config.listen = l;
             }
@@ -191,17 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 config.tls.cert = tls_cert;
                 config.tls.key = tls_key;
             }
-            init_logging(&config.log_format);
-            let app = walletd_server::Application::build(config.clone()).await?;
-            let shutdown = walletd_server::shutdown_signal();
-            tracing::info!(
-                address = %app.local_addr(),
-                data_dir = %config.data_dir.display(),
-                database = %config.database_choice().map(|d| d.describe()).unwrap_or_default(),
-                sandbox = config.sandbox,
-                "walletd listening"
-            );
-            app.run_until_stopped(shutdown).await?;
+            serve(config).await?;
             Ok(ok)
         }
         Command::Demo {
@@ -224,25 +212,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Keys {
             command: KeysCommand::Generate { algorithm, out_dir },
         } => {
-            let alg = if algorithm == "ecc224" {
-                Algorithm::Ecc224
-            } else {
-                Algorithm::Rsa256
-            };
-            let key = generate_keys(alg, &out_dir)?;
-            println!(
-                "wrote {} and {} ({})",
-                out_dir.join("private_key.pem").display(),
-                out_dir.join("public_key.pem").display(),
-                key.algorithm()
-            );
+            write_key_pair(&algorithm, &out_dir)?;
             Ok(ok)
         }
         Command::Admin { json, command } => {
-            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
-            if let Some(d) = cli.database {
-                config.database = Some(d);
-            }
+            let config =
+                load_config_with_database(cli.config.as_deref(), cli.data_dir.as_deref(), cli.database)?;
             admin::run(&config, command, json).await
         }
         Command::Call(args) => call::run(args).await,
@@ -250,19 +225,62 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Explain(args) => explain::run(args),
         Command::Listen(args) => listen::run(args).await,
         Command::Bench { command } => {
-            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
-            if let Some(d) = cli.database {
-                config.database = Some(d);
-            }
+            let config =
+                load_config_with_database(cli.config.as_deref(), cli.data_dir.as_deref(), cli.database)?;
             bench::run(&config, command).await?;
             Ok(ok)
         }
         Command::Trigger(args) => {
-            let mut config = load_config(cli.config.as_deref(), cli.data_dir.as_deref())?;
-            if let Some(d) = cli.database {
-                config.database = Some(d);
-            }
+            let config =
+                load_config_with_database(cli.config.as_deref(), cli.data_dir.as_deref(), cli.database)?;
             trigger::run(&config, args).await
         }
     }
+}
+
+/// Loads the configuration and applies the command-line data directory and database.
+fn load_config_with_database(
+    cli_config: Option<&Path>,
+    data_dir: Option<&Path>,
+    database: Option<String>,
+) -> anyhow::Result<Config> {
+    let mut config = load_config(cli_config, data_dir)?;
+    if let Some(d) = database {
+        config.database = Some(d);
+    }
+    Ok(config)
+}
+
+/// Runs the server with `config` until a shutdown signal, logging where it listens.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config.log_format);
+    let app = walletd_server::Application::build(config.clone()).await?;
+    let shutdown = walletd_server::shutdown_signal();
+    tracing::info!(
+        address = %app.local_addr(),
+        data_dir = %config.data_dir.display(),
+        database = %config.database_choice().map(|d| d.describe()).unwrap_or_default(),
+        sandbox = config.sandbox,
+        "walletd listening"
+    );
+    app.run_until_stopped(shutdown).await?;
+    Ok(())
+}
+
+/// `keys generate`: a key pair of the algorithm named (`ecc224`, else RSA) in `out_dir`, and
+/// which files were written.
+fn write_key_pair(algorithm: &str, out_dir: &Path) -> anyhow::Result<()> {
+    let alg = if algorithm == "ecc224" {
+        Algorithm::Ecc224
+    } else {
+        Algorithm::Rsa256
+    };
+    let key = generate_keys(alg, out_dir)?;
+    println!(
+        "wrote {} and {} ({})",
+        out_dir.join("private_key.pem").display(),
+        out_dir.join("public_key.pem").display(),
+        key.algorithm()
+    );
+    Ok(())
 }
