@@ -206,104 +206,80 @@ impl MiniProgramClient {
         lookup: &PaymentLookupRequest,
     ) -> Result<PaymentOutcome, ClientError> {
         let policy = self.retry_policy().clone();
-        let max_polls = policy.max_polls();
         let pay_api = format!("{version}/payments/pay");
         let inquiry_api = format!("{version}/payments/inquiryPayment");
         let mut sends = 0u32;
         let mut polls = 0u32;
-        let mut payment_id = None;
-        let mut last_payment_status = None;
-        let mut last_problem;
-        'send: loop {
+        let mut trail = PaymentTrail::default();
+        loop {
             match self.send_resending(&pay_api, body, &mut sends).await? {
                 Sent::Answer(v) => {
-                    let answer: PayResponse = decode(&v.body)?;
-                    payment_id = answer.payment_id.clone().or(payment_id);
-                    match v.result.status() {
-                        Some(ResultStatus::Success) => {
-                            return Ok(PaymentOutcome::Paid {
-                                payment_id: answer.payment_id,
-                                payment_time: answer.payment_time,
-                            })
-                        }
-                        Some(ResultStatus::Accepted) => {
-                            return Ok(PaymentOutcome::Accepted(Box::new(answer)))
-                        }
-                        Some(ResultStatus::Failed) => {
-                            return Ok(PaymentOutcome::Failed {
-                                payment_id: answer.payment_id,
-                                reason: v.result.result_message.clone(),
-                                result: Some(v.result),
-                                payment_status: None,
-                            })
-                        }
-                        // U, or a status this SDK does not know: find out.
-                        _ => last_problem = describe(&v.result),
+                    if let Some(outcome) = read_pay_answer(v, &mut trail)? {
+                        return Ok(outcome);
                     }
                 }
-                Sent::Lost(e) => last_problem = e.to_string(),
+                Sent::Lost(e) => trail.last_problem = e.to_string(),
             }
-            while polls < max_polls {
-                polls += 1;
-                tokio::time::sleep(policy.poll_interval).await;
-                let answer = match self.send_json(&inquiry_api, lookup).await {
-                    Ok(v) => v,
-                    Err(e) if e.is_transport() => {
-                        last_problem = e.to_string();
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                match answer.result.status() {
-                    Some(ResultStatus::Success) => {
-                        let inquiry: InquiryPaymentResponse = decode(&answer.body)?;
-                        payment_id = inquiry.payment_id.clone().or(payment_id);
-                        match inquiry.payment_status.as_deref() {
-                            Some("SUCCESS") => {
-                                return Ok(PaymentOutcome::Paid {
-                                    payment_id,
-                                    payment_time: inquiry.payment_time,
-                                })
-                            }
-                            Some(s @ ("FAIL" | "CANCELLED")) => {
-                                return Ok(PaymentOutcome::Failed {
-                                    payment_id,
-                                    result: None,
-                                    payment_status: Some(s.to_owned()),
-                                    reason: inquiry
-                                        .payment_fail_reason
-                                        .unwrap_or_else(|| format!("the payment is {s}")),
-                                })
-                            }
-                            other => {
-                                last_payment_status = other.map(str::to_owned);
-                                last_problem = format!("paymentStatus {}", other.unwrap_or("(none)"));
-                            }
-                        }
-                    }
-                    Some(ResultStatus::Failed) if answer.result.code() == Some(ResultCode::OrderNotExist) => {
-                        if sends < policy.send_attempts.max(1) {
-                            // The pay request never got in: sending it again (same id) is safe.
-                            continue 'send;
-                        }
-                        return Ok(PaymentOutcome::Failed {
-                            payment_id,
-                            reason: answer.result.result_message.clone(),
-                            result: Some(answer.result),
-                            payment_status: None,
-                        });
-                    }
-                    Some(ResultStatus::Failed) => return Err(wallet_error(answer)),
-                    _ => last_problem = describe(&answer.result),
+            match self
+                .poll_payment(&policy, &inquiry_api, lookup, &mut polls, &mut trail)
+                .await?
+            {
+                Polled::Final(outcome) => return Ok(outcome),
+                // The pay request never got in: sending it again (same id) is safe.
+                Polled::NotFound(_) if sends < policy.send_attempts.max(1) => continue,
+                Polled::NotFound(outcome) => return Ok(outcome),
+                Polled::Exhausted => {
+                    return Ok(PaymentOutcome::StillUnknown {
+                        payment_request_id: payment_request_id.to_owned(),
+                        payment_id: trail.payment_id,
+                        last_payment_status: trail.last_payment_status,
+                        last_problem: trail.last_problem,
+                    })
                 }
             }
-            return Ok(PaymentOutcome::StillUnknown {
-                payment_request_id: payment_request_id.to_owned(),
-                payment_id,
-                last_payment_status,
-                last_problem,
-            });
         }
+    }
+
+    /// Inquires about the payment every poll interval while the policy's polls (counted across
+    /// re-sends in `polls`) last, until the wallet says how it ended or that it does not know it.
+    async fn poll_payment(
+        &self,
+        policy: &RetryPolicy,
+        inquiry_api: &str,
+        lookup: &PaymentLookupRequest,
+        polls: &mut u32,
+        trail: &mut PaymentTrail,
+    ) -> Result<Polled<PaymentOutcome>, ClientError> {
+        while *polls < policy.max_polls() {
+            *polls += 1;
+            tokio::time::sleep(policy.poll_interval).await;
+            let answer = match self.send_json(inquiry_api, lookup).await {
+                Ok(v) => v,
+                Err(e) if e.is_transport() => {
+                    trail.last_problem = e.to_string();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match answer.result.status() {
+                Some(ResultStatus::Success) => {
+                    if let Some(outcome) = read_payment_inquiry(&answer, trail)? {
+                        return Ok(Polled::Final(outcome));
+                    }
+                }
+                Some(ResultStatus::Failed) if answer.result.code() == Some(ResultCode::OrderNotExist) => {
+                    return Ok(Polled::NotFound(PaymentOutcome::Failed {
+                        payment_id: trail.payment_id.clone(),
+                        reason: answer.result.result_message.clone(),
+                        result: Some(answer.result),
+                        payment_status: None,
+                    }));
+                }
+                Some(ResultStatus::Failed) => return Err(wallet_error(answer)),
+                _ => trail.last_problem = describe(&answer.result),
+            }
+        }
+        Ok(Polled::Exhausted)
     }
 
     /// `/v{1,2}/payments/refund` with the retry policy: re-sent with the same `refundRequestId`
@@ -315,7 +291,6 @@ impl MiniProgramClient {
         request: &RefundRequest,
     ) -> Result<RefundOutcome, ClientError> {
         let policy = self.retry_policy().clone();
-        let max_polls = policy.max_polls();
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Local(e.to_string()))?;
         let refund_api = format!("{version}/payments/refund");
         let inquiry_api = format!("{version}/payments/inquiryRefund");
@@ -325,92 +300,214 @@ impl MiniProgramClient {
         };
         let mut sends = 0u32;
         let mut polls = 0u32;
-        let mut last_refund_status = None;
-        let mut last_problem;
-        'send: loop {
+        let mut trail = RefundTrail::default();
+        loop {
             match self.send_resending(&refund_api, &body, &mut sends).await? {
-                Sent::Answer(v) => match v.result.status() {
-                    Some(ResultStatus::Success) => {
-                        let answer: RefundResponse = decode(&v.body)?;
-                        let refund_id = answer.refund_id.ok_or_else(|| {
-                            ClientError::Decode("an S refund answer has no refundId".into())
-                        })?;
-                        return Ok(RefundOutcome::Refunded {
-                            refund_id,
-                            refund_time: answer.refund_time,
-                        });
+                Sent::Answer(v) => {
+                    if let Some(outcome) = read_refund_answer(v, &mut trail)? {
+                        return Ok(outcome);
                     }
-                    Some(ResultStatus::Failed) => {
-                        return Ok(RefundOutcome::Failed {
-                            reason: v.result.result_message.clone(),
-                            result: Some(v.result),
-                            refund_status: None,
-                        })
-                    }
-                    _ => last_problem = describe(&v.result),
-                },
-                Sent::Lost(e) => last_problem = e.to_string(),
+                }
+                Sent::Lost(e) => trail.last_problem = e.to_string(),
             }
-            while polls < max_polls {
-                polls += 1;
-                tokio::time::sleep(policy.poll_interval).await;
-                let answer = match self.send_json(&inquiry_api, &lookup).await {
-                    Ok(v) => v,
-                    Err(e) if e.is_transport() => {
-                        last_problem = e.to_string();
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                match answer.result.status() {
-                    Some(ResultStatus::Success) => {
-                        let inquiry: InquiryRefundResponse = decode(&answer.body)?;
-                        match inquiry.refund_status.as_deref() {
-                            Some("SUCCESS") => {
-                                let refund_id = inquiry.refund_id.ok_or_else(|| {
-                                    ClientError::Decode("a SUCCESS refund inquiry has no refundId".into())
-                                })?;
-                                return Ok(RefundOutcome::Refunded {
-                                    refund_id,
-                                    refund_time: inquiry.refund_time,
-                                });
-                            }
-                            Some("FAIL") => {
-                                return Ok(RefundOutcome::Failed {
-                                    result: None,
-                                    refund_status: Some("FAIL".into()),
-                                    reason: inquiry
-                                        .refund_fail_reason
-                                        .unwrap_or_else(|| "the refund failed".into()),
-                                })
-                            }
-                            other => {
-                                last_refund_status = other.map(str::to_owned);
-                                last_problem = format!("refundStatus {}", other.unwrap_or("(none)"));
-                            }
-                        }
-                    }
-                    Some(ResultStatus::Failed)
-                        if answer.result.code() == Some(ResultCode::RefundNotExist) =>
-                    {
-                        if sends < policy.send_attempts.max(1) {
-                            continue 'send;
-                        }
-                        return Ok(RefundOutcome::Failed {
-                            reason: answer.result.result_message.clone(),
-                            result: Some(answer.result),
-                            refund_status: None,
-                        });
-                    }
-                    Some(ResultStatus::Failed) => return Err(wallet_error(answer)),
-                    _ => last_problem = describe(&answer.result),
+            match self
+                .poll_refund(&policy, &inquiry_api, &lookup, &mut polls, &mut trail)
+                .await?
+            {
+                Polled::Final(outcome) => return Ok(outcome),
+                Polled::NotFound(_) if sends < policy.send_attempts.max(1) => continue,
+                Polled::NotFound(outcome) => return Ok(outcome),
+                Polled::Exhausted => {
+                    return Ok(RefundOutcome::StillUnknown {
+                        refund_request_id: request.refund_request_id.clone(),
+                        last_refund_status: trail.last_refund_status,
+                        last_problem: trail.last_problem,
+                    })
                 }
             }
-            return Ok(RefundOutcome::StillUnknown {
-                refund_request_id: request.refund_request_id.clone(),
-                last_refund_status,
-                last_problem,
-            });
+        }
+    }
+
+    /// Inquires about the refund every poll interval while the policy's polls (counted across
+    /// re-sends in `polls`) last, until the wallet says how it ended or that it does not know it.
+    async fn poll_refund(
+        &self,
+        policy: &RetryPolicy,
+        inquiry_api: &str,
+        lookup: &RefundLookupRequest,
+        polls: &mut u32,
+        trail: &mut RefundTrail,
+    ) -> Result<Polled<RefundOutcome>, ClientError> {
+        while *polls < policy.max_polls() {
+            *polls += 1;
+            tokio::time::sleep(policy.poll_interval).await;
+            let answer = match self.send_json(inquiry_api, lookup).await {
+                Ok(v) => v,
+                Err(e) if e.is_transport() => {
+                    trail.last_problem = e.to_string();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match answer.result.status() {
+                Some(ResultStatus::Success) => {
+                    if let Some(outcome) = read_refund_inquiry(&answer, trail)? {
+                        return Ok(Polled::Final(outcome));
+                    }
+                }
+                Some(ResultStatus::Failed) if answer.result.code() == Some(ResultCode::RefundNotExist) => {
+                    return Ok(Polled::NotFound(RefundOutcome::Failed {
+                        reason: answer.result.result_message.clone(),
+                        result: Some(answer.result),
+                        refund_status: None,
+                    }));
+                }
+                Some(ResultStatus::Failed) => return Err(wallet_error(answer)),
+                _ => trail.last_problem = describe(&answer.result),
+            }
+        }
+        Ok(Polled::Exhausted)
+    }
+}
+
+/// How a round of inquiries ended.
+enum Polled<T> {
+    /// The wallet said how it ended.
+    Final(T),
+    /// The wallet does not know the request: it may be sent again (same id) while sends remain;
+    /// otherwise this failure is the outcome.
+    NotFound(T),
+    /// The polls are spent and it is still not final.
+    Exhausted,
+}
+
+/// What the retries have learnt of a payment that is not final yet.
+#[derive(Default)]
+struct PaymentTrail {
+    payment_id: Option<String>,
+    /// The last `paymentStatus` an inquiry answered.
+    last_payment_status: Option<String>,
+    /// The last thing that went wrong (a `U` result or a transport error).
+    last_problem: String,
+}
+
+/// What the retries have learnt of a refund that is not final yet.
+#[derive(Default)]
+struct RefundTrail {
+    /// The last `refundStatus` an inquiry answered.
+    last_refund_status: Option<String>,
+    /// The last thing that went wrong (a `U` result or a transport error).
+    last_problem: String,
+}
+
+/// The outcome a pay answer states (S paid, A accepted, F failed), or none for `U` (or a status
+/// this SDK does not know), noted in the trail.
+fn read_pay_answer(v: Verified, trail: &mut PaymentTrail) -> Result<Option<PaymentOutcome>, ClientError> {
+    let answer: PayResponse = decode(&v.body)?;
+    trail.payment_id = answer.payment_id.clone().or(trail.payment_id.take());
+    Ok(match v.result.status() {
+        Some(ResultStatus::Success) => Some(PaymentOutcome::Paid {
+            payment_id: answer.payment_id,
+            payment_time: answer.payment_time,
+        }),
+        Some(ResultStatus::Accepted) => Some(PaymentOutcome::Accepted(Box::new(answer))),
+        Some(ResultStatus::Failed) => Some(PaymentOutcome::Failed {
+            payment_id: answer.payment_id,
+            reason: v.result.result_message.clone(),
+            result: Some(v.result),
+            payment_status: None,
+        }),
+        // U, or a status this SDK does not know: find out.
+        _ => {
+            trail.last_problem = describe(&v.result);
+            None
+        }
+    })
+}
+
+/// The outcome an S inquiryPayment states (SUCCESS paid, FAIL or CANCELLED failed), or none
+/// while the payment is still processing, noted in the trail.
+fn read_payment_inquiry(
+    answer: &Verified,
+    trail: &mut PaymentTrail,
+) -> Result<Option<PaymentOutcome>, ClientError> {
+    let inquiry: InquiryPaymentResponse = decode(&answer.body)?;
+    trail.payment_id = inquiry.payment_id.clone().or(trail.payment_id.take());
+    Ok(match inquiry.payment_status.as_deref() {
+        Some("SUCCESS") => Some(PaymentOutcome::Paid {
+            payment_id: trail.payment_id.clone(),
+            payment_time: inquiry.payment_time,
+        }),
+        Some(s @ ("FAIL" | "CANCELLED")) => Some(PaymentOutcome::Failed {
+            payment_id: trail.payment_id.clone(),
+            result: None,
+            payment_status: Some(s.to_owned()),
+            reason: inquiry
+                .payment_fail_reason
+                .unwrap_or_else(|| format!("the payment is {s}")),
+        }),
+        other => {
+            trail.last_payment_status = other.map(str::to_owned);
+            trail.last_problem = format!("paymentStatus {}", other.unwrap_or("(none)"));
+            None
+        }
+    })
+}
+
+/// The outcome a refund answer states (S refunded, F failed), or none for `U`, noted in the
+/// trail.
+fn read_refund_answer(v: Verified, trail: &mut RefundTrail) -> Result<Option<RefundOutcome>, ClientError> {
+    match v.result.status() {
+        Some(ResultStatus::Success) => {
+            let answer: RefundResponse = decode(&v.body)?;
+            let refund_id = answer
+                .refund_id
+                .ok_or_else(|| ClientError::Decode("an S refund answer has no refundId".into()))?;
+            Ok(Some(RefundOutcome::Refunded {
+                refund_id,
+                refund_time: answer.refund_time,
+            }))
+        }
+        Some(ResultStatus::Failed) => Ok(Some(RefundOutcome::Failed {
+            reason: v.result.result_message.clone(),
+            result: Some(v.result),
+            refund_status: None,
+        })),
+        _ => {
+            trail.last_problem = describe(&v.result);
+            Ok(None)
+        }
+    }
+}
+
+/// The outcome an S inquiryRefund states (SUCCESS refunded, FAIL failed), or none while the
+/// refund is still processing, noted in the trail.
+fn read_refund_inquiry(
+    answer: &Verified,
+    trail: &mut RefundTrail,
+) -> Result<Option<RefundOutcome>, ClientError> {
+    let inquiry: InquiryRefundResponse = decode(&answer.body)?;
+    match inquiry.refund_status.as_deref() {
+        Some("SUCCESS") => {
+            let refund_id = inquiry
+                .refund_id
+                .ok_or_else(|| ClientError::Decode("a SUCCESS refund inquiry has no refundId".into()))?;
+            Ok(Some(RefundOutcome::Refunded {
+                refund_id,
+                refund_time: inquiry.refund_time,
+            }))
+        }
+        Some("FAIL") => Ok(Some(RefundOutcome::Failed {
+            result: None,
+            refund_status: Some("FAIL".into()),
+            reason: inquiry
+                .refund_fail_reason
+                .unwrap_or_else(|| "the refund failed".into()),
+        })),
+        other => {
+            trail.last_refund_status = other.map(str::to_owned);
+            trail.last_problem = format!("refundStatus {}", other.unwrap_or("(none)"));
+            Ok(None)
         }
     }
 }
