@@ -98,13 +98,30 @@ pub fn parse_http_text(text: &[u8]) -> Result<SignedMessage, String> {
         }
         None => text,
     };
+    let (mut message, body_start) = read_head(text)?;
+    if message.headers.is_empty() {
+        return Err(
+            "no headers found: expected lines like `signature: algorithm=RSA256,keyVersion=1,signature=…`"
+                .into(),
+        );
+    }
+    message.body = text[body_start.min(text.len())..].to_vec();
+    Ok(message)
+}
+
+/// Reads the start line (if any) and the header lines: the message without its body, and where
+/// the body starts (after the empty line, or at the first line that is not a header).
+fn read_head(text: &[u8]) -> Result<(SignedMessage, usize), String> {
     let mut pos = 0;
     let mut lines_seen = 0;
-    let mut kind = MessageKind::Request;
-    let mut method = "POST".to_owned();
-    let mut target = None;
-    let mut headers = Vec::new();
-    let mut crlf_headers = false;
+    let mut message = SignedMessage {
+        kind: MessageKind::Request,
+        method: "POST".to_owned(),
+        target: None,
+        headers: Vec::new(),
+        body: Vec::new(),
+        crlf_headers: false,
+    };
     let mut body_start = text.len();
     while pos < text.len() {
         let end = text[pos..]
@@ -115,7 +132,7 @@ pub fn parse_http_text(text: &[u8]) -> Result<SignedMessage, String> {
         let raw_line = &text[pos..end];
         let line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
         if raw_line.ends_with(b"\r") {
-            crlf_headers = true;
+            message.crlf_headers = true;
         }
         let line_str = std::str::from_utf8(line).map_err(|_| "a header line is not UTF-8 text".to_owned())?;
         if line.is_empty() {
@@ -128,20 +145,7 @@ pub fn parse_http_text(text: &[u8]) -> Result<SignedMessage, String> {
         }
         if lines_seen == 0 {
             lines_seen += 1;
-            if let Some(rest) = line_str.strip_prefix("HTTP/") {
-                kind = MessageKind::Response;
-                let _ = rest;
-                pos = next;
-                continue;
-            }
-            let parts: Vec<&str> = line_str.split_whitespace().collect();
-            let is_request_line = parts.len() >= 2
-                && parts[0].bytes().all(|b| b.is_ascii_alphabetic())
-                && !parts[0].ends_with(':')
-                && (parts[1].starts_with('/') || parts[1].contains("://"));
-            if is_request_line {
-                method = parts[0].to_owned();
-                target = Some(parts[1].to_owned());
+            if read_start_line(line_str, &mut message) {
                 pos = next;
                 continue;
             }
@@ -149,7 +153,7 @@ pub fn parse_http_text(text: &[u8]) -> Result<SignedMessage, String> {
         lines_seen += 1;
         match line_str.split_once(':') {
             Some((name, value)) if is_token(name) => {
-                headers.push((name.to_owned(), value.trim().to_owned()));
+                message.headers.push((name.to_owned(), value.trim().to_owned()));
             }
             _ => {
                 // Not a header: the body starts here (log output without an empty line).
@@ -159,20 +163,27 @@ pub fn parse_http_text(text: &[u8]) -> Result<SignedMessage, String> {
         }
         pos = next;
     }
-    if headers.is_empty() {
-        return Err(
-            "no headers found: expected lines like `signature: algorithm=RSA256,keyVersion=1,signature=…`"
-                .into(),
-        );
+    Ok((message, body_start))
+}
+
+/// Takes the first line as a start line if it is one: a status line (`HTTP/1.1 200 OK`) makes
+/// the message an answer, a request line (`POST /path HTTP/1.1`) gives its method and target.
+/// False if the line is not a start line (it is then a header or the body).
+fn read_start_line(line: &str, message: &mut SignedMessage) -> bool {
+    if line.starts_with("HTTP/") {
+        message.kind = MessageKind::Response;
+        return true;
     }
-    Ok(SignedMessage {
-        kind,
-        method,
-        target,
-        headers,
-        body: text[body_start.min(text.len())..].to_vec(),
-        crlf_headers,
-    })
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    let is_request_line = parts.len() >= 2
+        && parts[0].bytes().all(|b| b.is_ascii_alphabetic())
+        && !parts[0].ends_with(':')
+        && (parts[1].starts_with('/') || parts[1].contains("://"));
+    if is_request_line {
+        message.method = parts[0].to_owned();
+        message.target = Some(parts[1].to_owned());
+    }
+    is_request_line
 }
 
 fn is_token(name: &str) -> bool {
@@ -492,32 +503,14 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
         ..
     } = headers;
     let Some(parsed) = parsed.filter(|_| header_problems.is_empty()) else {
-        return Diagnosis {
-            dialect,
-            steps,
-            content: exact,
-            finding: Finding::Header(header_problems.join("; ")),
-        };
+        return header_failure(dialect, steps, exact, &header_problems);
     };
     let (Some(parts), Some(exact)) = (parts, exact) else {
-        return Diagnosis {
-            dialect,
-            steps,
-            content: None,
-            finding: Finding::Header(header_problems.join("; ")),
-        };
+        return header_failure(dialect, steps, None, &header_problems);
     };
 
-    // 2. Key version.
-    let (step, mut finding_before_signature) = key_version_step(options.key_version, parsed.key_version);
-    steps.push(step);
-
-    // 3. Algorithm.
-    let (step, algorithm_finding) = algorithm_step(parsed.algorithm_or_default(), key.algorithm());
-    steps.push(step);
-    if let Some(f) = algorithm_finding {
-        finding_before_signature.get_or_insert(f);
-    }
+    // 2. Key version, 3. algorithm.
+    let finding_before_signature = key_steps(options.key_version, &parsed, key, &mut steps);
 
     // 4. Time (parsed here, reported after the signature, as the wallet does).
     let time_step = time_step(&parts.time, options);
@@ -558,6 +551,40 @@ pub fn diagnose(message: &SignedMessage, key: &PublicKey, options: &DiagnoseOpti
         content: Some(exact),
         finding,
     }
+}
+
+/// The diagnosis when the headers do not allow checking the signature: the steps so far, the
+/// content if it could be built, and the header problems as the finding.
+fn header_failure(
+    dialect: Dialect,
+    steps: Vec<Step>,
+    content: Option<Vec<u8>>,
+    problems: &[String],
+) -> Diagnosis {
+    Diagnosis {
+        dialect,
+        steps,
+        content,
+        finding: Finding::Header(problems.join("; ")),
+    }
+}
+
+/// Steps 2 and 3: the key version the header names against the one given, and the header's
+/// algorithm against the key's. The first mismatch found, if any.
+fn key_steps(
+    key_version: Option<u32>,
+    parsed: &SignatureHeader,
+    key: &PublicKey,
+    steps: &mut Vec<Step>,
+) -> Option<Finding> {
+    let (step, mut finding) = key_version_step(key_version, parsed.key_version);
+    steps.push(step);
+    let (step, algorithm_finding) = algorithm_step(parsed.algorithm_or_default(), key.algorithm());
+    steps.push(step);
+    if let Some(f) = algorithm_finding {
+        finding.get_or_insert(f);
+    }
+    finding
 }
 
 impl Dialect {
