@@ -34,6 +34,14 @@ struct Signed {
     signature: String,
 }
 
+/// What the load run measured: each request's latency, sorted, how many pays were accepted, and
+/// how long the whole run took.
+struct Measured {
+    latencies: Vec<Duration>,
+    accepted: usize,
+    elapsed: Duration,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let requests = env_usize("BENCH_REQUESTS", 4000);
@@ -59,7 +67,25 @@ async fn main() -> anyhow::Result<()> {
     }));
 
     let path = "/api/v2/payments/pay";
-    let signed: Vec<Signed> = (0..requests)
+    let signed = sign_pays(&key, path, requests);
+    let measured = send_all(&format!("{base}{path}"), signed, concurrency).await?;
+    print_figures(requests, concurrency, &measured);
+    let report = wallet.verify().await?;
+    println!("  books sound     {}", report.is_sound());
+    let _ = stop.send(());
+    let _ = server.await;
+    let accepted = measured.accepted;
+    anyhow::ensure!(
+        accepted == requests,
+        "only {accepted} of {requests} pays were accepted"
+    );
+    Ok(())
+}
+
+/// `requests` distinct v2 pay requests of the bench client, signed now with its key (before the
+/// clock starts).
+fn sign_pays(key: &PrivateKey, path: &str, requests: usize) -> Vec<Signed> {
+    (0..requests)
         .map(|i| {
             let body = format!(
                 r#"{{"appId":"bench-app","paymentRequestId":"bench-{i}","paymentAmount":{{"currency":"USD","value":"{}"}},"order":{{"referenceOrderId":"o-{i}","orderDescription":"bench"}}}}"#,
@@ -70,8 +96,12 @@ async fn main() -> anyhow::Result<()> {
             let raw = key.sign(&content::mini_program("POST", path, "bench", &at, &body)).expect("sign");
             Signed { body, time: at, signature: format_header(Algorithm::Rsa256, 1, &raw) }
         })
-        .collect();
+        .collect()
+}
 
+/// Sends every signed request to `url` from `concurrency` connections at once, timing each.
+async fn send_all(url: &str, signed: Vec<Signed>, concurrency: usize) -> anyhow::Result<Measured> {
+    let requests = signed.len();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -79,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (http, queue, url) = (http.clone(), queue.clone(), format!("{base}{path}"));
+        let (http, queue, url) = (http.clone(), queue.clone(), url.to_owned());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut accepted = 0usize;
@@ -115,6 +145,20 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
+    Ok(Measured {
+        latencies,
+        accepted,
+        elapsed,
+    })
+}
+
+/// The figures: accepted pays, elapsed time, throughput and the latency percentiles.
+fn print_figures(requests: usize, concurrency: usize, measured: &Measured) {
+    let Measured {
+        latencies,
+        accepted,
+        elapsed,
+    } = measured;
     println!(
         "pay_throughput: {requests} signed v2 pay requests, concurrency {concurrency}, SQLite group commit"
     );
@@ -126,23 +170,14 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  latency p50     {:.1} ms",
-        percentile(&latencies, 50.0).as_secs_f64() * 1000.0
+        percentile(latencies, 50.0).as_secs_f64() * 1000.0
     );
     println!(
         "  latency p99     {:.1} ms",
-        percentile(&latencies, 99.0).as_secs_f64() * 1000.0
+        percentile(latencies, 99.0).as_secs_f64() * 1000.0
     );
     println!(
         "  latency max     {:.1} ms",
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
     );
-    let report = wallet.verify().await?;
-    println!("  books sound     {}", report.is_sound());
-    let _ = stop.send(());
-    let _ = server.await;
-    anyhow::ensure!(
-        accepted == requests,
-        "only {accepted} of {requests} pays were accepted"
-    );
-    Ok(())
 }
