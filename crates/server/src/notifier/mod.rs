@@ -134,81 +134,130 @@ struct Waiting {
     claimed: Instant,
 }
 
+/// How much the notifier sends and holds at once, and how long its leases and pauses are.
+struct Limits {
+    max_in_flight: usize,
+    per_client: usize,
+    max_waiting_per_client: usize,
+    max_waiting: usize,
+    /// How long a claim holds a row.
+    lease_secs: i64,
+    /// How long after its claim a waiting row may still start.
+    start_by: Duration,
+    poll: Duration,
+}
+
+impl Limits {
+    fn of(config: &NotifierConfig) -> Limits {
+        let max_in_flight = config.max_in_flight.max(1);
+        let per_client = config.max_in_flight_per_client.clamp(1, max_in_flight);
+        Limits {
+            max_in_flight,
+            per_client,
+            max_waiting_per_client: per_client * WAITING_PER_CLIENT_FACTOR,
+            max_waiting: max_in_flight * WAITING_PER_CLIENT_FACTOR,
+            // A lease outlives the longest send, so no other worker takes a row that is being sent.
+            lease_secs: i64::try_from(config.timeout_ms / 1000).unwrap_or(i64::MAX / 2) + 60,
+            // A waiting row must start while its lease still covers a whole send; later, it is left
+            // to be claimed again.
+            start_by: Duration::from_secs(60 - 5),
+            poll: Duration::from_millis(config.poll_interval_ms.max(10)),
+        }
+    }
+}
+
+/// The send loop's rows: those claimed and waiting per merchant, and the sends in flight.
+#[derive(Default)]
+struct Sends {
+    in_flight: JoinSet<()>,
+    /// Whose each send is, so that its slot comes back even if the send panicked.
+    sending_for: HashMap<tokio::task::Id, String>,
+    busy: HashMap<String, usize>,
+    waiting: HashMap<String, VecDeque<Waiting>>,
+    waiting_total: usize,
+}
+
+impl Sends {
+    /// Claims as many due rows as there is room for and queues them per merchant; a merchant's
+    /// rows beyond its share go back to the outbox.
+    async fn claim(&mut self, state: &AppState, limits: &Limits) {
+        let free = limits.max_waiting.saturating_sub(self.waiting_total);
+        if free == 0 {
+            return;
+        }
+        match state
+            .wallet
+            .claim_notifications(limits.lease_secs, u32::try_from(free).unwrap_or(u32::MAX))
+            .await
+        {
+            Ok(batch) => {
+                let overflow = queue_claimed(
+                    batch,
+                    &mut self.waiting,
+                    &mut self.waiting_total,
+                    limits.max_waiting_per_client,
+                );
+                give_back(state, overflow).await;
+            }
+            Err(e) => tracing::error!(error = %e, "claiming notifications failed"),
+        }
+    }
+
+    /// Starts sends round robin over the merchants with waiting rows, each up to its own cap and
+    /// all up to the total; a row whose lease no longer covers a whole send goes back instead.
+    async fn start(&mut self, state: &AppState, http: &HttpClients, limits: &Limits) {
+        let mut progressed = true;
+        while progressed && self.in_flight.len() < limits.max_in_flight {
+            progressed = false;
+            for (client, queue) in self.waiting.iter_mut() {
+                if self.in_flight.len() >= limits.max_in_flight {
+                    break;
+                }
+                let n = self.busy.entry(client.clone()).or_insert(0);
+                if *n >= limits.per_client {
+                    continue;
+                }
+                while let Some(w) = queue.pop_front() {
+                    self.waiting_total -= 1;
+                    if w.claimed.elapsed() > limits.start_by {
+                        // Its lease no longer covers a whole send: back to the outbox.
+                        give_back(state, vec![w.entry.id]).await;
+                        continue;
+                    }
+                    *n += 1;
+                    progressed = true;
+                    let task = self
+                        .in_flight
+                        .spawn(deliver(state.clone(), http.clone(), w.entry));
+                    self.sending_for.insert(task.id(), client.clone());
+                    break;
+                }
+            }
+        }
+        self.waiting.retain(|_, q| !q.is_empty());
+    }
+}
+
 async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let config = state.config.notifier.clone();
     let http = HttpClients {
         lower_case: http_client(&config, false),
         title_case: http_client(&config, true),
     };
-    let max_in_flight = config.max_in_flight.max(1);
-    let per_client = config.max_in_flight_per_client.clamp(1, max_in_flight);
-    let max_waiting_per_client = per_client * WAITING_PER_CLIENT_FACTOR;
-    let max_waiting = max_in_flight * WAITING_PER_CLIENT_FACTOR;
-    // A lease outlives the longest send, so no other worker takes a row that is being sent.
-    let lease_secs = i64::try_from(config.timeout_ms / 1000).unwrap_or(i64::MAX / 2) + 60;
-    // A waiting row must start while its lease still covers a whole send; later, it is left to
-    // be claimed again.
-    let start_by = Duration::from_secs(60 - 5);
-    let poll = Duration::from_millis(config.poll_interval_ms.max(10));
-    let mut in_flight: JoinSet<()> = JoinSet::new();
-    // Whose each send is, so that its slot comes back even if the send panicked.
-    let mut sending_for: HashMap<tokio::task::Id, String> = HashMap::new();
-    let mut busy: HashMap<String, usize> = HashMap::new();
-    let mut waiting: HashMap<String, VecDeque<Waiting>> = HashMap::new();
-    let mut waiting_total = 0usize;
+    let limits = Limits::of(&config);
+    let mut sends = Sends::default();
     loop {
         if *stop.borrow() {
             break;
         }
-        let free = max_waiting.saturating_sub(waiting_total);
-        if free > 0 {
-            match state
-                .wallet
-                .claim_notifications(lease_secs, u32::try_from(free).unwrap_or(u32::MAX))
-                .await
-            {
-                Ok(batch) => {
-                    let overflow =
-                        queue_claimed(batch, &mut waiting, &mut waiting_total, max_waiting_per_client);
-                    give_back(&state, overflow).await;
-                }
-                Err(e) => tracing::error!(error = %e, "claiming notifications failed"),
-            }
-        }
-        // Round robin over the merchants with waiting rows, each up to its own cap.
-        let mut progressed = true;
-        while progressed && in_flight.len() < max_in_flight {
-            progressed = false;
-            for (client, queue) in waiting.iter_mut() {
-                if in_flight.len() >= max_in_flight {
-                    break;
-                }
-                let n = busy.entry(client.clone()).or_insert(0);
-                if *n >= per_client {
-                    continue;
-                }
-                while let Some(w) = queue.pop_front() {
-                    waiting_total -= 1;
-                    if w.claimed.elapsed() > start_by {
-                        // Its lease no longer covers a whole send: back to the outbox.
-                        give_back(&state, vec![w.entry.id]).await;
-                        continue;
-                    }
-                    *n += 1;
-                    progressed = true;
-                    let task = in_flight.spawn(deliver(state.clone(), http.clone(), w.entry));
-                    sending_for.insert(task.id(), client.clone());
-                    break;
-                }
-            }
-        }
-        waiting.retain(|_, q| !q.is_empty());
+        sends.claim(&state, &limits).await;
+        sends.start(&state, &http, &limits).await;
         tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
-                finished(done, &mut sending_for, &mut busy);
-                while let Some(done) = in_flight.try_join_next_with_id() {
-                    finished(done, &mut sending_for, &mut busy);
+            _ = tokio::time::sleep(limits.poll) => {}
+            Some(done) = sends.in_flight.join_next_with_id(), if !sends.in_flight.is_empty() => {
+                finished(done, &mut sends.sending_for, &mut sends.busy);
+                while let Some(done) = sends.in_flight.try_join_next_with_id() {
+                    finished(done, &mut sends.sending_for, &mut sends.busy);
                 }
             }
             changed = stop.changed() => {
@@ -220,13 +269,14 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
     // Stopping: what waits here is given back (due now) for this or another node to send; what is
     // in flight finishes (each send is bounded by `timeout_ms`).
-    let rest = waiting
+    let rest = sends
+        .waiting
         .into_values()
         .flatten()
         .map(|w| w.entry.id)
         .collect::<Vec<_>>();
     give_back(&state, rest).await;
-    while in_flight.join_next().await.is_some() {}
+    while sends.in_flight.join_next().await.is_some() {}
 }
 
 /// Queues freshly claimed rows per merchant, each queue up to `max_per_client`; returns the ids
@@ -296,31 +346,14 @@ fn finished(
 /// Sends one notification once and records the attempt.
 async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
     let at = state.wallet.now();
-    let Some(format) = format_for(&entry) else {
-        let why = format!(
-            "walletd has no notification format for channel {}",
-            channel_of(&entry).map_or("unknown", |c| c.as_str())
-        );
-        record(&state, &entry, unsendable(at, why), None).await;
-        return;
+    let (format, url, outgoing) = match prepare(&state, &entry, at) {
+        Ok(prepared) => prepared,
+        Err(why) => {
+            record(&state, &entry, unsendable(at, why), None).await;
+            return;
+        }
     };
     let config = &state.config.notifier;
-    // Checked again at send time: the rules may have changed since the payment, and a row may
-    // come from an older version that did not check.
-    let url = match target::check_notify_url(&entry.url, config.allow_private_targets) {
-        Ok(u) => u,
-        Err(why) => {
-            record(&state, &entry, unsendable(at, why), None).await;
-            return;
-        }
-    };
-    let outgoing = match format.render(&state, &entry, at) {
-        Ok(o) => o,
-        Err(why) => {
-            record(&state, &entry, unsendable(at, why), None).await;
-            return;
-        }
-    };
     let client = if format.title_case_headers() {
         &http.title_case
     } else {
@@ -364,6 +397,26 @@ async fn deliver(state: AppState, http: HttpClients, entry: OutboxEntry) {
         )
     };
     record(&state, &entry, attempt, next).await;
+}
+
+/// What sending `entry` at `at` takes: its dialect's format, its notify URL (checked again) and
+/// the rendered body and headers; or why it can never be sent.
+fn prepare(
+    state: &AppState,
+    entry: &OutboxEntry,
+    at: DateTime<Utc>,
+) -> Result<(&'static dyn NotificationFormat, reqwest::Url, Outgoing), String> {
+    let Some(format) = format_for(entry) else {
+        return Err(format!(
+            "walletd has no notification format for channel {}",
+            channel_of(entry).map_or("unknown", |c| c.as_str())
+        ));
+    };
+    // Checked again at send time: the rules may have changed since the payment, and a row may
+    // come from an older version that did not check.
+    let url = target::check_notify_url(&entry.url, state.config.notifier.allow_private_targets)?;
+    let outgoing = format.render(state, entry, at)?;
+    Ok((format, url, outgoing))
 }
 
 /// Reads at most [`ANSWER_READ_MAX_BYTES`] of an answer and stops there (the connection is then
