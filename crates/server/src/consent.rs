@@ -587,16 +587,9 @@ async fn decide(
         );
         (jar.clone(), Html(render("consent.html", &pl, &page))).into_response()
     };
-    let agreement_limits = if asked.scopes.contains(&Scope::AgreementPay) {
-        match agreement_limit(
-            form.agreement_currency.as_deref(),
-            form.agreement_limit.as_deref(),
-        ) {
-            Ok(l) => l,
-            Err(notice) => return again(&lang.t(notice)),
-        }
-    } else {
-        BTreeMap::new()
+    let agreement_limits = match asked_limits(&asked, &form) {
+        Ok(l) => l,
+        Err(notice) => return again(&lang.t(notice)),
     };
     let user = match sign_in(&state, from, &form.login, form.pin.clone()).await {
         Ok(Ok(u)) => u,
@@ -609,6 +602,35 @@ async fn decide(
         },
         Err(e) => return internal(&pl, e),
     };
+    let issued = match grant(&state, &asked, &user, agreement_limits).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(notice)) => return again(&notice),
+        Err(e) => return internal(&pl, e),
+    };
+    (jar, granted(&pl, &asked, issued)).into_response()
+}
+
+/// The agreement-pay limit the user set on the form, when AGREEMENT_PAY is asked for (none
+/// otherwise); or the notice that says what is wrong with it.
+fn asked_limits(asked: &Asked, form: &ConsentForm) -> Result<BTreeMap<String, i64>, &'static str> {
+    if asked.scopes.contains(&Scope::AgreementPay) {
+        agreement_limit(
+            form.agreement_currency.as_deref(),
+            form.agreement_limit.as_deref(),
+        )
+    } else {
+        Ok(BTreeMap::new())
+    }
+}
+
+/// Grants the client what it asked of the signed-in user and issues the auth code; the notice
+/// to show when the wallet refuses the grant.
+async fn grant(
+    state: &AppState,
+    asked: &Asked,
+    user: &User,
+    agreement_limits: BTreeMap<String, i64>,
+) -> Result<Result<IssuedCode, String>, CoreError> {
     let grant = Grant {
         client_id: asked.client.client_id.clone(),
         app_id: asked.app_id.clone(),
@@ -623,9 +645,9 @@ async fn decide(
     {
         Ok(c) => c,
         Err(CoreError::Rejected { message, .. }) | Err(CoreError::Invalid(message)) => {
-            return again(&format!("The wallet could not grant this: {message}."))
+            return Ok(Err(format!("The wallet could not grant this: {message}.")))
         }
-        Err(e) => return internal(&pl, e),
+        Err(e) => return Err(e),
     };
     tracing::info!(
         client_id = %asked.client.client_id,
@@ -634,7 +656,7 @@ async fn decide(
         scopes = %scopes_text(&asked.scopes),
         "consent granted, auth code issued"
     );
-    (jar, granted(&pl, &asked, issued)).into_response()
+    Ok(Ok(issued))
 }
 
 impl ConsentForm {

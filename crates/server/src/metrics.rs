@@ -124,75 +124,77 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("walletd");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let mut metrics = Metrics {
+            registry: Registry::with_prefix("walletd"),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            commit_batch: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            notifications: Family::default(),
+            payments: Family::default(),
+            outbox_depth: Family::default(),
+            outbox_oldest: Family::default(),
+            connections_in_use: Gauge::default(),
+            scrape: tokio::sync::Mutex::new(()),
+        };
+        metrics.register_traffic();
+        metrics.register_scrape_figures();
+        metrics
+    }
+
+    /// Registers what is counted as it happens: requests and their latency, the SQLite writer's
+    /// commits, and notification attempts.
+    fn register_traffic(&mut self) {
+        self.registry.register(
             "requests",
             "Requests answered, by dialect, API and result code",
-            requests.clone(),
+            self.requests.clone(),
         );
-        let latency =
-            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
-        registry.register(
+        self.registry.register(
             "request_duration_seconds",
             "Time from a request's arrival to its answer, by dialect and API",
-            latency.clone(),
+            self.latency.clone(),
         );
-        let commit_batch = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]);
-        registry.register(
+        self.registry.register(
             "db_commit_batch_jobs",
             "Jobs committed together by one durable commit of the SQLite writer (group commit)",
-            commit_batch.clone(),
+            self.commit_batch.clone(),
         );
-        let commit_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
-        registry.register(
+        self.registry.register(
             "db_commit_duration_seconds",
             "Duration of the SQLite writer's durable COMMIT of one batch",
-            commit_seconds.clone(),
+            self.commit_seconds.clone(),
         );
-        let notifications = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
+        self.registry.register(
             "notification_attempts",
             "Notification delivery attempts, by outcome (delivered, not_acknowledged, no_answer)",
-            notifications.clone(),
+            self.notifications.clone(),
         );
-        let payments = Family::<StatusLabels, Gauge>::default();
-        registry.register(
+    }
+
+    /// Registers the figures computed at each scrape: payments and outbox entries by status, the
+    /// most overdue outbox entry, and the database connections in use.
+    fn register_scrape_figures(&mut self) {
+        self.registry.register(
             "payments",
             "Payments by status (counted on scrape, capped at metrics_count_cap)",
-            payments.clone(),
+            self.payments.clone(),
         );
-        let outbox_depth = Family::<StatusLabels, Gauge>::default();
-        registry.register(
+        self.registry.register(
             "outbox_entries",
             "Notification outbox entries by status (counted on scrape, capped at metrics_count_cap)",
-            outbox_depth.clone(),
+            self.outbox_depth.clone(),
         );
-        let outbox_oldest = Family::<StatusLabels, Gauge<f64, AtomicU64>>::default();
-        registry.register(
+        self.registry.register(
             "outbox_oldest_due_age_seconds",
             "Seconds since the most overdue outbox entry of a status was due (0 when none is due)",
-            outbox_oldest.clone(),
+            self.outbox_oldest.clone(),
         );
-        let connections_in_use = Gauge::default();
-        registry.register(
+        self.registry.register(
             "db_connections_in_use",
             "Database connections running a transaction at the moment of the scrape",
-            connections_in_use.clone(),
+            self.connections_in_use.clone(),
         );
-        Metrics {
-            registry,
-            requests,
-            latency,
-            commit_batch,
-            commit_seconds,
-            notifications,
-            payments,
-            outbox_depth,
-            outbox_oldest,
-            connections_in_use,
-            scrape: tokio::sync::Mutex::new(()),
-        }
     }
 
     /// Counts one answered request.

@@ -363,6 +363,22 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
         return Err(ApiError::request("Invalid request method"));
     }
     let caller = authenticate(state, &query).await?;
+    let action = requested_action(&caller, &query)?;
+    if action == "get_config" {
+        return Ok(get_config(state, &caller.config));
+    }
+    let iq = store_user_id(&query)?;
+    let form = if req.method() == Method::POST {
+        read_form(req).await?
+    } else {
+        Fields::default()
+    };
+    act(state, &caller, action, iq, &form).await
+}
+
+/// The action a request asks for (`do`), once its section (`go`) is the store's, the key may
+/// call it, and the action is one the store API has.
+fn requested_action<'q>(caller: &Caller, query: &'q Fields) -> Result<&'q str, ApiError> {
     let section = query.get("go").unwrap_or("");
     if section != store::SECTION_STORE {
         return Err(ApiError::request("Invalid section"));
@@ -374,22 +390,25 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
     if !ACTIONS.contains(&action) {
         return Err(ApiError::request("Invalid action"));
     }
-    if action == "get_config" {
-        return Ok(get_config(state, &caller.config));
-    }
-    let iq = store_user_id(&query)?;
-    let form = if req.method() == Method::POST {
-        read_form(req).await?
-    } else {
-        Fields::default()
-    };
+    Ok(action)
+}
+
+/// Performs one of the store user `iq`'s actions (cart, orders, payments, credit) with the
+/// request's form, and answers it.
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    iq: i64,
+    form: &Fields,
+) -> Result<Value, ApiError> {
     let client_id = caller.key.client_id.as_str();
     let currency = caller.config.currency;
     let wallet = &state.wallet;
     match action {
         "get_cart" => Ok(cart_answer(&wallet.store_view_cart(client_id, iq).await?)),
         "modify_cart" => {
-            let cart_action = cart_action(&form)?;
+            let cart_action = cart_action(form)?;
             wallet
                 .store_modify_cart(client_id, iq, cart_action)
                 .await?
@@ -397,7 +416,7 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
             Ok(json!({ "ok": "Cart action was performed" }))
         }
         "place_order" => {
-            let method = payment_method(&form)?;
+            let method = payment_method(form)?;
             let order = wallet
                 .store_place_order(client_id, iq, method)
                 .await?
@@ -412,7 +431,7 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
             Ok(json!({ "ok": "Order was cancelled" }))
         }
         "add_payment" => {
-            let amount = amount_field(&form, currency)?;
+            let amount = amount_field(form, currency)?;
             let description = form.get("description").unwrap_or("").trim();
             wallet
                 .store_add_payment(client_id, iq, amount, description)
@@ -431,18 +450,24 @@ async fn serve(state: &AppState, query: Fields, req: Request) -> Result<Value, A
                 "buyer_credit_formatted": formatted(credit.value_minor(), currency),
             }}))
         }
-        "add_subtract_credit" => {
-            let credit_action = credit_action(&form)?;
-            let amount = amount_field(&form, currency)?;
-            let description = form.get("description").unwrap_or("").trim();
-            wallet
-                .store_change_credit(client_id, iq, credit_action, amount, description)
-                .await?
-                .map_err(|r| refusal(r, currency))?;
-            Ok(json!({ "ok": "Credit action was performed" }))
-        }
+        "add_subtract_credit" => change_credit(state, caller, iq, form).await,
         _ => Err(ApiError::request("Invalid action")),
     }
+}
+
+/// `add_subtract_credit`: adds to or takes from the store user's credit the form's amount, with
+/// its description.
+async fn change_credit(state: &AppState, caller: &Caller, iq: i64, form: &Fields) -> Result<Value, ApiError> {
+    let currency = caller.config.currency;
+    let credit_action = credit_action(form)?;
+    let amount = amount_field(form, currency)?;
+    let description = form.get("description").unwrap_or("").trim();
+    state
+        .wallet
+        .store_change_credit(&caller.key.client_id, iq, credit_action, amount, description)
+        .await?
+        .map_err(|r| refusal(r, currency))?;
+    Ok(json!({ "ok": "Credit action was performed" }))
 }
 
 /// `iq`: the store's user id, a whole number ≥ 1.

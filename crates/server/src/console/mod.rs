@@ -372,33 +372,7 @@ async fn sign_in(
     )
     .await?;
     let refusal = match checked {
-        Ok(Checked::Matched(op)) => {
-            let op_name = op.name.clone();
-            state
-                .app
-                .wallet
-                .write(move |ctx, tx| {
-                    let Some(mut o) = tx.get_operator(&op_name)? else {
-                        return Err(CoreError::NotFound(format!("operator {op_name}")));
-                    };
-                    o.failed_attempts = 0;
-                    tx.update_operator(&o)?;
-                    tx.insert_audit(&AuditEntry::new(ctx.now(), &op_name, "sign_in", "", ""))?;
-                    Ok(())
-                })
-                .await?;
-            tracing::info!(operator = %op.name, "console sign-in");
-            let session = Session {
-                o: op.name.clone(),
-                exp: state.app.wallet.now().timestamp() + state.app.config.console.session_ttl_secs,
-            };
-            let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&session).unwrap_or_default());
-            // A new browser id at sign-in: a token handed out before it is good no more.
-            let jar = jar
-                .add(cookie(BROWSER_COOKIE, random_id()))
-                .add(cookie(SESSION_COOKIE, value));
-            return Ok((jar, Redirect::to("/payments")).into_response());
-        }
+        Ok(Checked::Matched(op)) => return signed_in(&state, jar, &op).await,
         Ok(Checked::Wrong(op, failed)) => {
             let locked = failed >= max;
             tracing::warn!(operator = %op.name, failed_attempts = failed, locked, "console sign-in: wrong password");
@@ -411,20 +385,61 @@ async fn sign_in(
         Err(r) => r,
     };
     if let Some(status) = refusal.try_again_status() {
-        let mut r = message(
-            status,
-            "Try again shortly",
-            "Too many sign-ins just now; the password was not checked and nothing was counted.".into(),
-        );
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
-        );
-        return Ok(r);
+        return Ok(try_again_shortly(status));
     }
     // Locked and wrong passwords answer alike apart from the notice: a locked operator must
     // know to ask for an unlock.
     Ok(Redirect::to(&format!("/sign-in?notice={}", refusal.code())).into_response())
+}
+
+/// An operator whose password matched: their count of wrong passwords is cleared and the
+/// sign-in audited in one transaction, then a new session (and a new browser id) takes them to
+/// the payments.
+async fn signed_in(
+    state: &ConsoleState,
+    jar: SignedCookieJar,
+    op: &Operator,
+) -> Result<Response, ConsoleError> {
+    let op_name = op.name.clone();
+    state
+        .app
+        .wallet
+        .write(move |ctx, tx| {
+            let Some(mut o) = tx.get_operator(&op_name)? else {
+                return Err(CoreError::NotFound(format!("operator {op_name}")));
+            };
+            o.failed_attempts = 0;
+            tx.update_operator(&o)?;
+            tx.insert_audit(&AuditEntry::new(ctx.now(), &op_name, "sign_in", "", ""))?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(operator = %op.name, "console sign-in");
+    let session = Session {
+        o: op.name.clone(),
+        exp: state.app.wallet.now().timestamp() + state.app.config.console.session_ttl_secs,
+    };
+    let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&session).unwrap_or_default());
+    // A new browser id at sign-in: a token handed out before it is good no more.
+    let jar = jar
+        .add(cookie(BROWSER_COOKIE, random_id()))
+        .add(cookie(SESSION_COOKIE, value));
+    Ok((jar, Redirect::to("/payments")).into_response())
+}
+
+/// The answer when too many sign-ins came at once: the password was not checked, come back
+/// after a pause (Retry-After).
+fn try_again_shortly(status: StatusCode) -> Response {
+    let mut r = message(
+        status,
+        "Try again shortly",
+        "Too many sign-ins just now; the password was not checked and nothing was counted.".into(),
+    );
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::pin::RETRY_AFTER_SECS),
+    );
+    r
 }
 
 /// Counts one password attempt for `name` unless its sign-in is locked: the check and the count
