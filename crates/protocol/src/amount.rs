@@ -349,6 +349,15 @@ impl From<Amount> for WireAmount {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_positive_amount_is_never_zero() {
+        let usd = Currency::from_code("USD").unwrap();
+        assert_eq!(PositiveAmount::new(Amount::zero(usd)), None);
+        let one = Amount::from_minor(usd, 1).unwrap();
+        let p = PositiveAmount::new(one).unwrap();
+        assert_eq!((p.get(), p.value_minor(), Amount::from(p)), (one, 1, one));
+    }
+
     fn usd() -> Currency {
         Currency::from_code("USD").unwrap()
     }

@@ -936,6 +936,23 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.message.starts_with("paymentExpiryTime"), "{e}");
+
+        // A refund and a capture of zero are refused here, so no command of zero reaches the core.
+        let refund = parse_body::<RefundRequest>(
+            br#"{"refundRequestId":"rf","paymentId":"p","refundAmount":{"currency":"USD","value":"0"}}"#,
+        )
+        .unwrap();
+        let e = refund.check(false).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.contains("refundAmount.value")),
+            (ResultCode::ParamIllegal, true),
+            "{e}"
+        );
+        let capture = parse_body::<CaptureRequest>(
+            br#"{"captureRequestId":"c","paymentId":"p","captureAmount":{"currency":"USD","value":"0"}}"#,
+        )
+        .unwrap();
+        assert!(capture.check().unwrap_err().message.contains("greater than zero"));
     }
 
     #[test]

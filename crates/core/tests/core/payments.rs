@@ -378,15 +378,6 @@ async fn v2_app_id_not_registered_to_the_client_is_refused_with_access_denied() 
 }
 
 #[tokio::test]
-async fn pay_of_zero_is_refused_with_param_illegal() {
-    let t = spawn_wallet().await;
-    assert_eq!(
-        pay_rejection(&t.wallet.pay(t.pay_cmd("req-0", 0)).await.unwrap()),
-        ResultCode::ParamIllegal
-    );
-}
-
-#[tokio::test]
 async fn payer_named_at_pay_time_holds_funds_at_once() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-1", 2_500);

@@ -53,7 +53,7 @@ impl PayRequestV2 {
     /// let pay = PayRequestV2::cashier("app-1", "pay-1001", Amount::from_minor(usd, 1250).unwrap(),
     ///     "order-1001", "Two cups of tea")
     ///     .with_notify_url("https://merchant.example/walletd/notify");
-    /// assert_eq!(pay.check().unwrap().value_minor(), 1250);
+    /// assert_eq!(pay.validate().unwrap().amount.value_minor(), 1250);
     /// ```
     pub fn cashier(
         app_id: impl Into<String>,
