@@ -111,7 +111,8 @@ fn cashier_pay(request_id: String, minor: i64, payer: Option<&str>) -> anyhow::R
         partner_id: None,
         app_id: Some(APP_ID.into()),
         payment_request_id: request_id.clone(),
-        amount: usd(minor)?,
+        amount: walletd_protocol::PositiveAmount::new(usd(minor)?)
+            .context("a bench payment moves more than zero")?,
         scenario: Scenario::Cashier,
         order_title: "bench".into(),
         reference_order_id: Some(request_id),

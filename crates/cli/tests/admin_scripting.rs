@@ -53,7 +53,7 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
         partner_id: None,
         app_id: Some("app".into()),
         payment_request_id: "req-1".into(),
-        amount: usd(3_000),
+        amount: walletd_protocol::PositiveAmount::new(usd(3_000)).expect("a positive amount"),
         scenario: Scenario::Cashier,
         order_title: "Tea".into(),
         reference_order_id: None,
@@ -80,7 +80,7 @@ async fn wallet_with_traffic(dir: &Path) -> (String, String) {
             payment_id: Some(p.payment_id.clone()),
             payment_request_id: None,
         },
-        amount: usd(1_250),
+        amount: walletd_protocol::PositiveAmount::new(usd(1_250)).expect("a positive amount"),
         reason: None,
         notify_url: None,
     };

@@ -377,10 +377,13 @@ mod pinned_fingerprints {
     use crate::model::captures::CaptureCommand;
     use crate::model::payments::{Channel, PayCommand, PayFactors, PaymentRef, Scenario};
     use crate::model::refunds::RefundCommand;
-    use walletd_protocol::{Amount, Currency};
+    use walletd_protocol::{Amount, Currency, PositiveAmount};
 
-    fn usd(minor: i64) -> Amount {
-        Amount::from_minor(Currency::from_code("USD").expect("USD"), minor).expect("amount")
+    fn usd(minor: i64) -> PositiveAmount {
+        Amount::from_minor(Currency::from_code("USD").expect("USD"), minor)
+            .ok()
+            .and_then(PositiveAmount::new)
+            .expect("a positive amount")
     }
 
     fn pay(scenario: Scenario) -> PayCommand {

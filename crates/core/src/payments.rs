@@ -142,13 +142,7 @@ fn check_merchant_side(
     if let Err(r) = check_client(tx, &client, cmd.partner_id.as_deref(), cmd.app_id.as_deref())? {
         return Ok(Err(r));
     }
-    let amount = cmd.amount;
-    if amount.is_zero() {
-        return refuse(
-            ResultCode::ParamIllegal,
-            "paymentAmount.value must be greater than zero",
-        );
-    }
+    let amount = cmd.amount.get();
     if !client.accepts_currency(amount.currency()) {
         return refuse(
             ResultCode::CurrencyNotSupport,
@@ -212,7 +206,7 @@ fn resolve_payer(
                     &cmd.client_id,
                     cmd.app_id.as_deref(),
                     n,
-                    cmd.amount,
+                    cmd.amount.get(),
                 )? {
                     Ok(()) => Some(n.to_owned()),
                     Err(r) => return Ok(Err(r)),
@@ -236,7 +230,7 @@ fn resolve_payer(
                 &cmd.client_id,
                 cmd.app_id.as_deref(),
                 token,
-                cmd.amount,
+                cmd.amount.get(),
             )? {
                 Ok(user) => (user, None),
                 Err(r) => return Ok(Err(r)),
@@ -282,7 +276,7 @@ fn evaluate_only(
         Err(r) => return Ok(Err(r)),
     };
     match payer.user_id {
-        Some(user) => payer_could_pay(tx, now, &user, cmd.amount),
+        Some(user) => payer_could_pay(tx, now, &user, cmd.amount.get()),
         None => Ok(Ok(())),
     }
 }

@@ -60,12 +60,6 @@ fn evaluate(
             ),
         );
     }
-    if cmd.amount.is_zero() {
-        return rejected(
-            ResultCode::ParamIllegal,
-            "refundAmount.value must be greater than zero".into(),
-        );
-    }
     let sandbox = if ctx.config.sandbox {
         crate::sandbox::refund_outcome(cmd.amount.value_minor())
     } else {

@@ -5,7 +5,7 @@
 //! to the second with an offset. A notification carries the body of the matching inquiry answer
 //! without its `result` ([`PaymentView`], [`RefundView`]).
 
-use crate::amount::{Amount, WireAmount};
+use crate::amount::{Amount, PositiveAmount, WireAmount};
 use crate::miniprogram::{optional, required, FieldError};
 use crate::result::WireResult;
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,7 @@ impl RefundStatus {
 }
 
 fn field_error(path: &str, what: impl std::fmt::Display) -> FieldError {
-    FieldError(format!("{path}: {what}"))
+    FieldError::new(format!("{path}: {what}"))
 }
 
 /// Checks an AlphaPay amount value: 1–7 ASCII digits, greater than zero. Returns minor units.
@@ -149,7 +149,7 @@ pub struct PayRequest {
 impl PayRequest {
     /// Checks fields beyond their types; returns the order amount. The currency must be a known
     /// ISO 4217 code here; whether this wallet takes it is the server's decision.
-    pub fn check(&self) -> Result<Amount, FieldError> {
+    pub fn check(&self) -> Result<PositiveAmount, FieldError> {
         if !SCENARIO_CODES.contains(&self.scenario_code.as_str()) {
             return Err(field_error(
                 "scenarioCode",
@@ -186,7 +186,10 @@ impl PayRequest {
                 ),
             )
         })?;
-        Amount::from_minor(currency, minor).map_err(|e| field_error("order.orderAmount", e))
+        Amount::from_minor(currency, minor)
+            .ok()
+            .and_then(PositiveAmount::new)
+            .ok_or_else(|| field_error("order.orderAmount.value", "must be greater than zero"))
     }
 }
 
@@ -260,7 +263,7 @@ impl PaymentLookupRequest {
         if self.payment_id.as_deref().unwrap_or("").is_empty()
             && self.payment_request_id.as_deref().unwrap_or("").is_empty()
         {
-            return Err(FieldError("paymentId is required".into()));
+            return Err(FieldError::new("paymentId is required"));
         }
         Ok(())
     }
@@ -402,7 +405,7 @@ impl RefundLookupRequest {
         if self.refund_id.as_deref().unwrap_or("").is_empty()
             && self.refund_request_id.as_deref().unwrap_or("").is_empty()
         {
-            return Err(FieldError("refundId is required".into()));
+            return Err(FieldError::new("refundId is required"));
         }
         Ok(())
     }
@@ -460,7 +463,7 @@ mod tests {
             let body = pay_with(r#""value":"1234""#, &format!(r#""value":"{bad}""#));
             let req: PayRequest = parse_body(body.as_bytes()).unwrap();
             let e = req.check().unwrap_err();
-            assert!(e.0.contains("order.orderAmount.value"), "{bad:?}: {e}");
+            assert!(e.message.contains("order.orderAmount.value"), "{bad:?}: {e}");
         }
         let body = pay_with(r#""value":"1234""#, r#""value":"9999999""#);
         let req: PayRequest = parse_body(body.as_bytes()).unwrap();
@@ -468,7 +471,7 @@ mod tests {
         // A number instead of a string is a type error naming the field.
         let body = pay_with(r#""value":"1234""#, r#""value":1234"#);
         let e = parse_body::<PayRequest>(body.as_bytes()).unwrap_err();
-        assert!(e.0.contains("order.orderAmount.value"), "{e}");
+        assert!(e.message.contains("order.orderAmount.value"), "{e}");
     }
 
     #[test]
@@ -478,15 +481,15 @@ mod tests {
             .unwrap()
             .check()
             .unwrap_err();
-        assert!(e.0.contains("scenarioCode"), "{e}");
+        assert!(e.message.contains("scenarioCode"), "{e}");
         let body = pay_with(r#""currency":"CAD""#, r#""currency":"XXZ""#);
         let e = parse_body::<PayRequest>(body.as_bytes())
             .unwrap()
             .check()
             .unwrap_err();
-        assert!(e.0.contains("order.orderAmount.currency"), "{e}");
+        assert!(e.message.contains("order.orderAmount.currency"), "{e}");
         let e = parse_body::<PayRequest>(br#"{"scenarioCode":"ONLINE_QRCODE"}"#).unwrap_err();
-        assert!(e.0.contains("paymentRequestId"), "{e}");
+        assert!(e.message.contains("paymentRequestId"), "{e}");
     }
 
     #[test]
@@ -497,7 +500,11 @@ mod tests {
         assert_eq!(req.refund_request_id, None);
         let req: RefundRequest =
             parse_body(br#"{"paymentId":"p1","refund":{"refundAmount":{"value":"50000000"}}}"#).unwrap();
-        assert!(req.check().unwrap_err().0.contains("refund.refundAmount.value"));
+        assert!(req
+            .check()
+            .unwrap_err()
+            .message
+            .contains("refund.refundAmount.value"));
     }
 
     #[test]

@@ -286,6 +286,43 @@ impl Amount {
     }
 }
 
+/// An amount greater than zero: what a payment, a refund or a capture moves. The wire layer makes
+/// one once, where it parses the request, so the core never has to ask again whether it is zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PositiveAmount(Amount);
+
+impl PositiveAmount {
+    /// `None` for zero.
+    pub fn new(amount: Amount) -> Option<PositiveAmount> {
+        (!amount.is_zero()).then_some(PositiveAmount(amount))
+    }
+
+    /// The amount itself.
+    pub fn get(self) -> Amount {
+        self.0
+    }
+}
+
+impl std::ops::Deref for PositiveAmount {
+    type Target = Amount;
+
+    fn deref(&self) -> &Amount {
+        &self.0
+    }
+}
+
+impl From<PositiveAmount> for Amount {
+    fn from(p: PositiveAmount) -> Amount {
+        p.0
+    }
+}
+
+impl fmt::Display for PositiveAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.format_major(), self.currency)
@@ -311,6 +348,15 @@ impl From<Amount> for WireAmount {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_positive_amount_is_never_zero() {
+        let usd = Currency::from_code("USD").unwrap();
+        assert_eq!(PositiveAmount::new(Amount::zero(usd)), None);
+        let one = Amount::from_minor(usd, 1).unwrap();
+        let p = PositiveAmount::new(one).unwrap();
+        assert_eq!((p.get(), p.value_minor(), Amount::from(p)), (one, 1, one));
+    }
 
     fn usd() -> Currency {
         Currency::from_code("USD").unwrap()

@@ -17,5 +17,5 @@ pub mod signature;
 pub mod store_signature;
 pub mod time;
 
-pub use amount::{Amount, AmountError, Currency};
+pub use amount::{Amount, AmountError, Currency, PositiveAmount};
 pub use result::{ResultCode, ResultStatus};

@@ -4,8 +4,10 @@
 //! path in the message) and tolerant where real clients differ: booleans may arrive as `"true"`,
 //! v1's `extraParams.ORDER` is a JSON *string* (in which even `orderAmount` may be a string).
 
-use crate::amount::{Amount, WireAmount};
+use crate::amount::{Amount, Currency, PositiveAmount, WireAmount};
 use crate::result::WireResult;
+use crate::ResultCode;
+use chrono::{DateTime, FixedOffset};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -13,13 +15,27 @@ use std::collections::BTreeMap;
 mod builders;
 pub mod oauth; // applyToken, cancelToken, user info; constructors and `with_*` setters of the requests a merchant sends
 
-/// A field that is wrong, in words fit for `resultMessage`.
+/// A field that is wrong: the result code it earns (`PARAM_ILLEGAL` unless said otherwise) and
+/// words fit for `resultMessage`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FieldError(pub String);
+#[error("{message}")]
+pub struct FieldError {
+    pub code: ResultCode,
+    pub message: String,
+}
+
+impl FieldError {
+    /// A malformed field: `PARAM_ILLEGAL`.
+    pub fn new(message: impl Into<String>) -> FieldError {
+        FieldError {
+            code: ResultCode::ParamIllegal,
+            message: message.into(),
+        }
+    }
+}
 
 fn field_error(path: &str, what: impl std::fmt::Display) -> FieldError {
-    FieldError(format!("{path}: {what}"))
+    FieldError::new(format!("{path}: {what}"))
 }
 
 /// Parses a JSON body into `T`, naming the failing field's path on error.
@@ -30,7 +46,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value = parse_value(de)?;
     de.end().map_err(|e| {
-        FieldError(format!(
+        FieldError::new(format!(
             "the body is not valid JSON: it must be one JSON value with nothing after it ({e})"
         ))
     })?;
@@ -44,9 +60,9 @@ fn parse_value<'de, T: DeserializeOwned>(
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            FieldError(format!("the body is not valid JSON: {inner}"))
+            FieldError::new(format!("the body is not valid JSON: {inner}"))
         } else if path == "." {
-            FieldError(inner.to_string())
+            FieldError::new(inner.to_string())
         } else {
             field_error(&path, inner)
         }
@@ -69,13 +85,26 @@ pub fn optional(path: &str, value: Option<&str>, max: usize) -> Result<(), Field
     }
 }
 
-/// Parses a wire amount, positive, as a typed [`Amount`].
-pub fn amount(path: &str, a: &WireAmount) -> Result<Amount, FieldError> {
-    let amount = Amount::parse_wire(&a.currency, &a.value).map_err(|e| field_error(path, e))?;
-    if amount.is_zero() {
-        return Err(field_error(&format!("{path}.value"), "must be greater than zero"));
+/// Refuses a currency that looks like an ISO 4217 code (three capital letters) but is not one this
+/// wallet knows: that is `CURRENCY_NOT_SUPPORT`, not a malformed field. Anything else shaped wrong
+/// is left to [`amount`], which calls it `PARAM_ILLEGAL`.
+pub fn supported_currency(path: &str, a: &WireAmount) -> Result<(), FieldError> {
+    let looks_iso = a.currency.len() == 3 && a.currency.bytes().all(|b| b.is_ascii_uppercase());
+    if looks_iso && Currency::from_code(&a.currency).is_none() {
+        return Err(FieldError {
+            code: ResultCode::CurrencyNotSupport,
+            message: format!("{path}.currency {} is not supported", a.currency),
+        });
     }
-    Ok(amount)
+    Ok(())
+}
+
+/// Parses a wire amount as a typed amount greater than zero.
+pub fn amount(path: &str, a: &WireAmount) -> Result<PositiveAmount, FieldError> {
+    supported_currency(path, a)?;
+    let amount = Amount::parse_wire(&a.currency, &a.value).map_err(|e| field_error(path, e))?;
+    PositiveAmount::new(amount)
+        .ok_or_else(|| field_error(&format!("{path}.value"), "must be greater than zero"))
 }
 
 /// A boolean that also accepts the strings `"true"` and `"false"` (case-insensitive).
@@ -255,8 +284,9 @@ pub struct PayRequestV1 {
 }
 
 impl PayRequestV1 {
-    /// Length and shape checks beyond types.
-    pub fn check(&self) -> Result<Amount, FieldError> {
+    /// Checks every field beyond its type and returns the request as one validated value.
+    pub fn validate(&self) -> Result<ValidPay, FieldError> {
+        supported_currency("paymentAmount", &self.payment_amount)?;
         required("partnerId", &self.partner_id, 32)?;
         optional("appId", self.app_id.as_deref(), 32)?;
         optional("productCode", self.product_code.as_deref(), 32)?;
@@ -268,12 +298,28 @@ impl PayRequestV1 {
         optional("paymentNotifyUrl", self.payment_notify_url.as_deref(), 1024)?;
         optional("mcc", self.mcc.as_deref(), 32)?;
         optional("extendInfo", self.extend_info.as_deref(), 4096)?;
-        self.order()?;
-        amount("paymentAmount", &self.payment_amount)
+        let order = self.order()?.unwrap_or_default();
+        let amount = amount("paymentAmount", &self.payment_amount)?;
+        Ok(ValidPay {
+            partner_id: Some(self.partner_id.clone()),
+            app_id: self.app_id.clone(),
+            payment_request_id: self.payment_request_id.clone(),
+            amount,
+            // v1 names no closed set of product codes: one it does not know asks for nothing.
+            product: self.product_code.as_deref().and_then(ProductCode::from_wire),
+            factor: self.payment_factor.clone().unwrap_or_default(),
+            order_title: Some(self.payment_order_title.clone()),
+            order,
+            expiry_time: expiry_time(self.payment_expiry_time.as_deref())?,
+            return_url: self.payment_return_url.clone(),
+            notify_url: self.payment_notify_url.clone(),
+            extend_info: self.extend_info.clone(),
+            payment_auth_code: self.payment_auth_code.clone(),
+        })
     }
 
     /// The order inside `extraParams.ORDER`, parsed from its JSON string.
-    pub fn order(&self) -> Result<Option<Order>, FieldError> {
+    fn order(&self) -> Result<Option<Order>, FieldError> {
         let Some(raw) = self.extra_params.as_ref().and_then(|m| m.get("ORDER")) else {
             return Ok(None);
         };
@@ -328,8 +374,9 @@ pub struct PayRequestV2 {
 }
 
 impl PayRequestV2 {
-    /// Length and shape checks beyond types.
-    pub fn check(&self) -> Result<Amount, FieldError> {
+    /// Checks every field beyond its type and returns the request as one validated value.
+    pub fn validate(&self) -> Result<ValidPay, FieldError> {
+        supported_currency("paymentAmount", &self.payment_amount)?;
         required("appId", &self.app_id, 32)?;
         optional("productCode", self.product_code.as_deref(), 32)?;
         optional("salesCode", self.sales_code.as_deref(), 32)?;
@@ -340,22 +387,96 @@ impl PayRequestV2 {
         optional("paymentNotifyUrl", self.payment_notify_url.as_deref(), 1024)?;
         optional("voidNotifyUrl", self.void_notify_url.as_deref(), 2048)?;
         optional("extendInfo", self.extend_info.as_deref(), 4096)?;
-        if let Some(p) = &self.product_code {
-            if !matches!(
-                p.as_str(),
-                "CASHIER_PAYMENT" | "AGREEMENT_PAYMENT" | "IN_STORE_PAYMENT"
-            ) {
-                return Err(field_error(
+        let product = match self.product_code.as_deref() {
+            None => None,
+            Some(p) => Some(ProductCode::from_wire(p).ok_or_else(|| {
+                field_error(
                     "productCode",
                     "must be CASHIER_PAYMENT, AGREEMENT_PAYMENT or IN_STORE_PAYMENT",
-                ));
-            }
-        }
-        if let Some(o) = &self.order {
-            o.check("order")?;
-        }
-        amount("paymentAmount", &self.payment_amount)
+                )
+            })?),
+        };
+        let order = self.order.clone().unwrap_or_default();
+        order.check("order")?;
+        let amount = amount("paymentAmount", &self.payment_amount)?;
+        Ok(ValidPay {
+            partner_id: None,
+            app_id: Some(self.app_id.clone()),
+            payment_request_id: self.payment_request_id.clone(),
+            amount,
+            product,
+            factor: self.payment_factor.clone().unwrap_or_default(),
+            order_title: order.order_description.clone(),
+            order,
+            expiry_time: expiry_time(self.payment_expiry_time.as_deref())?,
+            return_url: self.payment_redirect_url.clone(),
+            notify_url: self.payment_notify_url.clone(),
+            extend_info: self.extend_info.clone(),
+            payment_auth_code: self.payment_auth_code.clone(),
+        })
     }
+}
+
+/// `productCode`: which kind of payment a pay request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductCode {
+    /// `CASHIER_PAYMENT`: the user pays on the wallet's cashier page.
+    Cashier,
+    /// `AGREEMENT_PAYMENT`: charged with an access token the user granted.
+    Agreement,
+    /// `IN_STORE_PAYMENT`: charged with the payment code the user's app shows.
+    InStore,
+}
+
+impl ProductCode {
+    /// The code as the wire spells it, or `None` for one this wallet does not know.
+    pub fn from_wire(code: &str) -> Option<ProductCode> {
+        Some(match code {
+            "CASHIER_PAYMENT" => ProductCode::Cashier,
+            "AGREEMENT_PAYMENT" => ProductCode::Agreement,
+            "IN_STORE_PAYMENT" => ProductCode::InStore,
+            _ => return None,
+        })
+    }
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductCode::Cashier => "CASHIER_PAYMENT",
+            ProductCode::Agreement => "AGREEMENT_PAYMENT",
+            ProductCode::InStore => "IN_STORE_PAYMENT",
+        }
+    }
+}
+
+/// A pay request of either version after every field was checked: what the dialect maps to the
+/// core's command, once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidPay {
+    /// v1 `partnerId` (v2 has none).
+    pub partner_id: Option<String>,
+    pub app_id: Option<String>,
+    pub payment_request_id: String,
+    pub amount: PositiveAmount,
+    pub product: Option<ProductCode>,
+    pub factor: PaymentFactor,
+    /// v1 `paymentOrderTitle`; v2 `order.orderDescription`, if any.
+    pub order_title: Option<String>,
+    pub order: Order,
+    pub expiry_time: Option<DateTime<FixedOffset>>,
+    /// v1 `paymentReturnUrl`, v2 `paymentRedirectUrl`.
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub extend_info: Option<String>,
+    pub payment_auth_code: Option<String>,
+}
+
+/// `paymentExpiryTime`, parsed in any of the Request-Time forms.
+fn expiry_time(value: Option<&str>) -> Result<Option<DateTime<FixedOffset>>, FieldError> {
+    value
+        .map(crate::time::parse_request_time)
+        .transpose()
+        .map_err(|e| field_error("paymentExpiryTime", e))
 }
 
 /// v1 `actionForm`.
@@ -427,7 +548,7 @@ impl PaymentLookupRequest {
         if self.payment_id.as_deref().unwrap_or("").is_empty()
             && self.payment_request_id.as_deref().unwrap_or("").is_empty()
         {
-            return Err(FieldError("paymentId or paymentRequestId is required".into()));
+            return Err(FieldError::new("paymentId or paymentRequestId is required"));
         }
         Ok(())
     }
@@ -491,7 +612,8 @@ pub struct RefundRequest {
 
 impl RefundRequest {
     /// Checks lengths, ids and the amount.
-    pub fn check(&self, v1: bool) -> Result<Amount, FieldError> {
+    pub fn check(&self, v1: bool) -> Result<PositiveAmount, FieldError> {
+        supported_currency("refundAmount", &self.refund_amount)?;
         if v1 {
             required("partnerId", self.partner_id.as_deref().unwrap_or(""), 32)?;
         }
@@ -503,7 +625,7 @@ impl RefundRequest {
         if self.payment_id.as_deref().unwrap_or("").is_empty()
             && self.payment_request_id.as_deref().unwrap_or("").is_empty()
         {
-            return Err(FieldError("paymentId or paymentRequestId is required".into()));
+            return Err(FieldError::new("paymentId or paymentRequestId is required"));
         }
         amount("refundAmount", &self.refund_amount)
     }
@@ -547,7 +669,7 @@ impl RefundLookupRequest {
         if self.refund_id.as_deref().unwrap_or("").is_empty()
             && self.refund_request_id.as_deref().unwrap_or("").is_empty()
         {
-            return Err(FieldError("refundId or refundRequestId is required".into()));
+            return Err(FieldError::new("refundId or refundRequestId is required"));
         }
         Ok(())
     }
@@ -636,7 +758,7 @@ impl CaptureRequest {
     }
 
     /// The amount asked for, positive, or `None` for everything held.
-    pub fn capture_amount(&self) -> Result<Option<Amount>, FieldError> {
+    pub fn capture_amount(&self) -> Result<Option<PositiveAmount>, FieldError> {
         self.capture_amount
             .as_ref()
             .map(|a| amount("captureAmount", a))
@@ -644,7 +766,7 @@ impl CaptureRequest {
     }
 
     /// [`check_fields`](Self::check_fields), then [`capture_amount`](Self::capture_amount).
-    pub fn check(&self) -> Result<Option<Amount>, FieldError> {
+    pub fn check(&self) -> Result<Option<PositiveAmount>, FieldError> {
         self.check_fields()?;
         self.capture_amount()
     }
@@ -734,12 +856,11 @@ mod tests {
             "paymentFactor":{"isCashierPayment":"true"},
             "extraParams":{"ORDER":"{\"referenceOrderId\":\"o-1\",\"orderAmount\":\"{\\\"currency\\\":\\\"USD\\\",\\\"value\\\":\\\"100\\\"}\",\"merchant\":{\"merchantName\":\"Tea House\"}}"}}"#;
         let req: PayRequestV1 = parse_body(body).unwrap();
-        assert_eq!(req.check().unwrap().value_minor(), 100);
-        assert_eq!(
-            req.payment_factor.as_ref().unwrap().is_cashier_payment,
-            Some(true)
-        );
-        let order = req.order().unwrap().unwrap();
+        let valid = req.validate().unwrap();
+        assert_eq!(valid.amount.value_minor(), 100);
+        assert_eq!(valid.factor.is_cashier_payment, Some(true));
+        assert_eq!(valid.order_title.as_deref(), Some("Tea"));
+        let order = valid.order;
         assert_eq!(order.reference_order_id.as_deref(), Some("o-1"));
         assert_eq!(order.merchant_display().as_deref(), Some("Tea House"));
     }
@@ -747,24 +868,91 @@ mod tests {
     #[test]
     fn wrong_types_and_lengths_name_the_field() {
         let e = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","paymentAmount":{"currency":"USD","value":100}}"#).unwrap_err();
-        assert!(e.0.contains("paymentAmount.value"), "{e}");
+        assert!(e.message.contains("paymentAmount.value"), "{e}");
         let e = parse_body::<PayRequestV1>(br#"{"paymentOrderTitle":"T"}"#).unwrap_err();
-        assert!(e.0.contains("partnerId"), "{e}");
+        assert!(e.message.contains("partnerId"), "{e}");
         let e = parse_body::<PayRequestV1>(b"{not json").unwrap_err();
-        assert!(e.0.contains("not valid JSON"), "{e}");
+        assert!(e.message.contains("not valid JSON"), "{e}");
         let long = "x".repeat(65);
         let body = format!(
             r#"{{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"{long}","paymentAmount":{{"currency":"USD","value":"1"}}}}"#
         );
         let e = parse_body::<PayRequestV1>(body.as_bytes())
             .unwrap()
-            .check()
+            .validate()
             .unwrap_err();
-        assert!(e.0.contains("paymentRequestId"), "{e}");
+        assert!(e.message.contains("paymentRequestId"), "{e}");
         let e = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","paymentAmount":{"currency":"USD","value":"1"},"paymentFactor":{"isCashierPayment":"yes"}}"#).unwrap_err();
-        assert!(e.0.contains("paymentFactor.isCashierPayment"), "{e}");
-        let e = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","paymentAmount":{"currency":"USD","value":"0"}}"#).unwrap().check().unwrap_err();
-        assert!(e.0.contains("greater than zero"), "{e}");
+        assert!(e.message.contains("paymentFactor.isCashierPayment"), "{e}");
+        let e = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","paymentAmount":{"currency":"USD","value":"0"}}"#).unwrap().validate().unwrap_err();
+        assert!(e.message.contains("greater than zero"), "{e}");
+        assert_eq!(e.code, ResultCode::ParamIllegal);
+    }
+
+    #[test]
+    fn a_pay_is_validated_once_into_one_value() {
+        // An ISO-shaped code this wallet does not know is CURRENCY_NOT_SUPPORT, checked before the
+        // other fields; a malformed one is PARAM_ILLEGAL.
+        let long = "x".repeat(65);
+        let body = format!(
+            r#"{{"appId":"a","paymentRequestId":"{long}","paymentAmount":{{"currency":"XYZ","value":"1"}}}}"#
+        );
+        let e = parse_body::<PayRequestV2>(body.as_bytes())
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.code, ResultCode::CurrencyNotSupport, "{e}");
+        assert!(e.message.contains("paymentAmount.currency XYZ"), "{e}");
+        let e = parse_body::<PayRequestV2>(
+            br#"{"appId":"a","paymentRequestId":"r","paymentAmount":{"currency":"usd","value":"1"}}"#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.code, ResultCode::ParamIllegal, "{e}");
+
+        // v2 knows three product codes and refuses others; v1 ignores one it does not know.
+        let v2 = |product: &str| {
+            parse_body::<PayRequestV2>(format!(r#"{{"appId":"a","paymentRequestId":"r","productCode":"{product}","paymentAmount":{{"currency":"USD","value":"1"}},"paymentExpiryTime":"2030-01-01T10:00:00+08:00"}}"#).as_bytes())
+                .unwrap()
+                .validate()
+        };
+        let valid = v2("AGREEMENT_PAYMENT").unwrap();
+        assert_eq!(valid.product, Some(ProductCode::Agreement));
+        assert_eq!(valid.order_title, None);
+        assert_eq!(
+            valid.expiry_time.unwrap().to_rfc3339(),
+            "2030-01-01T10:00:00+08:00"
+        );
+        assert!(v2("ORDER_CODE").unwrap_err().message.contains("productCode"));
+        let v1 = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","productCode":"SOMETHING","paymentAmount":{"currency":"USD","value":"1"}}"#)
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(v1.product, None);
+        assert_eq!(v1.partner_id.as_deref(), Some("P1"));
+        let e = parse_body::<PayRequestV1>(br#"{"partnerId":"P1","paymentOrderTitle":"T","paymentRequestId":"r","paymentAmount":{"currency":"USD","value":"1"},"paymentExpiryTime":"soon"}"#)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.message.starts_with("paymentExpiryTime"), "{e}");
+
+        // A refund and a capture of zero are refused here, so no command of zero reaches the core.
+        let refund = parse_body::<RefundRequest>(
+            br#"{"refundRequestId":"rf","paymentId":"p","refundAmount":{"currency":"USD","value":"0"}}"#,
+        )
+        .unwrap();
+        let e = refund.check(false).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.contains("refundAmount.value")),
+            (ResultCode::ParamIllegal, true),
+            "{e}"
+        );
+        let capture = parse_body::<CaptureRequest>(
+            br#"{"captureRequestId":"c","paymentId":"p","captureAmount":{"currency":"USD","value":"0"}}"#,
+        )
+        .unwrap();
+        assert!(capture.check().unwrap_err().message.contains("greater than zero"));
     }
 
     #[test]
@@ -796,14 +984,21 @@ mod tests {
                 .unwrap()
                 .check()
                 .unwrap_err();
-            assert!(e.0.contains(field), "{body}: {e}");
+            assert!(e.message.contains(field), "{body}: {e}");
         }
         let long = CaptureRequest::new(&"c".repeat(65), "p", None, true);
-        assert!(long.check_fields().unwrap_err().0.contains("captureRequestId"));
+        assert!(long
+            .check_fields()
+            .unwrap_err()
+            .message
+            .contains("captureRequestId"));
         for bad in [r#""maybe""#, "5", "[]"] {
             let body = format!(r#"{{"captureRequestId":"c","paymentId":"p","isLastCapture":{bad}}}"#);
             let e = parse_body::<CaptureRequest>(body.as_bytes()).unwrap_err();
-            assert!(e.0.starts_with("isLastCapture: expected a boolean"), "{bad}: {e}");
+            assert!(
+                e.message.starts_with("isLastCapture: expected a boolean"),
+                "{bad}: {e}"
+            );
         }
     }
 

@@ -27,6 +27,7 @@ pub mod wallet_key;
 pub mod workers;
 
 use anyhow::Context as _;
+use axum::handler::Handler as _;
 use axum::routing::get;
 use axum::Router;
 use std::collections::HashMap;
@@ -337,7 +338,7 @@ const METRICS_MAX_CONNECTIONS: usize = 8;
 pub fn alphapay_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(alphapay::router(&state.config.alphapay))
+        .merge(alphapay::router(&state))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::track,
@@ -355,9 +356,13 @@ pub fn router(state: AppState) -> Router {
         .merge(cashier::router())
         .merge(consent::router())
         .merge(i18n::router())
-        .merge(alphapay::router(&state.config.alphapay)) // prefix from the configuration
+        .merge(alphapay::router(&state)) // prefix from the configuration
         .merge(store_api::router())
-        .fallback(miniprogram::handle)
+        // Every other path: the Mini Program dialect under its prefixes, a 404 elsewhere.
+        .fallback(miniprogram::handle.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            signed_request::sign_answers::<miniprogram::MiniProgram>,
+        )))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::track,

@@ -108,11 +108,17 @@ pub fn verify_with_client_key(
     Ok(stored.version)
 }
 
-/// A serialised answer body with the result code it carries (for the log line). Both signed
-/// dialects build their answers as this and sign `body` in one place each.
+/// A dialect's answer before it is signed: the serialised body, the result code it carries (for
+/// the log line and the metrics) and the request body it answers (for the exchange recorder).
+///
+/// Handlers and the authenticating extractors return it; [`sign_answers`], the one layer around a
+/// signed dialect, turns it into the signed HTTP answer. On its own it is an HTTP 500, never an
+/// unsigned 200: a route that escaped the layer fails loudly.
+#[derive(Clone)]
 pub struct Answer {
     pub(crate) body: Vec<u8>,
     pub(crate) code: String,
+    pub(crate) request: Option<Bytes>,
 }
 
 impl Answer {
@@ -122,6 +128,7 @@ impl Answer {
             Ok(body) => Answer {
                 body,
                 code: code.to_owned(),
+                request: None,
             },
             Err(e) => {
                 tracing::error!(error = %e, "serialising an answer");
@@ -138,8 +145,80 @@ impl Answer {
         let code = result.result_code.clone();
         let body = serde_json::to_vec(&walletd_protocol::miniprogram::ResultOnly { result })
             .unwrap_or_else(|_| br#"{"result":{"resultCode":"UNKNOWN_EXCEPTION","resultStatus":"U","resultMessage":"An internal error occurred"}}"#.to_vec());
-        Answer { body, code }
+        Answer {
+            body,
+            code,
+            request: None,
+        }
     }
+
+    /// The same answer, noting the authenticated request body it answers.
+    pub fn answering(mut self, request: Bytes) -> Answer {
+        self.request = Some(request);
+        self
+    }
+}
+
+impl axum::response::IntoResponse for Answer {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// What the signing layer needs to know of a signed dialect.
+pub trait Dialect: Send + Sync + 'static {
+    /// The `dialect` label of the metrics.
+    const LABEL: &'static str;
+    /// The request header that names the caller (and that the answer echoes).
+    const CALLER_HEADER: &'static str;
+
+    /// Signs `body` as the answer to a request for `sign_path` by `caller`: HTTP 200 with the
+    /// dialect's headers, or a 503 when it cannot be signed (see [`finish_signed`]).
+    fn sign(state: &AppState, sign_path: &str, caller: &str, body: Vec<u8>) -> axum::response::Response;
+
+    /// The dialect's line in the log for one answered request.
+    fn log(caller: &str, path: &str, result_code: &str, latency_ms: u64);
+}
+
+/// The one place every answer of a signed dialect is signed: a middleware around the dialect's
+/// routes. It takes the [`Answer`] the handler or the extractor left in the response, signs it for
+/// the path and caller of the request, labels it for the metrics, records the exchange when the
+/// recorder is on and writes the log line. A response without an `Answer` (a plain 404 for a path
+/// outside the dialect) passes unchanged.
+pub async fn sign_answers<D: Dialect>(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let path = request.uri().path().to_owned();
+    let sign_path = sign_path(request.uri());
+    let caller = header(request.headers(), D::CALLER_HEADER)
+        .unwrap_or("")
+        .to_owned();
+    let mut response = next.run(request).await;
+    let Some(answer) = response.extensions_mut().remove::<Answer>() else {
+        return response;
+    };
+    crate::openapi::record(&path, answer.request.as_deref(), &answer.body);
+    let mut signed = D::sign(&state, &sign_path, &caller, answer.body);
+    signed.extensions_mut().insert(crate::metrics::RequestLabel::new(
+        D::LABEL,
+        crate::metrics::api_label(&path),
+        &answer.code,
+    ));
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    D::log(&caller, &path, &answer.code, latency_ms);
+    signed
+}
+
+/// The path a caller addressed and signed, with its query (an absolute-form request line yields
+/// just its path here).
+pub fn sign_path(uri: &axum::http::Uri) -> String {
+    uri.path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned())
 }
 
 /// Finishes a signed dialect's answer: HTTP 200 with its `signature` header, or — when the wallet

@@ -4,7 +4,7 @@ use crate::model::ledger::TransferId;
 use crate::model::payments::Payment;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
+use walletd_protocol::{Amount, Currency, PositiveAmount, ResultCode};
 
 /// One capture as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub struct CaptureCommand {
     /// The authorization (its payment id).
     pub payment_id: String,
     /// `None`: everything still held.
-    pub amount: Option<Amount>,
+    pub amount: Option<PositiveAmount>,
     /// `isLastCapture` (default true): release whatever this capture leaves.
     pub is_last: bool,
 }

@@ -3,7 +3,7 @@
 use crate::model::ledger::TransferId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
+use walletd_protocol::{Amount, Currency, PositiveAmount, ResultCode};
 
 /// Which dialect (and version) created a payment; it decides the shape of its notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,7 +194,7 @@ pub struct PayCommand {
     /// v2 `appId`, checked against the client's registered app ids.
     pub app_id: Option<String>,
     pub payment_request_id: String,
-    pub amount: Amount,
+    pub amount: PositiveAmount,
     pub scenario: Scenario,
     pub order_title: String,
     pub reference_order_id: Option<String>,

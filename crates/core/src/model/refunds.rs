@@ -4,7 +4,7 @@ use crate::model::ledger::TransferId;
 use crate::model::payments::{Channel, PaymentRef};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use walletd_protocol::{Amount, Currency, ResultCode};
+use walletd_protocol::{Amount, Currency, PositiveAmount, ResultCode};
 
 /// Where a refund stands (inquiryRefund's `refundStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ pub struct RefundCommand {
     pub partner_id: Option<String>,
     pub refund_request_id: String,
     pub payment: PaymentRef,
-    pub amount: Amount,
+    pub amount: PositiveAmount,
     pub reason: Option<String>,
     /// Where to report the refund (AlphaPay sends refund notifications; the Mini Program does not).
     pub notify_url: Option<String>,

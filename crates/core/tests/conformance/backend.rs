@@ -21,7 +21,7 @@ use walletd_core::storage::postgres::{self, PostgresStorage};
 use walletd_core::storage::sqlite::SqliteStorage;
 use walletd_core::storage::{transact, Access, Storage, Tx};
 use walletd_core::{CoreError, StorageError, Wallet, WalletConfig};
-use walletd_protocol::{Amount, Currency};
+use walletd_protocol::{Amount, Currency, PositiveAmount};
 
 /// The variable that names the PostgreSQL database of the tests.
 pub const POSTGRES_URL_VAR: &str = "WALLETD_TEST_POSTGRES_URL";
@@ -56,6 +56,11 @@ pub fn eur() -> Currency {
 
 pub fn usd_minor(minor: i64) -> Amount {
     Amount::from_minor(usd(), minor).expect("non-negative amount")
+}
+
+/// An amount a payment or a refund may move (greater than zero).
+pub fn positive_usd(minor: i64) -> PositiveAmount {
+    PositiveAmount::new(usd_minor(minor)).expect("an amount greater than zero")
 }
 
 pub fn test_config() -> WalletConfig {
@@ -249,7 +254,7 @@ impl Fixture {
             partner_id: None,
             app_id: None,
             payment_request_id: payment_request_id.into(),
-            amount: usd_minor(minor),
+            amount: positive_usd(minor),
             scenario: Scenario::Cashier,
             order_title: "Coffee".into(),
             reference_order_id: None,
@@ -274,7 +279,7 @@ impl Fixture {
                 payment_id: Some(payment_id.into()),
                 payment_request_id: None,
             },
-            amount: usd_minor(minor),
+            amount: positive_usd(minor),
             reason: None,
             notify_url: None,
         }

@@ -15,7 +15,7 @@ use walletd_core::payments::{
 use walletd_core::refunds::{RefundCommand, RefundOutcome};
 use walletd_core::storage::sqlite::SqliteStorage;
 use walletd_core::{CoreError, Wallet, WalletConfig};
-use walletd_protocol::{Amount, Currency, ResultCode};
+use walletd_protocol::{Amount, Currency, PositiveAmount, ResultCode};
 
 /// The demo merchant every test talks as.
 pub const CLIENT: &str = "client-demo";
@@ -54,6 +54,11 @@ pub fn jpy() -> Currency {
 
 pub fn money(currency: Currency, minor: i64) -> Amount {
     Amount::from_minor(currency, minor).expect("non-negative amount")
+}
+
+/// An amount a payment, refund or capture may move (greater than zero).
+pub fn positive(amount: Amount) -> PositiveAmount {
+    PositiveAmount::new(amount).expect("an amount greater than zero")
 }
 
 pub fn usd_minor(minor: i64) -> Amount {
@@ -207,7 +212,7 @@ impl TestWallet {
             partner_id: None,
             app_id: Some(APP.into()),
             payment_request_id: payment_request_id.into(),
-            amount: usd_minor(amount_minor),
+            amount: positive(usd_minor(amount_minor)),
             scenario: Scenario::Cashier,
             order_title: "Coffee".into(),
             reference_order_id: Some(format!("order-{payment_request_id}")),
@@ -253,7 +258,7 @@ impl TestWallet {
             partner_id: None,
             refund_request_id: refund_request_id.into(),
             payment: by_id(payment_id),
-            amount,
+            amount: positive(amount),
             reason: Some("customer asked".into()),
             notify_url: None,
         }

@@ -28,7 +28,7 @@ async fn same_payment_request_with_other_content_is_refused_with_repeat_req_inco
     let other_amount = t.wallet.pay(t.pay_cmd("req-1", 901)).await.unwrap();
     assert_eq!(pay_rejection(&other_amount), ResultCode::RepeatReqInconsistent);
     let mut other_currency = t.pay_cmd("req-1", 900);
-    other_currency.amount = money(eur(), 900);
+    other_currency.amount = positive(money(eur(), 900));
     assert_eq!(
         pay_rejection(&t.wallet.pay(other_currency).await.unwrap()),
         ResultCode::RepeatReqInconsistent
@@ -51,7 +51,7 @@ async fn same_payment_request_with_other_content_is_refused_with_repeat_req_inco
 async fn stored_rejection_is_replayed_even_after_the_cause_went_away() {
     let t = spawn_wallet().await;
     let mut cmd = t.pay_cmd("req-jpy", 100);
-    cmd.amount = money(jpy(), 100);
+    cmd.amount = positive(money(jpy(), 100));
     let first = t.wallet.pay(cmd.clone()).await.unwrap();
     assert_eq!(pay_rejection(&first), ResultCode::CurrencyNotSupport);
     // The merchant is now allowed JPY, but the key already holds its answer.
@@ -67,7 +67,7 @@ async fn stored_rejection_is_replayed_even_after_the_cause_went_away() {
     assert!(t.wallet.list_payments(None, 100).await.unwrap().is_empty());
     // A fresh key is evaluated afresh.
     let mut fresh = t.pay_cmd("req-jpy-2", 100);
-    fresh.amount = money(jpy(), 100);
+    fresh.amount = positive(money(jpy(), 100));
     t.accepted_payment(fresh).await;
 }
 

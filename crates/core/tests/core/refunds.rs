@@ -287,16 +287,3 @@ async fn refund_with_a_notify_url_writes_a_refund_notice() {
     assert_eq!(notices[0].url, NOTIFY_URL);
     assert_books_sound(&t.wallet).await;
 }
-
-#[tokio::test]
-async fn refund_of_zero_is_refused_with_param_illegal() {
-    let t = spawn_wallet().await;
-    let p = t.paid_payment("req-1", 3_000, ALICE).await;
-    let out = t
-        .wallet
-        .refund(t.refund_cmd("rf-1", &p.payment_id, usd_minor(0)))
-        .await
-        .unwrap();
-    assert_eq!(refund_rejection(&out), ResultCode::ParamIllegal);
-    assert_books_sound(&t.wallet).await;
-}

@@ -154,7 +154,7 @@ fn capture_cmd(req: &str, payment_id: &str, amount_minor: i64, is_last: bool) ->
         partner_id: None,
         capture_request_id: req.into(),
         payment_id: payment_id.into(),
-        amount: Some(usd_minor(amount_minor)),
+        amount: Some(positive(usd_minor(amount_minor))),
         is_last,
     }
 }

@@ -111,7 +111,7 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
             partner_id: None,
             capture_request_id: format!("cap-{n}"),
             payment_id: auth.payment_id.clone(),
-            amount: Some(usd_minor(minor)),
+            amount: Some(positive(usd_minor(minor))),
             is_last: last,
         };
         match t.wallet.capture(cmd).await.expect("capture") {
@@ -133,7 +133,7 @@ async fn settlement_report_totals_tie_to_the_days_ledger_postings_on_mixed_traff
     t.wallet.payout(CLIENT, usd_minor(500)).await.expect("payout");
     // Another currency.
     let mut eur_pay = t.pay_cmd("req-eur", 1_500);
-    eur_pay.amount = money(eur(), 1_500);
+    eur_pay.amount = positive(money(eur(), 1_500));
     let eur_pay = t.accepted_payment(eur_pay).await;
     t.wallet
         .confirm_payment(&eur_pay.payment_id, ALICE)

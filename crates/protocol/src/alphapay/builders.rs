@@ -166,7 +166,7 @@ mod tests {
                     "notifyUrl": "https://m.example/n", "redirectUrl": "https://m.example/r"},
                 "paymentMethod": {"paymentMethodType": "Alipay"}})
         );
-        assert_eq!(pay.check().unwrap(), cad(1234));
+        assert_eq!(pay.check().unwrap().get(), cad(1234));
         assert!(PayRequest::new("TELEPORT", "r-2", cad(1), "Tea").check().is_err());
     }
 

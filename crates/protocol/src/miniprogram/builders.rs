@@ -53,7 +53,7 @@ impl PayRequestV2 {
     /// let pay = PayRequestV2::cashier("app-1", "pay-1001", Amount::from_minor(usd, 1250).unwrap(),
     ///     "order-1001", "Two cups of tea")
     ///     .with_notify_url("https://merchant.example/walletd/notify");
-    /// assert_eq!(pay.check().unwrap().value_minor(), 1250);
+    /// assert_eq!(pay.validate().unwrap().amount.value_minor(), 1250);
     /// ```
     pub fn cashier(
         app_id: impl Into<String>,
@@ -384,7 +384,7 @@ mod tests {
                 "paymentRedirectUrl": "https://m.example/back",
                 "paymentNotifyUrl": "https://m.example/n"})
         );
-        assert_eq!(pay.check().unwrap(), usd(1250));
+        assert_eq!(pay.validate().unwrap().amount.get(), usd(1250));
         let back: PayRequestV2 = super::super::parse_body(&serde_json::to_vec(&pay).unwrap()).unwrap();
         assert_eq!(back, pay);
     }
@@ -404,12 +404,12 @@ mod tests {
                 "paymentAmount": {"currency": "USD", "value": "5000"},
                 "paymentFactor": {"isAuthorizationPayment": true}, "paymentAuthCode": "token-1"})
         );
-        assert!(auth.check().is_ok());
+        assert!(auth.validate().is_ok());
         let named = PayRequestV2::new("app-1", "pay-3", usd(1)).with_payer("alice");
         assert_eq!(named.extend_info.as_deref(), Some(r#"{"customerId":"alice"}"#));
         let v1 = PayRequestV1::cashier("P1", "pay-3", usd(100), "Tea").with_notify_url("https://m.example/n");
         assert_eq!(v1.payment_factor.as_ref().unwrap().is_cashier_payment, Some(true));
-        assert_eq!(v1.check().unwrap(), usd(100));
+        assert_eq!(v1.validate().unwrap().amount.get(), usd(100));
     }
 
     #[test]
@@ -431,7 +431,7 @@ mod tests {
             json!({"refundRequestId": "rf-1", "paymentId": "p-1",
                 "refundAmount": {"currency": "USD", "value": "250"}, "refundReason": "cold tea"})
         );
-        assert_eq!(refund.check(false).unwrap(), usd(250));
+        assert_eq!(refund.check(false).unwrap().get(), usd(250));
         let by_request = RefundRequest::for_payment_request("r-1", "rf-2", usd(1)).with_partner_id("P1");
         assert_eq!(by_request.payment_request_id.as_deref(), Some("r-1"));
         assert!(by_request.check(true).is_ok());

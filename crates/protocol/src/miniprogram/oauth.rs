@@ -124,14 +124,14 @@ impl ApplyTokenRequest {
         match self.grant_type.as_str() {
             GRANT_TYPE_AUTHORIZATION_CODE => {
                 let code = non_empty(&self.auth_code).ok_or_else(|| {
-                    FieldError("authCode is required with grantType AUTHORIZATION_CODE".into())
+                    FieldError::new("authCode is required with grantType AUTHORIZATION_CODE")
                 })?;
                 optional("authCode", Some(&code), Self::auth_code_max(v1))?;
                 Ok(TokenGrant::AuthorizationCode(code))
             }
             GRANT_TYPE_REFRESH_TOKEN => {
                 let token = non_empty(&self.refresh_token).ok_or_else(|| {
-                    FieldError("refreshToken is required with grantType REFRESH_TOKEN".into())
+                    FieldError::new("refreshToken is required with grantType REFRESH_TOKEN")
                 })?;
                 optional("refreshToken", Some(&token), 128)?;
                 Ok(TokenGrant::RefreshToken(token))
@@ -297,22 +297,22 @@ mod tests {
     fn apply_token_names_what_is_wrong() {
         let e = refusal(r#"{"authCode":"abc"}"#, true);
         assert!(
-            matches!(&e, ApplyTokenRefusal::Field(f) if f.0.contains("grantType")),
+            matches!(&e, ApplyTokenRefusal::Field(f) if f.message.contains("grantType")),
             "{e}"
         );
         let e = refusal(r#"{"grantType":"AUTHORIZATION_CODE"}"#, true);
         assert!(
-            matches!(&e, ApplyTokenRefusal::Field(f) if f.0.contains("authCode")),
+            matches!(&e, ApplyTokenRefusal::Field(f) if f.message.contains("authCode")),
             "{e}"
         );
         let e = refusal(r#"{"grantType":"REFRESH_TOKEN","refreshToken":""}"#, false);
         assert!(
-            matches!(&e, ApplyTokenRefusal::Field(f) if f.0.contains("refreshToken")),
+            matches!(&e, ApplyTokenRefusal::Field(f) if f.message.contains("refreshToken")),
             "{e}"
         );
         let e = refusal(r#"{"grantType":7}"#, true);
         assert!(
-            matches!(&e, ApplyTokenRefusal::Field(f) if f.0.starts_with("grantType")),
+            matches!(&e, ApplyTokenRefusal::Field(f) if f.message.starts_with("grantType")),
             "{e}"
         );
         assert_eq!(
@@ -324,14 +324,18 @@ mod tests {
             r#"{{"grantType":"AUTHORIZATION_CODE","authCode":"{}"}}"#,
             "a".repeat(33)
         );
-        assert!(matches!(refusal(&body, true), ApplyTokenRefusal::Field(f) if f.0.contains("authCode")));
+        assert!(
+            matches!(refusal(&body, true), ApplyTokenRefusal::Field(f) if f.message.contains("authCode"))
+        );
         let req: ApplyTokenRequest = parse_body(body.as_bytes()).unwrap();
         assert!(req.check(false).is_ok());
         let long_app = format!(
             r#"{{"appId":"{}","grantType":"REFRESH_TOKEN","refreshToken":"r"}}"#,
             "x".repeat(33)
         );
-        assert!(matches!(refusal(&long_app, false), ApplyTokenRefusal::Field(f) if f.0.contains("appId")));
+        assert!(
+            matches!(refusal(&long_app, false), ApplyTokenRefusal::Field(f) if f.message.contains("appId"))
+        );
     }
 
     #[test]
@@ -357,12 +361,12 @@ mod tests {
     #[test]
     fn access_token_requests_need_the_token() {
         let r: AccessTokenRequest = parse_body(br#"{"extendInfo":"x"}"#).unwrap();
-        assert!(r.check().unwrap_err().0.contains("accessToken"));
+        assert!(r.check().unwrap_err().message.contains("accessToken"));
         assert!(AccessTokenRequest::new("t").check().is_ok());
         let long = AccessTokenRequest::new(&"t".repeat(129));
-        assert!(long.check().unwrap_err().0.contains("accessToken"));
+        assert!(long.check().unwrap_err().message.contains("accessToken"));
         let e = parse_body::<AccessTokenRequest>(br#"{"accessToken":5}"#).unwrap_err();
-        assert!(e.0.starts_with("accessToken"), "{e}");
+        assert!(e.message.starts_with("accessToken"), "{e}");
         assert_eq!(
             serde_json::to_value(AccessTokenRequest::new("t")).unwrap(),
             serde_json::json!({"accessToken": "t"})

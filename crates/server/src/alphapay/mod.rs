@@ -1,11 +1,12 @@
 //! The AlphaPay Open API dialect (docs/alphapay.md), served at `<prefix>/v1.0/payments/...` and
 //! `<prefix>/v2.0/payments/...` (prefix `/api` by default).
 //!
-//! Every request goes through [`handle`]: it reads the raw body, checks the required headers,
-//! finds the merchant by `Merchant-Code`, verifies the `Signature` over
+//! A request becomes a [`Call`] in one extractor: it reads the raw body, checks the required
+//! headers, finds the merchant by `Merchant-Code`, verifies the `Signature` over
 //! `POST SP PATH LF Merchant-Code "." Request-Time "." Nonce "." Body` before any JSON parsing,
-//! checks the time window, records the `Nonce` in the store (a replay inside the window is
-//! refused, across restarts and nodes), dispatches, and signs the answer in [`sign_answer`].
+//! checks the time window and records the `Nonce` in the database (a replay inside the window is
+//! refused, across restarts and nodes). [`handle`] dispatches the call; the layer around the
+//! routes (`signed_request::sign_answers` with [`AlphaPay`]) signs every answer.
 //!
 //! Every answer, errors included, is HTTP 200 with a JSON `result` and the headers `Signature`,
 //! `Merchant-Code`, `Response-Time`, a fresh `Nonce` and `Content-Type`, signed as
@@ -23,19 +24,18 @@ pub use notify::{
 pub use payments::{payment_view, refund_view, wire_status, OrderExtras, CASHIER_SCENARIOS};
 pub use qr::{qr_png, qr_png_data_uri, QR_DATA_URI_PREFIX};
 
-use crate::config::AlphaPayConfig;
 use crate::signed_request::{self, header, KeyRefusal};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use bytes::Bytes;
-use std::time::Instant;
 use walletd_core::parties::Client;
 use walletd_core::CoreError;
 use walletd_protocol::crypto::Algorithm;
+use walletd_protocol::miniprogram::FieldError;
 use walletd_protocol::result::WireResult;
 use walletd_protocol::signature::{format_header_alphapay, SignatureHeader};
 use walletd_protocol::{content, time, ResultCode};
@@ -52,12 +52,16 @@ pub fn alphapay_time(t: chrono::DateTime<chrono::Utc>) -> String {
 /// Length of a `Nonce`, in characters.
 pub const NONCE_CHARS: usize = 32;
 
-/// The routes of the dialect under the configured prefix.
-pub fn router(config: &AlphaPayConfig) -> Router<AppState> {
-    let prefix = normalized_prefix(&config.prefix);
+/// The routes of the dialect under the configured prefix, with the layer that signs every answer.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let prefix = normalized_prefix(&state.config.alphapay.prefix);
     Router::new()
         .route(&format!("{prefix}/v1.0/{{*endpoint}}"), any(handle))
         .route(&format!("{prefix}/v2.0/{{*endpoint}}"), any(handle))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            signed_request::sign_answers::<AlphaPay>,
+        ))
 }
 
 /// `/api/` → `/api`, `api` → `/api`, `/` → `` (the API at the root).
@@ -104,6 +108,13 @@ impl ApError {
     }
 }
 
+/// A field the protocol refused, with the code it earns.
+impl From<FieldError> for ApError {
+    fn from(e: FieldError) -> Self {
+        ApError::new(e.code, e.message)
+    }
+}
+
 impl From<CoreError> for ApError {
     fn from(e: CoreError) -> Self {
         match e {
@@ -133,10 +144,35 @@ pub enum Version {
     V2_0,
 }
 
+/// The APIs of the dialect, below the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Pay,
+    InquiryPayment,
+    Cancel,
+    Refund,
+    InquiryRefund,
+}
+
+impl Endpoint {
+    /// The endpoint below the version, e.g. `/payments/pay`.
+    fn parse(below_version: &str) -> Option<Endpoint> {
+        Some(match below_version {
+            "/payments/pay" => Endpoint::Pay,
+            "/payments/inquiryPayment" => Endpoint::InquiryPayment,
+            "/payments/cancel" => Endpoint::Cancel,
+            "/payments/refund" => Endpoint::Refund,
+            "/payments/inquiryRefund" => Endpoint::InquiryRefund,
+            _ => return None,
+        })
+    }
+}
+
 /// An authenticated request, ready for an API handler.
 pub struct Call {
     pub client: Client,
     pub version: Version,
+    pub endpoint: Endpoint,
     pub body: Bytes,
 }
 
@@ -148,51 +184,74 @@ impl From<ApError> for Answer {
     }
 }
 
-/// The entry point of every route of the dialect.
-pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
-    let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    // The path the merchant addressed (an absolute-form request line yields just its path here).
-    let sign_path = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_else(|| path.clone());
-    let merchant_code = header(&parts.headers, "merchant-code").unwrap_or("").to_owned();
-    let (answer, request) = match read_and_authenticate(
-        &state,
-        &parts.method,
-        &parts.headers,
-        &sign_path,
-        &merchant_code,
-        body,
-    )
-    .await
-    {
-        Ok(call) => {
-            let request = call.body.clone();
-            (route(&state, &path, call).await, Some(request))
-        }
-        Err(e) => (Answer::from(e), None),
+impl IntoResponse for ApError {
+    fn into_response(self) -> Response {
+        Answer::from(self).into_response()
+    }
+}
+
+/// How the AlphaPay dialect signs its answers.
+pub struct AlphaPay;
+
+impl signed_request::Dialect for AlphaPay {
+    const LABEL: &'static str = "alphapay";
+    const CALLER_HEADER: &'static str = "merchant-code";
+
+    fn sign(state: &AppState, sign_path: &str, merchant_code: &str, body: Vec<u8>) -> Response {
+        sign_answer(state, sign_path, merchant_code, body)
+    }
+
+    fn log(merchant_code: &str, path: &str, result_code: &str, latency_ms: u64) {
+        tracing::info!(merchant_code, path, result_code, latency_ms, "alphapay request");
+    }
+}
+
+impl axum::extract::FromRequest<AppState> for Call {
+    type Rejection = ApError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Call, ApError> {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let sign_path = signed_request::sign_path(&parts.uri);
+        let merchant_code = header(&parts.headers, "merchant-code").unwrap_or("");
+        let (client, body) = read_and_authenticate(
+            state,
+            &parts.method,
+            &parts.headers,
+            &sign_path,
+            merchant_code,
+            body,
+        )
+        .await?;
+        // Only an authenticated caller learns which paths are APIs.
+        let prefix = normalized_prefix(&state.config.alphapay.prefix);
+        let api =
+            split_version(&prefix, path).and_then(|(version, rest)| Some((version, Endpoint::parse(rest)?)));
+        let Some((version, endpoint)) = api else {
+            return Err(ApError::new(
+                ResultCode::InvalidApi,
+                format!("{path} is not an AlphaPay API"),
+            ));
+        };
+        Ok(Call {
+            client,
+            version,
+            endpoint,
+            body,
+        })
+    }
+}
+
+/// Every API of the dialect: dispatches an authenticated call.
+pub async fn handle(State(state): State<AppState>, call: Call) -> Answer {
+    let result = match call.endpoint {
+        Endpoint::Pay => payments::pay(&state, &call).await,
+        Endpoint::InquiryPayment => payments::inquiry_payment(&state, &call).await,
+        Endpoint::Cancel => payments::cancel(&state, &call).await,
+        Endpoint::Refund => payments::refund(&state, &call).await,
+        Endpoint::InquiryRefund => payments::inquiry_refund(&state, &call).await,
     };
-    crate::openapi::record(&path, request.as_deref(), &answer.body);
-    let mut response = sign_answer(&state, &sign_path, &merchant_code, answer.body);
-    response
-        .extensions_mut()
-        .insert(crate::metrics::RequestLabel::new(
-            "alphapay",
-            crate::metrics::api_label(&path),
-            &answer.code,
-        ));
-    tracing::info!(
-        merchant_code = %merchant_code,
-        path = %path,
-        result_code = %answer.code,
-        latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "alphapay request"
-    );
-    response
+    result.unwrap_or_else(Answer::from).answering(call.body)
 }
 
 /// True for `application/json` with or without parameters (`; charset=UTF-8`).
@@ -231,7 +290,7 @@ async fn read_and_authenticate(
     sign_path: &str,
     merchant_code: &str,
     body: axum::body::Body,
-) -> Result<Call, ApError> {
+) -> Result<(Client, Bytes), ApError> {
     if method != Method::POST {
         return Err(ApError::new(
             ResultCode::MethodNotSupported,
@@ -253,7 +312,7 @@ async fn authenticate(
     sign_path: &str,
     merchant_code: &str,
     body: Bytes,
-) -> Result<Call, ApError> {
+) -> Result<(Client, Bytes), ApError> {
     let config = &state.config.alphapay;
     check_merchant_code(merchant_code)?;
     check_media_types(headers)?;
@@ -311,11 +370,7 @@ async fn authenticate(
              refused; send every request with a fresh Nonce"
         )));
     }
-    Ok(Call {
-        client,
-        version: Version::V2_0,
-        body,
-    })
+    Ok((client, body))
 }
 
 /// Refuses a Merchant-Code that is missing or not 4 to 6 letters or digits.
@@ -415,8 +470,8 @@ fn split_version<'p>(prefix: &str, path: &'p str) -> Option<(Version, &'p str)> 
     }
 }
 
-/// Every API of the dialect, as the path below the prefix; [`route`] serves exactly these (the
-/// OpenAPI document's test checks it against them).
+/// Every API of the dialect, as the path below the prefix: exactly the paths the extractor
+/// serves (a test below checks it; the OpenAPI document's test checks the document against them).
 pub const APIS: &[&str] = &[
     "/v1.0/payments/pay",
     "/v1.0/payments/inquiryPayment",
@@ -430,31 +485,9 @@ pub const APIS: &[&str] = &[
     "/v2.0/payments/inquiryRefund",
 ];
 
-async fn route(state: &AppState, path: &str, mut call: Call) -> Answer {
-    let prefix = normalized_prefix(&state.config.alphapay.prefix);
-    if !APIS.contains(&path.strip_prefix(prefix.as_str()).unwrap_or(path)) {
-        return ApError::new(ResultCode::InvalidApi, format!("{path} is not an AlphaPay API")).into();
-    }
-    let Some((version, endpoint)) = split_version(&prefix, path) else {
-        return ApError::new(ResultCode::InvalidApi, format!("{path} is not an AlphaPay API")).into();
-    };
-    call.version = version;
-    let result = match endpoint {
-        "/payments/pay" => payments::pay(state, &call).await,
-        "/payments/inquiryPayment" => payments::inquiry_payment(state, &call).await,
-        "/payments/cancel" => payments::cancel(state, &call).await,
-        "/payments/refund" => payments::refund(state, &call).await,
-        "/payments/inquiryRefund" => payments::inquiry_refund(state, &call).await,
-        _ => Err(ApError::new(
-            ResultCode::InvalidApi,
-            format!("{path} is not an API of this wallet"),
-        )),
-    };
-    result.unwrap_or_else(Answer::from)
-}
-
 /// Signs `body` for the request's path and merchant with a fresh nonce and wraps it in an HTTP 200
-/// response (a 503 if it cannot be signed: see [`crate::signed_request::finish_signed`]). The one place every answer of the dialect is signed.
+/// response (a 503 if it cannot be signed: see [`crate::signed_request::finish_signed`]); the
+/// signing layer calls it for every answer of the dialect.
 ///
 /// Header names are written as the AlphaPay document spells them (`Signature`, `Merchant-Code`,
 /// `Response-Time`, `Nonce`, `Content-Type`) by AlphaPay's own listener (`alphapay.listen`), whose
@@ -510,6 +543,26 @@ mod tests {
         assert!(!is_nonce("b111bcf0dfb54d4e8bae68c293d85e2"));
         assert!(!is_nonce("b111bcf0dfb54d4e8bae68c293d85e2e0"));
         assert!(!is_nonce("b111bcf0dfb54d4e8bae68c293d85 2e"));
+    }
+
+    #[test]
+    fn the_listed_apis_are_exactly_the_parsed_ones() {
+        for version in ["/v1.0", "/v2.0"] {
+            for rest in [
+                "/payments/pay",
+                "/payments/inquiryPayment",
+                "/payments/cancel",
+                "/payments/refund",
+                "/payments/inquiryRefund",
+                "/payments/capture",
+                "/payments/pay/",
+            ] {
+                let path = format!("{version}{rest}");
+                let parsed = split_version("", &path).and_then(|(_, rest)| Endpoint::parse(rest));
+                assert_eq!(parsed.is_some(), APIS.contains(&path.as_str()), "{path}");
+            }
+        }
+        assert_eq!(APIS.len(), 10);
     }
 
     #[test]

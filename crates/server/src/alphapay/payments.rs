@@ -23,13 +23,8 @@ use walletd_protocol::alphapay::{
     PaymentMethod, PaymentStatus as WireStatus, PaymentView, RefundDetail, RefundLookupRequest,
     RefundRequest, RefundResponse, RefundStatus as WireRefundStatus, RefundView,
 };
-use walletd_protocol::miniprogram::FieldError;
 use walletd_protocol::result::WireResult;
-use walletd_protocol::{Amount, Currency, ResultCode};
-
-fn param(e: FieldError) -> ApError {
-    ApError::param(e.0)
-}
+use walletd_protocol::{Amount, Currency, PositiveAmount, ResultCode};
 
 /// Scenarios whose payer ends on a page: this wallet's cashier serves them all. The others need
 /// what this wallet does not have: WeChat/Alipay JSBridge or app SDK parameters (NATIVE_JSAPI, APP,
@@ -140,8 +135,8 @@ fn checked_notify_url(state: &AppState, field: &str, url: Option<&str>) -> Resul
 }
 
 pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, ApError> {
-    let req: PayRequest = parse_body(&call.body).map_err(param)?;
-    let amount = req.check().map_err(param)?;
+    let req: PayRequest = parse_body(&call.body)?;
+    let amount = req.check()?;
     let allowed = &state.config.alphapay.currencies;
     if !allowed.contains(&amount.currency()) {
         return Err(ApError::new(
@@ -303,8 +298,8 @@ async fn find_payment(state: &AppState, call: &Call, r: PaymentRef) -> Result<Pa
 }
 
 pub async fn inquiry_payment(state: &AppState, call: &Call) -> Result<Answer, ApError> {
-    let req: PaymentLookupRequest = parse_body(&call.body).map_err(param)?;
-    req.check().map_err(param)?;
+    let req: PaymentLookupRequest = parse_body(&call.body)?;
+    req.check()?;
     let p = find_payment(state, call, payment_ref(&req)).await?;
     Ok(Answer::json(
         &InquiryPaymentResponse {
@@ -330,8 +325,8 @@ fn cancelled(p: &Payment, cancel_time: DateTime<Utc>) -> Answer {
 /// Closes an unpaid order. A paid one is refused with ORDER_PAID (refund it instead); one that
 /// already expired unpaid is closed already, which is what the merchant asked for (S).
 pub async fn cancel(state: &AppState, call: &Call) -> Result<Answer, ApError> {
-    let req: PaymentLookupRequest = parse_body(&call.body).map_err(param)?;
-    req.check().map_err(param)?;
+    let req: PaymentLookupRequest = parse_body(&call.body)?;
+    req.check()?;
     let p = find_payment(state, call, payment_ref(&req)).await?;
     match p.status {
         PaymentStatus::Success => {
@@ -360,8 +355,8 @@ pub async fn cancel(state: &AppState, call: &Call) -> Result<Answer, ApError> {
 }
 
 pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, ApError> {
-    let req: RefundRequest = parse_body(&call.body).map_err(param)?;
-    let value_minor = req.check().map_err(param)?;
+    let req: RefundRequest = parse_body(&call.body)?;
+    let value_minor = req.check()?;
     let p = find_payment(
         state,
         call,
@@ -376,7 +371,10 @@ pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, ApError> {
         Some(c) => Currency::from_code(c).unwrap_or(p.currency),
         None => p.currency,
     };
-    let amount = Amount::from_minor(currency, value_minor).map_err(ApError::param)?;
+    let amount = Amount::from_minor(currency, value_minor)
+        .ok()
+        .and_then(PositiveAmount::new)
+        .ok_or_else(|| ApError::param("refund.refundAmount.value: must be greater than zero"))?;
     // Without a refundRequestId every request is a new refund (AlphaPay makes it optional); the
     // answer names the id we gave it.
     let refund_request_id = req
@@ -423,8 +421,8 @@ pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, ApError> {
 }
 
 pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, ApError> {
-    let req: RefundLookupRequest = parse_body(&call.body).map_err(param)?;
-    req.check().map_err(param)?;
+    let req: RefundLookupRequest = parse_body(&call.body)?;
+    req.check()?;
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let r = RefundRef {
         refund_id: non_empty(&req.refund_id),

@@ -1,10 +1,12 @@
 //! The Mini Program OpenAPI dialect (docs/mini-program.md).
 //!
-//! Every request goes through [`handle`]: it reads the raw body, finds the client, verifies the
-//! `Signature` over `METHOD SP PATH LF Client-Id "." Request-Time "." Body` before any JSON
-//! parsing, checks the time window, dispatches to the API, and signs the answer. Every answer,
-//! errors included, is HTTP 200 with a JSON `result` and lower-case `client-id`, `response-time`
-//! and `signature` headers (real SDKs treat anything else as a transport failure).
+//! A request becomes a [`Call`] in one extractor: the path names an API of a version, the raw
+//! body is read, the client found, the `Signature` over
+//! `METHOD SP PATH LF Client-Id "." Request-Time "." Body` verified before any JSON parsing, the
+//! time window and the rate limit checked, and an ISV's agent grant applied. [`handle`] dispatches
+//! the call; the layer around it (`signed_request::sign_answers`, in the router) signs every answer, the extractor's refusals
+//! included. Every answer is HTTP 200 with a JSON `result` and lower-case `client-id`,
+//! `response-time` and `signature` headers (real SDKs treat anything else as a transport failure).
 
 mod oauth;
 mod payments;
@@ -16,10 +18,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use std::time::Instant;
 use walletd_core::agent::{AgentApi, AgentGrant, AgentRefusal};
 use walletd_core::parties::Client;
 use walletd_core::CoreError;
+use walletd_protocol::miniprogram::FieldError;
 use walletd_protocol::result::WireResult;
 use walletd_protocol::signature::{format_header, SignatureHeader};
 use walletd_protocol::{content, time, ResultCode};
@@ -41,6 +43,14 @@ impl MpError {
 
     pub fn param(message: impl std::fmt::Display) -> Self {
         MpError::new(ResultCode::ParamIllegal, message.to_string())
+    }
+}
+
+/// A field the protocol refused: its code (`PARAM_ILLEGAL`, or `CURRENCY_NOT_SUPPORT` for a
+/// currency this wallet does not know) and its words.
+impl From<FieldError> for MpError {
+    fn from(e: FieldError) -> Self {
+        MpError::new(e.code, e.message)
     }
 }
 
@@ -73,6 +83,71 @@ pub enum Version {
     V2,
 }
 
+/// The APIs of the dialect, below the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Pay,
+    InquiryPayment,
+    Cancel,
+    Refund,
+    InquiryRefund,
+    Capture,
+    ApplyToken,
+    CancelToken,
+    /// v1 `/customers/user/inquiryUserInfoByAccessToken` and `/users/inquiryUserInfo`.
+    InquiryUserInfo,
+}
+
+/// The API a path addresses, parsed once from the path below the prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Api {
+    pub version: Version,
+    pub endpoint: Endpoint,
+}
+
+impl Api {
+    /// The API of a path below the prefix such as `/v2/payments/pay`, or `None` for a path that
+    /// names no API of this wallet.
+    pub fn parse(below_prefix: &str) -> Option<Api> {
+        let (version, rest) = match below_prefix.split_at_checked(3)? {
+            ("/v1", rest) => (Version::V1, rest),
+            ("/v2", rest) => (Version::V2, rest),
+            _ => return None,
+        };
+        let endpoint = match rest {
+            "/payments/pay" => Endpoint::Pay,
+            "/payments/inquiryPayment" => Endpoint::InquiryPayment,
+            "/payments/cancel" => Endpoint::Cancel,
+            "/payments/refund" => Endpoint::Refund,
+            "/payments/inquiryRefund" => Endpoint::InquiryRefund,
+            "/payments/capture" => Endpoint::Capture,
+            "/authorizations/applyToken" => Endpoint::ApplyToken,
+            "/authorizations/cancelToken" => Endpoint::CancelToken,
+            "/users/inquiryUserInfo" => Endpoint::InquiryUserInfo,
+            "/customers/user/inquiryUserInfoByAccessToken" if version == Version::V1 => {
+                Endpoint::InquiryUserInfo
+            }
+            _ => return None,
+        };
+        Some(Api { version, endpoint })
+    }
+
+    /// The API as agent grants name it.
+    fn agent_api(self) -> AgentApi {
+        match self.endpoint {
+            Endpoint::Pay => AgentApi::Pay,
+            Endpoint::InquiryPayment => AgentApi::InquiryPayment,
+            Endpoint::Cancel => AgentApi::Cancel,
+            Endpoint::Refund => AgentApi::Refund,
+            Endpoint::InquiryRefund => AgentApi::InquiryRefund,
+            Endpoint::Capture => AgentApi::Capture,
+            Endpoint::ApplyToken => AgentApi::ApplyToken,
+            Endpoint::CancelToken => AgentApi::CancelToken,
+            Endpoint::InquiryUserInfo => AgentApi::InquiryUserInfo,
+        }
+    }
+}
+
 /// An authenticated request, ready for an API handler.
 pub struct Call {
     /// The client the request acts for: the signer, or the merchant an ISV's `Agent-Token` names.
@@ -80,6 +155,7 @@ pub struct Call {
     /// The grant an ISV acts under (`None`: the signer acts for itself).
     pub agent: Option<AgentGrant>,
     pub version: Version,
+    pub endpoint: Endpoint,
     pub body: Bytes,
 }
 
@@ -88,6 +164,12 @@ pub use crate::signed_request::Answer;
 impl From<MpError> for Answer {
     fn from(e: MpError) -> Answer {
         Answer::result(WireResult::with_message(e.code, &e.message))
+    }
+}
+
+impl IntoResponse for MpError {
+    fn into_response(self) -> Response {
+        Answer::from(self).into_response()
     }
 }
 
@@ -103,57 +185,118 @@ fn api_path<'p>(prefixes: &[String], path: &'p str) -> Option<&'p str> {
         .min_by_key(|rest| rest.len())
 }
 
-/// The entry point of the dialect (mounted as the router's fallback).
-pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
-    let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    let Some(api) = api_path(&state.config.mini_program.prefixes, &path).map(str::to_owned) else {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    };
-    // The path the client addressed (an absolute-form request line yields just its path here).
-    let sign_path = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or(path.clone());
-    let client_id = header(&parts.headers, "client-id").unwrap_or("").to_owned();
+/// How the Mini Program dialect signs its answers.
+pub struct MiniProgram;
 
-    let (answer, request) = match authenticate(
-        &state,
-        &parts.method,
-        &parts.headers,
-        &sign_path,
-        &client_id,
-        body,
-    )
-    .await
-    {
-        Ok(call) => {
-            let request = call.body.clone();
-            (route(&state, &api, call).await, Some(request))
+impl signed_request::Dialect for MiniProgram {
+    const LABEL: &'static str = "mini_program";
+    const CALLER_HEADER: &'static str = "client-id";
+
+    fn sign(state: &AppState, sign_path: &str, client_id: &str, body: Vec<u8>) -> Response {
+        let now = state.wallet.now().fixed_offset();
+        let response_time = time::format_response_time(now);
+        let signed = content::mini_program("POST", sign_path, client_id, &response_time, &body);
+        let mut builder = Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json; charset=UTF-8")
+            .header("response-time", &response_time);
+        if let Ok(v) = HeaderValue::from_str(client_id) {
+            builder = builder.header("client-id", v);
         }
-        Err(e) => (Answer::from(e), None),
-    };
-    crate::openapi::record(&path, request.as_deref(), &answer.body);
-    let mut response = sign_answer(&state, &sign_path, &client_id, answer.body);
-    response
-        .extensions_mut()
-        .insert(crate::metrics::RequestLabel::new(
-            "mini_program",
-            crate::metrics::api_label(&api),
-            &answer.code,
-        ));
-    tracing::info!(
-        client_id = %client_id,
-        path = %path,
-        result_code = %answer.code,
-        latency_ms = started.elapsed().as_millis() as u64,
-        "mini program request"
-    );
-    response
+        let key = &state.wallet_key;
+        let signature = key
+            .key
+            .sign(&signed)
+            .map(|raw| format_header(key.key.algorithm(), key.version, &raw));
+        signed_request::finish_signed(builder, signature, body)
+    }
+
+    fn log(client_id: &str, path: &str, result_code: &str, latency_ms: u64) {
+        tracing::info!(client_id, path, result_code, latency_ms, "mini program request");
+    }
 }
 
+/// Why a request did not become a [`Call`]: a path outside the dialect, or a refusal to sign.
+pub enum Refused {
+    NotFound,
+    Answer(MpError),
+}
+
+impl From<MpError> for Refused {
+    fn from(e: MpError) -> Refused {
+        Refused::Answer(e)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::NotFound => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+            Refused::Answer(e) => e.into_response(),
+        }
+    }
+}
+
+impl axum::extract::FromRequest<AppState> for Call {
+    type Rejection = Refused;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Call, Refused> {
+        let (parts, body) = req.into_parts();
+        let Some(below_prefix) = api_path(&state.config.mini_program.prefixes, parts.uri.path()) else {
+            return Err(Refused::NotFound);
+        };
+        let api = Api::parse(below_prefix);
+        let sign_path = signed_request::sign_path(&parts.uri);
+        let client_id = header(&parts.headers, "client-id").unwrap_or("");
+        let (client, body) =
+            authenticate(state, &parts.method, &parts.headers, &sign_path, client_id, body).await?;
+        let (client, agent) = acting_for(state, &parts.headers, client_id, client).await?;
+        // Only an authenticated caller learns which paths are APIs.
+        let Some(api) = api else {
+            return Err(MpError::new(
+                ResultCode::InvalidApi,
+                format!("{below_prefix} is not an API of this wallet"),
+            )
+            .into());
+        };
+        if let Some(grant) = &agent {
+            let asked = api.agent_api();
+            if !grant.allows(asked) {
+                return Err(MpError::new(
+                    ResultCode::AccessDenied,
+                    format!("the Agent-Token does not cover {}", asked.as_str()),
+                )
+                .into());
+            }
+        }
+        Ok(Call {
+            client,
+            agent,
+            version: api.version,
+            endpoint: api.endpoint,
+            body,
+        })
+    }
+}
+
+/// Every API of the dialect: dispatches an authenticated call.
+pub async fn handle(State(state): State<AppState>, call: Call) -> Answer {
+    let result = match call.endpoint {
+        Endpoint::Pay => payments::pay(&state, &call).await,
+        Endpoint::InquiryPayment => payments::inquiry_payment(&state, &call).await,
+        Endpoint::Cancel => payments::cancel(&state, &call).await,
+        Endpoint::Refund => payments::refund(&state, &call).await,
+        Endpoint::InquiryRefund => payments::inquiry_refund(&state, &call).await,
+        Endpoint::Capture => payments::capture(&state, &call).await,
+        Endpoint::ApplyToken => oauth::apply_token(&state, &call).await,
+        Endpoint::CancelToken => oauth::cancel_token(&state, &call).await,
+        Endpoint::InquiryUserInfo => oauth::inquiry_user_info(&state, &call).await,
+    };
+    result.unwrap_or_else(Answer::from).answering(call.body)
+}
+
+/// The caller of a signed request: its method, body size, headers, registered key, signature,
+/// rate limit and time window checked, in that order. Returns the signer and the raw body.
 async fn authenticate(
     state: &AppState,
     method: &Method,
@@ -161,7 +304,7 @@ async fn authenticate(
     sign_path: &str,
     client_id: &str,
     body: Body,
-) -> Result<Call, MpError> {
+) -> Result<(Client, Bytes), MpError> {
     if method != Method::POST {
         return Err(MpError::new(
             ResultCode::MethodNotSupported,
@@ -210,13 +353,7 @@ async fn authenticate(
         state.config.mini_program.request_time_window_secs,
     )
     .map_err(|e| MpError::param(format!("Request-Time: {e}")))?;
-    let (client, agent) = acting_for(state, headers, client_id, client).await?;
-    Ok(Call {
-        client,
-        agent,
-        version: Version::V1,
-        body,
-    })
+    Ok((client, body))
 }
 
 /// The Mini Program answer to a signature the client's registered keys do not accept.
@@ -274,8 +411,8 @@ async fn acting_for(
     })
 }
 
-/// Every API of the dialect, as the path below the prefix; [`route`] serves exactly these (the
-/// OpenAPI document's test checks it against them).
+/// Every API of the dialect, as the path below the prefix: exactly the paths [`Api::parse`]
+/// knows (a test below checks it; the OpenAPI document's test checks the document against them).
 pub const APIS: &[&str] = &[
     "/v1/payments/pay",
     "/v1/payments/inquiryPayment",
@@ -336,98 +473,40 @@ fn agent_refused(refusal: AgentRefusal) -> MpError {
     }
 }
 
-/// The API a path below the version names, as agent scopes name it.
-fn agent_api(rest: &str) -> Option<AgentApi> {
-    Some(match rest {
-        "/payments/pay" => AgentApi::Pay,
-        "/payments/inquiryPayment" => AgentApi::InquiryPayment,
-        "/payments/cancel" => AgentApi::Cancel,
-        "/payments/refund" => AgentApi::Refund,
-        "/payments/inquiryRefund" => AgentApi::InquiryRefund,
-        "/payments/capture" => AgentApi::Capture,
-        "/authorizations/applyToken" => AgentApi::ApplyToken,
-        "/authorizations/cancelToken" => AgentApi::CancelToken,
-        "/customers/user/inquiryUserInfoByAccessToken" | "/users/inquiryUserInfo" => {
-            AgentApi::InquiryUserInfo
-        }
-        _ => return None,
-    })
-}
-
-async fn route(state: &AppState, api: &str, mut call: Call) -> Answer {
-    if !APIS.contains(&api) {
-        return MpError::new(
-            ResultCode::InvalidApi,
-            format!("{api} is not an API of this wallet"),
-        )
-        .into();
-    }
-    let (version, rest) = match api.split_at_checked(3) {
-        Some(("/v1", rest)) => (Version::V1, rest),
-        Some(("/v2", rest)) => (Version::V2, rest),
-        _ => {
-            return MpError::new(
-                ResultCode::InvalidApi,
-                format!("{api} is not an API of this wallet"),
-            )
-            .into()
-        }
-    };
-    call.version = version;
-    if let Some(grant) = &call.agent {
-        if let Some(api) = agent_api(rest).filter(|a| !grant.allows(*a)) {
-            return MpError::new(
-                ResultCode::AccessDenied,
-                format!("the Agent-Token does not cover {}", api.as_str()),
-            )
-            .into();
-        }
-    }
-    let result = match rest {
-        "/payments/pay" => payments::pay(state, &call).await,
-        "/payments/inquiryPayment" => payments::inquiry_payment(state, &call).await,
-        "/payments/cancel" => payments::cancel(state, &call).await,
-        "/payments/refund" => payments::refund(state, &call).await,
-        "/payments/inquiryRefund" => payments::inquiry_refund(state, &call).await,
-        // ---- OAuth, user info and capture ----
-        "/authorizations/applyToken" => oauth::apply_token(state, &call).await,
-        "/authorizations/cancelToken" => oauth::cancel_token(state, &call).await,
-        "/customers/user/inquiryUserInfoByAccessToken" if version == Version::V1 => {
-            oauth::inquiry_user_info(state, &call).await
-        }
-        "/users/inquiryUserInfo" => oauth::inquiry_user_info(state, &call).await,
-        "/payments/capture" => payments::capture(state, &call).await,
-        _ => Err(MpError::new(
-            ResultCode::InvalidApi,
-            format!("{api} is not an API of this wallet"),
-        )),
-    };
-    result.unwrap_or_else(Answer::from)
-}
-
-/// Signs `body` for the request's path and client and wraps it in an HTTP 200 response.
-fn sign_answer(state: &AppState, sign_path: &str, client_id: &str, body: Vec<u8>) -> Response {
-    let now = state.wallet.now().fixed_offset();
-    let response_time = time::format_response_time(now);
-    let signed = content::mini_program("POST", sign_path, client_id, &response_time, &body);
-    let mut builder = Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", "application/json; charset=UTF-8")
-        .header("response-time", &response_time);
-    if let Ok(v) = HeaderValue::from_str(client_id) {
-        builder = builder.header("client-id", v);
-    }
-    let key = &state.wallet_key;
-    let signature = key
-        .key
-        .sign(&signed)
-        .map(|raw| format_header(key.key.algorithm(), key.version, &raw));
-    crate::signed_request::finish_signed(builder, signature, body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listed_apis_are_exactly_the_parsed_ones() {
+        for api in APIS {
+            assert!(Api::parse(api).is_some(), "{api} is listed but not served");
+        }
+        // Every endpoint spelling under both versions: what parses is what is listed.
+        let below_version = APIS
+            .iter()
+            .map(|a| &a[3..])
+            .collect::<std::collections::BTreeSet<_>>();
+        for version in ["/v1", "/v2", "/v3"] {
+            for rest in &below_version {
+                let path = format!("{version}{rest}");
+                assert_eq!(
+                    Api::parse(&path).is_some(),
+                    APIS.contains(&path.as_str()),
+                    "{path}"
+                );
+            }
+        }
+        assert_eq!(
+            Api::parse("/v2/payments/pay"),
+            Some(Api {
+                version: Version::V2,
+                endpoint: Endpoint::Pay
+            })
+        );
+        assert_eq!(Api::parse("/v1/payments/pay/"), None);
+        assert_eq!(Api::parse("/v1"), None);
+    }
 
     #[test]
     fn a_full_database_queue_is_a_try_again_not_an_unknown_outcome() {

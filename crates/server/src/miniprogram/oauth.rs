@@ -12,13 +12,9 @@ use walletd_protocol::miniprogram::oauth::{
     AccessTokenRequest, ApplyTokenRefusal, ApplyTokenRequest, ApplyTokenResponse, TokenGrant,
     UserInfoResponse, WireContactInfo, WireLoginIdInfo, WireUserInfo, WireUserName,
 };
-use walletd_protocol::miniprogram::{format_body_time, parse_body, FieldError};
+use walletd_protocol::miniprogram::{format_body_time, parse_body};
 use walletd_protocol::result::WireResult;
 use walletd_protocol::ResultCode;
-
-fn param(e: FieldError) -> MpError {
-    MpError::param(e.0)
-}
 
 /// The wire code of a refusal in this API version.
 fn refusal_code(version: Version, reason: TokenRefusal) -> ResultCode {
@@ -57,12 +53,12 @@ fn check_auth_client(call: &Call, auth_client_id: Option<&str>) -> Result<(), Mp
 }
 
 pub async fn apply_token(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: ApplyTokenRequest = parse_body(&call.body).map_err(param)?;
+    let req: ApplyTokenRequest = parse_body(&call.body)?;
     let v1 = call.version == Version::V1;
     let grant_type = match req.check(v1) {
         Ok(TokenGrant::AuthorizationCode(auth_code)) => TokenGrantType::AuthorizationCode { auth_code },
         Ok(TokenGrant::RefreshToken(refresh_token)) => TokenGrantType::RefreshToken { refresh_token },
-        Err(ApplyTokenRefusal::Field(e)) => return Err(param(e)),
+        Err(ApplyTokenRefusal::Field(e)) => return Err(e.into()),
         Err(e @ ApplyTokenRefusal::UnsupportedGrantType(_)) => {
             return Err(MpError::new(
                 ResultCode::AuthClientUnsupportedGrantType,
@@ -105,8 +101,8 @@ pub async fn apply_token(state: &AppState, call: &Call) -> Result<Answer, MpErro
 }
 
 pub async fn cancel_token(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: AccessTokenRequest = parse_body(&call.body).map_err(param)?;
-    req.check().map_err(param)?;
+    let req: AccessTokenRequest = parse_body(&call.body)?;
+    req.check()?;
     check_auth_client(call, req.auth_client_id.as_deref())?;
     state
         .wallet
@@ -124,8 +120,8 @@ pub async fn cancel_token(state: &AppState, call: &Call) -> Result<Answer, MpErr
 }
 
 pub async fn inquiry_user_info(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: AccessTokenRequest = parse_body(&call.body).map_err(param)?;
-    req.check().map_err(param)?;
+    let req: AccessTokenRequest = parse_body(&call.body)?;
+    req.check()?;
     check_auth_client(call, req.auth_client_id.as_deref())?;
     let (profile, token) = state
         .wallet

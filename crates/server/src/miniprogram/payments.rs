@@ -3,43 +3,20 @@
 
 use super::{Answer, Call, MpError, Version};
 use crate::AppState;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use walletd_core::captures::{CaptureCommand, CaptureOutcome};
 use walletd_core::payments::{
     CancelOutcome, Channel, PayCommand, PayFactors, PayOutcome, Payment, PaymentRef, Scenario,
 };
 use walletd_core::refunds::{RefundCommand, RefundOutcome, RefundRef};
-use walletd_protocol::amount::WireAmount;
 use walletd_protocol::miniprogram::{
-    format_body_time, parse_body, ActionForm, CancelResponse, CaptureRequest, CaptureResponse, FieldError,
+    format_body_time, parse_body, ActionForm, CancelResponse, CaptureRequest, CaptureResponse,
     InquiryPaymentResponse, InquiryRefundResponse, PayRequestV1, PayRequestV2, PayResponse, PaymentFactor,
-    PaymentLookupRequest, RedirectActionForm, RefundLookupRequest, RefundRequest, RefundResponse,
+    PaymentLookupRequest, ProductCode, RedirectActionForm, RefundLookupRequest, RefundRequest,
+    RefundResponse, ValidPay,
 };
 use walletd_protocol::result::WireResult;
-use walletd_protocol::{time, Currency, ResultCode};
-
-fn param(e: FieldError) -> MpError {
-    MpError::param(e.0)
-}
-
-/// An ISO-shaped code we do not know is CURRENCY_NOT_SUPPORT, not a malformed field.
-fn check_currency(path: &str, a: &WireAmount) -> Result<(), MpError> {
-    let looks_iso = a.currency.len() == 3 && a.currency.bytes().all(|b| b.is_ascii_uppercase());
-    if looks_iso && Currency::from_code(&a.currency).is_none() {
-        return Err(MpError::new(
-            ResultCode::CurrencyNotSupport,
-            format!("{path}.currency {} is not supported", a.currency),
-        ));
-    }
-    Ok(())
-}
-
-fn parse_time(path: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, MpError> {
-    value
-        .map(|v| time::parse_request_time(v).map(|t| t.with_timezone(&Utc)))
-        .transpose()
-        .map_err(|e| MpError::param(format!("{path}: {e}")))
-}
+use walletd_protocol::ResultCode;
 
 /// walletd extension: `extendInfo` may carry `{"customerId": "<id from applyToken>"}` to name the
 /// payer up front, so the funds are held at once (README "Naming the payer").
@@ -57,11 +34,7 @@ fn payer_from_extend_info(extend_info: Option<&str>) -> Option<String> {
 /// * otherwise the cashier; `isAuthorizationPayment` and `isPaymentEvaluation` combine with any.
 ///
 /// Order codes, entry codes and authorization-and-pay are not offered: PROCESS_FAIL, plainly.
-fn scenario(
-    factor: Option<&PaymentFactor>,
-    product_code: Option<&str>,
-) -> Result<(Scenario, PayFactors), MpError> {
-    let f = factor.cloned().unwrap_or_default();
+fn scenario(f: &PaymentFactor, product: Option<ProductCode>) -> Result<(Scenario, PayFactors), MpError> {
     let yes = |v: Option<bool>| v == Some(true);
     let unsupported = [
         ("isOrderCode", f.is_order_code),
@@ -76,7 +49,7 @@ fn scenario(
     let in_store_code = match f.in_store_payment_scenario.as_deref() {
         None | Some("PaymentCode") => true,
         Some(other) => {
-            if yes(f.is_in_store_payment) || product_code == Some("IN_STORE_PAYMENT") {
+            if yes(f.is_in_store_payment) || product == Some(ProductCode::InStore) {
                 return Err(MpError::new(
                     ResultCode::ProcessFail,
                     format!("inStorePaymentScenario {other} is not offered by this wallet; use PaymentCode"),
@@ -95,11 +68,11 @@ fn scenario(
     if yes(f.is_cashier_payment) {
         asked.push(("paymentFactor.isCashierPayment", Scenario::Cashier));
     }
-    match product_code {
-        Some("AGREEMENT_PAYMENT") => asked.push(("productCode AGREEMENT_PAYMENT", Scenario::Agreement)),
-        Some("IN_STORE_PAYMENT") => asked.push(("productCode IN_STORE_PAYMENT", Scenario::PaymentCode)),
-        Some("CASHIER_PAYMENT") => asked.push(("productCode CASHIER_PAYMENT", Scenario::Cashier)),
-        _ => {}
+    match product {
+        Some(ProductCode::Agreement) => asked.push(("productCode AGREEMENT_PAYMENT", Scenario::Agreement)),
+        Some(ProductCode::InStore) => asked.push(("productCode IN_STORE_PAYMENT", Scenario::PaymentCode)),
+        Some(ProductCode::Cashier) => asked.push(("productCode CASHIER_PAYMENT", Scenario::Cashier)),
+        None => {}
     }
     let chosen = asked.first().map_or(Scenario::Cashier, |(_, s)| *s);
     if let Some((name, _)) = asked.iter().find(|(_, s)| *s != chosen) {
@@ -128,65 +101,39 @@ fn checked_notify_url(state: &AppState, url: Option<&str>) -> Result<Option<Stri
 }
 
 pub async fn pay(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let cmd = match call.version {
-        Version::V1 => {
-            let req: PayRequestV1 = parse_body(&call.body).map_err(param)?;
-            check_currency("paymentAmount", &req.payment_amount)?;
-            let amount = req.check().map_err(param)?;
-            let order = req.order().map_err(param)?.unwrap_or_default();
-            let (scenario, factors) = scenario(req.payment_factor.as_ref(), req.product_code.as_deref())?;
-            PayCommand {
-                client_id: call.client.client_id.clone(),
-                channel: Channel::MiniProgramV1,
-                partner_id: Some(req.partner_id.clone()),
-                app_id: req.app_id.clone(),
-                payment_request_id: req.payment_request_id.clone(),
-                amount,
-                scenario,
-                order_title: req.payment_order_title.clone(),
-                reference_order_id: order.reference_order_id.clone(),
-                merchant_display_name: order.merchant_display(),
-                payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
-                expiry_time: parse_time("paymentExpiryTime", req.payment_expiry_time.as_deref())?,
-                return_url: req.payment_return_url.clone(),
-                notify_url: checked_notify_url(state, req.payment_notify_url.as_deref())?,
-                extend_info: req.extend_info.clone(),
-                payment_auth_code: req.payment_auth_code.clone(),
-                factors,
-            }
-        }
-        Version::V2 => {
-            let req: PayRequestV2 = parse_body(&call.body).map_err(param)?;
-            check_currency("paymentAmount", &req.payment_amount)?;
-            let amount = req.check().map_err(param)?;
-            let order = req.order.clone().unwrap_or_default();
-            let (scenario, factors) = scenario(req.payment_factor.as_ref(), req.product_code.as_deref())?;
-            PayCommand {
-                client_id: call.client.client_id.clone(),
-                channel: Channel::MiniProgramV2,
-                partner_id: None,
-                app_id: Some(req.app_id.clone()),
-                payment_request_id: req.payment_request_id.clone(),
-                amount,
-                scenario,
-                order_title: order
-                    .order_description
-                    .clone()
-                    .unwrap_or_else(|| "Payment".into()),
-                reference_order_id: order.reference_order_id.clone(),
-                merchant_display_name: order.merchant_display(),
-                payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
-                expiry_time: parse_time("paymentExpiryTime", req.payment_expiry_time.as_deref())?,
-                return_url: req.payment_redirect_url.clone(),
-                notify_url: checked_notify_url(state, req.payment_notify_url.as_deref())?,
-                extend_info: req.extend_info.clone(),
-                payment_auth_code: req.payment_auth_code.clone(),
-                factors,
-            }
-        }
-    };
-    let outcome = state.wallet.pay(cmd).await?;
+    let req = match call.version {
+        Version::V1 => parse_body::<PayRequestV1>(&call.body).and_then(|r| r.validate()),
+        Version::V2 => parse_body::<PayRequestV2>(&call.body).and_then(|r| r.validate()),
+    }?;
+    let outcome = state.wallet.pay(pay_command(state, call, req)?).await?;
     Ok(render_pay(state, call.version, outcome))
+}
+
+/// The core's command for a validated pay request of either version.
+fn pay_command(state: &AppState, call: &Call, req: ValidPay) -> Result<PayCommand, MpError> {
+    let (scenario, factors) = scenario(&req.factor, req.product)?;
+    Ok(PayCommand {
+        client_id: call.client.client_id.clone(),
+        channel: match call.version {
+            Version::V1 => Channel::MiniProgramV1,
+            Version::V2 => Channel::MiniProgramV2,
+        },
+        notify_url: checked_notify_url(state, req.notify_url.as_deref())?,
+        partner_id: req.partner_id,
+        app_id: req.app_id,
+        payment_request_id: req.payment_request_id,
+        amount: req.amount,
+        scenario,
+        order_title: req.order_title.unwrap_or_else(|| "Payment".into()),
+        merchant_display_name: req.order.merchant_display(),
+        reference_order_id: req.order.reference_order_id,
+        payer_user_id: payer_from_extend_info(req.extend_info.as_deref()),
+        expiry_time: req.expiry_time.map(|t| t.with_timezone(&Utc)),
+        return_url: req.return_url,
+        extend_info: req.extend_info,
+        payment_auth_code: req.payment_auth_code,
+        factors,
+    })
 }
 
 fn render_pay(state: &AppState, version: Version, outcome: PayOutcome) -> Answer {
@@ -284,8 +231,8 @@ fn payment_ref(req: &PaymentLookupRequest) -> PaymentRef {
 }
 
 pub async fn inquiry_payment(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: PaymentLookupRequest = parse_body(&call.body).map_err(param)?;
-    req.check(call.version == Version::V1).map_err(param)?;
+    let req: PaymentLookupRequest = parse_body(&call.body)?;
+    req.check(call.version == Version::V1)?;
     check_partner(call, req.partner_id.as_deref())?;
     let Some(p) = state
         .wallet
@@ -316,9 +263,9 @@ fn inquiry_body(p: &Payment) -> InquiryPaymentResponse {
 }
 
 pub async fn cancel(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: PaymentLookupRequest = parse_body(&call.body).map_err(param)?;
+    let req: PaymentLookupRequest = parse_body(&call.body)?;
     // v1 cancel names partnerId in some editions and not in others: check it only when present.
-    req.check(false).map_err(param)?;
+    req.check(false)?;
     check_partner(call, req.partner_id.as_deref())?;
     let outcome = state
         .wallet
@@ -339,9 +286,8 @@ pub async fn cancel(state: &AppState, call: &Call) -> Result<Answer, MpError> {
 }
 
 pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: RefundRequest = parse_body(&call.body).map_err(param)?;
-    check_currency("refundAmount", &req.refund_amount)?;
-    let amount = req.check(call.version == Version::V1).map_err(param)?;
+    let req: RefundRequest = parse_body(&call.body)?;
+    let amount = req.check(call.version == Version::V1)?;
     check_partner(call, req.partner_id.as_deref())?;
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let cmd = RefundCommand {
@@ -377,8 +323,8 @@ pub async fn refund(state: &AppState, call: &Call) -> Result<Answer, MpError> {
 }
 
 pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: RefundLookupRequest = parse_body(&call.body).map_err(param)?;
-    req.check(call.version == Version::V1).map_err(param)?;
+    let req: RefundLookupRequest = parse_body(&call.body)?;
+    req.check(call.version == Version::V1)?;
     check_partner(call, req.partner_id.as_deref())?;
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let r = RefundRef {
@@ -409,12 +355,8 @@ pub async fn inquiry_refund(state: &AppState, call: &Call) -> Result<Answer, MpE
 // ---- capture ----
 
 pub async fn capture(state: &AppState, call: &Call) -> Result<Answer, MpError> {
-    let req: CaptureRequest = parse_body(&call.body).map_err(param)?;
-    req.check_fields().map_err(param)?;
-    if let Some(a) = &req.capture_amount {
-        check_currency("captureAmount", a)?;
-    }
-    let amount = req.capture_amount().map_err(param)?;
+    let req: CaptureRequest = parse_body(&call.body)?;
+    let amount = req.check()?;
     check_partner(call, req.partner_id.as_deref())?;
     let cmd = CaptureCommand {
         client_id: call.client.client_id.clone(),

@@ -98,7 +98,7 @@ impl ConsoleApp {
             partner_id: None,
             app_id: Some("console-app".into()),
             payment_request_id: request_id.into(),
-            amount: usd(minor),
+            amount: walletd_protocol::PositiveAmount::new(usd(minor)).expect("a positive amount"),
             scenario: Scenario::Cashier,
             order_title: title.into(),
             reference_order_id: None,

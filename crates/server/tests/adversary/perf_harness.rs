@@ -84,7 +84,7 @@ impl PerfApp {
                 partner_id: None,
                 app_id: Some(APP_ID.into()),
                 payment_request_id: "template".into(),
-                amount: usd(100),
+                amount: walletd_protocol::PositiveAmount::new(usd(100)).expect("a positive amount"),
                 scenario: Scenario::Cashier,
                 order_title: "template".into(),
                 reference_order_id: None,
