@@ -186,6 +186,8 @@ pub fn apply(
     Ok(Ok(out))
 }
 
+/// Plans one leg of a batch: checks it against the in-memory accounts, books its sums on them and
+/// returns the transfer to write.
 fn plan_leg(
     tx: &mut dyn Tx,
     now: DateTime<Utc>,
@@ -194,166 +196,176 @@ fn plan_leg(
     accounts: &mut BTreeMap<AccountId, Account>,
     resolved_in_batch: &mut Vec<TransferId>,
 ) -> Result<Result<Transfer, LedgerError>, StorageError> {
-    let plan = |kind,
-                debit: AccountId,
-                credit: AccountId,
-                amount: i64,
-                pending_id,
-                timeout_at,
-                code: &str,
-                reference: &str,
-                accounts: &BTreeMap<AccountId, Account>| {
-        Transfer {
-            id: 0,
-            kind,
-            debit_account_id: debit,
-            credit_account_id: credit,
-            amount_minor: amount,
-            currency: accounts[&debit].currency,
-            pending_id,
-            timeout_at,
-            code: code.to_owned(),
-            reference: reference.to_owned(),
-            created_at: now,
-        }
-    };
-    let result = match leg {
+    let booked = match leg {
         Leg::Single {
             debit,
             credit,
             amount_minor,
-            code,
-            reference,
+            ..
         }
         | Leg::Pending {
             debit,
             credit,
             amount_minor,
-            code,
-            reference,
             ..
-        } => {
-            let pending = matches!(leg, Leg::Pending { .. });
-            if *amount_minor <= 0 {
-                return Ok(Err(LedgerError::AmountNotPositive));
-            }
-            if debit == credit {
-                return Ok(Err(LedgerError::SameAccount));
-            }
-            if accounts[debit].currency != accounts[credit].currency {
-                return Ok(Err(LedgerError::CurrencyMismatch(*debit, *credit)));
-            }
-            let r = (|| {
-                let mut d = accounts[debit].clone();
-                let mut c = accounts[credit].clone();
-                if pending {
-                    d.debits_pending = add(d.debits_pending, *amount_minor)?;
-                    c.credits_pending = add(c.credits_pending, *amount_minor)?;
-                } else {
-                    d.debits_posted = add(d.debits_posted, *amount_minor)?;
-                    c.credits_posted = add(c.credits_posted, *amount_minor)?;
-                }
-                Ok((d, c))
-            })();
-            let (d, c) = match r {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(e)),
-            };
-            if d.breaks_flags() {
-                return Ok(Err(LedgerError::ExceedsCredits(d.id)));
-            }
-            if c.breaks_flags() {
-                return Ok(Err(LedgerError::ExceedsDebits(c.id)));
-            }
-            accounts.insert(d.id, d);
-            accounts.insert(c.id, c);
-            let (kind, timeout_at) = match leg {
-                Leg::Pending { timeout_at, .. } => (TransferKind::Pending, Some(*timeout_at)),
-                _ => (TransferKind::Single, None),
-            };
-            plan(
-                kind,
-                *debit,
-                *credit,
-                *amount_minor,
-                None,
-                timeout_at,
-                code,
-                reference,
-                accounts,
-            )
-        }
-        Leg::Post {
-            pending_id,
-            code,
-            reference,
-            ..
-        }
-        | Leg::Void {
-            pending_id,
-            code,
-            reference,
-        } => {
+        } => book_new(leg, *debit, *credit, *amount_minor, accounts),
+        Leg::Post { pending_id, .. } | Leg::Void { pending_id, .. } => {
             let p = &pendings[pending_id];
-            let asked = match leg {
-                Leg::Post { amount_minor, .. } => *amount_minor,
-                _ => None,
-            };
-            if p.kind != TransferKind::Pending {
-                return Ok(Err(LedgerError::NotPending(*pending_id)));
-            }
-            if resolved_in_batch.contains(pending_id) || tx.find_resolution(*pending_id)?.is_some() {
-                return Ok(Err(LedgerError::PendingAlreadyResolved(*pending_id)));
-            }
-            let post = matches!(leg, Leg::Post { .. });
-            if post && p.timeout_at.is_some_and(|t| now >= t) {
-                return Ok(Err(LedgerError::PendingExpired(*pending_id)));
-            }
-            let amount = if post {
-                asked.unwrap_or(p.amount_minor)
-            } else {
-                p.amount_minor
-            };
-            if post && (amount <= 0 || amount > p.amount_minor) {
-                return Ok(Err(LedgerError::ExceedsPendingAmount(*pending_id)));
-            }
-            let r = (|| {
-                let mut d = accounts[&p.debit_account_id].clone();
-                let mut c = accounts[&p.credit_account_id].clone();
-                d.debits_pending = sub(d.debits_pending, p.amount_minor)?;
-                c.credits_pending = sub(c.credits_pending, p.amount_minor)?;
-                if post {
-                    d.debits_posted = add(d.debits_posted, amount)?;
-                    c.credits_posted = add(c.credits_posted, amount)?;
-                }
-                Ok((d, c))
-            })();
-            let (d, c) = match r {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(e)),
-            };
-            accounts.insert(d.id, d);
-            accounts.insert(c.id, c);
-            resolved_in_batch.push(*pending_id);
-            let kind = if post {
-                TransferKind::PostPending
-            } else {
-                TransferKind::VoidPending
-            };
-            plan(
-                kind,
-                p.debit_account_id,
-                p.credit_account_id,
-                amount,
-                Some(*pending_id),
-                None,
-                code,
-                reference,
-                accounts,
-            )
+            book_resolution(tx, now, leg, *pending_id, p, accounts, resolved_in_batch)?
         }
     };
-    Ok(Ok(result))
+    let (code, reference) = match leg {
+        Leg::Single { code, reference, .. }
+        | Leg::Pending { code, reference, .. }
+        | Leg::Post { code, reference, .. }
+        | Leg::Void { code, reference, .. } => (code, reference),
+    };
+    Ok(booked.map(|b| Transfer {
+        id: 0,
+        kind: b.kind,
+        debit_account_id: b.debit,
+        credit_account_id: b.credit,
+        amount_minor: b.amount_minor,
+        currency: accounts[&b.debit].currency,
+        pending_id: b.pending_id,
+        timeout_at: b.timeout_at,
+        code: code.to_owned(),
+        reference: reference.to_owned(),
+        created_at: now,
+    }))
+}
+
+/// What a leg moves once booked on the accounts: the transfer it becomes, but for its code and
+/// reference.
+struct Booked {
+    kind: TransferKind,
+    debit: AccountId,
+    credit: AccountId,
+    amount_minor: i64,
+    /// For a post or void: the pending transfer it resolves.
+    pending_id: Option<TransferId>,
+    /// For a pending transfer: when it stops being postable.
+    timeout_at: Option<DateTime<Utc>>,
+}
+
+/// Books a single or pending transfer on the in-memory accounts. The checks a new transfer must
+/// pass: a positive amount, two different accounts of one currency, and neither account breaking
+/// its flags once the amount is added to its posted (single) or pending sums.
+fn book_new(
+    leg: &Leg,
+    debit: AccountId,
+    credit: AccountId,
+    amount_minor: i64,
+    accounts: &mut BTreeMap<AccountId, Account>,
+) -> Result<Booked, LedgerError> {
+    let pending = matches!(leg, Leg::Pending { .. });
+    if amount_minor <= 0 {
+        return Err(LedgerError::AmountNotPositive);
+    }
+    if debit == credit {
+        return Err(LedgerError::SameAccount);
+    }
+    if accounts[&debit].currency != accounts[&credit].currency {
+        return Err(LedgerError::CurrencyMismatch(debit, credit));
+    }
+    let mut d = accounts[&debit].clone();
+    let mut c = accounts[&credit].clone();
+    if pending {
+        d.debits_pending = add(d.debits_pending, amount_minor)?;
+        c.credits_pending = add(c.credits_pending, amount_minor)?;
+    } else {
+        d.debits_posted = add(d.debits_posted, amount_minor)?;
+        c.credits_posted = add(c.credits_posted, amount_minor)?;
+    }
+    if d.breaks_flags() {
+        return Err(LedgerError::ExceedsCredits(d.id));
+    }
+    if c.breaks_flags() {
+        return Err(LedgerError::ExceedsDebits(c.id));
+    }
+    accounts.insert(d.id, d);
+    accounts.insert(c.id, c);
+    let (kind, timeout_at) = match leg {
+        Leg::Pending { timeout_at, .. } => (TransferKind::Pending, Some(*timeout_at)),
+        _ => (TransferKind::Single, None),
+    };
+    Ok(Booked {
+        kind,
+        debit,
+        credit,
+        amount_minor,
+        pending_id: None,
+        timeout_at,
+    })
+}
+
+/// Books the post or void of pending transfer `p` on the in-memory accounts. The checks it must
+/// pass: `p` is a pending transfer that nothing resolved yet (stored or earlier in this batch),
+/// and a post comes before its timeout and takes more than zero and at most what `p` holds. The
+/// whole hold leaves the pending sums; a post adds what it takes (everything unless it names an
+/// amount) to the posted sums.
+fn book_resolution(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    leg: &Leg,
+    pending_id: TransferId,
+    p: &Transfer,
+    accounts: &mut BTreeMap<AccountId, Account>,
+    resolved_in_batch: &mut Vec<TransferId>,
+) -> Result<Result<Booked, LedgerError>, StorageError> {
+    let asked = match leg {
+        Leg::Post { amount_minor, .. } => *amount_minor,
+        _ => None,
+    };
+    if p.kind != TransferKind::Pending {
+        return Ok(Err(LedgerError::NotPending(pending_id)));
+    }
+    if resolved_in_batch.contains(&pending_id) || tx.find_resolution(pending_id)?.is_some() {
+        return Ok(Err(LedgerError::PendingAlreadyResolved(pending_id)));
+    }
+    let post = matches!(leg, Leg::Post { .. });
+    if post && p.timeout_at.is_some_and(|t| now >= t) {
+        return Ok(Err(LedgerError::PendingExpired(pending_id)));
+    }
+    let amount = if post {
+        asked.unwrap_or(p.amount_minor)
+    } else {
+        p.amount_minor
+    };
+    if post && (amount <= 0 || amount > p.amount_minor) {
+        return Ok(Err(LedgerError::ExceedsPendingAmount(pending_id)));
+    }
+    let r = (|| {
+        let mut d = accounts[&p.debit_account_id].clone();
+        let mut c = accounts[&p.credit_account_id].clone();
+        d.debits_pending = sub(d.debits_pending, p.amount_minor)?;
+        c.credits_pending = sub(c.credits_pending, p.amount_minor)?;
+        if post {
+            d.debits_posted = add(d.debits_posted, amount)?;
+            c.credits_posted = add(c.credits_posted, amount)?;
+        }
+        Ok((d, c))
+    })();
+    let (d, c) = match r {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    accounts.insert(d.id, d);
+    accounts.insert(c.id, c);
+    resolved_in_batch.push(pending_id);
+    let kind = if post {
+        TransferKind::PostPending
+    } else {
+        TransferKind::VoidPending
+    };
+    Ok(Ok(Booked {
+        kind,
+        debit: p.debit_account_id,
+        credit: p.credit_account_id,
+        amount_minor: amount,
+        pending_id: Some(pending_id),
+        timeout_at: None,
+    }))
 }
 
 /// What [`verify`] found.
@@ -422,110 +434,13 @@ pub fn transfer_route_problems(t: &Transfer, debit: AccountKind, credit: Account
 /// money never crosses to the wallet side ([`transfer_route_problems`]).
 pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
     let accounts = tx.list_accounts()?;
-    let kinds: HashMap<AccountId, AccountKind> = accounts.iter().map(|a| (a.id, a.kind)).collect();
     let mut report = VerifyReport {
         accounts_checked: accounts.len(),
         ..Default::default()
     };
-    let mut expected: HashMap<AccountId, [i64; 4]> = accounts.iter().map(|a| (a.id, [0; 4])).collect();
-    let mut pending_amounts: HashMap<TransferId, i64> = HashMap::new();
-    let mut resolved: HashMap<TransferId, TransferId> = HashMap::new();
-    let mut after = 0;
-    loop {
-        let batch = tx.list_transfers(after, 1000)?;
-        if batch.is_empty() {
-            break;
-        }
-        for t in &batch {
-            report.transfers_checked += 1;
-            after = t.id;
-            if let (Some(d), Some(c)) = (kinds.get(&t.debit_account_id), kinds.get(&t.credit_account_id)) {
-                report.problems.extend(transfer_route_problems(t, *d, *c));
-            }
-            let overflow = || CoreError::Invariant("sum of transfers overflowed".into());
-            let bump = |exp: &mut HashMap<AccountId, [i64; 4]>,
-                        id: AccountId,
-                        slot: usize,
-                        delta: i64|
-             -> Result<(), CoreError> {
-                let e = exp
-                    .get_mut(&id)
-                    .ok_or_else(|| CoreError::Invariant(format!("transfer names unknown account {id}")))?;
-                e[slot] = e[slot].checked_add(delta).ok_or_else(overflow)?;
-                Ok(())
-            };
-            // slots: 0 debits_pending, 1 debits_posted, 2 credits_pending, 3 credits_posted
-            match t.kind {
-                TransferKind::Single => {
-                    bump(&mut expected, t.debit_account_id, 1, t.amount_minor)?;
-                    bump(&mut expected, t.credit_account_id, 3, t.amount_minor)?;
-                }
-                TransferKind::Pending => {
-                    pending_amounts.insert(t.id, t.amount_minor);
-                    bump(&mut expected, t.debit_account_id, 0, t.amount_minor)?;
-                    bump(&mut expected, t.credit_account_id, 2, t.amount_minor)?;
-                }
-                TransferKind::PostPending | TransferKind::VoidPending => {
-                    let pid = t.pending_id.unwrap_or_default();
-                    let Some(held) = pending_amounts.get(&pid).copied() else {
-                        report.problems.push(format!(
-                            "transfer {} resolves unknown pending transfer {pid}",
-                            t.id
-                        ));
-                        continue;
-                    };
-                    if let Some(first) = resolved.insert(pid, t.id) {
-                        report.problems.push(format!(
-                            "pending transfer {pid} resolved twice ({first} and {})",
-                            t.id
-                        ));
-                    }
-                    bump(&mut expected, t.debit_account_id, 0, -held)?;
-                    bump(&mut expected, t.credit_account_id, 2, -held)?;
-                    if t.kind == TransferKind::PostPending {
-                        if t.amount_minor > held {
-                            report
-                                .problems
-                                .push(format!("transfer {} posts more than pending {pid} held", t.id));
-                        }
-                        bump(&mut expected, t.debit_account_id, 1, t.amount_minor)?;
-                        bump(&mut expected, t.credit_account_id, 3, t.amount_minor)?;
-                    }
-                }
-            }
-        }
-    }
+    let expected = replay_transfers(tx, &accounts, &mut report)?;
     for a in &accounts {
-        let e = expected[&a.id];
-        let stored = [
-            a.debits_pending,
-            a.debits_posted,
-            a.credits_pending,
-            a.credits_posted,
-        ];
-        if e != stored {
-            report.problems.push(format!(
-                "account {} ({} {} {}) has sums {:?} but its transfers add up to {:?}",
-                a.id,
-                a.kind.as_str(),
-                a.owner_id,
-                a.currency,
-                stored,
-                e
-            ));
-        }
-        if a.breaks_flags() {
-            report.problems.push(format!(
-                "account {} ({} {} {}) is overdrawn: debits {}+{} pending, credits {}",
-                a.id,
-                a.kind.as_str(),
-                a.owner_id,
-                a.currency,
-                a.debits_posted,
-                a.debits_pending,
-                a.credits_posted
-            ));
-        }
+        report.problems.extend(account_problems(a, expected[&a.id]));
         let entry = report.totals.entry(a.currency.code().to_owned()).or_default();
         let sum = |x: i64, y: i64| {
             x.checked_add(y)
@@ -549,6 +464,147 @@ pub fn verify(tx: &mut dyn Tx) -> Result<VerifyReport, CoreError> {
         }
     }
     Ok(report)
+}
+
+/// The sums of one account as its transfers add them up, in the order `[debits_pending,
+/// debits_posted, credits_pending, credits_posted]`.
+type Sums = [i64; 4];
+
+/// Replays every transfer, oldest first, in pages: what each account's sums should be. Counts
+/// the transfers and notes in `report` every forbidden route and every broken resolution.
+fn replay_transfers(
+    tx: &mut dyn Tx,
+    accounts: &[Account],
+    report: &mut VerifyReport,
+) -> Result<HashMap<AccountId, Sums>, CoreError> {
+    let kinds: HashMap<AccountId, AccountKind> = accounts.iter().map(|a| (a.id, a.kind)).collect();
+    let mut expected: HashMap<AccountId, Sums> = accounts.iter().map(|a| (a.id, [0; 4])).collect();
+    let mut pending_amounts: HashMap<TransferId, i64> = HashMap::new();
+    let mut resolved: HashMap<TransferId, TransferId> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let batch = tx.list_transfers(after, 1000)?;
+        if batch.is_empty() {
+            break;
+        }
+        for t in &batch {
+            report.transfers_checked += 1;
+            after = t.id;
+            if let (Some(d), Some(c)) = (kinds.get(&t.debit_account_id), kinds.get(&t.credit_account_id)) {
+                report.problems.extend(transfer_route_problems(t, *d, *c));
+            }
+            replay_one(
+                t,
+                &mut expected,
+                &mut pending_amounts,
+                &mut resolved,
+                &mut report.problems,
+            )?;
+        }
+    }
+    Ok(expected)
+}
+
+/// Adds what transfer `t` moves to the `expected` sums of its accounts. A pending transfer is
+/// remembered with its amount; a post or void must resolve a known pending transfer, once, and a
+/// post takes no more than it held (else a problem is noted).
+fn replay_one(
+    t: &Transfer,
+    expected: &mut HashMap<AccountId, Sums>,
+    pending_amounts: &mut HashMap<TransferId, i64>,
+    resolved: &mut HashMap<TransferId, TransferId>,
+    problems: &mut Vec<String>,
+) -> Result<(), CoreError> {
+    // slots: 0 debits_pending, 1 debits_posted, 2 credits_pending, 3 credits_posted
+    match t.kind {
+        TransferKind::Single => {
+            bump(expected, t.debit_account_id, 1, t.amount_minor)?;
+            bump(expected, t.credit_account_id, 3, t.amount_minor)?;
+        }
+        TransferKind::Pending => {
+            pending_amounts.insert(t.id, t.amount_minor);
+            bump(expected, t.debit_account_id, 0, t.amount_minor)?;
+            bump(expected, t.credit_account_id, 2, t.amount_minor)?;
+        }
+        TransferKind::PostPending | TransferKind::VoidPending => {
+            let pid = t.pending_id.unwrap_or_default();
+            let Some(held) = pending_amounts.get(&pid).copied() else {
+                problems.push(format!(
+                    "transfer {} resolves unknown pending transfer {pid}",
+                    t.id
+                ));
+                return Ok(());
+            };
+            if let Some(first) = resolved.insert(pid, t.id) {
+                problems.push(format!(
+                    "pending transfer {pid} resolved twice ({first} and {})",
+                    t.id
+                ));
+            }
+            bump(expected, t.debit_account_id, 0, -held)?;
+            bump(expected, t.credit_account_id, 2, -held)?;
+            if t.kind == TransferKind::PostPending {
+                if t.amount_minor > held {
+                    problems.push(format!("transfer {} posts more than pending {pid} held", t.id));
+                }
+                bump(expected, t.debit_account_id, 1, t.amount_minor)?;
+                bump(expected, t.credit_account_id, 3, t.amount_minor)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `delta` to one slot of account `id`'s expected sums.
+fn bump(
+    expected: &mut HashMap<AccountId, Sums>,
+    id: AccountId,
+    slot: usize,
+    delta: i64,
+) -> Result<(), CoreError> {
+    let e = expected
+        .get_mut(&id)
+        .ok_or_else(|| CoreError::Invariant(format!("transfer names unknown account {id}")))?;
+    e[slot] = e[slot]
+        .checked_add(delta)
+        .ok_or_else(|| CoreError::Invariant("sum of transfers overflowed".into()))?;
+    Ok(())
+}
+
+/// What is wrong with one account: stored sums that differ from what its transfers add up to
+/// (`expected`), and an overdraft its flags forbid.
+fn account_problems(a: &Account, expected: Sums) -> Vec<String> {
+    let mut problems = Vec::new();
+    let stored = [
+        a.debits_pending,
+        a.debits_posted,
+        a.credits_pending,
+        a.credits_posted,
+    ];
+    if expected != stored {
+        problems.push(format!(
+            "account {} ({} {} {}) has sums {:?} but its transfers add up to {:?}",
+            a.id,
+            a.kind.as_str(),
+            a.owner_id,
+            a.currency,
+            stored,
+            expected
+        ));
+    }
+    if a.breaks_flags() {
+        problems.push(format!(
+            "account {} ({} {} {}) is overdrawn: debits {}+{} pending, credits {}",
+            a.id,
+            a.kind.as_str(),
+            a.owner_id,
+            a.currency,
+            a.debits_posted,
+            a.debits_pending,
+            a.credits_posted
+        ));
+    }
+    problems
 }
 
 /// The flag rules of an account, checked by [`apply`] and [`verify`].

@@ -351,65 +351,97 @@ pub(crate) fn apply_token(
             );
         }
     }
-    let reference_mismatch = |grant: &Grant| {
-        req.reference_client_id
-            .as_deref()
-            .filter(|r| *r != grant.mini_program())
-            .map(|r| format!("the grant is for {}, not {r}", grant.mini_program()))
-    };
     match &req.grant_type {
         TokenGrantType::AuthorizationCode { auth_code } => {
-            let Some(mut code) = tx.get_auth_code(&hash_secret(auth_code))? else {
-                return token_refused(InvalidCode, "no such auth code");
-            };
-            if code.grant.client_id != client.client_id {
-                // Do not tell another client that the code exists.
-                return token_refused(InvalidCode, "no such auth code");
-            }
-            if code.used_at.is_some() {
-                return token_refused(UsedCode, "the auth code has been used already");
-            }
-            if now >= code.expires_at {
-                return token_refused(ExpiredCode, "the auth code has expired");
-            }
-            if let Some(m) = reference_mismatch(&code.grant) {
-                return token_refused(ReferenceClientIdNotMatch, m);
-            }
-            let issued = issue_pair(ctx, tx, &code.grant, life)?;
-            code.used_at = Some(now);
-            code.token_id = Some(issued.token_id.clone());
-            tx.update_auth_code(&code)?;
-            Ok(Ok(issued))
+            exchange_auth_code(ctx, tx, &client, req, auth_code, life, now)
         }
         TokenGrantType::RefreshToken { refresh_token } => {
-            let Some(mut old) = tx.find_token_by_refresh(&hash_secret(refresh_token))? else {
-                return token_refused(InvalidRefreshToken, "no such refresh token");
-            };
-            if old.grant.client_id != client.client_id {
-                return token_refused(InvalidRefreshToken, "no such refresh token");
-            }
-            if old.revoked_at.is_some() {
-                return token_refused(InvalidRefreshToken, "the authorization has been revoked");
-            }
-            if old.rotated_at.is_some() {
-                return token_refused(
-                    UsedRefreshToken,
-                    "the refresh token has been used; use the one it was exchanged for",
-                );
-            }
-            if now >= old.refresh_expires_at {
-                return token_refused(ExpiredRefreshToken, "the refresh token has expired");
-            }
-            if let Some(m) = reference_mismatch(&old.grant) {
-                return token_refused(ReferenceClientIdNotMatch, m);
-            }
-            let issued = issue_pair(ctx, tx, &old.grant, life)?;
-            old.rotated_at = Some(now);
-            old.rotated_to = Some(issued.token_id.clone());
-            tx.update_token(&old)?;
-            Ok(Ok(issued))
+            rotate_refresh_token(ctx, tx, &client, req, refresh_token, life, now)
         }
     }
+}
+
+/// Why a grant does not match the mini program the request names (`referenceClientId`), if so.
+fn reference_mismatch(req: &TokenRequest, grant: &Grant) -> Option<String> {
+    req.reference_client_id
+        .as_deref()
+        .filter(|r| *r != grant.mini_program())
+        .map(|r| format!("the grant is for {}, not {r}", grant.mini_program()))
+}
+
+/// applyToken with an auth code: the code must be this client's, unused, unexpired and for the
+/// named mini program; it is spent on the new token pair.
+fn exchange_auth_code(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client: &Client,
+    req: &TokenRequest,
+    auth_code: &str,
+    life: &Lifetimes,
+    now: DateTime<Utc>,
+) -> Result<Result<IssuedTokens, TokenRefused>, CoreError> {
+    use TokenRefusal::*;
+    let Some(mut code) = tx.get_auth_code(&hash_secret(auth_code))? else {
+        return token_refused(InvalidCode, "no such auth code");
+    };
+    if code.grant.client_id != client.client_id {
+        // Do not tell another client that the code exists.
+        return token_refused(InvalidCode, "no such auth code");
+    }
+    if code.used_at.is_some() {
+        return token_refused(UsedCode, "the auth code has been used already");
+    }
+    if now >= code.expires_at {
+        return token_refused(ExpiredCode, "the auth code has expired");
+    }
+    if let Some(m) = reference_mismatch(req, &code.grant) {
+        return token_refused(ReferenceClientIdNotMatch, m);
+    }
+    let issued = issue_pair(ctx, tx, &code.grant, life)?;
+    code.used_at = Some(now);
+    code.token_id = Some(issued.token_id.clone());
+    tx.update_auth_code(&code)?;
+    Ok(Ok(issued))
+}
+
+/// applyToken with a refresh token: the token must be this client's, live (not revoked, rotated
+/// or expired) and for the named mini program; the pair rotates to a new one.
+fn rotate_refresh_token(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client: &Client,
+    req: &TokenRequest,
+    refresh_token: &str,
+    life: &Lifetimes,
+    now: DateTime<Utc>,
+) -> Result<Result<IssuedTokens, TokenRefused>, CoreError> {
+    use TokenRefusal::*;
+    let Some(mut old) = tx.find_token_by_refresh(&hash_secret(refresh_token))? else {
+        return token_refused(InvalidRefreshToken, "no such refresh token");
+    };
+    if old.grant.client_id != client.client_id {
+        return token_refused(InvalidRefreshToken, "no such refresh token");
+    }
+    if old.revoked_at.is_some() {
+        return token_refused(InvalidRefreshToken, "the authorization has been revoked");
+    }
+    if old.rotated_at.is_some() {
+        return token_refused(
+            UsedRefreshToken,
+            "the refresh token has been used; use the one it was exchanged for",
+        );
+    }
+    if now >= old.refresh_expires_at {
+        return token_refused(ExpiredRefreshToken, "the refresh token has expired");
+    }
+    if let Some(m) = reference_mismatch(req, &old.grant) {
+        return token_refused(ReferenceClientIdNotMatch, m);
+    }
+    let issued = issue_pair(ctx, tx, &old.grant, life)?;
+    old.rotated_at = Some(now);
+    old.rotated_to = Some(issued.token_id.clone());
+    tx.update_token(&old)?;
+    Ok(Ok(issued))
 }
 
 fn issue_pair(

@@ -198,19 +198,9 @@ fn resolve_payer(
     let named = cmd.payer_user_id.as_deref();
     let (user_id, payment_code) = match cmd.scenario {
         Scenario::Cashier => {
-            let user_id = match named {
-                None => None,
-                Some(n) => match crate::oauth::named_payer(
-                    tx,
-                    now,
-                    &cmd.client_id,
-                    cmd.app_id.as_deref(),
-                    n,
-                    cmd.amount.get(),
-                )? {
-                    Ok(()) => Some(n.to_owned()),
-                    Err(r) => return Ok(Err(r)),
-                },
+            let user_id = match named_cashier_payer(tx, now, cmd, named)? {
+                Ok(user_id) => user_id,
+                Err(r) => return Ok(Err(r)),
             };
             return Ok(Ok(Payer {
                 user_id,
@@ -261,6 +251,28 @@ fn resolve_payer(
     }))
 }
 
+/// The payer a cashier payment names (`customerId`), if any: only a user with a live
+/// AGREEMENT_PAY grant to the client, within its limit.
+fn named_cashier_payer(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    cmd: &PayCommand,
+    named: Option<&str>,
+) -> Result<Result<Option<String>, Refusal>, CoreError> {
+    let Some(n) = named else {
+        return Ok(Ok(None));
+    };
+    Ok(crate::oauth::named_payer(
+        tx,
+        now,
+        &cmd.client_id,
+        cmd.app_id.as_deref(),
+        n,
+        cmd.amount.get(),
+    )?
+    .map(|()| Some(n.to_owned())))
+}
+
 /// `isPaymentEvaluation`: every check the payment would meet, nothing written.
 fn evaluate_only(
     ctx: &Context,
@@ -299,42 +311,7 @@ fn evaluate_pay(
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
     };
-    let amount = cmd.amount;
-    let mut payment = Payment {
-        payment_id: ctx.ids.new_id("payment", now),
-        client_id: client.client_id.clone(),
-        payment_request_id: cmd.payment_request_id.clone(),
-        channel: cmd.channel,
-        scenario: cmd.scenario,
-        currency: amount.currency(),
-        amount_minor: amount.value_minor(),
-        refunded_minor: 0,
-        status: PaymentStatus::Processing,
-        payer_user_id: None,
-        hold_transfer_id: None,
-        settle_transfer_id: None,
-        order_title: cmd.order_title.clone(),
-        reference_order_id: cmd.reference_order_id.clone(),
-        merchant_display_name: cmd.merchant_display_name.clone(),
-        partner_id: cmd.partner_id.clone().or_else(|| Some(client.partner_id.clone())),
-        app_id: cmd.app_id.clone(),
-        notify_url: cmd
-            .notify_url
-            .clone()
-            .or_else(|| client.default_notify_url.clone()),
-        return_url: cmd.return_url.clone(),
-        extend_info: cmd.extend_info.clone(),
-        created_at: now,
-        expires_at,
-        paid_at: None,
-        closed_at: None,
-        fail_reason: None,
-        authorization: cmd.factors.authorization,
-        authorized_at: None,
-        auth_expires_at: None,
-        captured_minor: 0,
-        auth_closed_by: None,
-    };
+    let mut payment = new_payment(ctx, cmd, &client, expires_at, now);
     let synchronous = cmd.scenario.is_synchronous();
     if let Some(user_id) = &payer.user_id {
         let done = match (synchronous, cmd.factors.authorization) {
@@ -374,6 +351,53 @@ fn evaluate_pay(
         return Ok(Ok(PayOutcome::Succeeded(payment)));
     }
     Ok(Ok(PayOutcome::Accepted(payment)))
+}
+
+/// The payment a pay request creates: PROCESSING, without a payer and with no money moved yet;
+/// the request's notify URL, or else the client's default.
+fn new_payment(
+    ctx: &Context,
+    cmd: &PayCommand,
+    client: &Client,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Payment {
+    let amount = cmd.amount;
+    Payment {
+        payment_id: ctx.ids.new_id("payment", now),
+        client_id: client.client_id.clone(),
+        payment_request_id: cmd.payment_request_id.clone(),
+        channel: cmd.channel,
+        scenario: cmd.scenario,
+        currency: amount.currency(),
+        amount_minor: amount.value_minor(),
+        refunded_minor: 0,
+        status: PaymentStatus::Processing,
+        payer_user_id: None,
+        hold_transfer_id: None,
+        settle_transfer_id: None,
+        order_title: cmd.order_title.clone(),
+        reference_order_id: cmd.reference_order_id.clone(),
+        merchant_display_name: cmd.merchant_display_name.clone(),
+        partner_id: cmd.partner_id.clone().or_else(|| Some(client.partner_id.clone())),
+        app_id: cmd.app_id.clone(),
+        notify_url: cmd
+            .notify_url
+            .clone()
+            .or_else(|| client.default_notify_url.clone()),
+        return_url: cmd.return_url.clone(),
+        extend_info: cmd.extend_info.clone(),
+        created_at: now,
+        expires_at,
+        paid_at: None,
+        closed_at: None,
+        fail_reason: None,
+        authorization: cmd.factors.authorization,
+        authorized_at: None,
+        auth_expires_at: None,
+        captured_minor: 0,
+        auth_closed_by: None,
+    }
 }
 
 /// Checks that `user_id` exists, is active and stays within their limits with `amount`.
@@ -645,34 +669,52 @@ pub(crate) fn confirm(
     if payment.authorization {
         return authorize_at_cashier(ctx, tx, payment, user_id, now);
     }
+    if let Err((code, message)) = hold_for_approval(tx, &client, &mut payment, user_id, now)? {
+        return Ok(ApprovalOutcome::Refused {
+            code,
+            message,
+            payment,
+        });
+    }
+    settle_hold(ctx, tx, &mut payment, now)?;
+    Ok(ApprovalOutcome::Done(payment))
+}
+
+/// The hold a user's approval posts: a payment with a payer must be theirs; a cashier payment
+/// without one becomes theirs now and their funds are held, within the merchant's limits (its
+/// takings count it from now on).
+fn hold_for_approval(
+    tx: &mut dyn Tx,
+    client: &Client,
+    payment: &mut Payment,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, CoreError> {
     match &payment.payer_user_id {
         Some(payer) if payer != user_id => {
-            return Ok(ApprovalOutcome::Refused {
-                code: ResultCode::AccessDenied,
-                message: "this payment belongs to another user".into(),
-                payment,
-            })
+            refuse(ResultCode::AccessDenied, "this payment belongs to another user")
         }
-        Some(_) => {}
+        Some(_) => Ok(Ok(())),
         None => {
             // A cashier payment takes money only now: the client's daily limit counts it only
             // from here, so check it again (pay counted only payments that already had a payer).
-            if let Err((code, message)) = check_client_limits(tx, &client, payment.amount(), now, true)? {
-                return Ok(ApprovalOutcome::Refused {
-                    code,
-                    message,
-                    payment,
-                });
+            if let Err(r) = check_client_limits(tx, client, payment.amount(), now, true)? {
+                return Ok(Err(r));
             }
-            if let Err((code, message)) = hold_funds(tx, &mut payment, user_id, now)? {
-                return Ok(ApprovalOutcome::Refused {
-                    code,
-                    message,
-                    payment,
-                });
-            }
+            hold_funds(tx, payment, user_id, now)
         }
     }
+}
+
+/// Posts the whole hold of an approved payment to the merchant: the payment is SUCCESS, stored
+/// and its notification written.
+fn settle_hold(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    payment: &mut Payment,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let payment_id = payment.payment_id.clone();
     let hold = payment
         .hold_transfer_id
         .ok_or_else(|| CoreError::Invariant(format!("payment {payment_id} has a payer but no hold")))?;
@@ -687,9 +729,9 @@ pub(crate) fn confirm(
             payment.settle_transfer_id = ids.first().copied();
             payment.status = PaymentStatus::Success;
             payment.paid_at = Some(now);
-            tx.update_payment(&payment)?;
-            enqueue_payment_notice(ctx, tx, &payment)?;
-            Ok(ApprovalOutcome::Done(payment))
+            tx.update_payment(payment)?;
+            enqueue_payment_notice(ctx, tx, payment)?;
+            Ok(())
         }
         Err(e) => Err(CoreError::Invariant(format!(
             "posting the hold of payment {payment_id}: {e}"
@@ -953,52 +995,63 @@ pub(crate) fn cancel(
                 cancel_time: now,
             })
         }
-        PaymentStatus::Success => {
-            if payment.refunded_minor > 0 {
-                return rejected(
-                    ResultCode::OrderStatusInvalid,
-                    "a payment with refunds cannot be cancelled; refund the rest instead".into(),
-                );
-            }
-            if now > payment.created_at + Duration::seconds(ctx.config.cancel_window_secs) {
-                return rejected(
-                    ResultCode::CancelWindowExceed,
-                    format!(
-                        "the cancel window of {} s has passed",
-                        ctx.config.cancel_window_secs
-                    ),
-                );
-            }
-            let payer = payment.payer_user_id.clone().ok_or_else(|| {
-                CoreError::Invariant(format!("paid payment {} has no payer", payment.payment_id))
-            })?;
-            let merchant =
-                ledger::ensure_account(tx, AccountKind::Merchant, client_id, payment.currency, now)?;
-            let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, payment.currency, now)?;
-            let legs = [Leg::Single {
-                debit: merchant.id,
-                credit: wallet.id,
-                amount_minor: payment.amount_minor,
-                code: "payment_cancel_return".into(),
-                reference: payment.payment_id.clone(),
-            }];
-            match ledger::apply(tx, now, &legs)? {
-                Ok(_) => {}
-                Err(LedgerError::ExceedsCredits(_)) => {
-                    return rejected(
-                        ResultCode::MerchantBalanceNotEnough,
-                        "the merchant balance does not cover returning this payment".into(),
-                    )
-                }
-                Err(e) => return Err(CoreError::Invariant(format!("cancel return: {e}"))),
-            }
-            payment.status = PaymentStatus::Cancelled;
-            payment.closed_at = Some(now);
-            tx.update_payment(&payment)?;
-            Ok(CancelOutcome::Cancelled {
-                payment,
-                cancel_time: now,
-            })
-        }
+        PaymentStatus::Success => cancel_paid(ctx, tx, client_id, payment, now),
     }
+}
+
+/// Cancels a paid payment: without refunds and within the cancel window, the whole amount goes
+/// back from the merchant's balance to the payer's wallet, and the payment is CANCELLED.
+fn cancel_paid(
+    ctx: &Context,
+    tx: &mut dyn Tx,
+    client_id: &str,
+    mut payment: Payment,
+    now: DateTime<Utc>,
+) -> Result<CancelOutcome, CoreError> {
+    let rejected = |code: ResultCode, message: String| Ok(CancelOutcome::Rejected { code, message });
+    if payment.refunded_minor > 0 {
+        return rejected(
+            ResultCode::OrderStatusInvalid,
+            "a payment with refunds cannot be cancelled; refund the rest instead".into(),
+        );
+    }
+    if now > payment.created_at + Duration::seconds(ctx.config.cancel_window_secs) {
+        return rejected(
+            ResultCode::CancelWindowExceed,
+            format!(
+                "the cancel window of {} s has passed",
+                ctx.config.cancel_window_secs
+            ),
+        );
+    }
+    let payer = payment
+        .payer_user_id
+        .clone()
+        .ok_or_else(|| CoreError::Invariant(format!("paid payment {} has no payer", payment.payment_id)))?;
+    let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, payment.currency, now)?;
+    let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, payment.currency, now)?;
+    let legs = [Leg::Single {
+        debit: merchant.id,
+        credit: wallet.id,
+        amount_minor: payment.amount_minor,
+        code: "payment_cancel_return".into(),
+        reference: payment.payment_id.clone(),
+    }];
+    match ledger::apply(tx, now, &legs)? {
+        Ok(_) => {}
+        Err(LedgerError::ExceedsCredits(_)) => {
+            return rejected(
+                ResultCode::MerchantBalanceNotEnough,
+                "the merchant balance does not cover returning this payment".into(),
+            )
+        }
+        Err(e) => return Err(CoreError::Invariant(format!("cancel return: {e}"))),
+    }
+    payment.status = PaymentStatus::Cancelled;
+    payment.closed_at = Some(now);
+    tx.update_payment(&payment)?;
+    Ok(CancelOutcome::Cancelled {
+        payment,
+        cancel_time: now,
+    })
 }

@@ -151,25 +151,7 @@ pub fn settlement_in(
         let page = tx.list_transfers_created(from, to, after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        let mut unknown: Vec<AccountId> = page
-            .iter()
-            .filter(|t| matches!(t.kind, TransferKind::Single | TransferKind::PostPending))
-            .flat_map(|t| [t.debit_account_id, t.credit_account_id])
-            .filter(|id| !accounts.contains_key(id))
-            .collect();
-        unknown.sort_unstable();
-        unknown.dedup();
-        if !unknown.is_empty() {
-            let found = tx.lock_accounts(&unknown)?;
-            for id in &unknown {
-                accounts.insert(*id, None);
-            }
-            for a in found {
-                if a.kind == AccountKind::Merchant {
-                    accounts.insert(a.id, Some(a));
-                }
-            }
-        }
+        read_merchant_accounts(tx, &page, &mut accounts)?;
         let short = page.len() < PAGE as usize;
         for t in page {
             if !matches!(t.kind, TransferKind::Single | TransferKind::PostPending) {
@@ -189,8 +171,49 @@ pub fn settlement_in(
             break;
         }
     }
+    let totals = settlement_totals(&entries)?;
+    Ok(SettlementReport {
+        date,
+        client_id: client_id.map(str::to_owned),
+        entries,
+        totals,
+    })
+}
+
+/// Reads the accounts that the page's settled transfers (single and posted) touch and that were
+/// not read yet: a merchant's account is kept, any other is remembered as `None` (not a merchant).
+fn read_merchant_accounts(
+    tx: &mut dyn Tx,
+    page: &[Transfer],
+    accounts: &mut HashMap<AccountId, Option<Account>>,
+) -> Result<(), CoreError> {
+    let mut unknown: Vec<AccountId> = page
+        .iter()
+        .filter(|t| matches!(t.kind, TransferKind::Single | TransferKind::PostPending))
+        .flat_map(|t| [t.debit_account_id, t.credit_account_id])
+        .filter(|id| !accounts.contains_key(id))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        let found = tx.lock_accounts(&unknown)?;
+        for id in &unknown {
+            accounts.insert(*id, None);
+        }
+        for a in found {
+            if a.kind == AccountKind::Merchant {
+                accounts.insert(a.id, Some(a));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The report's totals per merchant and currency, in that order: each line added to its kind's
+/// sum (refunds, cancels and payouts as magnitudes), to credits or debits, and to the net.
+fn settlement_totals(entries: &[SettlementEntry]) -> Result<Vec<SettlementTotal>, CoreError> {
     let mut totals: BTreeMap<(String, String), SettlementTotal> = BTreeMap::new();
-    for e in &entries {
+    for e in entries {
         let key = (e.client_id.clone(), e.currency.code().to_owned());
         let total = totals.entry(key).or_insert_with(|| SettlementTotal {
             client_id: e.client_id.clone(),
@@ -214,12 +237,7 @@ pub fn settlement_in(
         total.net_minor = add(total.net_minor, e.amount_minor)?;
         total.entries += 1;
     }
-    Ok(SettlementReport {
-        date,
-        client_id: client_id.map(str::to_owned),
-        entries,
-        totals: totals.into_values().collect(),
-    })
+    Ok(totals.into_values().collect())
 }
 
 /// One report line for `t` as seen from `merchant` (`sign` +1: credited, -1: debited).

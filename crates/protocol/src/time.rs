@@ -131,6 +131,54 @@ impl Cursor<'_> {
     fn rest(&self) -> &[u8] {
         &self.bytes[self.pos..]
     }
+
+    /// The fraction of a second, if there is one: `.` and 1 to 9 digits, in nanoseconds (0
+    /// without a fraction). `None`: malformed.
+    fn fraction(&mut self) -> Option<u32> {
+        let mut nanos = 0u32;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            let digits = self.rest().iter().take_while(|b| b.is_ascii_digit()).count();
+            if !(1..=9).contains(&digits) {
+                return None;
+            }
+            nanos = self.digits(digits)?;
+            for _ in digits..9 {
+                nanos *= 10;
+            }
+        }
+        Some(nanos)
+    }
+
+    /// The offset from UTC in seconds: `Z`, or `+`/`-` with `hh:mm` or `hhmm`. `None`: malformed;
+    /// `Some(Err(..))`: well formed but out of range.
+    fn offset(&mut self) -> Option<Result<i32, &'static str>> {
+        let seconds = match self.peek()? {
+            b'Z' | b'z' => {
+                self.pos += 1;
+                0
+            }
+            sign @ (b'+' | b'-') => {
+                self.pos += 1;
+                let hours = self.digits(2)?;
+                if self.peek() == Some(b':') {
+                    self.pos += 1;
+                }
+                let minutes = self.digits(2)?;
+                if hours > 23 || minutes > 59 {
+                    return Some(Err("offset out of range"));
+                }
+                let magnitude = i32::try_from(hours * 3600 + minutes * 60).ok()?;
+                if sign == b'-' {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+            _ => return None,
+        };
+        Some(Ok(seconds))
+    }
 }
 
 fn parse_iso(s: &str) -> Result<DateTime<FixedOffset>, TimeError> {
@@ -150,41 +198,10 @@ fn parse_iso(s: &str) -> Result<DateTime<FixedOffset>, TimeError> {
         let minute = c.digits(2)?;
         c.expect(b":")?;
         let second = c.digits(2)?;
-        let mut nanos = 0u32;
-        if c.peek() == Some(b'.') {
-            c.pos += 1;
-            let digits = c.rest().iter().take_while(|b| b.is_ascii_digit()).count();
-            if !(1..=9).contains(&digits) {
-                return None;
-            }
-            nanos = c.digits(digits)?;
-            for _ in digits..9 {
-                nanos *= 10;
-            }
-        }
-        let offset_seconds: i32 = match c.peek()? {
-            b'Z' | b'z' => {
-                c.pos += 1;
-                0
-            }
-            sign @ (b'+' | b'-') => {
-                c.pos += 1;
-                let hours = c.digits(2)?;
-                if c.peek() == Some(b':') {
-                    c.pos += 1;
-                }
-                let minutes = c.digits(2)?;
-                if hours > 23 || minutes > 59 {
-                    return Some(Err("offset out of range"));
-                }
-                let magnitude = i32::try_from(hours * 3600 + minutes * 60).ok()?;
-                if sign == b'-' {
-                    -magnitude
-                } else {
-                    magnitude
-                }
-            }
-            _ => return None,
+        let nanos = c.fraction()?;
+        let offset_seconds = match c.offset()? {
+            Ok(seconds) => seconds,
+            Err(reason) => return Some(Err(reason)),
         };
         if !c.rest().is_empty() {
             return None;

@@ -135,54 +135,8 @@ pub fn export_sqlite(path: &Path, out: &mut (dyn Write + Send)) -> Result<DumpSu
         .map_err(sqlite_error)?;
     let mut summary = DumpSummary::new("sqlite", usize::try_from(version).unwrap_or(0));
     DumpLine::header(&summary).write_to(out).map_err(io_error)?;
-    let tables: Vec<String> = {
-        let mut st = conn
-            // `daily_totals` is derived from the payments: the importing side's triggers rebuild it.
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'daily_totals' ORDER BY rowid")
-            .map_err(sqlite_error)?;
-        let names = st
-            .query_map([], |r| r.get(0))
-            .map_err(sqlite_error)?
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(sqlite_error)?;
-        names
-    };
-    for table in tables {
-        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
-        let mut st = conn
-            .prepare(&format!("SELECT * FROM {quoted} ORDER BY rowid"))
-            .or_else(|_| conn.prepare(&format!("SELECT * FROM {quoted} ORDER BY 1")))
-            .map_err(sqlite_error)?;
-        let columns: Vec<String> = st.column_names().iter().map(|c| c.to_string()).collect();
-        let mut rows = st.query([]).map_err(sqlite_error)?;
-        let mut count = 0u64;
-        while let Some(r) = rows.next().map_err(sqlite_error)? {
-            let mut row = serde_json::Map::new();
-            for (i, name) in columns.iter().enumerate() {
-                let value = match r.get_ref(i).map_err(sqlite_error)? {
-                    ValueRef::Null => serde_json::Value::Null,
-                    ValueRef::Integer(n) => serde_json::Value::from(n),
-                    ValueRef::Text(t) => serde_json::Value::String(
-                        std::str::from_utf8(t)
-                            .map_err(|e| StorageError::Corrupt(format!("{table}.{name}: {e}")))?
-                            .to_owned(),
-                    ),
-                    ValueRef::Real(_) | ValueRef::Blob(_) => {
-                        return Err(StorageError::Corrupt(format!(
-                            "{table}.{name} holds a real number or a blob; walletd stores neither"
-                        )))
-                    }
-                };
-                row.insert(name.clone(), value);
-            }
-            DumpLine::Row {
-                table: table.clone(),
-                row,
-            }
-            .write_to(out)
-            .map_err(io_error)?;
-            count += 1;
-        }
+    for table in dumped_tables(&conn)? {
+        let count = export_table(&conn, &table, out)?;
         summary.rows.insert(table, count);
     }
     conn.execute_batch("COMMIT").map_err(sqlite_error)?;
@@ -193,6 +147,66 @@ pub fn export_sqlite(path: &Path, out: &mut (dyn Write + Send)) -> Result<DumpSu
     .map_err(io_error)?;
     out.flush().map_err(io_error)?;
     Ok(summary)
+}
+
+/// The tables a dump holds, in the order they were created: all but SQLite's own and
+/// `daily_totals`, which is derived from the payments (the importing side's triggers rebuild it).
+fn dumped_tables(conn: &Connection) -> Result<Vec<String>, StorageError> {
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'daily_totals' ORDER BY rowid")
+        .map_err(sqlite_error)?;
+    let names = st
+        .query_map([], |r| r.get(0))
+        .map_err(sqlite_error)?
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(sqlite_error)?;
+    Ok(names)
+}
+
+/// Writes every row of `table` to `out` as a row line, in rowid order (by the first column for
+/// a table without rowid); returns how many.
+fn export_table(conn: &Connection, table: &str, out: &mut (dyn Write + Send)) -> Result<u64, StorageError> {
+    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    let mut st = conn
+        .prepare(&format!("SELECT * FROM {quoted} ORDER BY rowid"))
+        .or_else(|_| conn.prepare(&format!("SELECT * FROM {quoted} ORDER BY 1")))
+        .map_err(sqlite_error)?;
+    let columns: Vec<String> = st.column_names().iter().map(|c| c.to_string()).collect();
+    let mut rows = st.query([]).map_err(sqlite_error)?;
+    let mut count = 0u64;
+    while let Some(r) = rows.next().map_err(sqlite_error)? {
+        let mut row = serde_json::Map::new();
+        for (i, name) in columns.iter().enumerate() {
+            let value = column_value(r.get_ref(i).map_err(sqlite_error)?, table, name)?;
+            row.insert(name.clone(), value);
+        }
+        DumpLine::Row {
+            table: table.to_owned(),
+            row,
+        }
+        .write_to(out)
+        .map_err(io_error)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// One stored value as JSON: null, an integer or UTF-8 text, the only kinds walletd stores.
+fn column_value(value: ValueRef<'_>, table: &str, name: &str) -> Result<serde_json::Value, StorageError> {
+    Ok(match value {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(n) => serde_json::Value::from(n),
+        ValueRef::Text(t) => serde_json::Value::String(
+            std::str::from_utf8(t)
+                .map_err(|e| StorageError::Corrupt(format!("{table}.{name}: {e}")))?
+                .to_owned(),
+        ),
+        ValueRef::Real(_) | ValueRef::Blob(_) => {
+            return Err(StorageError::Corrupt(format!(
+                "{table}.{name} holds a real number or a blob; walletd stores neither"
+            )))
+        }
+    })
 }
 
 #[cfg(test)]

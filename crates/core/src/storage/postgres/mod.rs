@@ -659,35 +659,17 @@ impl Worker {
     }
 }
 
+/// Runs `job` once in a transaction of its own on `client`, with the connection's statement
+/// cache, and hands the cache back with what the run came to.
 fn run_in_transaction(
     client: &mut ::postgres::Client,
     statements: HashMap<String, Statement>,
     access: Access,
     job: &mut Job,
 ) -> (Attempt, HashMap<String, Statement>) {
-    let begun = match access {
-        Access::Write => client.transaction(),
-        Access::Read => client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start(),
-    };
-    let transaction = match begun {
+    let transaction = match begin(client, access) {
         Ok(t) => t,
-        Err(e) => {
-            let again = is_transient(&e) || is_lost(&e);
-            let error = CoreError::Storage(e.into());
-            let attempt = if again {
-                Attempt::Again {
-                    error,
-                    duplicate: false,
-                }
-            } else {
-                Attempt::Done(Err(error))
-            };
-            return (attempt, statements);
-        }
+        Err(attempt) => return (attempt, statements),
     };
     let mut tx = PgTx {
         tx: transaction,
@@ -707,7 +689,46 @@ fn run_in_transaction(
         failed,
         ..
     } = tx;
-    let attempt = match result {
+    (finish(transaction, result, transient, failed), statements)
+}
+
+/// Opens a job's transaction: read-write for a write, a read-only snapshot (repeatable read) for
+/// a read. When it cannot be opened, what that comes to: a transient failure or a lost connection
+/// is worth another attempt.
+fn begin(client: &mut ::postgres::Client, access: Access) -> Result<::postgres::Transaction<'_>, Attempt> {
+    let begun = match access {
+        Access::Write => client.transaction(),
+        Access::Read => client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start(),
+    };
+    begun.map_err(|e| {
+        let again = is_transient(&e) || is_lost(&e);
+        let error = CoreError::Storage(e.into());
+        if again {
+            Attempt::Again {
+                error,
+                duplicate: false,
+            }
+        } else {
+            Attempt::Done(Err(error))
+        }
+    })
+}
+
+/// Ends a job's transaction: commits when the job succeeded and no statement failed, else rolls
+/// back. What the run came to: a transient failure (serialization, deadlock, lost connection) or
+/// a duplicate key is worth running the job again; a job that went on after a failed statement is
+/// an error, never a success.
+fn finish(
+    transaction: ::postgres::Transaction<'_>,
+    result: Result<Box<dyn Any + Send>, CoreError>,
+    transient: bool,
+    failed: bool,
+) -> Attempt {
+    match result {
         Ok(value) if !failed => match transaction.commit() {
             Ok(()) => Attempt::Done(Ok(value)),
             Err(e) if is_transient(&e) => Attempt::Again {
@@ -748,8 +769,7 @@ fn run_in_transaction(
                 Attempt::Done(Err(e))
             }
         }
-    };
-    (attempt, statements)
+    }
 }
 
 fn worker_loop(mut worker: Worker, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, stats: &super::StorageStats) {
@@ -1077,89 +1097,11 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
         let version = migrate(&mut client)?;
         let mut tx = client.transaction()?;
         let known: BTreeMap<String, Vec<String>> = tables(&mut tx)?.into_iter().collect();
-        for table in known.keys() {
-            let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quote_ident(table));
-            let any: bool = tx.query_one(&sql, &[])?.try_get(0).map_err(corrupt)?;
-            if any {
-                return Err(StorageError::Backend(format!(
-                    "the target wallet is not empty (table {table} has rows); import only into a new database"
-                )));
-            }
-        }
+        refuse_unless_empty(&mut tx, &known)?;
         let mut lines = DumpLine::reader(input);
-        let header = match lines.next() {
-            Some(line) => line?,
-            None => return Err(StorageError::Corrupt("the dump is empty".into())),
-        };
-        let DumpLine::Header {
-            format,
-            source,
-            schema_version,
-        } = header
-        else {
-            return Err(StorageError::Corrupt(
-                "the dump does not start with its header".into(),
-            ));
-        };
-        if format != DUMP_FORMAT {
-            return Err(StorageError::Corrupt(format!(
-                "dump format {format} is not {DUMP_FORMAT}"
-            )));
-        }
-        if schema_version != version {
-            return Err(StorageError::Backend(format!(
-                "the dump (from {source}) has schema version {schema_version}, this wallet {version}: \
-                 export and import with the same walletd version"
-            )));
-        }
+        let source = read_header(&mut lines, version)?;
         let mut summary = DumpSummary::new(&source, version);
-        let mut statements: HashMap<String, Statement> = HashMap::new();
-        let mut end = None;
-        for line in lines {
-            match line? {
-                DumpLine::Header { .. } => {
-                    return Err(StorageError::Corrupt("a second header in the dump".into()))
-                }
-                DumpLine::End { rows } => {
-                    end = Some(rows);
-                    break;
-                }
-                DumpLine::Row { table, row } => {
-                    if end.is_some() {
-                        return Err(StorageError::Corrupt("rows after the end of the dump".into()));
-                    }
-                    let columns = known.get(&table).ok_or_else(|| {
-                        StorageError::Corrupt(format!("the dump has table {table:?}, unknown here"))
-                    })?;
-                    if row.len() != columns.len() || columns.iter().any(|c| !row.contains_key(c)) {
-                        let mut theirs: Vec<&String> = row.keys().collect();
-                        theirs.sort();
-                        return Err(StorageError::Corrupt(format!(
-                            "a row of {table} has columns {theirs:?}, the table has {columns:?}"
-                        )));
-                    }
-                    let st = match statements.get(&table) {
-                        Some(s) => s.clone(),
-                        None => {
-                            let t = quote_ident(&table);
-                            let s = tx.prepare(&format!(
-                                "INSERT INTO {t} SELECT * FROM json_populate_record(NULL::{t}, $1::TEXT::JSON)"
-                            ))?;
-                            statements.insert(table.clone(), s.clone());
-                            s
-                        }
-                    };
-                    let text = serde_json::Value::Object(row).to_string();
-                    tx.execute(&st, &[&text])?;
-                    *summary.rows.entry(table).or_insert(0) += 1;
-                }
-            }
-        }
-        let Some(expected) = end else {
-            return Err(StorageError::Corrupt(
-                "the dump is cut short: it has no end line".into(),
-            ));
-        };
+        let expected = insert_rows(&mut tx, lines, &known, &mut summary.rows)?;
         let nonzero = |m: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
             m.iter()
                 .filter(|(_, n)| **n > 0)
@@ -1172,26 +1114,148 @@ pub fn import(url: &str, input: &mut (dyn BufRead + Send)) -> Result<DumpSummary
                 summary.rows
             )));
         }
-        // Identity columns continue after the highest imported id.
-        let identities = tx.query(
-            "SELECT c.relname::TEXT, a.attname::TEXT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = current_schema() AND a.attidentity <> '' AND a.attnum > 0",
-            &[],
-        )?;
-        for r in identities {
-            let table: String = r.try_get(0).map_err(corrupt)?;
-            let column: String = r.try_get(1).map_err(corrupt)?;
-            let sql = format!(
-                "SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT MAX({}) AS m FROM {}) s WHERE m IS NOT NULL",
-                quote_ident(&column),
-                quote_ident(&table)
-            );
-            tx.query(&sql, &[&quote_ident(&table), &column])?;
-        }
+        continue_identities(&mut tx)?;
         tx.commit()?;
         Ok(summary)
     })
+}
+
+/// Refuses an import into a wallet that has rows in any of its tables.
+fn refuse_unless_empty(
+    tx: &mut ::postgres::Transaction<'_>,
+    known: &BTreeMap<String, Vec<String>>,
+) -> Result<(), StorageError> {
+    for table in known.keys() {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quote_ident(table));
+        let any: bool = tx.query_one(&sql, &[])?.try_get(0).map_err(corrupt)?;
+        if any {
+            return Err(StorageError::Backend(format!(
+                "the target wallet is not empty (table {table} has rows); import only into a new database"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the dump's header line: the dump format must be this one and the schema version the
+/// wallet's (`version`). Returns the backend the dump came from.
+fn read_header(
+    lines: &mut impl Iterator<Item = Result<DumpLine, StorageError>>,
+    version: usize,
+) -> Result<String, StorageError> {
+    let header = match lines.next() {
+        Some(line) => line?,
+        None => return Err(StorageError::Corrupt("the dump is empty".into())),
+    };
+    let DumpLine::Header {
+        format,
+        source,
+        schema_version,
+    } = header
+    else {
+        return Err(StorageError::Corrupt(
+            "the dump does not start with its header".into(),
+        ));
+    };
+    if format != DUMP_FORMAT {
+        return Err(StorageError::Corrupt(format!(
+            "dump format {format} is not {DUMP_FORMAT}"
+        )));
+    }
+    if schema_version != version {
+        return Err(StorageError::Backend(format!(
+            "the dump (from {source}) has schema version {schema_version}, this wallet {version}: \
+             export and import with the same walletd version"
+        )));
+    }
+    Ok(source)
+}
+
+/// Inserts the dump's rows up to its end line, counting them per table in `counts`. Refuses a second
+/// header and a dump without an end line; returns the counts the end line names.
+fn insert_rows(
+    tx: &mut ::postgres::Transaction<'_>,
+    lines: impl Iterator<Item = Result<DumpLine, StorageError>>,
+    known: &BTreeMap<String, Vec<String>>,
+    counts: &mut BTreeMap<String, u64>,
+) -> Result<BTreeMap<String, u64>, StorageError> {
+    let mut statements: HashMap<String, Statement> = HashMap::new();
+    let mut end = None;
+    for line in lines {
+        match line? {
+            DumpLine::Header { .. } => {
+                return Err(StorageError::Corrupt("a second header in the dump".into()))
+            }
+            DumpLine::End { rows } => {
+                end = Some(rows);
+                break;
+            }
+            DumpLine::Row { table, row } => {
+                if end.is_some() {
+                    return Err(StorageError::Corrupt("rows after the end of the dump".into()));
+                }
+                insert_row(tx, &mut statements, known, &table, row)?;
+                *counts.entry(table).or_insert(0) += 1;
+            }
+        }
+    }
+    end.ok_or_else(|| StorageError::Corrupt("the dump is cut short: it has no end line".into()))
+}
+
+/// Inserts one row of the dump into `table`, whose columns must be exactly the row's; one
+/// prepared statement per table, kept in `statements`.
+fn insert_row(
+    tx: &mut ::postgres::Transaction<'_>,
+    statements: &mut HashMap<String, Statement>,
+    known: &BTreeMap<String, Vec<String>>,
+    table: &str,
+    row: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), StorageError> {
+    let columns = known
+        .get(table)
+        .ok_or_else(|| StorageError::Corrupt(format!("the dump has table {table:?}, unknown here")))?;
+    if row.len() != columns.len() || columns.iter().any(|c| !row.contains_key(c)) {
+        let mut theirs: Vec<&String> = row.keys().collect();
+        theirs.sort();
+        return Err(StorageError::Corrupt(format!(
+            "a row of {table} has columns {theirs:?}, the table has {columns:?}"
+        )));
+    }
+    let st = match statements.get(table) {
+        Some(s) => s.clone(),
+        None => {
+            let t = quote_ident(table);
+            let s = tx.prepare(&format!(
+                "INSERT INTO {t} SELECT * FROM json_populate_record(NULL::{t}, $1::TEXT::JSON)"
+            ))?;
+            statements.insert(table.to_owned(), s.clone());
+            s
+        }
+    };
+    let text = serde_json::Value::Object(row).to_string();
+    tx.execute(&st, &[&text])?;
+    Ok(())
+}
+
+/// Makes the identity columns continue after the highest imported id.
+fn continue_identities(tx: &mut ::postgres::Transaction<'_>) -> Result<(), StorageError> {
+    let identities = tx.query(
+        "SELECT c.relname::TEXT, a.attname::TEXT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND a.attidentity <> '' AND a.attnum > 0",
+        &[],
+    )?;
+    for r in identities {
+        let table: String = r.try_get(0).map_err(corrupt)?;
+        let column: String = r.try_get(1).map_err(corrupt)?;
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT MAX({}) AS m FROM {}) s WHERE m IS NOT NULL",
+            quote_ident(&column),
+            quote_ident(&table)
+        );
+        tx.query(&sql, &[&quote_ident(&table), &column])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
