@@ -143,59 +143,18 @@ impl Application {
         let wallet_key = wallet_key::load_or_create(&config.data_dir)?;
         let cashier_secrets = cashier::CashierSecrets::load_or_create(&config.data_dir)?;
         let sign_in_guard = Arc::new(pin::SignInGuard::new(&config.cashier).map_err(anyhow::Error::msg)?);
-        let wallet = match wallet.store_sealer() {
-            Some(_) => wallet,
-            None => wallet.with_store_sealer(Arc::new(store_secret_key::StoreSecretKey::load_or_create(
-                &config.data_dir,
-            )?)),
-        };
-        let sealed = wallet
-            .store_seal_clear_secrets()
-            .await
-            .context("sealing store secrets stored in clear")?;
-        if sealed > 0 {
-            tracing::warn!(
-                sealed,
-                "store secrets were stored in clear; sealed them under store_secret_key"
-            );
-        }
-        let unopenable = wallet.store_unopenable_secrets().await?;
-        anyhow::ensure!(
-            unopenable.is_empty(),
-            "{} does not open the secrets of {} store key(s) (first: {}): every node must share the same file",
-            store_secret_key::key_path(&config.data_dir).display(),
-            unopenable.len(),
-            unopenable[0]
-        );
+        let wallet = with_sealed_store_secrets(&config, wallet).await?;
         data_dir::tighten(&config.data_dir)?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let alphapay_listener = match &config.alphapay.listen {
-            Some(listen) => Some(
-                TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("binding the AlphaPay listener {listen}"))?,
-            ),
-            None => None,
-        };
-        let console_listener = match &config.console_listen {
-            Some(listen) => Some(
-                TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("binding the operator console listener {listen}"))?,
-            ),
-            None => None,
-        };
-        let metrics_listener = match &config.metrics_listen {
-            Some(listen) => Some(
-                TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("binding the metrics listener {listen}"))?,
-            ),
-            None => None,
-        };
+        let alphapay_listener =
+            bind_optional(config.alphapay.listen.as_deref(), "the AlphaPay listener").await?;
+        let console_listener =
+            bind_optional(config.console_listen.as_deref(), "the operator console listener").await?;
+        let metrics_listener =
+            bind_optional(config.metrics_listen.as_deref(), "the metrics listener").await?;
         let metrics = Arc::new(metrics::Metrics::new());
         metrics::watch_store(&metrics, &wallet);
         let max_connections =
@@ -328,6 +287,49 @@ impl Application {
             let _ = w.await;
         }
         Ok(())
+    }
+}
+
+/// The wallet with its store secret sealer (the data directory's `store_secret_key` unless the
+/// caller brought one), after sealing any store secret still stored in clear. Refuses to start
+/// when the key does not open every stored secret: every node must share the same key file.
+async fn with_sealed_store_secrets(config: &Config, wallet: Wallet) -> anyhow::Result<Wallet> {
+    let wallet = match wallet.store_sealer() {
+        Some(_) => wallet,
+        None => wallet.with_store_sealer(Arc::new(store_secret_key::StoreSecretKey::load_or_create(
+            &config.data_dir,
+        )?)),
+    };
+    let sealed = wallet
+        .store_seal_clear_secrets()
+        .await
+        .context("sealing store secrets stored in clear")?;
+    if sealed > 0 {
+        tracing::warn!(
+            sealed,
+            "store secrets were stored in clear; sealed them under store_secret_key"
+        );
+    }
+    let unopenable = wallet.store_unopenable_secrets().await?;
+    anyhow::ensure!(
+        unopenable.is_empty(),
+        "{} does not open the secrets of {} store key(s) (first: {}): every node must share the same file",
+        store_secret_key::key_path(&config.data_dir).display(),
+        unopenable.len(),
+        unopenable[0]
+    );
+    Ok(wallet)
+}
+
+/// Binds an optional listener (`what` names it in the error).
+async fn bind_optional(listen: Option<&str>, what: &str) -> anyhow::Result<Option<TcpListener>> {
+    match listen {
+        Some(listen) => Ok(Some(
+            TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {what} {listen}"))?,
+        )),
+        None => Ok(None),
     }
 }
 
