@@ -98,8 +98,12 @@ pub(crate) fn check_agent_token(
     if now >= grant.expires_at {
         return Ok(Err(AgentRefusal::Expired));
     }
-    if isv.status != PartyStatus::Active {
-        return Ok(Err(AgentRefusal::IsvNotActive { status: isv.status }));
+    // The ISV's status as stored now: the caller's copy may be one kept to authenticate.
+    let Some(status) = tx.get_client(&isv.client_id)?.map(|c| c.status) else {
+        return Ok(Err(AgentRefusal::Invalid));
+    };
+    if status != PartyStatus::Active {
+        return Ok(Err(AgentRefusal::IsvNotActive { status }));
     }
     let Some(merchant) = tx.get_client(&grant.merchant_client_id)? else {
         return Ok(Err(AgentRefusal::Invalid));

@@ -19,6 +19,9 @@ pub struct WalletConfig {
     pub refund_window_secs: i64,
     /// Honour the reserved sandbox amounts.
     pub sandbox: bool,
+    /// How long a client read to authenticate a request may serve the next ones (0: read every
+    /// time); see `Wallet::recent_client`.
+    pub client_cache_ms: u64,
 }
 
 impl Default for WalletConfig {
@@ -29,6 +32,7 @@ impl Default for WalletConfig {
             cancel_window_secs: 24 * 3600,
             refund_window_secs: 365 * 24 * 3600,
             sandbox: false,
+            client_cache_ms: 1_000,
         }
     }
 }

@@ -124,6 +124,10 @@ pub struct HttpConfig {
     /// On shutdown, how long requests in flight may take to finish before every connection still
     /// open is closed.
     pub shutdown_grace_secs: u64,
+    /// How long a client read to check a request's signature may serve the next requests, in
+    /// milliseconds (0: read it every time). A key removed by another node or by `walletd admin`
+    /// is still accepted for at most this long; a new key works at once.
+    pub client_cache_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -138,6 +142,7 @@ impl Default for HttpConfig {
             rate_limit_burst: 1200,
             rate_limit_max_clients: 100_000,
             shutdown_grace_secs: 30,
+            client_cache_ms: 1_000,
         }
     }
 }
@@ -491,6 +496,7 @@ impl Config {
             cancel_window_secs: self.payments.cancel_window_secs,
             refund_window_secs: self.payments.refund_window_secs,
             sandbox: self.sandbox,
+            client_cache_ms: self.http.client_cache_ms,
         }
     }
 
@@ -553,6 +559,7 @@ impl HttpConfig {
             3600,
         );
         b.check("http.idle_timeout_secs", self.idle_timeout_secs, 1, 86_400);
+        b.check("http.client_cache_ms", self.client_cache_ms, 0, 60_000);
         b.check("http.max_connections", self.max_connections, 1, 1_000_000);
         b.check(
             "http.max_connections_per_address",

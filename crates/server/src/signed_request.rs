@@ -108,6 +108,29 @@ pub fn verify_with_client_key(
     Ok(stored.version)
 }
 
+/// Verifies a request's signature with its client's keys (see [`verify_with_client_key`]) and
+/// returns the client. `cached` says the client came from the wallet's short-lived cache
+/// (`Wallet::recent_client`): when such a copy does not verify, the client as stored now is
+/// tried once, so a key added a moment ago works at once.
+pub async fn verify_signer(
+    state: &AppState,
+    client: Client,
+    cached: bool,
+    sig: &SignatureHeader,
+    implied_algorithm: Option<Algorithm>,
+    content: &[u8],
+) -> Result<Result<Client, KeyRefusal>, walletd_core::CoreError> {
+    let refusal = match verify_with_client_key(state, &client, sig, implied_algorithm, content) {
+        Ok(_) => return Ok(Ok(client)),
+        Err(refusal) if !cached => return Ok(Err(refusal)),
+        Err(refusal) => refusal,
+    };
+    let Some(fresh) = state.wallet.get_client(&client.client_id).await? else {
+        return Ok(Err(refusal));
+    };
+    Ok(verify_with_client_key(state, &fresh, sig, implied_algorithm, content).map(|_| fresh))
+}
+
 /// A dialect's answer before it is signed: the serialised body, the result code it carries (for
 /// the log line and the metrics) and the request body it answers (for the exchange recorder).
 ///

@@ -18,6 +18,7 @@ use walletd_protocol::Amount;
 
 mod agent;
 mod captures;
+mod client_cache;
 mod oauth;
 mod reports;
 mod store;
@@ -30,7 +31,11 @@ pub struct Wallet {
     /// Seals store API secrets at rest; without one they are stored in clear (tests that need
     /// no data directory). The server always sets one.
     store_sealer: Option<Arc<dyn crate::store::StoreSecretSealer>>,
+    /// Clients recently read to authenticate requests.
+    clients: Arc<client_cache::ClientCache>,
 }
+
+pub use client_cache::MAX_CLIENTS as CLIENT_CACHE_MAX_CLIENTS;
 
 impl Wallet {
     pub fn new(
@@ -41,6 +46,7 @@ impl Wallet {
     ) -> Self {
         Wallet {
             storage,
+            clients: Arc::new(client_cache::ClientCache::new(config.client_cache_ms)),
             ctx: Arc::new(Context { config, clock, ids }),
             store_sealer: None,
         }
@@ -116,9 +122,31 @@ impl Wallet {
         .await
     }
 
+    /// The client as stored now. A client found is kept for [`Wallet::recent_client`].
     pub async fn get_client(&self, client_id: &str) -> Result<Option<Client>, CoreError> {
         let id = client_id.to_owned();
-        self.read(move |_, tx| Ok(tx.get_client(&id)?)).await
+        let found = self.read(move |_, tx| Ok(tx.get_client(&id)?)).await?;
+        if let Some(c) = &found {
+            self.clients.put(c, self.now());
+        }
+        Ok(found)
+    }
+
+    /// The client as read at most `WalletConfig::client_cache_ms` ago, for authenticating a
+    /// request; `true` with it when it came from the cache (so a signature it does not verify is
+    /// worth checking against [`Wallet::get_client`] before refusing). Never use it for a rule
+    /// that acts on the client's state: read the client inside the command's transaction.
+    pub async fn recent_client(&self, client_id: &str) -> Result<Option<(Client, bool)>, CoreError> {
+        if let Some(c) = self.clients.get(client_id, self.now()) {
+            return Ok(Some((c, true)));
+        }
+        Ok(self.get_client(client_id).await?.map(|c| (c, false)))
+    }
+
+    /// Drops what [`Wallet::recent_client`] kept of a client (after a change made outside
+    /// [`Wallet::update_client`], such as an operator's action).
+    pub fn forget_client(&self, client_id: &str) {
+        self.clients.forget(client_id);
     }
 
     pub async fn list_clients(&self) -> Result<Vec<Client>, CoreError> {
@@ -131,15 +159,18 @@ impl Wallet {
         F: Fn(&Context, &mut Client) -> Result<(), CoreError> + Send + 'static,
     {
         let id = client_id.to_owned();
-        self.write(move |ctx, tx| {
-            let mut c = tx
-                .get_client(&id)?
-                .ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
-            f(ctx, &mut c)?;
-            tx.update_client(&c)?;
-            Ok(c)
-        })
-        .await
+        let updated = self
+            .write(move |ctx, tx| {
+                let mut c = tx
+                    .get_client(&id)?
+                    .ok_or_else(|| CoreError::NotFound(format!("client {id}")))?;
+                f(ctx, &mut c)?;
+                tx.update_client(&c)?;
+                Ok(c)
+            })
+            .await;
+        self.clients.forget(client_id);
+        updated
     }
 
     /// Registers a new wallet user.

@@ -84,6 +84,7 @@ pub fn test_config() -> WalletConfig {
         cancel_window_secs: 3600,
         refund_window_secs: 30 * 24 * 3600,
         sandbox: false,
+        ..WalletConfig::default()
     }
 }
 

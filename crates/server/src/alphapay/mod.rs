@@ -343,14 +343,15 @@ async fn authenticate(
             ),
         ));
     }
-    let client = state.wallet.get_client(merchant_code).await?.ok_or_else(|| {
+    let (client, cached) = state.wallet.recent_client(merchant_code).await?.ok_or_else(|| {
         ApError::new(
             ResultCode::InvalidClient,
             format!("Merchant-Code {merchant_code} is not registered"),
         )
     })?;
     let signed = content::alphapay("POST", sign_path, merchant_code, request_time, nonce, &body);
-    signed_request::verify_with_client_key(state, &client, &sig, Some(Algorithm::Rsa256), &signed)
+    let client = signed_request::verify_signer(state, client, cached, &sig, Some(Algorithm::Rsa256), &signed)
+        .await?
         .map_err(|refusal| key_refusal(refusal, merchant_code, sign_path))?;
     if !state.rate_limits.allow(merchant_code) {
         return Err(ApError::new(

@@ -324,7 +324,7 @@ async fn authenticate(
         .ok_or_else(|| MpError::new(ResultCode::InvalidSignature, "the Signature header is missing"))?;
     let request_time = header(headers, "request-time")
         .ok_or_else(|| MpError::param("the Request-Time header is missing"))?;
-    let client = state.wallet.get_client(client_id).await?.ok_or_else(|| {
+    let (client, cached) = state.wallet.recent_client(client_id).await?.ok_or_else(|| {
         MpError::new(
             ResultCode::InvalidClient,
             format!("Client-Id {client_id} is not registered"),
@@ -337,7 +337,8 @@ async fn authenticate(
         )
     })?;
     let signed = content::mini_program("POST", sign_path, client_id, request_time, &body);
-    signed_request::verify_with_client_key(state, &client, &sig, None, &signed)
+    let client = signed_request::verify_signer(state, client, cached, &sig, None, &signed)
+        .await?
         .map_err(|refusal| key_refusal(refusal, client_id, sign_path))?;
     if !state.rate_limits.allow(client_id) {
         return Err(MpError::new(

@@ -431,10 +431,24 @@ async fn a_frozen_isv_cannot_act_for_a_merchant() {
     let app = spawn_core_app().await;
     add_isvs(&app).await;
     let token = payments_token(&app, ISV, MERCHANT).await;
+    let before = app
+        .call_as(
+            &isv_client(&app, 0, Some(&token)),
+            "v2/payments/pay",
+            cashier("z-0", 100),
+        )
+        .await;
+    assert_eq!(status_and_code(&before), ("A", "ACCEPT"), "{before}");
+    // Frozen the way the operator console does it: the status changes in the database, and the
+    // copy of the ISV kept to check its signatures is not told.
     app.wallet
-        .update_client(ISV, |_, c: &mut Client| {
-            c.status = PartyStatus::Frozen;
-            Ok(())
+        .write(|ctx, tx| {
+            walletd_core::operators::perform(
+                tx,
+                ctx.now(),
+                "op",
+                &walletd_core::operators::OperatorAction::FreezeClient(ISV.into()),
+            )
         })
         .await
         .expect("freeze");

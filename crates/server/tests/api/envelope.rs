@@ -598,3 +598,64 @@ async fn health_says_the_process_lives_and_readiness_checks_the_database() {
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.text().await.expect("body"), "ready\n");
 }
+
+/// Changes the client's keys the way another node or `walletd admin` would: in the database,
+/// without this wallet's cache of recently read clients hearing of it.
+async fn change_keys_elsewhere(app: &TestApp, change: impl Fn(&mut Client) + Send + Sync + 'static) {
+    app.wallet
+        .write(move |_, tx| {
+            let mut c = tx.get_client(CLIENT_ID)?.expect("client");
+            change(&mut c);
+            tx.update_client(&c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_key_added_elsewhere_works_at_once_and_one_removed_elsewhere_stops_within_the_cache_time() {
+    let app = spawn_app_with(|c| c.http.client_cache_ms = 400).await;
+    let inquire = |client: walletd_client::MiniProgramClient| async move {
+        client
+            .send(
+                "v2/payments/inquiryPayment",
+                INQUIRY.into(),
+                &RequestOptions::default(),
+            )
+            .await
+            .unwrap()
+            .result
+            .result_code
+    };
+    // The client's record is now kept for the next requests.
+    assert_eq!(inquire(app.merchant.clone()).await, "ORDER_NOT_EXIST");
+
+    let new_key = PrivateKey::generate(Algorithm::Rsa256).unwrap();
+    let pem = new_key.public_key().to_spki_pem();
+    change_keys_elsewhere(&app, move |c| {
+        c.add_key("RSA256", &pem, c.created_at);
+    })
+    .await;
+    let v2 = app.client_as(CLIENT_ID, &new_key).with_key_version(2);
+    assert_eq!(
+        inquire(v2.clone()).await,
+        "ORDER_NOT_EXIST",
+        "a kept copy without the new key is checked against the database before refusing"
+    );
+
+    change_keys_elsewhere(&app, |c| {
+        c.keys
+            .iter_mut()
+            .filter(|k| k.version == 1)
+            .for_each(|k| k.removed = true)
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(
+        inquire(app.merchant.clone()).await,
+        "KEY_NOT_FOUND",
+        "past the cache time the removal holds"
+    );
+    assert_eq!(inquire(v2).await, "ORDER_NOT_EXIST");
+}
