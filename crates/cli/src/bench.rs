@@ -417,9 +417,14 @@ fn presign(data_dir: &Path, kind: Kind, shape: Shape, tag: &str, out: &Path) -> 
         "false"
     };
     // wrk waits `delay()` milliseconds before each request when the script defines it: only the
-    // fixed-rate runs do.
+    // fixed-rate runs do. The waits are exponential with the asked mean, so that the connections
+    // send independently, as real clients do: with one fixed wait, every connection that one group
+    // commit answered would send again at the same instant, and the run would measure those
+    // self-made bursts rather than the rate.
     let delay_fn = if delay_ms > 0 {
-        format!("function delay()\n  return {delay_ms}\nend\n")
+        format!(
+            "local seeded = false\nfunction delay()\n  if not seeded then math.randomseed(7919 * tid + 1); seeded = true end\n  return math.floor(-math.log(1 - math.random()) * {delay_ms} + 0.5)\nend\n"
+        )
     } else {
         String::new()
     };
