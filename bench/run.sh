@@ -156,7 +156,7 @@ record sqlite_store_api_bad_answers "$(field "$last" bad)"
 half="$(awk -v r="$pay_rps" 'BEGIN { printf "%d", r / 2 }')"
 fixed_conns=$(( connections < 16 ? connections : 16 ))
 delay_ms="$(awk -v c="$fixed_conns" -v r="$half" 'BEGIN { d = (r > 0) ? 1000 * c / r : 100; printf "%d", d }')"
-# wrk waits the delay after each answer, so a connection's cycle is delay + latency: one short
+# wrk waits the delay (an exponential gap with this mean) after each answer, so a connection's cycle is delay + latency: one short
 # calibration run measures the latency part, and the measured run subtracts it.
 saved_seconds="$seconds"; seconds=$(( seconds < 3 ? seconds : 3 ))
 drive pay_half_rate_calibration "$url" pay "$fixed_conns" "$delay_ms"
