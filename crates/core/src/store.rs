@@ -402,14 +402,15 @@ pub fn cancel_order(
     };
     let now = ctx.now();
     let overflow = || CoreError::Invariant(format!("payments of order {} overflowed", order.order_id));
-    let (mut by_gateway, mut by_wallet) = (0i64, 0i64);
-    for p in &order.payments {
-        let sum = match p.source {
-            OrderPaymentSource::Gateway => &mut by_gateway,
-            OrderPaymentSource::Wallet { .. } => &mut by_wallet,
-        };
-        *sum = sum.checked_add(p.amount_minor).ok_or_else(overflow)?;
+    let mut by_gateway = 0i64;
+    for p in order
+        .payments
+        .iter()
+        .filter(|p| p.source == OrderPaymentSource::Gateway)
+    {
+        by_gateway = by_gateway.checked_add(p.amount_minor).ok_or_else(overflow)?;
     }
+    let returns = mark_wallet_payments_returned(tx, &order)?;
     let mut legs = Vec::new();
     if by_gateway > 0 {
         let receipts =
@@ -429,14 +430,13 @@ pub fn cancel_order(
             reference: order.reference(),
         });
     }
-    if by_wallet > 0 {
+    for (payer, back) in returns {
         let merchant = ledger::ensure_account(tx, AccountKind::Merchant, client_id, order.currency, now)?;
-        let wallet =
-            ledger::ensure_account(tx, AccountKind::UserWallet, &order.user_id, order.currency, now)?;
+        let wallet = ledger::ensure_account(tx, AccountKind::UserWallet, &payer, order.currency, now)?;
         legs.push(Leg::Single {
             debit: merchant.id,
             credit: wallet.id,
-            amount_minor: by_wallet,
+            amount_minor: back,
             code: "order_cancel_return".into(),
             reference: order.reference(),
         });
@@ -458,6 +458,43 @@ pub fn cancel_order(
     order.closed_at = Some(now);
     tx.update_store_order(&order)?;
     Ok(Ok(order))
+}
+
+/// What the wallet payments of a cancelled order give back, and to whom: to each payment's payer,
+/// the amount it paid towards the order less what the merchant already refunded of it through a
+/// dialect, recorded on the payment as refunded. So the money goes back once, to the wallet it
+/// came from, whichever way the merchant returns it first, and a later refund of the payment is
+/// refused as exceeding what is left. The order is locked
+/// before its payments here, where a confirm locks a payment before its order: on PostgreSQL the
+/// two can meet in a deadlock, which the database breaks and the job's retry resolves.
+fn mark_wallet_payments_returned(
+    tx: &mut dyn Tx,
+    order: &StoreOrder,
+) -> Result<Vec<(String, i64)>, CoreError> {
+    let mut returns = Vec::new();
+    for p in &order.payments {
+        let OrderPaymentSource::Wallet { payment_id } = &p.source else {
+            continue;
+        };
+        let mut payment = tx.get_payment(payment_id)?.ok_or_else(|| {
+            CoreError::Invariant(format!("order {} names no payment {payment_id}", order.order_id))
+        })?;
+        let back = p.amount_minor.min(payment.refundable_minor()).max(0);
+        if back == 0 {
+            continue;
+        }
+        payment.refunded_minor = payment
+            .refunded_minor
+            .checked_add(back)
+            .ok_or_else(|| CoreError::Invariant(format!("refunds of payment {payment_id} overflowed")))?;
+        let payer = payment
+            .payer_user_id
+            .clone()
+            .ok_or_else(|| CoreError::Invariant(format!("paid payment {payment_id} has no payer")))?;
+        tx.update_payment(&payment)?;
+        returns.push((payer, back));
+    }
+    Ok(returns)
 }
 
 /// `add_payment`: money the store's gateway says it collected is recorded on the store side

@@ -5,7 +5,8 @@ use crate::helpers::*;
 use walletd_core::ledger::AccountKind;
 use walletd_core::payments::{ApprovalOutcome, PaymentStatus};
 use walletd_protocol::amount::WireAmount;
-use walletd_protocol::miniprogram::{Order, PayRequestV2, PayResponse};
+use walletd_protocol::miniprogram::{Order, PayRequestV2, PayResponse, RefundRequest, ResultOnly};
+use walletd_protocol::{Amount, Currency};
 
 fn pay_request(request_id: &str, minor: &str, order_id: &str) -> PayRequestV2 {
     PayRequestV2 {
@@ -172,5 +173,57 @@ async fn a_payment_naming_no_store_order_is_an_ordinary_payment() {
     assert_eq!(cart["order_id"], order_id.as_str());
     assert_eq!(cart["order_amount_paid"], "0.00");
     assert_eq!(s.merchant_balance().await, 100);
+    s.assert_books_sound().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_order_gives_a_wallet_payment_back_once() {
+    let s = spawn_store().await;
+    // The merchant has other income, so its balance alone would not stop a second return.
+    let other = wallet_pay(&s, "plain-44", "1000", "not-a-store-order").await;
+    let outcome = s.wallet.confirm_payment(&other, "alice").await.expect("confirm");
+    assert!(matches!(outcome, ApprovalOutcome::Done(_)), "{outcome:?}");
+    let order_id = s.place("44", &[(&s.movie, 1)]).await;
+    let payment_id = wallet_pay(&s, "store-44", "300", &order_id).await;
+    let outcome = s
+        .wallet
+        .confirm_payment(&payment_id, "alice")
+        .await
+        .expect("confirm");
+    assert!(matches!(outcome, ApprovalOutcome::Done(_)), "{outcome:?}");
+    assert_eq!(s.cart("44").await["order_amount_due"], "1.50");
+
+    let before = alice_available(&s).await;
+    assert_eq!(
+        s.call(StoreCall::new("cancel_order", Some("44"))).await["ok"],
+        "Order was cancelled"
+    );
+    assert_eq!(
+        alice_available(&s).await,
+        before + 300,
+        "the wallet payment came back"
+    );
+    let paid = s
+        .wallet
+        .get_payment(&payment_id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(paid.refunded_minor, 300, "and the payment says so");
+
+    // The merchant refunds the same payment in the Mini Program: nothing of it is left.
+    let refund = RefundRequest::new(
+        payment_id.as_str(),
+        "rf-44",
+        Amount::from_minor(Currency::from_code("USD").expect("USD"), 300).expect("amount"),
+    );
+    let answer: ResultOnly = s
+        .mini_program
+        .call("v2/payments/refund", &refund)
+        .await
+        .expect("signed answer");
+    assert_eq!(answer.result.result_code, "REFUND_AMOUNT_EXCEED", "{answer:?}");
+    assert_eq!(alice_available(&s).await, before + 300, "not twice");
+    assert_eq!(s.merchant_balance().await, 1_000);
     s.assert_books_sound().await;
 }
