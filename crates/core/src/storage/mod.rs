@@ -36,6 +36,11 @@
 //! 5. new rows (payments, idempotency keys, transfers, refunds, captures, outbox entries), whose
 //!    unique indexes make a second node inserting the same key wait for the first to commit.
 //!
+//! One exception, deliberate: cancelling a store order locks the order, then the wallet payments
+//! that paid towards it, where confirming such a payment locks the payment, then the order. The
+//! two can deadlock on PostgreSQL; the database breaks it and the losing job runs again (a deadlock
+//! is a transient failure), so the cost is a retry, never a wrong result.
+//!
 //! Background work (the outbox, the expiry sweep, the purges of spent codes and one-time values)
 //! claims its rows with `FOR UPDATE SKIP LOCKED`, so it never queues behind a request on them, and
 //! then keeps to the same order.
