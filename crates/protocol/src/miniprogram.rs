@@ -99,9 +99,14 @@ pub fn supported_currency(path: &str, a: &WireAmount) -> Result<(), FieldError> 
     Ok(())
 }
 
-/// Parses a wire amount as a typed amount greater than zero.
+/// Parses a wire amount as a typed amount greater than zero, the currency rule first.
 pub fn amount(path: &str, a: &WireAmount) -> Result<PositiveAmount, FieldError> {
     supported_currency(path, a)?;
+    positive_amount(path, a)
+}
+
+/// [`amount`] for a request that applied the currency rule before its other fields.
+fn positive_amount(path: &str, a: &WireAmount) -> Result<PositiveAmount, FieldError> {
     let amount = Amount::parse_wire(&a.currency, &a.value).map_err(|e| field_error(path, e))?;
     PositiveAmount::new(amount)
         .ok_or_else(|| field_error(&format!("{path}.value"), "must be greater than zero"))
@@ -299,7 +304,7 @@ impl PayRequestV1 {
         optional("mcc", self.mcc.as_deref(), 32)?;
         optional("extendInfo", self.extend_info.as_deref(), 4096)?;
         let order = self.order()?.unwrap_or_default();
-        let amount = amount("paymentAmount", &self.payment_amount)?;
+        let amount = positive_amount("paymentAmount", &self.payment_amount)?;
         Ok(ValidPay {
             partner_id: Some(self.partner_id.clone()),
             app_id: self.app_id.clone(),
@@ -398,7 +403,7 @@ impl PayRequestV2 {
         };
         let order = self.order.clone().unwrap_or_default();
         order.check("order")?;
-        let amount = amount("paymentAmount", &self.payment_amount)?;
+        let amount = positive_amount("paymentAmount", &self.payment_amount)?;
         Ok(ValidPay {
             partner_id: None,
             app_id: Some(self.app_id.clone()),
@@ -627,7 +632,7 @@ impl RefundRequest {
         {
             return Err(FieldError::new("paymentId or paymentRequestId is required"));
         }
-        amount("refundAmount", &self.refund_amount)
+        positive_amount("refundAmount", &self.refund_amount)
     }
 }
 
