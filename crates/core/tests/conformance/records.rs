@@ -25,6 +25,8 @@ for_each_backend!(
     one_time_values_are_accepted_once_until_they_expire,
     a_failed_job_leaves_nothing_behind,
     a_taken_key_does_not_spoil_the_rest_of_the_transaction,
+    a_refused_insert_keeps_none_of_its_jobs_rows,
+    a_job_may_insert_many_rows,
     a_read_job_cannot_write,
     a_second_node_sees_what_the_first_committed,
     token_pairs_are_read_newest_first_within_a_limit,
@@ -901,6 +903,87 @@ async fn a_failed_job_leaves_nothing_behind(f: Fixture) {
     f.write(|tx| Ok(tx.insert_client(&client("c3", "p3"))?))
         .await
         .expect("the store still works");
+}
+
+/// A backend may send an insert later than the job asks for it (PostgreSQL sends a new payment
+/// and its idempotency record with the commit): a refused insert must still fail its job and take
+/// the job's other rows with it.
+async fn a_refused_insert_keeps_none_of_its_jobs_rows(f: Fixture) {
+    let key = |key: &str| IdempotencyRecord {
+        scope: "pay".into(),
+        client_id: "c1".into(),
+        key: key.into(),
+        fingerprint: "fp".into(),
+        outcome: StoredOutcome::Payment {
+            payment_id: "pay-1".into(),
+        },
+        created_at: t0(),
+    };
+    let (first, taken) = (key("k-1"), key("k-1"));
+    f.write(move |tx| {
+        tx.insert_payment(&payment("pay-1", "req-1", PaymentStatus::Processing, None, 1))?;
+        Ok(tx.insert_idempotency(&first)?)
+    })
+    .await
+    .expect("a payment and its key");
+
+    let e = f
+        .write(move |tx| {
+            tx.insert_payment(&payment("pay-2", "req-2", PaymentStatus::Processing, None, 2))?;
+            Ok(tx.insert_idempotency(&taken)?)
+        })
+        .await
+        .expect_err("a taken idempotency key");
+    assert!(is_duplicate(&e), "{e:?}");
+    let e = f
+        .write(|tx| {
+            tx.insert_payment(&payment("pay-3", "req-3", PaymentStatus::Processing, None, 3))?;
+            tx.insert_payment(&payment("pay-4", "req-1", PaymentStatus::Processing, None, 4))?;
+            tx.insert_client(&client("c9", "p9"))?;
+            Ok(tx.get_client("c9")?)
+        })
+        .await
+        .expect_err("a taken paymentRequestId");
+    assert!(is_duplicate(&e), "{e:?}");
+    for id in ["pay-2", "pay-3", "pay-4"] {
+        assert_eq!(
+            f.read(move |tx| Ok(tx.get_payment(id)?)).await.unwrap(),
+            None,
+            "{id} was not kept"
+        );
+    }
+    assert_eq!(f.read(|tx| Ok(tx.get_client("c9")?)).await.unwrap(), None);
+    assert!(f.read(|tx| Ok(tx.get_payment("pay-1")?)).await.unwrap().is_some());
+}
+
+/// Inserts a backend holds back are sent in bounded rounds; every one of them is kept.
+async fn a_job_may_insert_many_rows(f: Fixture) {
+    f.write(|tx| {
+        for i in 0..200 {
+            let p = payment(
+                &format!("bulk-{i}"),
+                &format!("req-bulk-{i}"),
+                PaymentStatus::Processing,
+                None,
+                1,
+            );
+            tx.insert_payment(&p)?;
+        }
+        // What a job reads after its inserts sees them.
+        Ok(tx.get_payment("bulk-199")?.map(|p| p.payment_id))
+    })
+    .await
+    .expect("two hundred payments in one job");
+    for i in [0, 31, 32, 33, 199] {
+        let id = format!("bulk-{i}");
+        assert!(
+            f.read(move |tx| Ok(tx.get_payment(&id)?))
+                .await
+                .unwrap()
+                .is_some(),
+            "bulk-{i} kept"
+        );
+    }
 }
 
 async fn a_taken_key_does_not_spoil_the_rest_of_the_transaction(f: Fixture) {

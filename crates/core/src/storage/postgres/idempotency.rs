@@ -27,13 +27,12 @@ impl IdempotencyRecords for PgTx<'_> {
     }
 
     fn insert_idempotency(&mut self, r: &IdempotencyRecord) -> Result<(), StorageError> {
-        // A second node inserting the same key waits here until the first commits, then finds the
-        // conflict; its job fails with Duplicate and is run again, reading the stored outcome.
-        let n = self.execute(
-            "INSERT INTO idempotency (scope, client_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT DO NOTHING",
+        // Goes out with the COMMIT. A second node inserting the same key waits on the unique
+        // index until the first commits, then fails on it: its transaction aborts, its job answers
+        // Duplicate and is run again, reading the stored outcome.
+        self.insert_deferred(
+            "INSERT INTO idempotency (scope, client_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             &[&r.scope, &r.client_id, &r.key, &r.fingerprint, &to_doc(&r.outcome)?, &r.created_at],
-        )?;
-        Self::inserted_one(n, &format!("{} key {} of client {}", r.scope, r.key, r.client_id))
+        )
     }
 }

@@ -1,8 +1,10 @@
 //! The shared storage backend: PostgreSQL, for many stateless walletd nodes on one database.
 //!
-//! A pool of dedicated threads, each owning one connection of the synchronous `postgres` client,
-//! takes jobs from one shared queue (the client runs its own small runtime, so it is never called
-//! from a tokio thread). Each job runs in one transaction:
+//! A pool of dedicated threads, each owning one connection (the asynchronous client on a small
+//! runtime of the thread's own, so no tokio thread ever waits on the database), takes jobs from one
+//! shared queue. Each job runs in one transaction, and statements that need no answer before the
+//! next travel together (`pipeline`): `BEGIN` with the first statement, a new payment and its
+//! idempotency record with the `COMMIT`. Each job runs in one transaction:
 //!
 //! * writes in READ COMMITTED, made safe by explicit row locks: a payment (and a notification) is
 //!   locked `FOR UPDATE` when a write job reads it, so two nodes never change one payment at the
@@ -14,7 +16,10 @@
 //!
 //! Unique keys (idempotency keys, payment and refund request ids, AlphaPay nonces, store salts) are
 //! unique constraints; inserts use `ON CONFLICT DO NOTHING`, so a taken key answers
-//! [`StorageError::Duplicate`] without aborting the transaction. A second node inserting the same
+//! [`StorageError::Duplicate`] without aborting the transaction. The two deferred inserts (a new
+//! payment, an idempotency record) are plain inserts instead: a taken key fails the statement,
+//! which aborts the transaction, so the `COMMIT` sent with them rolls back and the job answers
+//! `Duplicate` all the same. A second node inserting the same
 //! key waits on the unique index until the first commits and then sees the conflict. A job that
 //! fails with `Duplicate`, a serialization failure (SQLSTATE 40001) or a deadlock (40P01) is run
 //! again from the start, in a fresh transaction, at most [`MAX_ATTEMPTS`] times: the second run
@@ -38,6 +43,7 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{IsolationLevel, NoTls, Row, Statement};
 use chrono::{DateTime, NaiveDate, Utc};
+use pipeline::{Conn, Done, Encoded, Step};
 use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -59,6 +65,7 @@ mod operators;
 mod outbox;
 mod parties;
 mod payments;
+mod pipeline;
 mod refunds;
 mod store;
 
@@ -393,8 +400,8 @@ fn corrupt(e: ::postgres::Error) -> StorageError {
 }
 
 /// Parses `url` (a `postgres://` URL or a `key=value` string) and sets walletd's session defaults.
-fn connection_config(url: &str) -> Result<::postgres::Config, StorageError> {
-    let mut config: ::postgres::Config = url
+fn connection_config(url: &str) -> Result<tokio_postgres::Config, StorageError> {
+    let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StorageError::Backend(format!("the database URL is not usable: {e}")))?;
     if config.get_application_name().is_none() {
@@ -404,8 +411,9 @@ fn connection_config(url: &str) -> Result<::postgres::Config, StorageError> {
     Ok(config)
 }
 
-fn connect(config: &::postgres::Config) -> Result<::postgres::Client, StorageError> {
-    let mut client = config
+/// A connection of the synchronous client, for migrations, dumps and schema administration.
+fn connect(config: &tokio_postgres::Config) -> Result<::postgres::Client, StorageError> {
+    let mut client = ::postgres::Config::from(config.clone())
         .connect(NoTls)
         .map_err(|e| StorageError::Backend(format!("connecting to PostgreSQL: {e}")))?;
     client.batch_execute(&format!("SET statement_timeout = {STATEMENT_TIMEOUT_MS}"))?;
@@ -493,11 +501,11 @@ impl PostgresStorage {
             let worker_stats = stats.clone();
             std::thread::Builder::new()
                 .name(format!("walletd-postgres-{i}"))
-                .spawn(move || match connect(&config) {
-                    Ok(client) => {
+                .spawn(move || match Conn::open(&config, STATEMENT_TIMEOUT_MS) {
+                    Ok(conn) => {
                         let _ = ready.send(Ok(()));
                         drop(ready);
-                        worker_loop(Worker::new(config, client), rx, &worker_stats);
+                        worker_loop(Worker::new(config, conn), rx, &worker_stats);
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -581,8 +589,8 @@ impl Storage for PostgresStorage {
 
 /// One pool thread: its connection and the statements prepared on it.
 struct Worker {
-    config: ::postgres::Config,
-    client: Option<::postgres::Client>,
+    config: tokio_postgres::Config,
+    conn: Option<Conn>,
     statements: HashMap<String, Statement>,
 }
 
@@ -597,10 +605,10 @@ enum Attempt {
 }
 
 impl Worker {
-    fn new(config: ::postgres::Config, client: ::postgres::Client) -> Worker {
+    fn new(config: tokio_postgres::Config, conn: Conn) -> Worker {
         Worker {
             config,
-            client: Some(client),
+            conn: Some(conn),
             statements: HashMap::new(),
         }
     }
@@ -608,10 +616,10 @@ impl Worker {
     /// Makes sure there is a live connection, opening a new one (with an empty statement cache:
     /// prepared statements belong to the connection that prepared them) if the last one broke.
     fn connect_if_needed(&mut self) -> Result<(), StorageError> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-            self.client = None;
+        if self.conn.as_ref().is_none_or(|c| c.is_closed()) {
+            self.conn = None;
             self.statements.clear();
-            self.client = Some(connect(&self.config)?);
+            self.conn = Some(Conn::open(&self.config, STATEMENT_TIMEOUT_MS)?);
         }
         Ok(())
     }
@@ -647,128 +655,51 @@ impl Worker {
                 duplicate: false,
             };
         }
-        let Some(client) = self.client.as_mut() else {
+        let Some(conn) = self.conn.as_ref() else {
             return Attempt::Done(Err(
                 StorageError::Backend("no PostgreSQL connection".into()).into()
             ));
         };
         let statements = std::mem::take(&mut self.statements);
-        let (attempt, statements) = run_in_transaction(client, statements, access, job);
+        let (attempt, statements) = run_in_transaction(conn, statements, access, job);
         self.statements = statements;
         attempt
     }
 }
 
-/// Runs `job` once in a transaction of its own on `client`, with the connection's statement
-/// cache, and hands the cache back with what the run came to.
+/// Runs `job` once in a transaction of its own on `conn`, with the connection's statement cache,
+/// and hands the cache back with what the run came to.
 fn run_in_transaction(
-    client: &mut ::postgres::Client,
+    conn: &Conn,
     statements: HashMap<String, Statement>,
     access: Access,
     job: &mut Job,
 ) -> (Attempt, HashMap<String, Statement>) {
-    let transaction = match begin(client, access) {
-        Ok(t) => t,
-        Err(attempt) => return (attempt, statements),
-    };
     let mut tx = PgTx {
-        tx: transaction,
+        conn,
         statements,
         access,
+        begun: false,
+        deferred: Vec::new(),
         transient: false,
+        lost: false,
+        duplicate: false,
         failed: false,
     };
     let result = match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
         Ok(r) => r,
         Err(_) => Err(CoreError::Invariant("a storage job panicked".into())),
     };
-    let PgTx {
-        tx: transaction,
-        statements,
-        transient,
-        failed,
-        ..
-    } = tx;
-    (finish(transaction, result, transient, failed), statements)
+    let attempt = tx.finish(result);
+    (attempt, tx.statements)
 }
 
-/// Opens a job's transaction: read-write for a write, a read-only snapshot (repeatable read) for
-/// a read. When it cannot be opened, what that comes to: a transient failure or a lost connection
-/// is worth another attempt.
-fn begin(client: &mut ::postgres::Client, access: Access) -> Result<::postgres::Transaction<'_>, Attempt> {
-    let begun = match access {
-        Access::Write => client.transaction(),
-        Access::Read => client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start(),
-    };
-    begun.map_err(|e| {
-        let again = is_transient(&e) || is_lost(&e);
-        let error = CoreError::Storage(e.into());
-        if again {
-            Attempt::Again {
-                error,
-                duplicate: false,
-            }
-        } else {
-            Attempt::Done(Err(error))
-        }
-    })
-}
-
-/// Ends a job's transaction: commits when the job succeeded and no statement failed, else rolls
-/// back. What the run came to: a transient failure (serialization, deadlock, lost connection) or
-/// a duplicate key is worth running the job again; a job that went on after a failed statement is
-/// an error, never a success.
-fn finish(
-    transaction: ::postgres::Transaction<'_>,
-    result: Result<Box<dyn Any + Send>, CoreError>,
-    transient: bool,
-    failed: bool,
-) -> Attempt {
-    match result {
-        Ok(value) if !failed => match transaction.commit() {
-            Ok(()) => Attempt::Done(Ok(value)),
-            Err(e) if is_transient(&e) => Attempt::Again {
-                error: CoreError::Storage(e.into()),
-                duplicate: false,
-            },
-            Err(e) => Attempt::Done(Err(CoreError::Storage(e.into()))),
-        },
-        Ok(_) => {
-            // The job went on after a failed statement: PostgreSQL has aborted the transaction,
-            // so nothing it wrote would be kept. Report that instead of a false success.
-            let _ = transaction.rollback();
-            let error = CoreError::Storage(StorageError::Backend(
-                "a statement failed and the job went on; its transaction was rolled back".into(),
-            ));
-            if transient {
-                Attempt::Again {
-                    error,
-                    duplicate: false,
-                }
-            } else {
-                Attempt::Done(Err(error))
-            }
-        }
-        Err(e) => {
-            let _ = transaction.rollback();
-            if transient {
-                Attempt::Again {
-                    error: e,
-                    duplicate: false,
-                }
-            } else if matches!(e, CoreError::Storage(StorageError::Duplicate(_))) {
-                Attempt::Again {
-                    error: e,
-                    duplicate: true,
-                }
-            } else {
-                Attempt::Done(Err(e))
-            }
-        }
+/// How a job's transaction starts: read-write for a write, a read-only snapshot (repeatable
+/// read) for a read.
+fn begin_sql(access: Access) -> &'static str {
+    match access {
+        Access::Write => "BEGIN",
+        Access::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     }
 }
 
@@ -788,15 +719,33 @@ fn worker_loop(mut worker: Worker, rx: Arc<Mutex<mpsc::Receiver<Envelope>>>, sta
 
 /// One open transaction on one pool connection.
 struct PgTx<'c> {
-    tx: ::postgres::Transaction<'c>,
+    conn: &'c Conn,
     statements: HashMap<String, Statement>,
     access: Access,
+    /// `BEGIN` has gone out (with the job's first statement).
+    begun: bool,
+    /// Inserts waiting to go out with the next statement or the `COMMIT`.
+    deferred: Vec<Deferred>,
     /// A statement failed with a serialization failure or a deadlock, or the connection was lost:
     /// the job is worth running again from the start.
     transient: bool,
+    /// The connection was lost.
+    lost: bool,
+    /// A statement failed on a unique key another transaction holds.
+    duplicate: bool,
     /// A statement failed: PostgreSQL aborted the transaction.
     failed: bool,
 }
+
+/// An insert sent later, with its parameters already encoded.
+struct Deferred {
+    statement: Statement,
+    params: Vec<Encoded>,
+}
+
+/// Deferred inserts kept at most before they are sent on their own (a job that inserts many rows,
+/// such as a bulk load, sends them in rounds of this many).
+const MAX_DEFERRED: usize = 32;
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
 
@@ -846,17 +795,24 @@ impl PgTx<'_> {
     /// Records what a failed statement means for the transaction and converts the error.
     fn failure(&mut self, e: ::postgres::Error) -> StorageError {
         self.failed = true;
-        if is_transient(&e) || is_lost(&e) {
+        if is_lost(&e) {
+            self.lost = true;
+            self.transient = true;
+        } else if is_transient(&e) {
             self.transient = true;
         }
-        e.into()
+        let e = StorageError::from(e);
+        if matches!(e, StorageError::Duplicate(_)) {
+            self.duplicate = true;
+        }
+        e
     }
 
     fn statement(&mut self, sql: &str) -> Result<Statement, StorageError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        match self.tx.prepare(sql) {
+        match self.conn.prepare(sql) {
             Ok(s) => {
                 self.statements.insert(sql.to_owned(), s.clone());
                 Ok(s)
@@ -865,19 +821,154 @@ impl PgTx<'_> {
         }
     }
 
+    /// Sends, in one round trip: `BEGIN` if it has not gone out yet, the deferred inserts, then
+    /// `last`; returns `last`'s answer. Every answer is checked: the first failure is the one
+    /// reported, whichever statement it belongs to.
+    fn send(&mut self, last: Option<Step<'_>>) -> Result<Option<Done>, StorageError> {
+        let deferred = std::mem::take(&mut self.deferred);
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = deferred
+            .iter()
+            .map(|d| d.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let mut steps = Vec::with_capacity(deferred.len() + 2);
+        let begin = !self.begun;
+        if begin {
+            steps.push(Step::Simple(begin_sql(self.access)));
+        }
+        steps.extend(
+            deferred
+                .iter()
+                .zip(&params)
+                .map(|(d, p)| Step::Execute(&d.statement, p)),
+        );
+        let has_last = last.is_some();
+        steps.extend(last);
+        let answers = self.conn.round_trip(&steps);
+        self.begun = true;
+        let deferred_from = usize::from(begin);
+        let deferred_to = deferred_from + deferred.len();
+        let mut failure = None;
+        let mut answer = None;
+        for (i, a) in answers.into_iter().enumerate() {
+            match a {
+                Err(e) => {
+                    let e = self.failure(e);
+                    failure.get_or_insert(e);
+                }
+                Ok(done) if (deferred_from..deferred_to).contains(&i) => {
+                    // A deferred insert inserts one row or fails; anything else is a misuse.
+                    if !matches!(done, Done::Count(1)) {
+                        self.failed = true;
+                        failure.get_or_insert(StorageError::Backend(
+                            "a deferred insert did not insert exactly one row".into(),
+                        ));
+                    }
+                }
+                Ok(done) if i >= deferred_to && has_last => answer = Some(done),
+                Ok(_) => {}
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(answer),
+        }
+    }
+
     fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StorageError> {
         let st = self.statement(sql)?;
-        match self.tx.query(&st, params) {
-            Ok(rows) => Ok(rows),
-            Err(e) => Err(self.failure(e)),
+        match self.send(Some(Step::Query(&st, params)))? {
+            Some(Done::Rows(rows)) => Ok(rows),
+            _ => Err(StorageError::Backend("a query answered without rows".into())),
         }
     }
 
     fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StorageError> {
         let st = self.statement(sql)?;
-        match self.tx.execute(&st, params) {
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.failure(e)),
+        match self.send(Some(Step::Execute(&st, params)))? {
+            Some(Done::Count(n)) => Ok(n),
+            _ => Err(StorageError::Backend(
+                "a statement answered without a row count".into(),
+            )),
+        }
+    }
+
+    /// Queues an insert to go out with the job's next statement or its `COMMIT`, saving it a round
+    /// trip. Only for a single-row `INSERT … VALUES` without `ON CONFLICT`, whose answer nothing in
+    /// the job waits for: it inserts exactly one row or fails, and a failure aborts the
+    /// transaction, so the job can never commit without its row. The failure (a taken key answers
+    /// [`StorageError::Duplicate`], and the job is run again) is reported by whatever goes out
+    /// next: the next statement, or the commit.
+    fn insert_deferred(&mut self, sql: &str, params: &Params<'_>) -> Result<(), StorageError> {
+        let statement = self.statement(sql)?;
+        let params = Encoded::all(&statement, params).inspect_err(|_| self.failed = true)?;
+        self.deferred.push(Deferred { statement, params });
+        if self.deferred.len() >= MAX_DEFERRED {
+            self.send(None)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the job's transaction: commits when the job succeeded and no statement failed, else
+    /// rolls back. What the run came to: a transient failure (serialization, deadlock, lost
+    /// connection) or a duplicate key is worth running the job again; a job that went on after a
+    /// failed statement is an error, never a success.
+    fn finish(&mut self, result: Result<Box<dyn Any + Send>, CoreError>) -> Attempt {
+        match result {
+            Ok(value) if !self.failed => self.commit(value),
+            Ok(_) => {
+                // The job went on after a failed statement: PostgreSQL has aborted the transaction,
+                // so nothing it wrote would be kept. Report that instead of a false success.
+                self.rollback();
+                let error = CoreError::Storage(StorageError::Backend(
+                    "a statement failed and the job went on; its transaction was rolled back".into(),
+                ));
+                self.again_or_done(error)
+            }
+            Err(e) => {
+                self.rollback();
+                self.again_or_done(e)
+            }
+        }
+    }
+
+    /// What a failed run comes to, once its transaction is rolled back.
+    fn again_or_done(&self, error: CoreError) -> Attempt {
+        let duplicate = self.duplicate || matches!(error, CoreError::Storage(StorageError::Duplicate(_)));
+        if self.transient {
+            Attempt::Again {
+                error,
+                duplicate: false,
+            }
+        } else if duplicate {
+            Attempt::Again {
+                error,
+                duplicate: true,
+            }
+        } else {
+            Attempt::Done(Err(error))
+        }
+    }
+
+    /// Sends the deferred inserts and `COMMIT` in one round trip. A job that sent nothing has
+    /// nothing to commit. If a deferred insert failed, the transaction was aborted and the
+    /// `COMMIT` rolled it back: the run is judged like any failed run. If the connection was lost
+    /// meanwhile, nobody knows whether it committed, so the job is not run again.
+    fn commit(&mut self, value: Box<dyn Any + Send>) -> Attempt {
+        if !self.begun && self.deferred.is_empty() {
+            return Attempt::Done(Ok(value));
+        }
+        match self.send(Some(Step::Simple("COMMIT"))) {
+            Ok(_) => Attempt::Done(Ok(value)),
+            Err(e) if self.lost => Attempt::Done(Err(CoreError::Storage(e))),
+            Err(e) => self.again_or_done(CoreError::Storage(e)),
+        }
+    }
+
+    /// Rolls back what went out; deferred inserts that did not are dropped.
+    fn rollback(&mut self) {
+        self.deferred.clear();
+        if self.begun && !self.lost {
+            let _ = self.conn.round_trip(&[Step::Simple("ROLLBACK")]);
         }
     }
 
@@ -947,10 +1038,13 @@ impl PgTx<'_> {
 
 impl Tx for PgTx<'_> {
     fn schema_versions(&mut self) -> Result<(usize, usize), StorageError> {
-        let row = self.tx.query_one(
+        let rows = self.query(
             &format!("SELECT COALESCE(MAX(version), 0) FROM {MIGRATIONS_TABLE}"),
             &[],
         )?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StorageError::Backend("MAX returned no row".into()))?;
         let done: i64 = row.try_get(0).map_err(corrupt)?;
         Ok((usize::try_from(done).unwrap_or(0), MIGRATIONS.len()))
     }

@@ -19,9 +19,12 @@ impl PaymentRecords for PgTx<'_> {
     }
 
     fn insert_payment(&mut self, p: &Payment) -> Result<(), StorageError> {
-        let n = self.execute(
+        // Nothing in a job waits for this insert's answer: it goes out with the next statement or
+        // the COMMIT. A payment id or paymentRequestId another transaction holds fails it, which
+        // aborts the transaction; the job answers Duplicate and is run again.
+        self.insert_deferred(
             "INSERT INTO payments (payment_id, client_id, payment_request_id, status, payer_user_id, currency, amount_minor, created_at, expires_at, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &p.payment_id,
                 &p.client_id,
@@ -34,13 +37,6 @@ impl PaymentRecords for PgTx<'_> {
                 &p.expires_at,
                 &to_doc(p)?,
             ],
-        )?;
-        Self::inserted_one(
-            n,
-            &format!(
-                "payment {} or paymentRequestId {}",
-                p.payment_id, p.payment_request_id
-            ),
         )
     }
 
