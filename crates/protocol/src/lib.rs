@@ -12,6 +12,7 @@ pub mod amount;
 pub mod content;
 pub mod crypto;
 pub mod miniprogram;
+mod redact;
 pub mod result;
 pub mod signature;
 pub mod store_signature;

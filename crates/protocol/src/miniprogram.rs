@@ -253,8 +253,8 @@ impl Order {
     }
 }
 
-/// `/v1/payments/pay` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `/v1/payments/pay` request. `Debug` hides the payment code.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PayRequestV1 {
     pub partner_id: String,
@@ -347,8 +347,8 @@ impl PayRequestV1 {
     }
 }
 
-/// `/v2/payments/pay` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `/v2/payments/pay` request. `Debug` hides the payment code.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PayRequestV2 {
     pub app_id: String,
@@ -455,8 +455,8 @@ impl ProductCode {
 }
 
 /// A pay request of either version after every field was checked: what the dialect maps to the
-/// core's command, once.
-#[derive(Debug, Clone, PartialEq)]
+/// core's command, once. `Debug` hides the payment code.
+#[derive(Clone, PartialEq)]
 pub struct ValidPay {
     /// v1 `partnerId` (v2 has none).
     pub partner_id: Option<String>,
@@ -474,6 +474,41 @@ pub struct ValidPay {
     pub notify_url: Option<String>,
     pub extend_info: Option<String>,
     pub payment_auth_code: Option<String>,
+}
+
+impl std::fmt::Debug for PayRequestV1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json(f, "PayRequestV1", self, &["paymentAuthCode"])
+    }
+}
+
+impl std::fmt::Debug for PayRequestV2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json(f, "PayRequestV2", self, &["paymentAuthCode"])
+    }
+}
+
+impl std::fmt::Debug for ValidPay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidPay")
+            .field("partner_id", &self.partner_id)
+            .field("app_id", &self.app_id)
+            .field("payment_request_id", &self.payment_request_id)
+            .field("amount", &self.amount)
+            .field("product", &self.product)
+            .field("factor", &self.factor)
+            .field("order_title", &self.order_title)
+            .field("order", &self.order)
+            .field("expiry_time", &self.expiry_time)
+            .field("return_url", &self.return_url)
+            .field("notify_url", &self.notify_url)
+            .field("extend_info", &self.extend_info)
+            .field(
+                "payment_auth_code",
+                &crate::redact::optional(&self.payment_auth_code),
+            )
+            .finish()
+    }
 }
 
 /// `paymentExpiryTime`, parsed in any of the Request-Time forms.

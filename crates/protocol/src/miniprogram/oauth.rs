@@ -16,8 +16,8 @@ pub const GRANT_TYPE_AUTHORIZATION_CODE: &str = "AUTHORIZATION_CODE";
 /// `grantType` for rotating a token pair.
 pub const GRANT_TYPE_REFRESH_TOKEN: &str = "REFRESH_TOKEN";
 
-/// `applyToken` request, v1 and v2 fields together.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `applyToken` request, v1 and v2 fields together. `Debug` hides the code and the token.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyTokenRequest {
     /// v1: the mini program (next-level client) the code was issued to.
@@ -42,8 +42,8 @@ pub struct ApplyTokenRequest {
     pub extend_info: Option<String>,
 }
 
-/// What an `applyToken` request asks for, once checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an `applyToken` request asks for, once checked. `Debug` hides the code and the token.
+#[derive(Clone, PartialEq, Eq)]
 pub enum TokenGrant {
     /// Exchange this single-use auth code for a token pair.
     AuthorizationCode(String),
@@ -150,8 +150,9 @@ impl ApplyTokenRequest {
     }
 }
 
-/// `applyToken` answer (the token fields are present when the result is `S`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `applyToken` answer (the token fields are present when the result is `S`). `Debug` hides the
+/// tokens.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyTokenResponse {
     pub result: WireResult,
@@ -165,8 +166,8 @@ pub struct ApplyTokenResponse {
 }
 
 /// `cancelToken` and the user-info inquiries (v1 and v2): the access token, and in v2 the mini
-/// program and the client it was granted for.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// program and the client it was granted for. `Debug` hides the token.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessTokenRequest {
     #[serde(default)]
@@ -262,6 +263,34 @@ pub struct WireContactInfo {
 pub struct UserInfoResponse {
     pub result: WireResult,
     pub user_info: WireUserInfo,
+}
+
+impl std::fmt::Debug for ApplyTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json(f, "ApplyTokenRequest", self, &["authCode", "refreshToken"])
+    }
+}
+
+impl std::fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            TokenGrant::AuthorizationCode(_) => "AuthorizationCode",
+            TokenGrant::RefreshToken(_) => "RefreshToken",
+        };
+        f.debug_tuple(kind).field(&crate::redact::REDACTED).finish()
+    }
+}
+
+impl std::fmt::Debug for ApplyTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json(f, "ApplyTokenResponse", self, &["accessToken", "refreshToken"])
+    }
+}
+
+impl std::fmt::Debug for AccessTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json(f, "AccessTokenRequest", self, &["accessToken"])
+    }
 }
 
 #[cfg(test)]
