@@ -4,7 +4,8 @@
 #
 # What it does, in one run on one machine:
 #   1. `openssl speed -multi $(nproc) rsa2048` just before and just after the pay run: the RSA-2048
-#      signing ceiling (every answer is signed), averaged.
+#      signing ceiling (every answer is signed), averaged; and walletd's own signer on every core
+#      (`walletd bench sign`), to compare the two.
 #   2. A fresh SQLite wallet (`walletd bench setup`: a merchant with a daily limit, a payer, paid
 #      payments for the refund and inquiry runs) served by `walletd serve`.
 #   3. wrk, pre-signed requests (`walletd bench presign`, a distinct paymentRequestId each):
@@ -137,11 +138,16 @@ ceiling="$(awk -v a="$ceiling_before" -v b="$ceiling_after" 'BEGIN { printf "%.1
 record openssl_rsa2048_signs_per_s_before "$ceiling_before"
 record openssl_rsa2048_signs_per_s_after "$ceiling_after"
 record openssl_rsa2048_signs_per_s "$ceiling"
+# walletd's own signer (the wallet key, the library the server signs with) on every core: how the
+# ceiling compares with what the server itself could sign if it did nothing else.
+walletd_signs="$(field "$("$bin" --data-dir "$data" bench sign --seconds "$speed_secs" --threads "$(nproc)")" signs_per_s)"
+record walletd_rsa2048_signs_per_s "$walletd_signs"
 pay_rps="$(field "$last" rps)"
 record sqlite_pay_per_s "$pay_rps"
 record sqlite_pay_p99_ms_full_load "$(field "$last" p99_ms)"
 record sqlite_pay_bad_answers "$(field "$last" bad)"
 record pay_over_ceiling "$(awk -v a="$pay_rps" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')"
+record pay_over_walletd_signing "$(awk -v a="$pay_rps" -v b="$walletd_signs" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
 
 drive inquiry "$url" inquiry "$connections" 0
 record sqlite_inquiry_per_s "$(field "$last" rps)"

@@ -69,6 +69,14 @@ pub enum BenchCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Sign answer-sized content with the wallet's key (RSA-2048 by default) on THREADS threads
+    /// for SECONDS and print the rate: walletd's own signing ceiling, next to `openssl speed`'s.
+    Sign {
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -131,6 +139,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Setup { paid, daily_limit } => setup(config, paid, daily_limit).await,
         BenchCommand::History { payments, batch } => history(config, payments, batch).await,
+        BenchCommand::Sign { seconds, threads } => sign_rate(&config.data_dir, seconds, threads),
         BenchCommand::Presign {
             kind,
             requests,
@@ -152,6 +161,51 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
             &out,
         ),
     }
+}
+
+/// Signs a pay answer's worth of content in a loop on `threads` threads for `seconds` with the
+/// wallet's key, as the server signs its answers, and prints `SIGN signs_per_s=…`.
+fn sign_rate(data_dir: &Path, seconds: f64, threads: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        seconds > 0.0 && seconds <= 600.0,
+        "--seconds must be above 0 and at most 600"
+    );
+    anyhow::ensure!((1..=256).contains(&threads), "--threads must be 1 to 256");
+    let key = walletd_server::wallet_key::load_or_create(data_dir)?.key;
+    let content = format!(
+        "POST /v2/payments/pay\n{CLIENT_ID}.2026-11-30T12:00:00+08:00.{}",
+        r#"{"result":{"resultCode":"ACCEPT","resultStatus":"A","resultMessage":"accepted"},"paymentId":"2026113012345678901234567890","paymentTime":"2026-11-30T12:00:00+08:00","actionForm":"{\"actionFormType\":\"RedirectActionForm\",\"redirectUrl\":\"http://127.0.0.1:8080/cashier/2026113012345678901234567890\"}"}"#
+    );
+    let until = Instant::now() + std::time::Duration::from_secs_f64(seconds);
+    let counts = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<u64> {
+                    let mut n = 0u64;
+                    while Instant::now() < until {
+                        key.sign(content.as_bytes())
+                            .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("a signing thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<u64>>>()
+    })?;
+    let total: u64 = counts.iter().sum();
+    println!(
+        "SIGN algorithm={} threads={threads} seconds={seconds} signs={total} signs_per_s={:.1}",
+        key.algorithm().as_str(),
+        total as f64 / seconds
+    );
+    Ok(())
 }
 
 async fn setup(config: &Config, paid: usize, daily_limit: i64) -> anyhow::Result<()> {
