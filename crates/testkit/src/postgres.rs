@@ -20,12 +20,19 @@ impl PgSchema {
         Some(Self::create(base_url, tag))
     }
 
-    /// A fresh schema when a test server is named, silently `None` otherwise: for tests that run
-    /// on PostgreSQL when they can and on SQLite when not.
+    /// A fresh schema when a test server is named, `None` otherwise: for tests that run on
+    /// PostgreSQL when they can and on SQLite when not. When PostgreSQL is required (CI), a
+    /// missing server is a panic, not a quiet run on SQLite.
     pub fn if_configured(tag: &str) -> Option<PgSchema> {
-        let base_url = std::env::var(TEST_URL_VAR)
-            .ok()
-            .filter(|u| !u.trim().is_empty())?;
+        let base_url = std::env::var(TEST_URL_VAR).ok().filter(|u| !u.trim().is_empty());
+        let Some(base_url) = base_url else {
+            assert!(
+                !postgres::postgres_required(),
+                "{} is set but {TEST_URL_VAR} is not: this test would run on SQLite instead",
+                postgres::REQUIRE_VAR
+            );
+            return None;
+        };
         Some(Self::create(base_url, tag))
     }
 
@@ -55,5 +62,38 @@ impl Drop for PgSchema {
         if let Err(e) = postgres::drop_schema(&self.base_url, &self.name) {
             eprintln!("could not drop test schema {}: {e}", self.name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs on SQLite (no schema) when no server is named, unless PostgreSQL is required.
+    #[test]
+    fn a_test_that_may_use_postgres() {
+        if let Some(schema) = PgSchema::if_configured("testkit") {
+            assert!(schema.name.starts_with("walletd_testkit_"));
+        }
+    }
+
+    #[test]
+    fn requiring_postgres_stops_a_quiet_fallback_to_sqlite() {
+        let run = |require: &str| {
+            std::process::Command::new(std::env::current_exe().expect("test binary"))
+                .args(["--exact", "postgres::tests::a_test_that_may_use_postgres"])
+                .env_remove(TEST_URL_VAR)
+                .env(postgres::REQUIRE_VAR, require)
+                .output()
+                .expect("run the test binary")
+        };
+        assert!(
+            run("0").status.success(),
+            "without the requirement it runs on SQLite"
+        );
+        assert!(
+            !run("1").status.success(),
+            "with PostgreSQL required, a missing server must fail the test"
+        );
     }
 }

@@ -1063,14 +1063,19 @@ pub const REQUIRE_VAR: &str = "WALLETD_REQUIRE_POSTGRES";
 pub fn test_database_url() -> Option<String> {
     let url = std::env::var(TEST_URL_VAR).ok().filter(|u| !u.trim().is_empty());
     if url.is_none() {
-        let required = std::env::var(REQUIRE_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
         assert!(
-            !required,
+            !postgres_required(),
             "{REQUIRE_VAR} is set but {TEST_URL_VAR} is not: this PostgreSQL test cannot run"
         );
         println!("skipped: {TEST_URL_VAR} not set");
     }
     url
+}
+
+/// True when [`REQUIRE_VAR`] is set (not empty, not `0`): a test that would use PostgreSQL must not
+/// pass without it.
+pub fn postgres_required() -> bool {
+    std::env::var(REQUIRE_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// `url` with `search_path` set to `schema`, so every connection made from it works in `schema`.
