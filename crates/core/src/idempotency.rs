@@ -121,12 +121,15 @@ pub fn run<C: Keyed>(
     }
 }
 
+/// The idempotency scope of pay requests: a `paymentRequestId` is unique per merchant.
+pub const PAY_SCOPE: &str = "pay";
+
 impl Keyed for PayCommand {
     type Outcome = PayOutcome;
 
     fn key(&self) -> Key<'_> {
         Key {
-            scope: "pay",
+            scope: PAY_SCOPE,
             wire_name: "paymentRequestId",
             client_id: &self.client_id,
             key: &self.payment_request_id,

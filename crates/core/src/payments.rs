@@ -19,7 +19,7 @@ pub use crate::model::payments::{
 };
 use crate::parties::unknown_user_message;
 use crate::parties::{check_limits, LimitBreach};
-use crate::storage::{DailyParty, Tx};
+use crate::storage::{DailyParty, ReadAhead, Tx};
 use chrono::{DateTime, Duration, Utc};
 use walletd_protocol::{Amount, ResultCode};
 
@@ -113,6 +113,22 @@ pub(crate) fn pay(ctx: &Context, tx: &mut dyn Tx, cmd: &PayCommand) -> Result<Pa
             Err((code, message)) => PayOutcome::Rejected { code, message },
         });
     }
+    // A pay's first reads: its key, its merchant, the merchant's day. Announced together, so a
+    // backend with a round trip per statement makes them in one.
+    tx.read_ahead(&[
+        ReadAhead::Idempotency {
+            scope: idempotency::PAY_SCOPE,
+            client_id: &cmd.client_id,
+            key: &cmd.payment_request_id,
+        },
+        ReadAhead::Client(&cmd.client_id),
+        ReadAhead::DailyTotal {
+            party: DailyParty::Client,
+            party_id: &cmd.client_id,
+            currency: cmd.amount.get().currency(),
+            day: now.date_naive(),
+        },
+    ])?;
     idempotency::run(tx, cmd, now, |tx| {
         Ok(evaluate_pay(ctx, tx, cmd, now)?
             .unwrap_or_else(|(code, message)| PayOutcome::Rejected { code, message }))

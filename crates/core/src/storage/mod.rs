@@ -377,6 +377,36 @@ pub trait Tx:
     /// The schema version of the database, and the one this build knows (they differ when another
     /// node has migrated the database to a newer walletd, or nobody has migrated it yet).
     fn schema_versions(&mut self) -> Result<(usize, usize), StorageError>;
+
+    /// Announces point reads the job is about to make. A backend that pays a round trip per
+    /// statement (PostgreSQL) sends them together and answers each announced read from what came
+    /// back, but only until the job sends any other statement: after a write or a lock every read
+    /// goes to the database again. None of the announced reads locks anything, so answering one a
+    /// moment early is the same as the job having made it a moment early. By default, nothing.
+    fn read_ahead(&mut self, reads: &[ReadAhead<'_>]) -> Result<(), StorageError> {
+        let _ = reads;
+        Ok(())
+    }
+}
+
+/// A point read announced with [`Tx::read_ahead`]: the arguments of the read it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAhead<'a> {
+    /// [`IdempotencyRecords::get_idempotency`].
+    Idempotency {
+        scope: &'a str,
+        client_id: &'a str,
+        key: &'a str,
+    },
+    /// [`PartyRecords::get_client`].
+    Client(&'a str),
+    /// [`PaymentRecords::daily_total`].
+    DailyTotal {
+        party: DailyParty,
+        party_id: &'a str,
+        currency: Currency,
+        day: NaiveDate,
+    },
 }
 
 /// A unit of work: runs inside one transaction, returns a boxed result.

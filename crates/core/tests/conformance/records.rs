@@ -8,7 +8,7 @@ use walletd_core::outbox::{OutboxEntry, OutboxKind, OutboxStatus};
 use walletd_core::parties::{Client, Limits, User};
 use walletd_core::payments::{Channel, Payment, PaymentStatus};
 use walletd_core::refunds::{Refund, RefundStatus};
-use walletd_core::storage::DailyParty;
+use walletd_core::storage::{DailyParty, ReadAhead};
 use walletd_core::CoreError;
 use walletd_protocol::Currency;
 
@@ -27,6 +27,7 @@ for_each_backend!(
     a_taken_key_does_not_spoil_the_rest_of_the_transaction,
     a_refused_insert_keeps_none_of_its_jobs_rows,
     a_job_may_insert_many_rows,
+    reads_announced_ahead_answer_only_until_the_next_statement,
     a_read_job_cannot_write,
     a_second_node_sees_what_the_first_committed,
     token_pairs_are_read_newest_first_within_a_limit,
@@ -954,6 +955,91 @@ async fn a_refused_insert_keeps_none_of_its_jobs_rows(f: Fixture) {
     }
     assert_eq!(f.read(|tx| Ok(tx.get_client("c9")?)).await.unwrap(), None);
     assert!(f.read(|tx| Ok(tx.get_payment("pay-1")?)).await.unwrap().is_some());
+}
+
+/// A backend may answer announced reads from one round trip ([`ReadAhead`]): the answers are the
+/// records as stored, absent ones included, and any statement after the announcement (a write, a
+/// lock) makes the next read go to the database again.
+async fn reads_announced_ahead_answer_only_until_the_next_statement(f: Fixture) {
+    let day = t0().date_naive();
+    f.write(move |tx| {
+        tx.insert_client(&client("c1", "p1"))?;
+        tx.insert_payment(&payment("pay-1", "req-1", PaymentStatus::Success, None, 700))?;
+        Ok(tx.insert_idempotency(&IdempotencyRecord {
+            scope: "pay".into(),
+            client_id: "c1".into(),
+            key: "req-1".into(),
+            fingerprint: "fp".into(),
+            outcome: StoredOutcome::Payment {
+                payment_id: "pay-1".into(),
+            },
+            created_at: t0(),
+        })?)
+    })
+    .await
+    .expect("a client, a paid payment, its key");
+    let announce = move |tx: &mut dyn walletd_core::storage::Tx, client: &'static str, key: &'static str| {
+        tx.read_ahead(&[
+            ReadAhead::Idempotency {
+                scope: "pay",
+                client_id: "c1",
+                key,
+            },
+            ReadAhead::Client(client),
+            ReadAhead::DailyTotal {
+                party: DailyParty::Client,
+                party_id: "c1",
+                currency: usd(),
+                day,
+            },
+        ])
+    };
+
+    // Announced, then made: the stored records, whichever the order of the reads.
+    let (total, found, key) = f
+        .write(move |tx| {
+            announce(tx, "c1", "req-1")?;
+            let total = tx.daily_total(DailyParty::Client, "c1", usd(), day)?;
+            let found = tx.get_client("c1")?.map(|c| c.name);
+            let key = tx.get_idempotency("pay", "c1", "req-1")?.map(|r| r.fingerprint);
+            Ok((total, found, key))
+        })
+        .await
+        .expect("announced reads");
+    assert_eq!(total, 700);
+    assert_eq!(found.as_deref(), Some("Shop c1"));
+    assert_eq!(key.as_deref(), Some("fp"));
+
+    // Absent records read as absent; a read made twice is right both times.
+    let (missing, again, no_key) = f
+        .write(move |tx| {
+            announce(tx, "c-none", "req-none")?;
+            let missing = tx.get_client("c-none")?;
+            let again = tx.get_client("c-none")?;
+            let no_key = tx.get_idempotency("pay", "c1", "req-none")?;
+            Ok((missing.is_none(), again.is_none(), no_key.is_none()))
+        })
+        .await
+        .expect("announced reads of nothing");
+    assert!(missing && again && no_key);
+
+    // A write after the announcement: the read after it sees the write.
+    let renamed = f
+        .write(move |tx| {
+            announce(tx, "c1", "req-1")?;
+            let mut c = client("c1", "p1");
+            c.name = "Renamed".into();
+            tx.update_client(&c)?;
+            let paid = payment("pay-2", "req-2", PaymentStatus::Success, None, 50);
+            tx.insert_payment(&paid)?;
+            Ok((
+                tx.get_client("c1")?.map(|c| c.name),
+                tx.daily_total(DailyParty::Client, "c1", usd(), day)?,
+            ))
+        })
+        .await
+        .expect("a write between");
+    assert_eq!(renamed, (Some("Renamed".into()), 750));
 }
 
 /// Inserts a backend holds back are sent in bounded rounds; every one of them is kept.

@@ -10,10 +10,12 @@ impl IdempotencyRecords for PgTx<'_> {
         client_id: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StorageError> {
-        let rows = self.query(
-            "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = $1 AND client_id = $2 AND key = $3",
-            &[&scope, &client_id, &key],
-        )?;
+        let announced =
+            |a: &Ahead| matches!(a, Ahead::Idempotency(s, c, k) if s == scope && c == client_id && k == key);
+        let rows = match self.take_ahead(announced) {
+            Some(rows) => rows,
+            None => self.query(IDEMPOTENCY_SQL, &[&scope, &client_id, &key])?,
+        };
         let Some(r) = rows.first() else { return Ok(None) };
         let outcome: String = r.try_get(1).map_err(corrupt)?;
         Ok(Some(IdempotencyRecord {

@@ -31,7 +31,7 @@
 
 use super::dump::{DumpLine, DumpSummary, DUMP_FORMAT};
 use super::shared::{currency, from_doc, to_doc, ACCOUNT_COLS, TRANSFER_COLS};
-use super::{Access, DailyParty, Job, JobReply, Storage, Tx};
+use super::{Access, DailyParty, Job, JobReply, ReadAhead, Storage, Tx};
 use crate::error::{CoreError, StorageError};
 use crate::model::idempotency::{IdempotencyRecord, StoredOutcome};
 use crate::model::ledger::{Account, AccountId, AccountKind, NewAccount, Transfer, TransferId, TransferKind};
@@ -661,26 +661,32 @@ impl Worker {
             ));
         };
         let statements = std::mem::take(&mut self.statements);
-        let (attempt, statements) = run_in_transaction(conn, statements, access, job);
+        let (attempt, statements, lost) = run_in_transaction(conn, statements, access, job);
         self.statements = statements;
+        if lost {
+            // The client may not have noticed yet that its socket is gone: the next attempt
+            // opens a new connection rather than failing once more on this one.
+            self.conn = None;
+        }
         attempt
     }
 }
 
 /// Runs `job` once in a transaction of its own on `conn`, with the connection's statement cache,
-/// and hands the cache back with what the run came to.
+/// and hands the cache back with what the run came to and whether the connection was lost.
 fn run_in_transaction(
     conn: &Conn,
     statements: HashMap<String, Statement>,
     access: Access,
     job: &mut Job,
-) -> (Attempt, HashMap<String, Statement>) {
+) -> (Attempt, HashMap<String, Statement>, bool) {
     let mut tx = PgTx {
         conn,
         statements,
         access,
         begun: false,
         deferred: Vec::new(),
+        ahead: Vec::new(),
         transient: false,
         lost: false,
         duplicate: false,
@@ -691,7 +697,7 @@ fn run_in_transaction(
         Err(_) => Err(CoreError::Invariant("a storage job panicked".into())),
     };
     let attempt = tx.finish(result);
-    (attempt, tx.statements)
+    (attempt, tx.statements, tx.lost)
 }
 
 /// How a job's transaction starts: read-write for a write, a read-only snapshot (repeatable
@@ -726,6 +732,8 @@ struct PgTx<'c> {
     begun: bool,
     /// Inserts waiting to go out with the next statement or the `COMMIT`.
     deferred: Vec<Deferred>,
+    /// Rows of announced reads ([`Tx::read_ahead`]) not made yet; emptied by any other statement.
+    ahead: Vec<(Ahead, Vec<Row>)>,
     /// A statement failed with a serialization failure or a deadlock, or the connection was lost:
     /// the job is worth running again from the start.
     transient: bool,
@@ -741,6 +749,27 @@ struct PgTx<'c> {
 struct Deferred {
     statement: Statement,
     params: Vec<Encoded>,
+}
+
+/// An announced read, by what it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ahead {
+    Idempotency(String, String, String),
+    Client(String),
+    /// Party, party id, currency code, day.
+    DailyTotal(Vec<String>),
+}
+
+/// The queries behind the reads a job may announce, with what each binds.
+const IDEMPOTENCY_SQL: &str =
+    "SELECT fingerprint, outcome, created_at FROM idempotency WHERE scope = $1 AND client_id = $2 AND key = $3";
+const CLIENT_SQL: &str = "SELECT doc FROM clients WHERE client_id = $1";
+const DAILY_TOTAL_SQL: &str =
+    "SELECT total_minor FROM daily_totals WHERE party = $1 AND party_id = $2 AND currency = $3 AND day = $4";
+
+/// The `day` column of `daily_totals`.
+fn day_key(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
 }
 
 /// Deferred inserts kept at most before they are sent on their own (a job that inserts many rows,
@@ -822,15 +851,17 @@ impl PgTx<'_> {
     }
 
     /// Sends, in one round trip: `BEGIN` if it has not gone out yet, the deferred inserts, then
-    /// `last`; returns `last`'s answer. Every answer is checked: the first failure is the one
-    /// reported, whichever statement it belongs to.
-    fn send(&mut self, last: Option<Step<'_>>) -> Result<Option<Done>, StorageError> {
+    /// `tail`; returns the answers of `tail`, in order. Every answer is checked: the first failure
+    /// is the one reported, whichever statement it belongs to. Rows read ahead are dropped first:
+    /// whatever this round trip does, a read after it goes to the database.
+    fn send(&mut self, tail: &[Step<'_>]) -> Result<Vec<Done>, StorageError> {
+        self.ahead.clear();
         let deferred = std::mem::take(&mut self.deferred);
         let params: Vec<Vec<&(dyn ToSql + Sync)>> = deferred
             .iter()
             .map(|d| d.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
             .collect();
-        let mut steps = Vec::with_capacity(deferred.len() + 2);
+        let mut steps = Vec::with_capacity(deferred.len() + tail.len() + 1);
         let begin = !self.begun;
         if begin {
             steps.push(Step::Simple(begin_sql(self.access)));
@@ -841,14 +872,13 @@ impl PgTx<'_> {
                 .zip(&params)
                 .map(|(d, p)| Step::Execute(&d.statement, p)),
         );
-        let has_last = last.is_some();
-        steps.extend(last);
+        steps.extend_from_slice(tail);
         let answers = self.conn.round_trip(&steps);
         self.begun = true;
         let deferred_from = usize::from(begin);
         let deferred_to = deferred_from + deferred.len();
         let mut failure = None;
-        let mut answer = None;
+        let mut tail_answers = Vec::with_capacity(tail.len());
         for (i, a) in answers.into_iter().enumerate() {
             match a {
                 Err(e) => {
@@ -864,19 +894,25 @@ impl PgTx<'_> {
                         ));
                     }
                 }
-                Ok(done) if i >= deferred_to && has_last => answer = Some(done),
+                Ok(done) if i >= deferred_to => tail_answers.push(done),
                 Ok(_) => {}
             }
         }
         match failure {
             Some(e) => Err(e),
-            None => Ok(answer),
+            None => Ok(tail_answers),
         }
+    }
+
+    /// The rows of an announced read, once, if no statement went out since it was announced.
+    fn take_ahead(&mut self, read: impl Fn(&Ahead) -> bool) -> Option<Vec<Row>> {
+        let at = self.ahead.iter().position(|(r, _)| read(r))?;
+        Some(self.ahead.swap_remove(at).1)
     }
 
     fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StorageError> {
         let st = self.statement(sql)?;
-        match self.send(Some(Step::Query(&st, params)))? {
+        match self.send(&[Step::Query(&st, params)])?.pop() {
             Some(Done::Rows(rows)) => Ok(rows),
             _ => Err(StorageError::Backend("a query answered without rows".into())),
         }
@@ -884,7 +920,7 @@ impl PgTx<'_> {
 
     fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StorageError> {
         let st = self.statement(sql)?;
-        match self.send(Some(Step::Execute(&st, params)))? {
+        match self.send(&[Step::Execute(&st, params)])?.pop() {
             Some(Done::Count(n)) => Ok(n),
             _ => Err(StorageError::Backend(
                 "a statement answered without a row count".into(),
@@ -903,7 +939,7 @@ impl PgTx<'_> {
         let params = Encoded::all(&statement, params).inspect_err(|_| self.failed = true)?;
         self.deferred.push(Deferred { statement, params });
         if self.deferred.len() >= MAX_DEFERRED {
-            self.send(None)?;
+            self.send(&[])?;
         }
         Ok(())
     }
@@ -957,7 +993,7 @@ impl PgTx<'_> {
         if !self.begun && self.deferred.is_empty() {
             return Attempt::Done(Ok(value));
         }
-        match self.send(Some(Step::Simple("COMMIT"))) {
+        match self.send(&[Step::Simple("COMMIT")]) {
             Ok(_) => Attempt::Done(Ok(value)),
             Err(e) if self.lost => Attempt::Done(Err(CoreError::Storage(e))),
             Err(e) => self.again_or_done(CoreError::Storage(e)),
@@ -1047,6 +1083,61 @@ impl Tx for PgTx<'_> {
             .ok_or_else(|| StorageError::Backend("MAX returned no row".into()))?;
         let done: i64 = row.try_get(0).map_err(corrupt)?;
         Ok((usize::try_from(done).unwrap_or(0), MIGRATIONS.len()))
+    }
+
+    fn read_ahead(&mut self, reads: &[ReadAhead<'_>]) -> Result<(), StorageError> {
+        // Every parameter of these reads is text: own them here, bind references below.
+        let (keys, values): (Vec<Ahead>, Vec<(&str, Vec<String>)>) = reads
+            .iter()
+            .map(|read| match *read {
+                ReadAhead::Idempotency {
+                    scope,
+                    client_id,
+                    key,
+                } => (
+                    Ahead::Idempotency(scope.into(), client_id.into(), key.into()),
+                    (IDEMPOTENCY_SQL, vec![scope.into(), client_id.into(), key.into()]),
+                ),
+                ReadAhead::Client(id) => (Ahead::Client(id.into()), (CLIENT_SQL, vec![id.into()])),
+                ReadAhead::DailyTotal {
+                    party,
+                    party_id,
+                    currency,
+                    day,
+                } => {
+                    let values = vec![
+                        party.as_str().to_owned(),
+                        party_id.to_owned(),
+                        currency.code().to_owned(),
+                        day_key(day),
+                    ];
+                    (Ahead::DailyTotal(values.clone()), (DAILY_TOTAL_SQL, values))
+                }
+            })
+            .unzip();
+        let mut statements = Vec::with_capacity(values.len());
+        for (sql, _) in &values {
+            statements.push(self.statement(sql)?);
+        }
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = values
+            .iter()
+            .map(|(_, v)| v.iter().map(|s| s as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let steps: Vec<Step<'_>> = statements
+            .iter()
+            .zip(&params)
+            .map(|(st, p)| Step::Query(st, p))
+            .collect();
+        let answers = self.send(&steps)?;
+        self.ahead = keys
+            .into_iter()
+            .zip(answers)
+            .filter_map(|(key, done)| match done {
+                Done::Rows(rows) => Some((key, rows)),
+                _ => None,
+            })
+            .collect();
+        Ok(())
     }
 }
 

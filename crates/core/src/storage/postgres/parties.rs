@@ -24,7 +24,13 @@ impl PartyRecords for PgTx<'_> {
     }
 
     fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StorageError> {
-        self.one_doc("SELECT doc FROM clients WHERE client_id = $1", &[&client_id])
+        match self.take_ahead(|a| matches!(a, Ahead::Client(c) if c == client_id)) {
+            Some(rows) => rows
+                .first()
+                .map(|r| from_doc(&r.try_get::<_, String>(0).map_err(corrupt)?))
+                .transpose(),
+            None => self.one_doc(CLIENT_SQL, &[&client_id]),
+        }
     }
 
     fn find_client_by_partner(&mut self, partner_id: &str) -> Result<Option<Client>, StorageError> {

@@ -88,11 +88,12 @@ impl PaymentRecords for PgTx<'_> {
         cur: Currency,
         day: NaiveDate,
     ) -> Result<i64, StorageError> {
-        let day = day.format("%Y-%m-%d").to_string();
-        let rows = self.query(
-            "SELECT total_minor FROM daily_totals WHERE party = $1 AND party_id = $2 AND currency = $3 AND day = $4",
-            &[&party.as_str(), &party_id, &cur.code(), &day],
-        )?;
+        let day = day_key(day);
+        let key = [party.as_str(), party_id, cur.code(), day.as_str()];
+        let rows = match self.take_ahead(|a| matches!(a, Ahead::DailyTotal(v) if v.iter().eq(key.iter()))) {
+            Some(rows) => rows,
+            None => self.query(DAILY_TOTAL_SQL, &[&party.as_str(), &party_id, &cur.code(), &day])?,
+        };
         rows.first()
             .map(|r| r.try_get(0).map_err(corrupt))
             .unwrap_or(Ok(0))

@@ -23,6 +23,7 @@ use std::task::Poll;
 type Error = ::postgres::Error;
 
 /// One statement of a round trip.
+#[derive(Clone, Copy)]
 pub(super) enum Step<'a> {
     /// A statement of the simple protocol without parameters: `BEGIN …`, `COMMIT`, `ROLLBACK`.
     Simple(&'a str),
