@@ -10,9 +10,7 @@ impl IdempotencyRecords for PgTx<'_> {
         client_id: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StorageError> {
-        let announced =
-            |a: &Ahead| matches!(a, Ahead::Idempotency(s, c, k) if s == scope && c == client_id && k == key);
-        let rows = match self.take_ahead(announced) {
+        let rows = match self.take_ahead(IDEMPOTENCY_SQL, &[scope, client_id, key]) {
             Some(rows) => rows,
             None => self.query(IDEMPOTENCY_SQL, &[&scope, &client_id, &key])?,
         };

@@ -732,8 +732,9 @@ struct PgTx<'c> {
     begun: bool,
     /// Inserts waiting to go out with the next statement or the `COMMIT`.
     deferred: Vec<Deferred>,
-    /// Rows of announced reads ([`Tx::read_ahead`]) not made yet; emptied by any other statement.
-    ahead: Vec<(Ahead, Vec<Row>)>,
+    /// Announced reads ([`Tx::read_ahead`]) not made yet: the query, its parameters, its rows.
+    /// Emptied by any other statement.
+    ahead: Vec<(&'static str, Vec<String>, Vec<Row>)>,
     /// A statement failed with a serialization failure or a deadlock, or the connection was lost:
     /// the job is worth running again from the start.
     transient: bool,
@@ -749,15 +750,6 @@ struct PgTx<'c> {
 struct Deferred {
     statement: Statement,
     params: Vec<Encoded>,
-}
-
-/// An announced read, by what it reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ahead {
-    Idempotency(String, String, String),
-    Client(String),
-    /// Party, party id, currency code, day.
-    DailyTotal(Vec<String>),
 }
 
 /// The queries behind the reads a job may announce, with what each binds.
@@ -905,9 +897,12 @@ impl PgTx<'_> {
     }
 
     /// The rows of an announced read, once, if no statement went out since it was announced.
-    fn take_ahead(&mut self, read: impl Fn(&Ahead) -> bool) -> Option<Vec<Row>> {
-        let at = self.ahead.iter().position(|(r, _)| read(r))?;
-        Some(self.ahead.swap_remove(at).1)
+    fn take_ahead(&mut self, sql: &str, params: &[&str]) -> Option<Vec<Row>> {
+        let at = self
+            .ahead
+            .iter()
+            .position(|(q, p, _)| *q == sql && p.iter().map(String::as_str).eq(params.iter().copied()))?;
+        Some(self.ahead.swap_remove(at).2)
     }
 
     fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StorageError> {
@@ -1087,34 +1082,31 @@ impl Tx for PgTx<'_> {
 
     fn read_ahead(&mut self, reads: &[ReadAhead<'_>]) -> Result<(), StorageError> {
         // Every parameter of these reads is text: own them here, bind references below.
-        let (keys, values): (Vec<Ahead>, Vec<(&str, Vec<String>)>) = reads
+        let values: Vec<(&'static str, Vec<String>)> = reads
             .iter()
             .map(|read| match *read {
                 ReadAhead::Idempotency {
                     scope,
                     client_id,
                     key,
-                } => (
-                    Ahead::Idempotency(scope.into(), client_id.into(), key.into()),
-                    (IDEMPOTENCY_SQL, vec![scope.into(), client_id.into(), key.into()]),
-                ),
-                ReadAhead::Client(id) => (Ahead::Client(id.into()), (CLIENT_SQL, vec![id.into()])),
+                } => (IDEMPOTENCY_SQL, vec![scope.into(), client_id.into(), key.into()]),
+                ReadAhead::Client(id) => (CLIENT_SQL, vec![id.into()]),
                 ReadAhead::DailyTotal {
                     party,
                     party_id,
                     currency,
                     day,
-                } => {
-                    let values = vec![
-                        party.as_str().to_owned(),
-                        party_id.to_owned(),
-                        currency.code().to_owned(),
+                } => (
+                    DAILY_TOTAL_SQL,
+                    vec![
+                        party.as_str().into(),
+                        party_id.into(),
+                        currency.code().into(),
                         day_key(day),
-                    ];
-                    (Ahead::DailyTotal(values.clone()), (DAILY_TOTAL_SQL, values))
-                }
+                    ],
+                ),
             })
-            .unzip();
+            .collect();
         let mut statements = Vec::with_capacity(values.len());
         for (sql, _) in &values {
             statements.push(self.statement(sql)?);
@@ -1129,11 +1121,11 @@ impl Tx for PgTx<'_> {
             .map(|(st, p)| Step::Query(st, p))
             .collect();
         let answers = self.send(&steps)?;
-        self.ahead = keys
+        self.ahead = values
             .into_iter()
             .zip(answers)
-            .filter_map(|(key, done)| match done {
-                Done::Rows(rows) => Some((key, rows)),
+            .filter_map(|((sql, params), done)| match done {
+                Done::Rows(rows) => Some((sql, params, rows)),
                 _ => None,
             })
             .collect();

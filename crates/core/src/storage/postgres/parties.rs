@@ -24,7 +24,7 @@ impl PartyRecords for PgTx<'_> {
     }
 
     fn get_client(&mut self, client_id: &str) -> Result<Option<Client>, StorageError> {
-        match self.take_ahead(|a| matches!(a, Ahead::Client(c) if c == client_id)) {
+        match self.take_ahead(CLIENT_SQL, &[client_id]) {
             Some(rows) => rows
                 .first()
                 .map(|r| from_doc(&r.try_get::<_, String>(0).map_err(corrupt)?))

@@ -89,8 +89,7 @@ impl PaymentRecords for PgTx<'_> {
         day: NaiveDate,
     ) -> Result<i64, StorageError> {
         let day = day_key(day);
-        let key = [party.as_str(), party_id, cur.code(), day.as_str()];
-        let rows = match self.take_ahead(|a| matches!(a, Ahead::DailyTotal(v) if v.iter().eq(key.iter()))) {
+        let rows = match self.take_ahead(DAILY_TOTAL_SQL, &[party.as_str(), party_id, cur.code(), &day]) {
             Some(rows) => rows,
             None => self.query(DAILY_TOTAL_SQL, &[&party.as_str(), &party_id, &cur.code(), &day])?,
         };
