@@ -12,6 +12,7 @@
 //!
 //! Every loop here is bounded by the [`RetryPolicy`].
 
+use serde::Serialize;
 use std::time::Duration;
 
 use walletd_protocol::miniprogram::{
@@ -221,7 +222,7 @@ impl MiniProgramClient {
                 Sent::Lost(e) => trail.last_problem = e.to_string(),
             }
             match self
-                .poll_payment(&policy, &inquiry_api, lookup, &mut polls, &mut trail)
+                .poll(&policy, &inquiry_api, lookup, &mut polls, &mut trail)
                 .await?
             {
                 Polled::Final(outcome) => return Ok(outcome),
@@ -240,43 +241,38 @@ impl MiniProgramClient {
         }
     }
 
-    /// Inquires about the payment every poll interval while the policy's polls (counted across
-    /// re-sends in `polls`) last, until the wallet says how it ended or that it does not know it.
-    async fn poll_payment(
+    /// Inquires every poll interval while the policy's polls (counted across re-sends in
+    /// `polls`) last, until the wallet says how the request ended or that it does not know it.
+    async fn poll<T: Trail, L: Serialize>(
         &self,
         policy: &RetryPolicy,
         inquiry_api: &str,
-        lookup: &PaymentLookupRequest,
+        lookup: &L,
         polls: &mut u32,
-        trail: &mut PaymentTrail,
-    ) -> Result<Polled<PaymentOutcome>, ClientError> {
+        trail: &mut T,
+    ) -> Result<Polled<T::Outcome>, ClientError> {
         while *polls < policy.max_polls() {
             *polls += 1;
             tokio::time::sleep(policy.poll_interval).await;
             let answer = match self.send_json(inquiry_api, lookup).await {
                 Ok(v) => v,
                 Err(e) if e.is_transport() => {
-                    trail.last_problem = e.to_string();
+                    *trail.last_problem() = e.to_string();
                     continue;
                 }
                 Err(e) => return Err(e),
             };
             match answer.result.status() {
                 Some(ResultStatus::Success) => {
-                    if let Some(outcome) = read_payment_inquiry(&answer, trail)? {
+                    if let Some(outcome) = trail.read(&answer)? {
                         return Ok(Polled::Final(outcome));
                     }
                 }
-                Some(ResultStatus::Failed) if answer.result.code() == Some(ResultCode::OrderNotExist) => {
-                    return Ok(Polled::NotFound(PaymentOutcome::Failed {
-                        payment_id: trail.payment_id.clone(),
-                        reason: answer.result.result_message.clone(),
-                        result: Some(answer.result),
-                        payment_status: None,
-                    }));
+                Some(ResultStatus::Failed) if answer.result.code() == Some(T::NOT_EXIST) => {
+                    return Ok(Polled::NotFound(trail.not_found(answer)));
                 }
                 Some(ResultStatus::Failed) => return Err(wallet_error(answer)),
-                _ => trail.last_problem = describe(&answer.result),
+                _ => *trail.last_problem() = describe(&answer.result),
             }
         }
         Ok(Polled::Exhausted)
@@ -311,7 +307,7 @@ impl MiniProgramClient {
                 Sent::Lost(e) => trail.last_problem = e.to_string(),
             }
             match self
-                .poll_refund(&policy, &inquiry_api, &lookup, &mut polls, &mut trail)
+                .poll(&policy, &inquiry_api, &lookup, &mut polls, &mut trail)
                 .await?
             {
                 Polled::Final(outcome) => return Ok(outcome),
@@ -327,47 +323,6 @@ impl MiniProgramClient {
             }
         }
     }
-
-    /// Inquires about the refund every poll interval while the policy's polls (counted across
-    /// re-sends in `polls`) last, until the wallet says how it ended or that it does not know it.
-    async fn poll_refund(
-        &self,
-        policy: &RetryPolicy,
-        inquiry_api: &str,
-        lookup: &RefundLookupRequest,
-        polls: &mut u32,
-        trail: &mut RefundTrail,
-    ) -> Result<Polled<RefundOutcome>, ClientError> {
-        while *polls < policy.max_polls() {
-            *polls += 1;
-            tokio::time::sleep(policy.poll_interval).await;
-            let answer = match self.send_json(inquiry_api, lookup).await {
-                Ok(v) => v,
-                Err(e) if e.is_transport() => {
-                    trail.last_problem = e.to_string();
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            match answer.result.status() {
-                Some(ResultStatus::Success) => {
-                    if let Some(outcome) = read_refund_inquiry(&answer, trail)? {
-                        return Ok(Polled::Final(outcome));
-                    }
-                }
-                Some(ResultStatus::Failed) if answer.result.code() == Some(ResultCode::RefundNotExist) => {
-                    return Ok(Polled::NotFound(RefundOutcome::Failed {
-                        reason: answer.result.result_message.clone(),
-                        result: Some(answer.result),
-                        refund_status: None,
-                    }));
-                }
-                Some(ResultStatus::Failed) => return Err(wallet_error(answer)),
-                _ => trail.last_problem = describe(&answer.result),
-            }
-        }
-        Ok(Polled::Exhausted)
-    }
 }
 
 /// How a round of inquiries ended.
@@ -379,6 +334,62 @@ enum Polled<T> {
     NotFound(T),
     /// The polls are spent and it is still not final.
     Exhausted,
+}
+
+/// What the retries learn of one kind of request (a payment, a refund) while inquiring about it.
+trait Trail {
+    type Outcome;
+    /// The `F` result code of an inquiry about a request the wallet does not know.
+    const NOT_EXIST: ResultCode;
+    /// The last thing that went wrong (a `U` result or a transport error).
+    fn last_problem(&mut self) -> &mut String;
+    /// The outcome an `S` inquiry states, or none while the request is still processing.
+    fn read(&mut self, answer: &Verified) -> Result<Option<Self::Outcome>, ClientError>;
+    /// The outcome when the wallet does not know the request.
+    fn not_found(&self, answer: Verified) -> Self::Outcome;
+}
+
+impl Trail for PaymentTrail {
+    type Outcome = PaymentOutcome;
+    const NOT_EXIST: ResultCode = ResultCode::OrderNotExist;
+
+    fn last_problem(&mut self) -> &mut String {
+        &mut self.last_problem
+    }
+
+    fn read(&mut self, answer: &Verified) -> Result<Option<PaymentOutcome>, ClientError> {
+        read_payment_inquiry(answer, self)
+    }
+
+    fn not_found(&self, answer: Verified) -> PaymentOutcome {
+        PaymentOutcome::Failed {
+            payment_id: self.payment_id.clone(),
+            reason: answer.result.result_message.clone(),
+            result: Some(answer.result),
+            payment_status: None,
+        }
+    }
+}
+
+impl Trail for RefundTrail {
+    type Outcome = RefundOutcome;
+    const NOT_EXIST: ResultCode = ResultCode::RefundNotExist;
+
+    fn last_problem(&mut self) -> &mut String {
+        &mut self.last_problem
+    }
+
+    fn read(&mut self, answer: &Verified) -> Result<Option<RefundOutcome>, ClientError> {
+        read_refund_inquiry(answer, self)
+    }
+
+    fn not_found(&self, answer: Verified) -> RefundOutcome {
+        RefundOutcome::Failed {
+            reason: answer.result.result_message.clone(),
+            result: Some(answer.result),
+            refund_status: None,
+        }
+    }
 }
 
 /// What the retries have learnt of a payment that is not final yet.
