@@ -1003,13 +1003,7 @@ pub(crate) fn cancel(
         },
         PaymentStatus::Processing => {
             release_hold(tx, &payment, now, "payment_cancel")?;
-            payment.status = PaymentStatus::Cancelled;
-            payment.closed_at = Some(now);
-            tx.update_payment(&payment)?;
-            Ok(CancelOutcome::Cancelled {
-                payment,
-                cancel_time: now,
-            })
+            mark_cancelled(tx, payment, now)
         }
         PaymentStatus::Success => cancel_paid(ctx, tx, client_id, payment, now),
     }
@@ -1021,7 +1015,7 @@ fn cancel_paid(
     ctx: &Context,
     tx: &mut dyn Tx,
     client_id: &str,
-    mut payment: Payment,
+    payment: Payment,
     now: DateTime<Utc>,
 ) -> Result<CancelOutcome, CoreError> {
     let rejected = |code: ResultCode, message: String| Ok(CancelOutcome::Rejected { code, message });
@@ -1063,6 +1057,15 @@ fn cancel_paid(
         }
         Err(e) => return Err(CoreError::Invariant(format!("cancel return: {e}"))),
     }
+    mark_cancelled(tx, payment, now)
+}
+
+/// Closes a payment as cancelled, once its money has been put back.
+fn mark_cancelled(
+    tx: &mut dyn Tx,
+    mut payment: Payment,
+    now: DateTime<Utc>,
+) -> Result<CancelOutcome, CoreError> {
     payment.status = PaymentStatus::Cancelled;
     payment.closed_at = Some(now);
     tx.update_payment(&payment)?;
