@@ -123,7 +123,7 @@ async fn run(client: &tokio_postgres::Client, step: &Step<'_>) -> Result<Done, E
 
 /// A parameter encoded when its statement was deferred, so the statement can be sent later
 /// without borrowing the caller's values.
-pub(super) struct Encoded(Option<Vec<u8>>);
+pub(super) struct Encoded(Option<BytesMut>);
 
 impl Encoded {
     /// Encodes `params` for `statement`, checking each against the type the server expects.
@@ -146,7 +146,7 @@ impl Encoded {
                 let mut buf = BytesMut::new();
                 match p.to_sql_checked(ty, &mut buf) {
                     Ok(IsNull::Yes) => Ok(Encoded(None)),
-                    Ok(IsNull::No) => Ok(Encoded(Some(buf.to_vec()))),
+                    Ok(IsNull::No) => Ok(Encoded(Some(buf))),
                     Err(e) => Err(StorageError::Backend(format!(
                         "encoding a parameter of type {ty}: {e}"
                     ))),
